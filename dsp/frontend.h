@@ -1,0 +1,52 @@
+/* frontend: everything between raw audio and the classifier's input.
+ *
+ * Interleaved audio at the source's rate and channel count goes in; it is
+ * mixed to mono and resampled (resampler), cut into MFCC frames (mfcc), and
+ * the newest window_seconds of frames are kept (mfcc_window). The daemon, the
+ * trainer and every tool use this one object, so features are computed the
+ * same way everywhere. */
+#ifndef GENRED_FRONTEND_H
+#define GENRED_FRONTEND_H
+
+#include "mfcc.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct frontend frontend_t;
+
+/* NULL with a one-line reason in err on bad parameters. */
+frontend_t *frontend_create(const mfcc_params *params, double window_seconds, double in_rate,
+                            unsigned channels, char *err, size_t err_len);
+void frontend_destroy(frontend_t *fe);
+
+/* Consumes up to `frames` interleaved input frames, stopping right after an
+ * MFCC frame completes. Returns 1 when a new frame entered the window (the
+ * caller may classify now), 0 when all input was used. *consumed tells how
+ * many input frames were taken. Typical loop:
+ *   while (frames) {
+ *       size_t used; int got = frontend_process(fe, in, frames, &used);
+ *       in += used * channels; frames -= used;
+ *       if (got && frontend_window_full(fe)) classify(frontend_window(fe));
+ *   } */
+int frontend_process(frontend_t *fe, const float *in, size_t frames, size_t *consumed);
+
+/* Window geometry and contents: n_frames x n_coeffs, oldest first. */
+unsigned frontend_window_frames(const frontend_t *fe);
+unsigned frontend_coeffs(const frontend_t *fe);
+int frontend_window_full(const frontend_t *fe);
+const float *frontend_window(const frontend_t *fe);
+
+/* MFCC frames produced since create/reset; frame k ends at model-rate
+ * sample k * hop + n_fft. */
+uint64_t frontend_frame_count(const frontend_t *fe);
+/* RMS level of the audio covered by the window, dBFS (-inf..0, floored at
+ * -200 for silence). */
+double frontend_level_dbfs(const frontend_t *fe);
+/* Non-finite input samples replaced by 0 so far. */
+uint64_t frontend_nonfinite_count(const frontend_t *fe);
+const mfcc_params *frontend_params(const frontend_t *fe);
+
+void frontend_reset(frontend_t *fe);
+
+#endif

@@ -1,0 +1,31 @@
+/* resampler: interleaved multi-channel audio at any rate in, mono at the
+ * model's rate out.
+ *
+ * Channels are mixed down first by a plain average (sum / channels), so a
+ * full-scale signal on every channel stays full scale, then liquid-dsp's
+ * multi-stage arbitrary resampler converts the rate. Streaming: the output
+ * does not depend on how the input is split into blocks. */
+#ifndef GENRED_RESAMPLER_H
+#define GENRED_RESAMPLER_H
+
+#include <stddef.h>
+
+typedef struct resampler resampler_t;
+
+/* in_rate 8000..192000 Hz, out_rate 8000..192000 Hz, channels 1..64.
+ * On bad parameters returns NULL and writes a one-line reason to err. */
+resampler_t *resampler_create(double in_rate, double out_rate, unsigned channels, char *err,
+                              size_t err_len);
+void resampler_destroy(resampler_t *rs);
+
+/* Upper bound of output samples for `frames` input frames, for sizing buffers. */
+size_t resampler_max_output(const resampler_t *rs, size_t frames);
+
+/* Consumes `frames` interleaved frames; writes at most resampler_max_output()
+ * mono samples to out and returns how many were written. */
+size_t resampler_process(resampler_t *rs, const float *in, size_t frames, float *out);
+
+/* Forget all history, as if just created. */
+void resampler_reset(resampler_t *rs);
+
+#endif

@@ -1,0 +1,28 @@
+/* classifier: runs a model on one MFCC window and returns probabilities.
+ *
+ * All scratch state is sized at create time from the model; process does
+ * no allocation, locking or I/O. The model must outlive the classifier and
+ * may be shared read-only by many classifiers (one per stream). Float layers
+ * run the float32 kernel (gru_f32), int8 layers the int8 kernel (gru_q8,
+ * AVX2 when the CPU has it, chosen at run time). */
+#ifndef GENRED_CLASSIFIER_H
+#define GENRED_CLASSIFIER_H
+
+#include "model.h"
+
+#include <stddef.h>
+
+typedef struct classifier classifier_t;
+
+/* max_frames: the longest window that will be passed (the trainer and
+ * tools may pass shorter ones). */
+classifier_t *classifier_create(const model_t *m, unsigned max_frames, char *err, size_t err_len);
+void classifier_destroy(classifier_t *c);
+
+/* window: n_frames x n_inputs, row-major, oldest first, not normalised.
+ * probs: n_labels, summing to 1. */
+void classifier_process(classifier_t *c, const float *window, unsigned n_frames, float *probs);
+
+const model_t *classifier_model(const classifier_t *c);
+
+#endif

@@ -1,0 +1,83 @@
+/* model: a genre classifier's weights and everything needed to feed it.
+ *
+ * The network, in PyTorch terms:
+ *   x = (mfcc_window - mean) / std          N frames x n_inputs
+ *   h = GRU layers (nn.GRU, batch_first)    gates r, z, n; rows ordered r,z,n
+ *   p = pool(h)                             last state, or mean over time
+ *   y = softmax(fc_w p + fc_b)              n_labels
+ *
+ * A model is one allocation-owning struct, plain data so that the loader,
+ * the trainer and the importer can all fill it. Weights of a layer are
+ * either float32 (w_*) or int8 with one float scale per output row (q_*,
+ * s_*: w[r][c] ~ q[r][c] * s[r]); biases and the dense layer stay float. */
+#ifndef GENRED_MODEL_H
+#define GENRED_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MODEL_FORMAT_VERSION 1
+#define MODEL_MAX_LABELS     256
+#define MODEL_MAX_LABEL_LEN  63
+#define MODEL_ID_LEN         127
+
+typedef enum { MODEL_POOL_LAST = 0, MODEL_POOL_MEAN = 1 } model_pool;
+typedef enum { MODEL_WEIGHTS_F32 = 0, MODEL_WEIGHTS_Q8 = 1 } model_weights;
+
+/* Front-end the model was trained on; the daemon computes exactly this. */
+typedef struct {
+    double sample_rate;
+    uint32_t n_fft, hop, n_mels, n_coeffs;
+    double fmin, fmax;
+    double window_seconds;
+} model_frontend;
+
+typedef struct {
+    uint32_t input, hidden;
+    model_weights weights;
+    float *w_ih, *w_hh;  /* F32: [3H x input], [3H x H], row-major */
+    int8_t *q_ih, *q_hh; /* Q8: same shapes */
+    float *s_ih, *s_hh;  /* Q8: per-row scales [3H] */
+    float *b_ih, *b_hh;  /* [3H] */
+} model_gru_layer;
+
+typedef struct {
+    model_frontend frontend;
+    uint32_t n_inputs; /* == frontend.n_coeffs */
+    float *mean, *std; /* [n_inputs] */
+    uint32_t n_layers;
+    model_gru_layer *layers;
+    model_pool pool;
+    uint32_t n_labels;
+    char (*labels)[MODEL_MAX_LABEL_LEN + 1];
+    float *fc_w, *fc_b;        /* [n_labels x hidden of last layer], [n_labels] */
+    char id[MODEL_ID_LEN + 1]; /* "name date shorthash" */
+} model_t;
+
+/* A zeroed float model with every array allocated for the given shape
+ * (mean 0, std 1). NULL on bad shape with the reason in err. */
+model_t *model_create(const model_frontend *fe, uint32_t n_layers, uint32_t hidden,
+                      uint32_t n_labels, model_pool pool, char *err, size_t err_len);
+void model_destroy(model_t *m);
+
+/* Deep copy with every GRU layer quantized to int8 (symmetric per row). */
+model_t *model_quantize(const model_t *m, char *err, size_t err_len);
+
+/* Parse a model file image / file. On failure NULL, with one line
+ * "NAME: field: what was wrong" in err (NAME is the path or `name`). */
+model_t *model_load_memory(const void *data, size_t size, const char *name, char *err,
+                           size_t err_len);
+model_t *model_load_file(const char *path, char *err, size_t err_len);
+
+/* Serialise; model_save writes atomically (temp file + rename). */
+int model_save(const model_t *m, const char *path, char *err, size_t err_len);
+/* Malloc'd file image, for tests and the embedded default model. */
+void *model_serialize(const model_t *m, size_t *size, char *err, size_t err_len);
+
+/* The built-in default model (compiled into the library). */
+model_t *model_load_default(char *err, size_t err_len);
+
+/* Hidden size of the last layer: the dense layer's input. */
+uint32_t model_output_hidden(const model_t *m);
+
+#endif
