@@ -302,6 +302,55 @@ static void augment(float *x, size_t n, double rate, const dataset_augment *a)
     }
 }
 
+/* Designing a resampler's filter bank costs far more than running it on a
+ * clip, so each thread keeps the front-ends it made, per rate and channel
+ * count, and resets them between clips. */
+#define FRONTENDS_KEPT 12
+static _Thread_local struct {
+    frontend_t *fe;
+    mfcc_params p;
+    double rate;
+    unsigned channels;
+} kept[FRONTENDS_KEPT];
+static _Thread_local unsigned kept_next;
+
+static int same_params(const mfcc_params *a, const mfcc_params *b)
+{
+    return a->sample_rate == b->sample_rate && a->n_fft == b->n_fft && a->hop == b->hop &&
+           a->n_mels == b->n_mels && a->n_coeffs == b->n_coeffs && a->fmin == b->fmin &&
+           a->fmax == b->fmax;
+}
+
+/* A one-frame window makes the front-end hand out every MFCC frame. */
+static frontend_t *frontend_get(const mfcc_params *p, double rate, unsigned channels, char *err,
+                                size_t err_len)
+{
+    for (unsigned i = 0; i < FRONTENDS_KEPT; i++)
+        if (kept[i].fe && kept[i].rate == rate && kept[i].channels == channels &&
+            same_params(&kept[i].p, p)) {
+            frontend_reset(kept[i].fe);
+            return kept[i].fe;
+        }
+    frontend_t *fe =
+        frontend_create(p, (double)p->n_fft / p->sample_rate, rate, channels, err, err_len);
+    if (!fe) return NULL;
+    unsigned slot = kept_next++ % FRONTENDS_KEPT;
+    frontend_destroy(kept[slot].fe);
+    kept[slot].fe = fe;
+    kept[slot].p = *p;
+    kept[slot].rate = rate;
+    kept[slot].channels = channels;
+    return fe;
+}
+
+void dataset_thread_release(void)
+{
+    for (unsigned i = 0; i < FRONTENDS_KEPT; i++) {
+        frontend_destroy(kept[i].fe);
+        kept[i].fe = NULL;
+    }
+}
+
 int dataset_features_compute(const char *path, const mfcc_params *p, double level_dbfs,
                              const dataset_augment *a, dataset_features *out, char *err,
                              size_t err_len)
@@ -330,10 +379,8 @@ int dataset_features_compute(const char *path, const mfcc_params *p, double leve
     double ms = mean_square(audio, frames * channels);
     out->rms_dbfs = ms > 0 ? 10 * log10(ms) : LEVEL_NONE;
 
-    /* A one-frame window makes the front-end hand out every MFCC frame. */
     double speed = a ? a->speed : 1;
-    frontend_t *fe =
-        frontend_create(p, (double)p->n_fft / p->sample_rate, rate * speed, channels, err, err_len);
+    frontend_t *fe = frontend_get(p, rate * speed, channels, err, err_len);
     if (!fe) {
         char why[256];
         snprintf(why, sizeof why, "%s", err);
@@ -347,7 +394,6 @@ int dataset_features_compute(const char *path, const mfcc_params *p, double leve
     out->frames = malloc(cap * p->n_coeffs * sizeof *out->frames);
     if (!out->frames) {
         snprintf(err, err_len, "%s: out of memory", path);
-        frontend_destroy(fe);
         free(audio);
         return -1;
     }
@@ -364,7 +410,6 @@ int dataset_features_compute(const char *path, const mfcc_params *p, double leve
             out->n_frames++;
         }
     }
-    frontend_destroy(fe);
     free(audio);
     return 0;
 }
@@ -462,12 +507,6 @@ int dataset_features_cached(const char *cache_dir, const char *path, const mfcc_
 unsigned dataset_window_frames(const mfcc_params *p, double window_seconds)
 {
     return mfcc_window_frames(window_seconds, p->sample_rate, p->n_fft, p->hop);
-}
-
-unsigned dataset_hop_frames(const mfcc_params *p, double hop_seconds)
-{
-    double f = floor(hop_seconds * p->sample_rate / p->hop + 0.5);
-    return f < 1 ? 1 : (unsigned)f;
 }
 
 unsigned dataset_min_frames(const mfcc_params *p)

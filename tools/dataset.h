@@ -66,11 +66,12 @@ int dataset_features_cached(const char *cache_dir, const char *path, const mfcc_
                             double level_dbfs, const dataset_augment *a, dataset_features *out,
                             char *err, size_t err_len);
 void dataset_features_free(dataset_features *f);
+/* Frees the front-ends this thread keeps for reuse (call before a thread
+ * that computed features ends). */
+void dataset_thread_release(void);
 
-/* Frames per window (mfcc_window_frames) and the frame step for a hop in
- * seconds (at least 1). */
+/* Frames per window (mfcc_window_frames). */
 unsigned dataset_window_frames(const mfcc_params *p, double window_seconds);
-unsigned dataset_hop_frames(const mfcc_params *p, double hop_seconds);
 /* Shortest clip the tools accept, in frames: 1 s of audio. Clips between
  * this and one window are evaluated as a single shorter window. */
 unsigned dataset_min_frames(const mfcc_params *p);

@@ -1,6 +1,6 @@
 /* evaluate: windows of a clip through a classifier, the clip verdict, and
  * the window- and clip-level confusion matrices genre-eval and genre-train
- * report. A clip gives windows starting every hop frames while a whole
+ * report. A clip gives windows starting every hop (on the nearest frame) while a whole
  * window fits; a clip shorter than a window but at least min_frames long
  * gives one window of all its frames. The clip verdict is the mean of its
  * window probabilities. */
@@ -12,11 +12,20 @@
 #include "metrics.h"
 
 typedef struct {
-    unsigned window_frames, hop_frames, min_frames;
+    unsigned window_frames, min_frames;
+    double hop_frames; /* window i starts at frame round(i * hop_frames) */
 } eval_geometry;
+
+/* Geometry for a model's front-end and a hop in seconds. */
+eval_geometry eval_geometry_for(const mfcc_params *p, double window_seconds, double hop_seconds);
+/* The model file at path, or the built-in default when path is NULL. */
+model_t *eval_load_model(const char *path, char *err, size_t err_len);
+/* The front-end parameters a model was trained on. */
+mfcc_params eval_model_params(const model_t *m);
 
 /* Number of windows and their length (n_frames when shorter than a window). */
 unsigned eval_window_count(const eval_geometry *g, unsigned n_frames, unsigned *length);
+unsigned eval_window_start(const eval_geometry *g, unsigned i);
 
 /* Runs every window of f through c: window_probs gets count x n_labels (may
  * be NULL), clip_probs the mean. Returns the number of windows (0: too

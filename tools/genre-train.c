@@ -97,19 +97,40 @@ static int parse_real(const char *opt, const char *s, double lo, double hi, doub
 
 static int parse_args(int argc, char **argv, train_opts *o)
 {
-    static const struct option longs[] = {
-        {"root", 1, 0, 'r'},         {"train", 1, 0, 't'},         {"valid", 1, 0, 'v'},
-        {"out", 1, 0, 'o'},          {"report", 1, 0, 'R'},        {"cache", 1, 0, 'C'},
-        {"train-extra", 1, 0, 'T'},  {"valid-extra", 1, 0, 'V'},   {"extra-level-db", 1, 0, 'E'},
-        {"hidden", 1, 0, 'H'},       {"layers", 1, 0, 'L'},        {"pool", 1, 0, 'P'},
-        {"coeffs", 1, 0, 'c'},       {"mels", 1, 0, 'm'},          {"epochs", 1, 0, 'e'},
-        {"batch", 1, 0, 'b'},        {"epoch-windows", 1, 0, 'w'}, {"patience", 1, 0, 'p'},
-        {"lr", 1, 0, 'l'},           {"weight-decay", 1, 0, 'd'},  {"dropout", 1, 0, 'D'},
-        {"clip-norm", 1, 0, 'n'},    {"hop", 1, 0, 'h'},           {"seed", 1, 0, 's'},
-        {"threads", 1, 0, 'j'},      {"variants", 1, 0, 'k'},      {"no-augment", 0, 0, 'A'},
-        {"no-gain", 0, 0, 'G'},      {"no-noise", 0, 0, 'N'},      {"no-lowpass", 0, 0, 'W'},
-        {"no-speed", 0, 0, 'S'},     {"name", 1, 0, 'x'},          {"help", 0, 0, '?'},
-        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"root", 1, 0, 'r'},
+                                          {"train", 1, 0, 't'},
+                                          {"valid", 1, 0, 'v'},
+                                          {"out", 1, 0, 'o'},
+                                          {"report", 1, 0, 'R'},
+                                          {"cache", 1, 0, 'C'},
+                                          {"train-extra", 1, 0, 'T'},
+                                          {"valid-extra", 1, 0, 'V'},
+                                          {"extra-level-db", 1, 0, 'E'},
+                                          {"hidden", 1, 0, 'H'},
+                                          {"layers", 1, 0, 'L'},
+                                          {"pool", 1, 0, 'P'},
+                                          {"coeffs", 1, 0, 'c'},
+                                          {"mels", 1, 0, 'm'},
+                                          {"epochs", 1, 0, 'e'},
+                                          {"batch", 1, 0, 'b'},
+                                          {"epoch-windows", 1, 0, 'w'},
+                                          {"patience", 1, 0, 'p'},
+                                          {"lr", 1, 0, 'l'},
+                                          {"weight-decay", 1, 0, 'd'},
+                                          {"dropout", 1, 0, 'D'},
+                                          {"clip-norm", 1, 0, 'n'},
+                                          {"hop", 1, 0, 'h'},
+                                          {"seed", 1, 0, 's'},
+                                          {"threads", 1, 0, 'j'},
+                                          {"variants", 1, 0, 'k'},
+                                          {"no-augment", 0, 0, 'A'},
+                                          {"no-gain", 0, 0, 'G'},
+                                          {"no-noise", 0, 0, 'N'},
+                                          {"no-lowpass", 0, 0, 'W'},
+                                          {"no-speed", 0, 0, 'S'},
+                                          {"name", 1, 0, 'x'},
+                                          {"help", 0, 0, '?'},
+                                          {0, 0, 0, 0}};
     unsigned u;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     *o = (train_opts){.extra_level_db = -19,
@@ -140,50 +161,105 @@ static int parse_args(int argc, char **argv, train_opts *o)
     while (rc == 0 && (c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         const char *name = optind > 0 && optind <= argc ? argv[optind - 1] + 2 : "?";
         switch (c) {
-        case 'r': o->root = optarg; break;
-        case 't': o->train = optarg; break;
-        case 'v': o->valid = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'R': o->report = optarg; break;
-        case 'C': o->cache = optarg; break;
+        case 'r':
+            o->root = optarg;
+            break;
+        case 't':
+            o->train = optarg;
+            break;
+        case 'v':
+            o->valid = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'R':
+            o->report = optarg;
+            break;
+        case 'C':
+            o->cache = optarg;
+            break;
         case 'T':
         case 'V': {
             unsigned *n = c == 'T' ? &o->n_train_extra : &o->n_valid_extra;
-            if (!strchr(optarg, ':')) return fail("--%s: expected ROOT:LIST, got '%s'", name, optarg);
+            if (!strchr(optarg, ':'))
+                return fail("--%s: expected ROOT:LIST, got '%s'", name, optarg);
             if (*n == MAX_EXTRA) return fail("--%s: at most %d", name, MAX_EXTRA);
             (c == 'T' ? o->train_extra : o->valid_extra)[(*n)++] = optarg;
             break;
         }
-        case 'E': rc = parse_real("extra-level-db", optarg, -80, 0, &o->extra_level_db); break;
-        case 'H': rc = parse_uint("hidden", optarg, 4, 512, &o->hidden); break;
-        case 'L': rc = parse_uint("layers", optarg, 1, GRU_TRAIN_MAX_LAYERS, &o->layers); break;
+        case 'E':
+            rc = parse_real("extra-level-db", optarg, -80, 0, &o->extra_level_db);
+            break;
+        case 'H':
+            rc = parse_uint("hidden", optarg, 4, 512, &o->hidden);
+            break;
+        case 'L':
+            rc = parse_uint("layers", optarg, 1, GRU_TRAIN_MAX_LAYERS, &o->layers);
+            break;
         case 'P':
             if (strcmp(optarg, "last") && strcmp(optarg, "mean"))
                 return fail("--pool: '%s' is not last or mean", optarg);
             o->pool_mean = !strcmp(optarg, "mean");
             break;
-        case 'c': rc = parse_uint("coeffs", optarg, 2, 128, &o->coeffs); break;
-        case 'm': rc = parse_uint("mels", optarg, 8, 256, &o->mels); break;
-        case 'e': rc = parse_uint("epochs", optarg, 1, 100000, &o->epochs); break;
-        case 'b': rc = parse_uint("batch", optarg, 1, 4096, &o->batch); break;
-        case 'w': rc = parse_uint("epoch-windows", optarg, 1, 10000000, &o->epoch_windows); break;
-        case 'p': rc = parse_uint("patience", optarg, 1, 100000, &o->patience); break;
-        case 'l': rc = parse_real("lr", optarg, 1e-7, 1, &o->lr); break;
-        case 'd': rc = parse_real("weight-decay", optarg, 0, 1, &o->weight_decay); break;
-        case 'D': rc = parse_real("dropout", optarg, 0, 0.9, &o->dropout); break;
-        case 'n': rc = parse_real("clip-norm", optarg, 0, 1e6, &o->clip_norm); break;
-        case 'h': rc = parse_real("hop", optarg, 0.01, 60, &o->hop_seconds); break;
+        case 'c':
+            rc = parse_uint("coeffs", optarg, 2, 128, &o->coeffs);
+            break;
+        case 'm':
+            rc = parse_uint("mels", optarg, 8, 256, &o->mels);
+            break;
+        case 'e':
+            rc = parse_uint("epochs", optarg, 1, 100000, &o->epochs);
+            break;
+        case 'b':
+            rc = parse_uint("batch", optarg, 1, 4096, &o->batch);
+            break;
+        case 'w':
+            rc = parse_uint("epoch-windows", optarg, 1, 10000000, &o->epoch_windows);
+            break;
+        case 'p':
+            rc = parse_uint("patience", optarg, 1, 100000, &o->patience);
+            break;
+        case 'l':
+            rc = parse_real("lr", optarg, 1e-7, 1, &o->lr);
+            break;
+        case 'd':
+            rc = parse_real("weight-decay", optarg, 0, 1, &o->weight_decay);
+            break;
+        case 'D':
+            rc = parse_real("dropout", optarg, 0, 0.9, &o->dropout);
+            break;
+        case 'n':
+            rc = parse_real("clip-norm", optarg, 0, 1e6, &o->clip_norm);
+            break;
+        case 'h':
+            rc = parse_real("hop", optarg, 0.01, 60, &o->hop_seconds);
+            break;
         case 's':
             if (parse_uint("seed", optarg, 0, UINT_MAX, &u)) return 2;
             o->seed = u;
             break;
-        case 'j': rc = parse_uint("threads", optarg, 1, 256, &o->threads); break;
-        case 'k': rc = parse_uint("variants", optarg, 0, 32, &o->variants); break;
-        case 'A': o->aug_gain = o->aug_noise = o->aug_lowpass = o->aug_speed = 0; break;
-        case 'G': o->aug_gain = 0; break;
-        case 'N': o->aug_noise = 0; break;
-        case 'W': o->aug_lowpass = 0; break;
-        case 'S': o->aug_speed = 0; break;
+        case 'j':
+            rc = parse_uint("threads", optarg, 1, 256, &o->threads);
+            break;
+        case 'k':
+            rc = parse_uint("variants", optarg, 0, 32, &o->variants);
+            break;
+        case 'A':
+            o->aug_gain = o->aug_noise = o->aug_lowpass = o->aug_speed = 0;
+            break;
+        case 'G':
+            o->aug_gain = 0;
+            break;
+        case 'N':
+            o->aug_noise = 0;
+            break;
+        case 'W':
+            o->aug_lowpass = 0;
+            break;
+        case 'S':
+            o->aug_speed = 0;
+            break;
         case 'x':
             if (strlen(optarg) > 64 || strchr(optarg, ' '))
                 return fail("--name: '%s' must be at most 64 characters without spaces", optarg);
@@ -241,7 +317,7 @@ typedef struct {
     const mfcc_params *p;
     const char *cache;
     const train_opts *o;
-    unsigned variants; /* per clip, including the clean one */
+    unsigned variants;     /* per clip, including the clean one */
     dataset_features *out; /* n_clips x variants */
     char (*errors)[512];   /* per clip */
     size_t next;
@@ -271,7 +347,8 @@ static void variant_augment(const train_opts *o, const char *path, unsigned v, d
     uint64_t st = crc32(0, (const unsigned char *)path, (unsigned)strlen(path)) * 1000003ull + v;
     if (o->aug_noise && unit(&st) < 0.5) a->snr_db = 5 + 25 * unit(&st);
     if (o->aug_lowpass && unit(&st) < 0.5) a->lowpass_hz = 2500 + 5500 * unit(&st);
-    if (o->aug_speed) a->speed = 0.92 + 0.16 * unit(&st);
+    /* Few distinct speeds, so the front-ends (one per rate) can be reused. */
+    if (o->aug_speed) a->speed = 0.92 + 0.02 * (unsigned)(unit(&st) * 8.999);
     a->seed = mix64(st);
 }
 
@@ -298,6 +375,7 @@ static void *extract_worker(void *arg)
             fprintf(stderr, "\rfeatures: %zu/%zu", j->done, j->total);
         pthread_mutex_unlock(&j->lock);
     }
+    dataset_thread_release();
     return NULL;
 }
 
@@ -329,7 +407,8 @@ static int extract(const dataset *d, const mfcc_params *p, const train_opts *o, 
         if (!ok) {
             fprintf(stderr, "genre-train: warning: skipping %s\n", j.errors[i]);
         } else if (f[0].n_frames < min_frames) {
-            fprintf(stderr, "genre-train: warning: skipping %s: shorter than 1 s\n", d->clips[i].path);
+            fprintf(stderr, "genre-train: warning: skipping %s: shorter than 1 s\n",
+                    d->clips[i].path);
             ok = 0;
         }
         if (!ok) {
@@ -440,11 +519,12 @@ static void *step_worker(void *arg)
         const int *y = g ? s->y_short : s->y_long;
         shard(total, t, s->threads, &from, &n);
         if (!n) continue;
-        s->loss[t] += gru_train_step(s->work[t], s->params, x + (size_t)from * T * s->C, n, T,
-                                     y + from, NULL, &s->opts, (g ? s->n_long : 0) + from,
-                                     s->grad[t], s->probs[t]);
+        s->loss[t] +=
+            gru_train_step(s->work[t], s->params, x + (size_t)from * T * s->C, n, T, y + from, NULL,
+                           &s->opts, (g ? s->n_long : 0) + from, s->grad[t], s->probs[t]);
         for (unsigned b = 0; b < n; b++)
-            s->correct[t] += metrics_argmax(s->probs[t] + (size_t)b * L, L) == (unsigned)y[from + b];
+            s->correct[t] +=
+                metrics_argmax(s->probs[t] + (size_t)b * L, L) == (unsigned)y[from + b];
     }
     return NULL;
 }
@@ -536,15 +616,18 @@ static void fill_batch(step_ctx *s, const clip_set *set, const sampler *sm, cons
         int is_short = f->n_frames < s->win;
         unsigned T = is_short ? s->t_short : s->win;
         unsigned start = (unsigned)(unit(rng) * (f->n_frames - T + 1)) % (f->n_frames - T + 1);
-        float *x = is_short ? s->x_short + (size_t)ns * T * s->C : s->x_long + (size_t)nl * T * s->C;
+        float *x =
+            is_short ? s->x_short + (size_t)ns * T * s->C : s->x_long + (size_t)nl * T * s->C;
         memcpy(x, f->frames + (size_t)start * s->C, (size_t)T * s->C * sizeof *x);
         if (o->aug_gain) {
             float shift = (float)((unit(rng) * 24 - 12) * c0_per_db);
             for (unsigned r = 0; r < T; r++)
                 x[(size_t)r * s->C] += shift;
         }
-        if (is_short) s->y_short[ns++] = c->label;
-        else s->y_long[nl++] = c->label;
+        if (is_short)
+            s->y_short[ns++] = c->label;
+        else
+            s->y_long[nl++] = c->label;
     }
 }
 
@@ -556,8 +639,8 @@ typedef struct {
     gru_work **work;
     const float *params;
     unsigned threads, L, C, max_batch;
-    float **x;            /* per thread, max_batch windows */
-    float *window_probs;  /* per clip: offsets[i] */
+    float **x;           /* per thread, max_batch windows */
+    float *window_probs; /* per clip: offsets[i] */
     size_t *offsets;
     unsigned *counts;
 } valid_ctx;
@@ -578,7 +661,7 @@ static void *valid_worker(void *arg)
             unsigned nb = count - w0 < v->max_batch ? count - w0 : v->max_batch;
             for (unsigned b = 0; b < nb; b++)
                 memcpy(v->x[a->t] + (size_t)b * length * v->C,
-                       f->frames + (size_t)(w0 + b) * v->g->hop_frames * v->C,
+                       f->frames + (size_t)eval_window_start(v->g, w0 + b) * v->C,
                        (size_t)length * v->C * sizeof(float));
             gru_forward(v->work[a->t], v->params, v->x[a->t], nb, length,
                         v->window_probs + v->offsets[i] + (size_t)w0 * v->L);
@@ -627,8 +710,8 @@ static model_t *make_model(const train_opts *o, const gru_shape *s, const float 
                            const float *std, char (*labels)[DATASET_LABEL_LEN + 1], char *err,
                            size_t err_len)
 {
-    model_frontend fe = {p->sample_rate, p->n_fft,  p->hop,  p->n_mels,
-                         p->n_coeffs,    p->fmin,   p->fmax, window_seconds};
+    model_frontend fe = {p->sample_rate, p->n_fft, p->hop,  p->n_mels,
+                         p->n_coeffs,    p->fmin,  p->fmax, window_seconds};
     if (fe.fmax <= 0) fe.fmax = p->sample_rate / 2;
     model_t *m = model_create(&fe, s->n_layers, s->hidden, s->n_labels,
                               s->pool_mean ? MODEL_POOL_MEAN : MODEL_POOL_LAST, err, err_len);
@@ -706,8 +789,10 @@ static void format_eta(char *buf, size_t len, double seconds)
 {
     if (!isfinite(seconds) || seconds < 0) seconds = 0;
     unsigned long s = (unsigned long)seconds;
-    if (s >= 3600) snprintf(buf, len, "%luh%02lum", s / 3600, s / 60 % 60);
-    else snprintf(buf, len, "%lum%02lus", s / 60, s % 60);
+    if (s >= 3600)
+        snprintf(buf, len, "%luh%02lum", s / 3600, s / 60 % 60);
+    else
+        snprintf(buf, len, "%lum%02lus", s / 60, s % 60);
 }
 
 static double now_seconds(void)
@@ -726,8 +811,10 @@ static char *dir_of(const char *path)
         free(d);
         return strdup(".");
     }
-    if (slash == d) slash[1] = 0;
-    else *slash = 0;
+    if (slash == d)
+        slash[1] = 0;
+    else
+        *slash = 0;
     return d;
 }
 
@@ -755,7 +842,8 @@ static int check_outputs(train_opts *o, char **report_dir)
         snprintf(cache_buf, sizeof cache_buf, "%s/cache", *report_dir);
         o->cache = cache_buf;
     }
-    if (!strcmp(o->cache, "none")) o->cache = NULL;
+    if (!strcmp(o->cache, "none"))
+        o->cache = NULL;
     else if (dataset_mkdirs(o->cache, err, sizeof err))
         return fail("--cache: %s", err);
     return 0;
@@ -796,8 +884,7 @@ int main(int argc, char **argv)
     char *report_dir = NULL;
     if ((rc = check_outputs(&o, &report_dir))) return rc;
 
-    eval_geometry geo = {dataset_window_frames(&p, window_seconds),
-                         dataset_hop_frames(&p, o.hop_seconds), dataset_min_frames(&p)};
+    eval_geometry geo = eval_geometry_for(&p, window_seconds, o.hop_seconds);
     const unsigned C = p.n_coeffs, W = geo.window_frames;
     fprintf(stderr,
             "genre-train: %zu train and %zu valid clips, %u labels; %u coefficients, %u-frame "
@@ -835,15 +922,16 @@ int main(int argc, char **argv)
     float *params = malloc(NP * sizeof *params), *best = malloc(NP * sizeof *best);
     float *m1 = calloc(NP, sizeof *m1), *m2 = calloc(NP, sizeof *m2);
     unsigned char *decay = malloc(NP);
-    step_ctx s = {.shape = shape, .n_params = NP, .threads = o.threads, .batch = o.batch, .win = W, .C = C};
+    step_ctx s = {
+        .shape = shape, .n_params = NP, .threads = o.threads, .batch = o.batch, .win = W, .C = C};
     s.work = calloc(o.threads, sizeof *s.work);
     s.grad = calloc(o.threads, sizeof *s.grad);
     s.x_long = malloc((size_t)o.batch * W * C * sizeof(float));
     s.x_short = malloc((size_t)o.batch * W * C * sizeof(float));
     s.y_long = malloc(o.batch * sizeof(int));
     s.y_short = malloc(o.batch * sizeof(int));
-    if (!params || !best || !m1 || !m2 || !decay || !s.work || !s.grad || !s.x_long ||
-        !s.x_short || !s.y_long || !s.y_short)
+    if (!params || !best || !m1 || !m2 || !decay || !s.work || !s.grad || !s.x_long || !s.x_short ||
+        !s.y_long || !s.y_short)
         return fail("out of memory");
     unsigned shard_max = (o.batch + o.threads - 1) / o.threads;
     for (unsigned t = 0; t < o.threads; t++) {
@@ -856,8 +944,14 @@ int main(int argc, char **argv)
     gru_params_decay_mask(&shape, decay);
     memcpy(best, params, NP * sizeof *best);
 
-    valid_ctx vc = {.set = &vnorm, .g = &geo, .work = s.work, .params = params,
-                    .threads = o.threads, .L = L, .C = C, .max_batch = 64};
+    valid_ctx vc = {.set = &vnorm,
+                    .g = &geo,
+                    .work = s.work,
+                    .params = params,
+                    .threads = o.threads,
+                    .L = L,
+                    .C = C,
+                    .max_batch = 64};
     vc.x = calloc(o.threads, sizeof *vc.x);
     vc.offsets = calloc(vnorm.n, sizeof *vc.offsets);
     vc.counts = calloc(vnorm.n, sizeof *vc.counts);
@@ -882,8 +976,13 @@ int main(int argc, char **argv)
     history h;
     double *hist = calloc(8 * (size_t)o.epochs, sizeof *hist);
     if (!hist) return fail("out of memory");
-    h = (history){hist, hist + o.epochs, hist + 2 * o.epochs, hist + 3 * o.epochs,
-                  hist + 4 * o.epochs, hist + 5 * o.epochs, hist + 6 * o.epochs,
+    h = (history){hist,
+                  hist + o.epochs,
+                  hist + 2 * o.epochs,
+                  hist + 3 * o.epochs,
+                  hist + 4 * o.epochs,
+                  hist + 5 * o.epochs,
+                  hist + 6 * o.epochs,
                   hist + 7 * o.epochs};
 
     unsigned steps = (o.epoch_windows + o.batch - 1) / o.batch, epochs_run = 0, best_epoch = 0;
@@ -918,7 +1017,8 @@ int main(int argc, char **argv)
             seen += o.batch;
             if (tty) {
                 double elapsed = now_seconds() - train_start;
-                double done = (double)e * steps + st + 1, rate = seen / (now_seconds() - epoch_start);
+                double done = (double)e * steps + st + 1,
+                       rate = seen / (now_seconds() - epoch_start);
                 char eta[32];
                 format_eta(eta, sizeof eta, elapsed / done * ((double)o.epochs * steps - done));
                 int bar = (int)(20.0 * (st + 1) / steps);
@@ -960,8 +1060,8 @@ int main(int argc, char **argv)
     }
     double train_seconds = now_seconds() - train_start;
 
-    model_t *mf = make_model(&o, &shape, best, &p, window_seconds, mean, std, labels, err,
-                             sizeof err);
+    model_t *mf =
+        make_model(&o, &shape, best, &p, window_seconds, mean, std, labels, err, sizeof err);
     if (!mf) return fail("model: %s", err);
     model_t *mq = model_quantize(mf, err, sizeof err);
     if (!mq) return fail("quantize: %s", err);
@@ -969,15 +1069,18 @@ int main(int argc, char **argv)
     if (eval_totals_init(&tf, L) || eval_totals_init(&tq, L)) return fail("out of memory");
     if ((rc = evaluate_model(mf, &vset, &geo, &tf)) || (rc = evaluate_model(mq, &vset, &geo, &tq)))
         return rc;
-    double loss_points = 100 * (metrics_balanced_accuracy(&tf.clip) - metrics_balanced_accuracy(&tq.clip));
-    fprintf(stderr, "genre-train: best epoch %u; validation (clip / window balanced accuracy):\n"
-                    "  float %.2f%% / %.2f%%   int8 %.2f%% / %.2f%%  (int8 loses %.2f points)\n",
+    double loss_points =
+        100 * (metrics_balanced_accuracy(&tf.clip) - metrics_balanced_accuracy(&tq.clip));
+    fprintf(stderr,
+            "genre-train: best epoch %u; validation (clip / window balanced accuracy):\n"
+            "  float %.2f%% / %.2f%%   int8 %.2f%% / %.2f%%  (int8 loses %.2f points)\n",
             best_epoch, 100 * metrics_balanced_accuracy(&tf.clip),
             100 * metrics_balanced_accuracy(&tf.window), 100 * metrics_balanced_accuracy(&tq.clip),
             100 * metrics_balanced_accuracy(&tq.window), loss_points);
     if (loss_points > 0.5)
-        fprintf(stderr, "genre-train: warning: post-training quantisation loses %.2f points; "
-                        "quantisation-aware fine-tuning is not implemented\n",
+        fprintf(stderr,
+                "genre-train: warning: post-training quantisation loses %.2f points; "
+                "quantisation-aware fine-tuning is not implemented\n",
                 loss_points);
     metrics_print(&tq.clip, (const char(*)[64])labels, "int8, clip level", stdout);
     metrics_print(&tq.window, (const char(*)[64])labels, "int8, window level", stdout);
@@ -990,14 +1093,15 @@ int main(int argc, char **argv)
     json_t *cmd = json_array();
     for (int i = 0; i < argc; i++)
         json_array_append_new(cmd, json_string(argv[i]));
-    json_t *hist_json = json_pack(
-        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "train_loss", series_json(h.train_loss, epochs_run),
-        "train_window_accuracy", series_json(h.train_acc, epochs_run), "valid_loss",
-        series_json(h.valid_loss, epochs_run), "valid_window_balanced_accuracy",
-        series_json(h.valid_win_bal, epochs_run), "valid_window_accuracy",
-        series_json(h.valid_win_acc, epochs_run), "valid_clip_balanced_accuracy",
-        series_json(h.valid_clip_bal, epochs_run), "valid_clip_accuracy",
-        series_json(h.valid_clip_acc, epochs_run), "lr", series_json(h.lr, epochs_run));
+    json_t *hist_json =
+        json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "train_loss",
+                  series_json(h.train_loss, epochs_run), "train_window_accuracy",
+                  series_json(h.train_acc, epochs_run), "valid_loss",
+                  series_json(h.valid_loss, epochs_run), "valid_window_balanced_accuracy",
+                  series_json(h.valid_win_bal, epochs_run), "valid_window_accuracy",
+                  series_json(h.valid_win_acc, epochs_run), "valid_clip_balanced_accuracy",
+                  series_json(h.valid_clip_bal, epochs_run), "valid_clip_accuracy",
+                  series_json(h.valid_clip_acc, epochs_run), "lr", series_json(h.lr, epochs_run));
     json_t *label_json = json_array();
     for (unsigned k = 0; k < L; k++)
         json_array_append_new(label_json, json_string(labels[k]));
@@ -1006,17 +1110,17 @@ int main(int argc, char **argv)
         "s:I, s:I, s:f, s:o, s:o, s:o, s:f}",
         "model", mq->id, "command", cmd, "labels", label_json, "architecture", "coeffs",
         (json_int_t)C, "hidden", (json_int_t)o.hidden, "layers", (json_int_t)o.layers, "pool",
-        o.pool_mean ? "mean" : "last", "window_frames", (json_int_t)W, "parameters",
-        (json_int_t)NP, "window_seconds", window_seconds, "data", "train_clips",
-        (json_int_t)tset.n, "valid_clips", (json_int_t)vset.n, "train_skipped",
-        (json_int_t)(train.n_clips - tset.n), "valid_skipped",
+        o.pool_mean ? "mean" : "last", "window_frames", (json_int_t)W, "parameters", (json_int_t)NP,
+        "window_seconds", window_seconds, "data", "train_clips", (json_int_t)tset.n, "valid_clips",
+        (json_int_t)vset.n, "train_skipped", (json_int_t)(train.n_clips - tset.n), "valid_skipped",
         (json_int_t)(valid.n_clips - vset.n), "epochs_run", (json_int_t)epochs_run, "best_epoch",
         (json_int_t)best_epoch, "train_seconds", train_seconds, "valid_float",
         eval_totals_json(&tf, (const char(*)[64])labels), "valid_int8",
         eval_totals_json(&tq, (const char(*)[64])labels), "history", hist_json,
         "int8_clip_balanced_accuracy_loss_points", loss_points);
     char *metrics_path = join(report_dir, "metrics.json");
-    if (!report || !metrics_path || json_dump_file(report, metrics_path, JSON_INDENT(2) | JSON_REAL_PRECISION(6)))
+    if (!report || !metrics_path ||
+        json_dump_file(report, metrics_path, JSON_INDENT(2) | JSON_REAL_PRECISION(6)))
         return fail("%s: cannot write metrics", metrics_path ? metrics_path : report_dir);
     plot_series loss_series[] = {{"train", h.train_loss}, {"valid", h.valid_loss}};
     plot_series acc_series[] = {{"train window acc", h.train_acc},

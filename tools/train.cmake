@@ -16,3 +16,9 @@ target_link_libraries(genred_tools PUBLIC genred_dsp genred_nn PkgConfig::GENRED
 
 add_executable(genre-train ${CMAKE_CURRENT_LIST_DIR}/genre-train.c)
 target_link_libraries(genre-train PRIVATE genred_tools genred_train)
+
+add_executable(genre-eval ${CMAKE_CURRENT_LIST_DIR}/genre-eval.c)
+target_link_libraries(genre-eval PRIVATE genred_tools)
+
+add_executable(genre-classify ${CMAKE_CURRENT_LIST_DIR}/genre-classify.c)
+target_link_libraries(genre-classify PRIVATE genred_tools)
