@@ -355,7 +355,21 @@ static void stop_all(app *g)
         input_destroy(g->inputs[i]);
         g->inputs[i] = NULL;
     }
-    if (g->publisher) publisher_stop(g->publisher);
+    if (g->publisher) {
+        publisher_stop(g->publisher);
+        log_info("published %llu messages, dropped %llu",
+                 (unsigned long long)publisher_sent(g->publisher),
+                 (unsigned long long)publisher_dropped(g->publisher));
+    }
+    for (unsigned i = 0; i < g->n_streams; i++) {
+        if (!g->pipelines[i]) continue;
+        pipeline_stats st;
+        pipeline_get_stats(g->pipelines[i], &st);
+        log_info("stream '%s': %llu hops, %llu overruns (%llu samples), %llu non-finite samples",
+                 pipeline_name(g->pipelines[i]), (unsigned long long)st.hops,
+                 (unsigned long long)st.overruns, (unsigned long long)st.overrun_samples,
+                 (unsigned long long)st.nonfinite);
+    }
     for (unsigned i = 0; i < g->n_streams; i++) {
         pipeline_destroy(g->pipelines[i]);
         g->pipelines[i] = NULL;

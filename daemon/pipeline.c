@@ -198,6 +198,8 @@ pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_l
     p->push = publisher_connect(p->publisher, err, err_len);
     if (!p->push) goto fail;
     p->stats.state = input_state_name(INPUT_STARTING);
+    p->stats.rate = p->in_rate;
+    p->stats.channels = p->channels;
     return p;
 fail:
     pipeline_destroy(p);

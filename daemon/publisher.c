@@ -368,6 +368,7 @@ static void *publisher_main(void *arg)
     }
     while (forward_one(p))
         ;
+    send_status(p); /* a closing summary, e.g. for archive tagging */
     return NULL;
 }
 
