@@ -57,6 +57,7 @@ typedef struct {
     input_t *inputs[CONFIG_MAX_STREAMS];
     pipeline_t *pipelines[CONFIG_MAX_STREAMS];
     unsigned n_streams;
+    int running; /* inputs were started */
 
     pthread_mutex_t lock; /* model id and cpu figures, read by the status thread */
     char model_id[MODEL_ID_LEN + 1];
@@ -351,18 +352,13 @@ static void stop_all(app *g)
 {
     for (unsigned i = 0; i < g->n_streams; i++)
         if (g->pipelines[i]) pipeline_stop(g->pipelines[i]);
-    for (unsigned i = 0; i < g->n_streams; i++) {
-        input_destroy(g->inputs[i]);
-        g->inputs[i] = NULL;
-    }
-    if (g->publisher) {
-        publisher_stop(g->publisher);
+    if (g->publisher) publisher_stop(g->publisher);
+    if (g->running) {
         log_info("published %llu messages, dropped %llu",
                  (unsigned long long)publisher_sent(g->publisher),
                  (unsigned long long)publisher_dropped(g->publisher));
     }
-    for (unsigned i = 0; i < g->n_streams; i++) {
-        if (!g->pipelines[i]) continue;
+    for (unsigned i = 0; g->running && i < g->n_streams; i++) {
         pipeline_stats st;
         pipeline_get_stats(g->pipelines[i], &st);
         log_info("stream '%s': %llu hops, %llu overruns (%llu samples), %llu non-finite samples",
@@ -370,9 +366,12 @@ static void stop_all(app *g)
                  (unsigned long long)st.overruns, (unsigned long long)st.overrun_samples,
                  (unsigned long long)st.nonfinite);
     }
+    /* Inputs outlive the publisher's closing status, which reports them. */
     for (unsigned i = 0; i < g->n_streams; i++) {
         pipeline_destroy(g->pipelines[i]);
         g->pipelines[i] = NULL;
+        input_destroy(g->inputs[i]);
+        g->inputs[i] = NULL;
     }
     publisher_destroy(g->publisher);
     g->publisher = NULL;
@@ -637,6 +636,7 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto out;
     }
+    g.running = 1;
     rc = run(&g, &set);
 out:
     stop_all(&g);

@@ -489,6 +489,13 @@ static void *pipeline_main(void *arg)
         }
         update_stats(p, finished);
     }
+    if (finished) {
+        char why[256];
+        input_error(p->input, why, sizeof why);
+        log_msg(input_get_state(p->input) == INPUT_FAILED ? LOG_ERROR : LOG_INFO,
+                "stream '%s': input %s%s%s", p->name, input_state_name(input_get_state(p->input)),
+                *why ? ": " : "", why);
+    }
     return NULL;
 }
 
