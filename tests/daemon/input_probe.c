@@ -3,10 +3,13 @@
  * the rest of the daemon:
  *
  *   input_probe SPEC SECONDS [CLIENT_NAME]
+ *   input_probe --list-devices
  *
- *   t=1.0 state=running rate=48000 ch=1 gen=1 frames=48128 rms=0.1234 overruns=0
+ *   t=1.0 state=running rate=48000 ch=2 gen=1 frames=24064 rms=0.0873 overruns=0
+ *   ch_rms=0.1234,0.0000
  *
- * frames and rms cover that interval only. Exits 0 after SECONDS (or on
+ * (one line), frames and RMS (overall, then per channel, up to MAX_CH)
+ * covering that interval only. Exits 0 after SECONDS (or on
  * SIGINT/SIGTERM), 1 if the input cannot be created or started. */
 #include "input.h"
 
@@ -15,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static atomic_int stop_requested;
@@ -34,6 +38,7 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && !strcmp(argv[1], "--list-devices")) return input_list_devices();
     if (argc < 3) {
         fprintf(stderr, "usage: input_probe SPEC SECONDS [CLIENT_NAME]\n");
         return 2;
@@ -50,8 +55,10 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 
-    enum { BLOCK = 4096 };
+    enum { BLOCK = 4096, MAX_CH = 8 };
     static float buf[BLOCK];
+    double ch_sum_sq[MAX_CH] = {0};
+    size_t pos = 0; /* sample index within the interleaved stream */
     const struct timespec pause = {0, 10 * 1000 * 1000};
     double start = now(), next_report = start + 0.5;
     double sum_sq = 0;
@@ -59,17 +66,26 @@ int main(int argc, char **argv)
     while (!atomic_load(&stop_requested) && now() - start < seconds) {
         size_t n;
         while ((n = ring_pop(input_ring(in), buf, BLOCK)) > 0) {
-            for (size_t i = 0; i < n; i++)
+            unsigned ch = input_channels(in);
+            for (size_t i = 0; i < n; i++, pos++) {
                 sum_sq += (double)buf[i] * buf[i];
+                if (ch && ch <= MAX_CH) ch_sum_sq[pos % ch] += (double)buf[i] * buf[i];
+            }
             samples += n;
         }
         if (now() >= next_report) {
             unsigned ch = input_channels(in);
-            printf("t=%.1f state=%s rate=%.0f ch=%u gen=%u frames=%zu rms=%.4f overruns=%llu\n",
+            printf("t=%.1f state=%s rate=%.0f ch=%u gen=%u frames=%zu rms=%.4f overruns=%llu",
                    now() - start, input_state_name(input_get_state(in)), input_rate(in), ch,
                    input_generation(in), ch ? samples / ch : 0,
                    samples ? sqrt(sum_sq / (double)samples) : 0.0,
                    (unsigned long long)ring_overruns(input_ring(in)));
+            for (unsigned c = 0; c < ch && c < MAX_CH; c++) {
+                printf("%s%.4f", c ? "," : " ch_rms=",
+                       samples ? sqrt(ch_sum_sq[c] * ch / (double)samples) : 0.0);
+                ch_sum_sq[c] = 0;
+            }
+            printf("\n");
             fflush(stdout);
             sum_sq = 0;
             samples = 0;

@@ -70,6 +70,15 @@ static void next_symbol(void *fn_out, const char *name, const char *version)
 
 /* ---- the wrapped callbacks ---- */
 
+/* RT_GUARD_ONLY=jack or =portaudio guards one API only: PortAudio's JACK
+ * host registers its own JACK process callback, whose internals are
+ * PortAudio's business, around the callback genred gives PortAudio. */
+static int guarding(const char *api)
+{
+    const char *only = getenv("RT_GUARD_ONLY");
+    return !only || !strcmp(only, api);
+}
+
 /* A handful of slots: genred registers one callback per stream. Slots are
  * never reused, so a callback in flight never sees its slot change. */
 enum { SLOTS = 64 };
@@ -95,8 +104,9 @@ int jack_set_process_callback(jack_client_t *client, JackProcessCallback cb, voi
 {
     typedef int (*fn)(jack_client_t *, JackProcessCallback, void *);
     NEXT(fn, jack_set_process_callback, NULL);
+    if (!cb || !guarding("jack")) return next_jack_set_process_callback(client, cb, arg);
     int i = atomic_fetch_add(&jack_used, 1);
-    if (!cb || i >= SLOTS) return next_jack_set_process_callback(client, cb, arg);
+    if (i >= SLOTS) return next_jack_set_process_callback(client, cb, arg);
     jack_slots[i] = (struct jack_slot){cb, arg};
     return next_jack_set_process_callback(client, guarded_jack_process, &jack_slots[i]);
 }
@@ -127,8 +137,10 @@ PaError Pa_OpenStream(PaStream **stream, const PaStreamParameters *in,
     typedef PaError (*fn)(PaStream **, const PaStreamParameters *, const PaStreamParameters *,
                           double, unsigned long, PaStreamFlags, PaStreamCallback *, void *);
     NEXT(fn, Pa_OpenStream, NULL);
+    if (!cb || !guarding("portaudio"))
+        return next_Pa_OpenStream(stream, in, out, rate, frames, flags, cb, arg);
     int i = atomic_fetch_add(&pa_used, 1);
-    if (!cb || i >= SLOTS) return next_Pa_OpenStream(stream, in, out, rate, frames, flags, cb, arg);
+    if (i >= SLOTS) return next_Pa_OpenStream(stream, in, out, rate, frames, flags, cb, arg);
     pa_slots[i] = (struct pa_slot){cb, arg};
     return next_Pa_OpenStream(stream, in, out, rate, frames, flags, guarded_pa_callback,
                               &pa_slots[i]);
