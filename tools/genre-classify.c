@@ -136,7 +136,10 @@ int main(int argc, char **argv)
     mfcc_params p = eval_model_params(m);
     eval_geometry g = eval_geometry_for(&p, m->frontend.window_seconds, hop);
     classifier_t *cl = classifier_create(m, g.window_frames, err, sizeof err);
-    if (!cl) return fail("%s", err);
+    if (!cl) {
+        model_destroy(m);
+        return fail("%s", err);
+    }
 
     int rc = 0;
     float clip[MODEL_MAX_LABELS];

@@ -100,16 +100,26 @@ int main(int argc, char **argv)
     dataset d = {0};
     if (dataset_add_list(&d, root, list, level, err, sizeof err) ||
         dataset_resolve(&d, m->labels, m->n_labels, list, err, sizeof err)) {
+        dataset_free(&d);
         model_destroy(m);
         return fail("%s", err);
     }
-    if (cache && dataset_mkdirs(cache, err, sizeof err)) return fail("--cache: %s", err);
+    if (cache && dataset_mkdirs(cache, err, sizeof err)) {
+        dataset_free(&d);
+        model_destroy(m);
+        return fail("--cache: %s", err);
+    }
     mfcc_params p = eval_model_params(m);
     eval_geometry g = eval_geometry_for(&p, m->frontend.window_seconds, hop);
     classifier_t *cl = classifier_create(m, g.window_frames, err, sizeof err);
     eval_totals t;
-    if (!cl) return fail("%s", err);
-    if (eval_totals_init(&t, m->n_labels)) return fail("out of memory");
+    if (!cl || eval_totals_init(&t, m->n_labels)) {
+        if (cl) snprintf(err, sizeof err, "out of memory");
+        classifier_destroy(cl);
+        dataset_free(&d);
+        model_destroy(m);
+        return fail("%s", err);
+    }
 
     size_t skipped = 0;
     float clip[MODEL_MAX_LABELS];

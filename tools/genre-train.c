@@ -857,32 +857,53 @@ int main(int argc, char **argv)
     if (rc) return rc;
     openblas_set_num_threads(1); /* parallel over batch shards instead */
 
-    /* Everything that can be wrong with the input is checked before work. */
     dataset train = {0}, valid = {0};
+    char(*labels)[DATASET_LABEL_LEN + 1] = NULL;
+    char *report_dir = NULL;
+    clip_set tset = {0}, vset = {0};
+    unsigned L = 0;
+    /* Everything that can be wrong with the input is checked before work. */
     if (load_lists(&train, o.root, o.train, o.train_extra, o.n_train_extra, o.extra_level_db, err,
                    sizeof err) ||
         load_lists(&valid, o.root, o.valid, o.valid_extra, o.n_valid_extra, o.extra_level_db, err,
-                   sizeof err))
-        return fail("%s", err);
-    unsigned L;
-    char(*labels)[DATASET_LABEL_LEN + 1] = dataset_label_set(&train, &L);
-    if (!labels) return fail("out of memory");
-    if (L < 2) return fail("%s: training lists hold %u label(s); need at least 2", o.train, L);
-    if (dataset_resolve(&train, labels, L, "train", err, sizeof err)) return fail("%s", err);
-    if (dataset_resolve(&valid, labels, L, "valid", err, sizeof err))
-        return fail("%s (it is not in the training lists)", err);
+                   sizeof err)) {
+        rc = fail("%s", err);
+        goto early_out;
+    }
+    labels = dataset_label_set(&train, &L);
+    if (!labels) {
+        rc = fail("out of memory");
+        goto early_out;
+    }
+    if (L < 2) {
+        rc = fail("%s: training lists hold %u label(s); need at least 2", o.train, L);
+        goto early_out;
+    }
+    if (dataset_resolve(&train, labels, L, "train", err, sizeof err)) {
+        rc = fail("%s", err);
+        goto early_out;
+    }
+    if (dataset_resolve(&valid, labels, L, "valid", err, sizeof err)) {
+        rc = fail("%s (it is not in the training lists)", err);
+        goto early_out;
+    }
     mfcc_params p = mfcc_params_default();
     p.n_coeffs = o.coeffs;
     p.n_mels = o.mels;
     const double window_seconds = 3.0;
     {
         mfcc_t *probe = mfcc_create(&p, err, sizeof err);
-        if (!probe) return fail("front-end: %s", err);
+        if (!probe) {
+            rc = fail("front-end: %s", err);
+            goto early_out;
+        }
         mfcc_destroy(probe);
-        if (o.coeffs > o.mels) return fail("--coeffs %u exceeds --mels %u", o.coeffs, o.mels);
+        if (o.coeffs > o.mels) {
+            rc = fail("--coeffs %u exceeds --mels %u", o.coeffs, o.mels);
+            goto early_out;
+        }
     }
-    char *report_dir = NULL;
-    if ((rc = check_outputs(&o, &report_dir))) return rc;
+    if ((rc = check_outputs(&o, &report_dir))) goto early_out;
 
     eval_geometry geo = eval_geometry_for(&p, window_seconds, o.hop_seconds);
     const unsigned C = p.n_coeffs, W = geo.window_frames;
@@ -893,9 +914,9 @@ int main(int argc, char **argv)
             o.pool_mean ? "mean" : "last", o.threads);
 
     double t0 = now_seconds();
-    clip_set tset, vset;
-    if ((rc = extract(&train, &p, &o, 1 + o.variants, geo.min_frames, "train", &tset))) return rc;
-    if ((rc = extract(&valid, &p, &o, 1, geo.min_frames, "valid", &vset))) return rc;
+    if ((rc = extract(&train, &p, &o, 1 + o.variants, geo.min_frames, "train", &tset)))
+        goto early_out;
+    if ((rc = extract(&valid, &p, &o, 1, geo.min_frames, "valid", &vset))) goto early_out;
     fprintf(stderr, "genre-train: features ready in %.1f s\n", now_seconds() - t0);
 
     float mean[128], std[128];
@@ -1185,4 +1206,13 @@ int main(int argc, char **argv)
     free(labels);
     free(report_dir);
     return 0;
+
+early_out:
+    clip_set_free(&tset);
+    clip_set_free(&vset);
+    dataset_free(&train);
+    dataset_free(&valid);
+    free(labels);
+    free(report_dir);
+    return rc;
 }
