@@ -1,0 +1,226 @@
+/* input: spec parsing, dispatch to a back-end, and the shared state every
+ * back-end publishes (see input_backend.h). */
+#include "input_backend.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int open_backend(input_t *in, const char *scheme, const char *args, char *err,
+                        size_t err_len)
+{
+    if (!strcmp(scheme, "stdin")) return input_stdin_open(in, args, err, err_len);
+    if (!strcmp(scheme, "file")) return input_file_open(in, args, err, err_len);
+#ifdef GENRED_WITH_JACK
+    if (!strcmp(scheme, "jack")) return input_jack_open(in, args, err, err_len);
+#endif
+#ifdef GENRED_WITH_PORTAUDIO
+    if (!strcmp(scheme, "portaudio")) return input_portaudio_open(in, args, err, err_len);
+#endif
+    if (!strcmp(scheme, "jack") || !strcmp(scheme, "portaudio")) {
+        snprintf(err, err_len, "input '%s': this genred was built without %s support", in->opt.spec,
+                 scheme);
+        return -1;
+    }
+    snprintf(err, err_len, "input '%s': unknown source '%s' (portaudio, jack, stdin or file)",
+             in->opt.spec, scheme);
+    return -1;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void free_input(input_t *in)
+{
+    ring_destroy(in->ring);
+    pthread_mutex_destroy(&in->error_lock);
+    free((char *)in->opt.spec);
+    free((char *)in->opt.client_name);
+    free(in);
+}
+
+static int create_ring(input_t *in, char *err, size_t err_len)
+{
+    double seconds = in->opt.ring_seconds > 0 ? in->opt.ring_seconds : 2.0;
+    double rate = atomic_load(&in->rate);
+    if (rate < 48000) rate = 48000;
+    double samples = seconds * rate * atomic_load(&in->channels);
+    if (samples < 4096) samples = 4096;
+    in->ring = samples < 1e9 ? ring_create((size_t)samples) : NULL;
+    if (!in->ring) {
+        snprintf(err, err_len, "input '%s': cannot allocate a %.1f s ring buffer", in->opt.spec,
+                 seconds);
+        return -1;
+    }
+    return 0;
+}
+
+input_t *input_create(const input_options *opt, char *err, size_t err_len)
+{
+    if (!opt || !opt->spec || !*opt->spec) {
+        snprintf(err, err_len, "input: empty source spec");
+        return NULL;
+    }
+    input_t *in = calloc(1, sizeof *in);
+    if (!in) {
+        snprintf(err, err_len, "input '%s': out of memory", opt->spec);
+        return NULL;
+    }
+    in->opt = *opt;
+    in->opt.spec = dup_or_null(opt->spec);
+    in->opt.client_name = dup_or_null(opt->client_name ? opt->client_name : "genred");
+    pthread_mutex_init(&in->error_lock, NULL);
+    atomic_init(&in->rate, 0.0);
+    atomic_init(&in->channels, 0);
+    atomic_init(&in->generation, 0);
+    atomic_init(&in->state, INPUT_STARTING);
+    atomic_init(&in->nonfinite, 0);
+    if (!in->opt.spec || !in->opt.client_name) {
+        snprintf(err, err_len, "input '%s': out of memory", opt->spec);
+        free_input(in);
+        return NULL;
+    }
+
+    char scheme[16];
+    const char *colon = strchr(in->opt.spec, ':');
+    size_t len = colon ? (size_t)(colon - in->opt.spec) : strlen(in->opt.spec);
+    if (len >= sizeof scheme) len = sizeof scheme - 1;
+    memcpy(scheme, in->opt.spec, len);
+    scheme[len] = '\0';
+    if (open_backend(in, scheme, colon ? colon + 1 : NULL, err, err_len)) {
+        free_input(in);
+        return NULL;
+    }
+    if (atomic_load(&in->channels) == 0 || create_ring(in, err, err_len)) {
+        if (atomic_load(&in->channels) == 0)
+            snprintf(err, err_len, "input '%s': back-end reported no channels", in->opt.spec);
+        in->ops->close(in);
+        free_input(in);
+        return NULL;
+    }
+    return in;
+}
+
+int input_start(input_t *in, char *err, size_t err_len)
+{
+    if (in->ops->start(in, err, err_len)) {
+        input_backend_set_state(in, INPUT_FAILED);
+        input_backend_set_error(in, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+void input_destroy(input_t *in)
+{
+    if (!in) return;
+    in->ops->close(in);
+    free_input(in);
+}
+
+ring_t *input_ring(input_t *in)
+{
+    return in->ring;
+}
+
+double input_rate(const input_t *in)
+{
+    return atomic_load(&((input_t *)in)->rate);
+}
+
+unsigned input_channels(const input_t *in)
+{
+    return atomic_load(&in->channels);
+}
+
+unsigned input_generation(const input_t *in)
+{
+    return atomic_load(&in->generation);
+}
+
+input_state input_get_state(const input_t *in)
+{
+    return (input_state)atomic_load(&in->state);
+}
+
+const char *input_state_name(input_state s)
+{
+    switch (s) {
+    case INPUT_STARTING:
+        return "starting";
+    case INPUT_RUNNING:
+        return "running";
+    case INPUT_WAITING:
+        return "waiting";
+    case INPUT_ENDED:
+        return "ended";
+    case INPUT_FAILED:
+        return "failed";
+    }
+    return "unknown";
+}
+
+uint64_t input_nonfinite(const input_t *in)
+{
+    return atomic_load(&in->nonfinite);
+}
+
+void input_error(const input_t *in, char *buf, size_t len)
+{
+    input_t *m = (input_t *)in; /* the lock is not part of the logical state */
+    pthread_mutex_lock(&m->error_lock);
+    snprintf(buf, len, "%s", m->error);
+    pthread_mutex_unlock(&m->error_lock);
+}
+
+int input_list_devices(void)
+{
+#ifdef GENRED_WITH_PORTAUDIO
+    return input_portaudio_list_devices();
+#else
+    fprintf(stderr, "genred: this genred was built without PortAudio support\n");
+    return 1;
+#endif
+}
+
+void input_backend_set_format(input_t *in, double rate, unsigned channels)
+{
+    atomic_store(&in->rate, rate);
+    atomic_store(&in->channels, channels);
+    atomic_fetch_add(&in->generation, 1);
+}
+
+void input_backend_set_state(input_t *in, input_state s)
+{
+    atomic_store(&in->state, (int)s);
+}
+
+void input_backend_set_error(input_t *in, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&in->error_lock);
+    vsnprintf(in->error, sizeof in->error, fmt, ap);
+    pthread_mutex_unlock(&in->error_lock);
+    va_end(ap);
+}
+
+void input_backend_add_nonfinite(input_t *in, uint64_t n)
+{
+    atomic_fetch_add_explicit(&in->nonfinite, n, memory_order_relaxed);
+}
+
+int input_backend_push_wait(input_t *in, const float *samples, size_t n, const atomic_bool *stop)
+{
+    const struct timespec pause = {0, 2 * 1000 * 1000};
+    while (ring_writable(in->ring) < n) {
+        if (atomic_load(stop)) return -1;
+        nanosleep(&pause, NULL);
+    }
+    ring_push(in->ring, samples, n);
+    return 0;
+}

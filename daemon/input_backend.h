@@ -1,0 +1,85 @@
+/* input_backend: how a source back-end plugs into input.c (internal to daemon/).
+ *
+ * input.c parses the spec, allocates the input_t, and calls the back-end's
+ * open function with the text after "scheme:" (NULL when there is none).
+ * open validates its arguments, connects to the source if it can, stores
+ * its private state in in->priv, sets in->ops, and publishes the rate and
+ * channel count it will deliver (input_backend_set_format). On return,
+ * input.c creates the ring (ring_seconds of audio at the published rate, at
+ * least 48 kHz, times channels), so a back-end must not push before start().
+ *
+ *   start(in):  begin producing into in->ring; 0, or -1 with err set.
+ *   close(in):  stop producing (no ring_push after it returns), release the
+ *               source and free in->priv. Called once, also when start was
+ *               never called or failed, from the main thread.
+ *
+ * Threads: exactly one producer pushes into in->ring (the audio callback or
+ * the back-end's reader thread). The atomics below are read by the pipeline
+ * and publisher threads at any time. The audio callback may only ring_push
+ * and touch atomics: no allocation, locking, logging or system calls.
+ * input_backend_set_error takes a mutex, so call it from non-real-time
+ * threads only (open, supervisor/retry thread, JACK shutdown callback).
+ *
+ * Format changes (a JACK server returning at another rate): write the new
+ * rate/channels with input_backend_set_format BEFORE pushing audio in the new
+ * format; it increments the generation, and the pipeline rebuilds its
+ * front-end when it sees a new generation. Channel count must not exceed the
+ * count published at open (the ring is sized from it).
+ *
+ * Build: daemon/CMakeLists.txt compiles input_jack.c and input_portaudio.c
+ * when they exist and links jack / portaudio-2.0 via pkg-config, defining
+ * GENRED_WITH_JACK / GENRED_WITH_PORTAUDIO for input.c. */
+#ifndef GENRED_INPUT_BACKEND_H
+#define GENRED_INPUT_BACKEND_H
+
+#include "input.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+typedef struct {
+    const char *name; /* "jack", "portaudio", "stdin", "file" */
+    int (*start)(input_t *in, char *err, size_t err_len);
+    void (*close)(input_t *in);
+} input_backend_ops;
+
+struct input {
+    input_options opt; /* spec and client_name point at copies owned by input.c */
+    const input_backend_ops *ops;
+    void *priv; /* back-end state */
+    ring_t *ring;
+
+    _Atomic double rate;
+    atomic_uint channels;
+    atomic_uint generation;
+    atomic_int state; /* input_state */
+    atomic_uint_fast64_t nonfinite;
+
+    pthread_mutex_t error_lock;
+    char error[256];
+};
+
+/* Back-end constructors. args: text after "scheme:", or NULL. 0, or -1 with
+ * a one-line reason in err naming the spec. */
+int input_stdin_open(input_t *in, const char *args, char *err, size_t err_len);
+int input_file_open(input_t *in, const char *args, char *err, size_t err_len);
+int input_jack_open(input_t *in, const char *args, char *err, size_t err_len);
+int input_portaudio_open(input_t *in, const char *args, char *err, size_t err_len);
+/* --list-devices; returns the process exit status. */
+int input_portaudio_list_devices(void);
+
+/* Helpers for back-ends (defined in input.c). */
+void input_backend_set_format(input_t *in, double rate, unsigned channels);
+void input_backend_set_state(input_t *in, input_state s);
+/* Records the status/error line shown by input_error() and genre.status.
+ * Takes a mutex: not from the audio callback. */
+void input_backend_set_error(input_t *in, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void input_backend_add_nonfinite(input_t *in, uint64_t n);
+/* For reader threads (stdin, file), which are not real-time and must lose
+ * nothing: waits in short sleeps until the block fits. 0 when pushed, -1
+ * when *stop became true first. Never from an audio callback. */
+int input_backend_push_wait(input_t *in, const float *samples, size_t n, const atomic_bool *stop);
+
+#endif

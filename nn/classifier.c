@@ -1,0 +1,151 @@
+#include "classifier.h"
+
+#include "gru_f32.h"
+#include "gru_q8.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    gru_f32_t *f32;
+    gru_q8_t *q8;
+} layer_kernel;
+
+struct classifier {
+    const model_t *m;
+    unsigned max_frames;
+    layer_kernel *kernels;
+    float *x;      /* max_frames x n_inputs, normalised */
+    float *seq[2]; /* max_frames x widest hidden: layer outputs, ping-pong */
+    float *pooled; /* last layer's hidden */
+};
+
+void classifier_destroy(classifier_t *c)
+{
+    if (!c) return;
+    if (c->kernels)
+        for (uint32_t i = 0; i < c->m->n_layers; i++) {
+            gru_f32_destroy(c->kernels[i].f32);
+            gru_q8_destroy(c->kernels[i].q8);
+        }
+    free(c->kernels);
+    free(c->x);
+    free(c->seq[0]);
+    free(c->seq[1]);
+    free(c->pooled);
+    free(c);
+}
+
+classifier_t *classifier_create(const model_t *m, unsigned max_frames, char *err, size_t err_len)
+{
+    if (!m || !m->n_layers || !max_frames) {
+        snprintf(err, err_len, "classifier: %s",
+                 !max_frames ? "max_frames: must be at least 1" : "model: has no layers");
+        return NULL;
+    }
+    classifier_t *c = calloc(1, sizeof *c);
+    if (!c) goto oom;
+    c->m = m;
+    c->max_frames = max_frames;
+    c->kernels = calloc(m->n_layers, sizeof *c->kernels);
+    if (!c->kernels) goto oom;
+    size_t widest = 0;
+    for (uint32_t i = 0; i < m->n_layers; i++) {
+        const model_gru_layer *l = &m->layers[i];
+        if (l->hidden > widest) widest = l->hidden;
+        if (l->weights == MODEL_WEIGHTS_Q8)
+            c->kernels[i].q8 = gru_q8_create(l, max_frames);
+        else
+            c->kernels[i].f32 = gru_f32_create(l, max_frames);
+        if (!c->kernels[i].q8 && !c->kernels[i].f32) goto oom;
+    }
+    c->x = malloc((size_t)max_frames * m->n_inputs * sizeof(float));
+    c->seq[0] = malloc((size_t)max_frames * widest * sizeof(float));
+    c->seq[1] = malloc((size_t)max_frames * widest * sizeof(float));
+    c->pooled = malloc(widest * sizeof(float));
+    if (!c->x || !c->seq[0] || !c->seq[1] || !c->pooled) goto oom;
+    return c;
+oom:
+    classifier_destroy(c);
+    snprintf(err, err_len, "classifier: memory: out of memory");
+    return NULL;
+}
+
+const model_t *classifier_model(const classifier_t *c)
+{
+    return c->m;
+}
+
+/* Non-finite features would poison every later frame; they count as the mean. */
+static void normalise(const model_t *m, const float *window, unsigned n, float *x)
+{
+    for (unsigned t = 0; t < n; t++)
+        for (uint32_t i = 0; i < m->n_inputs; i++) {
+            float v = (window[(size_t)t * m->n_inputs + i] - m->mean[i]) / m->std[i];
+            x[(size_t)t * m->n_inputs + i] = isfinite(v) ? v : 0;
+        }
+}
+
+static void pool(const model_t *m, const float *seq, unsigned n, unsigned H, float *out)
+{
+    if (m->pool == MODEL_POOL_LAST) {
+        memcpy(out, seq + (size_t)(n - 1) * H, H * sizeof(float));
+        return;
+    }
+    for (unsigned j = 0; j < H; j++) {
+        float acc = 0;
+        for (unsigned t = 0; t < n; t++)
+            acc += seq[(size_t)t * H + j];
+        out[j] = acc / (float)n;
+    }
+}
+
+static void dense_softmax(const model_t *m, const float *p, unsigned H, float *probs)
+{
+    float max = -INFINITY;
+    for (uint32_t k = 0; k < m->n_labels; k++) {
+        const float *w = m->fc_w + (size_t)k * H;
+        float acc = 0;
+        for (unsigned j = 0; j < H; j++)
+            acc += w[j] * p[j];
+        probs[k] = acc + m->fc_b[k];
+        if (probs[k] > max) max = probs[k];
+    }
+    double sum = 0;
+    for (uint32_t k = 0; k < m->n_labels; k++) {
+        probs[k] = expf(probs[k] - max);
+        sum += probs[k];
+    }
+    for (uint32_t k = 0; k < m->n_labels; k++)
+        probs[k] = (float)(probs[k] / sum);
+}
+
+void classifier_process(classifier_t *c, const float *window, unsigned n_frames, float *probs)
+{
+    const model_t *m = c->m;
+    if (!n_frames) {
+        for (uint32_t k = 0; k < m->n_labels; k++)
+            probs[k] = 1.0f / (float)m->n_labels;
+        return;
+    }
+    if (n_frames > c->max_frames) { /* keep the newest frames */
+        window += (size_t)(n_frames - c->max_frames) * m->n_inputs;
+        n_frames = c->max_frames;
+    }
+    normalise(m, window, n_frames, c->x);
+    const float *in = c->x;
+    float *out = c->seq[0];
+    for (uint32_t i = 0; i < m->n_layers; i++) {
+        if (c->kernels[i].q8)
+            gru_q8_process(c->kernels[i].q8, in, n_frames, out);
+        else
+            gru_f32_process(c->kernels[i].f32, in, n_frames, out);
+        in = out;
+        out = c->seq[(i + 1) & 1];
+    }
+    unsigned H = model_output_hidden(m);
+    pool(m, in, n_frames, H, c->pooled);
+    dense_softmax(m, c->pooled, H, probs);
+}

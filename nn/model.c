@@ -1,0 +1,779 @@
+/* model: creation, quantisation and the model file.
+ *
+ * File format, version 1. Little-endian throughout; no padding; f32/f64 are
+ * IEEE-754. H is a layer's hidden size, I its input size, K = n_labels.
+ *
+ *   magic           8 bytes  "GRDMODEL"
+ *   version         u32      MODEL_FORMAT_VERSION
+ *   front-end       f64 sample_rate, u32 n_fft, u32 hop, u32 n_mels,
+ *                   u32 n_coeffs, f64 fmin, f64 fmax (0 = sample_rate/2),
+ *                   f64 window_seconds
+ *   n_inputs        u32      == n_coeffs
+ *   mean, std       f32[n_inputs] each; std > 0
+ *   n_labels        u32      K, 2..MODEL_MAX_LABELS
+ *   labels          K x (u8 length 1..63, UTF-8 bytes without NUL); distinct,
+ *                   no control characters
+ *   n_layers        u32      1..MODEL_MAX_LAYERS
+ *   per layer       u32 input, u32 hidden, u32 weights (0 = f32, 1 = int8)
+ *                   f32: f32 w_ih[3H x I], f32 w_hh[3H x H]
+ *                   int8: f32 s_ih[3H], i8 q_ih[3H x I], f32 s_hh[3H],
+ *                         i8 q_hh[3H x H]; q in -127..127, s >= 0
+ *                   f32 b_ih[3H], f32 b_hh[3H]
+ *                   (rows in PyTorch's gate order r, z, n; row-major)
+ *   pool            u32      0 = last state, 1 = mean over time
+ *   fc_w, fc_b      f32[K x H_last], f32[K]
+ *   id              u8 length 0..127, UTF-8 bytes ("name date shorthash")
+ *   crc32           u32      zlib crc32 of every preceding byte
+ *
+ * The loader checks magic and version first (so a newer file says so), then
+ * the CRC, then every field in order against the bytes left, so no input
+ * can make it read out of bounds or allocate more than the file implies. */
+#include "model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define MODEL_MAX_LAYERS 8
+#define MODEL_MAX_HIDDEN 1024
+#define MODEL_MAX_FILE   (256u << 20)
+
+static const char model_magic[8] = {'G', 'R', 'D', 'M', 'O', 'D', 'E', 'L'};
+
+extern const unsigned char genred_default_model[];
+extern const size_t genred_default_model_size;
+
+/* Writes "name: field: reason" and returns -1, so callers can `return fail(...)`. */
+static int fail(char *err, size_t err_len, const char *name, const char *field, const char *fmt,
+                ...) __attribute__((format(printf, 5, 6)));
+static int fail(char *err, size_t err_len, const char *name, const char *field, const char *fmt,
+                ...)
+{
+    if (!err || !err_len) return -1;
+    int n = snprintf(err, err_len, "%s: %s: ", name, field);
+    if (n >= 0 && (size_t)n < err_len) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err + n, err_len - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static int check_frontend(const model_frontend *fe, const char *name, char *err, size_t err_len)
+{
+    double sr = fe->sample_rate;
+    if (!isfinite(sr) || sr < 1000 || sr > 768000)
+        return fail(err, err_len, name, "sample_rate", "%g Hz is outside 1000..768000", sr);
+    if (fe->n_fft < 16 || fe->n_fft > 65536)
+        return fail(err, err_len, name, "n_fft", "%u is outside 16..65536", fe->n_fft);
+    if (fe->hop < 1 || fe->hop > fe->n_fft)
+        return fail(err, err_len, name, "hop", "%u is outside 1..n_fft (%u)", fe->hop, fe->n_fft);
+    if (fe->n_mels < 1 || fe->n_mels > 1024)
+        return fail(err, err_len, name, "n_mels", "%u is outside 1..1024", fe->n_mels);
+    if (fe->n_coeffs < 1 || fe->n_coeffs > fe->n_mels)
+        return fail(err, err_len, name, "n_coeffs", "%u is outside 1..n_mels (%u)", fe->n_coeffs,
+                    fe->n_mels);
+    double fmax = fe->fmax == 0 ? sr / 2 : fe->fmax;
+    if (!isfinite(fe->fmin) || fe->fmin < 0 || fe->fmin >= fmax)
+        return fail(err, err_len, name, "fmin", "%g Hz is outside 0..fmax", fe->fmin);
+    if (!isfinite(fmax) || fmax > sr / 2)
+        return fail(err, err_len, name, "fmax", "%g Hz is above sample_rate/2", fe->fmax);
+    double ws = fe->window_seconds;
+    if (!isfinite(ws) || ws <= 0 || ws > 600 || round(ws * sr) < fe->n_fft)
+        return fail(err, err_len, name, "window_seconds",
+                    "%g s is outside 0..600 or shorter than one FFT frame", ws);
+    return 0;
+}
+
+/* ---- allocation ---- */
+
+static int layer_alloc(model_gru_layer *l, uint32_t input, uint32_t hidden, model_weights w)
+{
+    size_t g = 3 * (size_t)hidden;
+    l->input = input;
+    l->hidden = hidden;
+    l->weights = w;
+    if (w == MODEL_WEIGHTS_F32) {
+        l->w_ih = calloc(g * input, sizeof(float));
+        l->w_hh = calloc(g * hidden, sizeof(float));
+        if (!l->w_ih || !l->w_hh) return -1;
+    } else {
+        l->q_ih = calloc(g * input, 1);
+        l->q_hh = calloc(g * hidden, 1);
+        l->s_ih = calloc(g, sizeof(float));
+        l->s_hh = calloc(g, sizeof(float));
+        if (!l->q_ih || !l->q_hh || !l->s_ih || !l->s_hh) return -1;
+    }
+    l->b_ih = calloc(g, sizeof(float));
+    l->b_hh = calloc(g, sizeof(float));
+    return l->b_ih && l->b_hh ? 0 : -1;
+}
+
+static void layer_free(model_gru_layer *l)
+{
+    free(l->w_ih);
+    free(l->w_hh);
+    free(l->q_ih);
+    free(l->q_hh);
+    free(l->s_ih);
+    free(l->s_hh);
+    free(l->b_ih);
+    free(l->b_hh);
+}
+
+void model_destroy(model_t *m)
+{
+    if (!m) return;
+    if (m->layers)
+        for (uint32_t i = 0; i < m->n_layers; i++)
+            layer_free(&m->layers[i]);
+    free(m->layers);
+    free(m->mean);
+    free(m->std);
+    free(m->labels);
+    free(m->fc_w);
+    free(m->fc_b);
+    free(m);
+}
+
+/* Everything except the layers' weight arrays; mean 0, std 1. */
+static model_t *model_alloc(uint32_t n_inputs, uint32_t n_layers, uint32_t n_labels, uint32_t fc_in)
+{
+    model_t *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->n_inputs = n_inputs;
+    m->n_layers = n_layers;
+    m->n_labels = n_labels;
+    m->mean = calloc(n_inputs, sizeof(float));
+    m->std = calloc(n_inputs, sizeof(float));
+    m->layers = calloc(n_layers, sizeof *m->layers);
+    m->labels = calloc(n_labels, sizeof *m->labels);
+    m->fc_w = calloc((size_t)n_labels * fc_in, sizeof(float));
+    m->fc_b = calloc(n_labels, sizeof(float));
+    if (!m->mean || !m->std || !m->layers || !m->labels || !m->fc_w || !m->fc_b) {
+        model_destroy(m);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < n_inputs; i++)
+        m->std[i] = 1;
+    return m;
+}
+
+model_t *model_create(const model_frontend *fe, uint32_t n_layers, uint32_t hidden,
+                      uint32_t n_labels, model_pool pool, char *err, size_t err_len)
+{
+    const char *name = "model";
+    if (check_frontend(fe, name, err, err_len)) return NULL;
+    if (n_layers < 1 || n_layers > MODEL_MAX_LAYERS) {
+        fail(err, err_len, name, "n_layers", "%u is outside 1..%d", n_layers, MODEL_MAX_LAYERS);
+        return NULL;
+    }
+    if (hidden < 1 || hidden > MODEL_MAX_HIDDEN) {
+        fail(err, err_len, name, "hidden", "%u is outside 1..%d", hidden, MODEL_MAX_HIDDEN);
+        return NULL;
+    }
+    if (n_labels < 2 || n_labels > MODEL_MAX_LABELS) {
+        fail(err, err_len, name, "n_labels", "%u is outside 2..%d", n_labels, MODEL_MAX_LABELS);
+        return NULL;
+    }
+    if (pool != MODEL_POOL_LAST && pool != MODEL_POOL_MEAN) {
+        fail(err, err_len, name, "pool", "%d is not last (0) or mean (1)", (int)pool);
+        return NULL;
+    }
+    model_t *m = model_alloc(fe->n_coeffs, n_layers, n_labels, hidden);
+    if (!m) goto oom;
+    m->frontend = *fe;
+    m->pool = pool;
+    for (uint32_t i = 0; i < n_layers; i++)
+        if (layer_alloc(&m->layers[i], i ? hidden : fe->n_coeffs, hidden, MODEL_WEIGHTS_F32))
+            goto oom;
+    return m;
+oom:
+    model_destroy(m);
+    fail(err, err_len, name, "memory", "out of memory");
+    return NULL;
+}
+
+uint32_t model_output_hidden(const model_t *m)
+{
+    return m->layers[m->n_layers - 1].hidden;
+}
+
+/* ---- quantisation ---- */
+
+/* Symmetric per row: scale = max|w| / 127, q = round-half-away(w / scale).
+ * tools/genre-import-torch implements the same rule. */
+static void quantize_rows(const float *w, size_t rows, size_t cols, int8_t *q, float *scale)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = w + r * cols;
+        float max = 0;
+        for (size_t c = 0; c < cols; c++)
+            max = fmaxf(max, fabsf(row[c]));
+        scale[r] = max / 127.0f;
+        for (size_t c = 0; c < cols; c++) {
+            float v = scale[r] > 0 ? roundf(row[c] / scale[r]) : 0;
+            q[r * cols + c] = (int8_t)fminf(127, fmaxf(-127, v));
+        }
+    }
+}
+
+static int layer_copy(model_gru_layer *dst, const model_gru_layer *src, bool quantize)
+{
+    model_weights w = quantize ? MODEL_WEIGHTS_Q8 : src->weights;
+    if (layer_alloc(dst, src->input, src->hidden, w)) return -1;
+    size_t g = 3 * (size_t)src->hidden, n_ih = g * src->input, n_hh = g * src->hidden;
+    if (src->weights == MODEL_WEIGHTS_F32 && w == MODEL_WEIGHTS_Q8) {
+        quantize_rows(src->w_ih, g, src->input, dst->q_ih, dst->s_ih);
+        quantize_rows(src->w_hh, g, src->hidden, dst->q_hh, dst->s_hh);
+    } else if (w == MODEL_WEIGHTS_F32) {
+        memcpy(dst->w_ih, src->w_ih, n_ih * sizeof(float));
+        memcpy(dst->w_hh, src->w_hh, n_hh * sizeof(float));
+    } else {
+        memcpy(dst->q_ih, src->q_ih, n_ih);
+        memcpy(dst->q_hh, src->q_hh, n_hh);
+        memcpy(dst->s_ih, src->s_ih, g * sizeof(float));
+        memcpy(dst->s_hh, src->s_hh, g * sizeof(float));
+    }
+    memcpy(dst->b_ih, src->b_ih, g * sizeof(float));
+    memcpy(dst->b_hh, src->b_hh, g * sizeof(float));
+    return 0;
+}
+
+model_t *model_quantize(const model_t *src, char *err, size_t err_len)
+{
+    uint32_t fc_in = model_output_hidden(src);
+    model_t *m = model_alloc(src->n_inputs, src->n_layers, src->n_labels, fc_in);
+    if (!m) goto oom;
+    m->frontend = src->frontend;
+    m->pool = src->pool;
+    memcpy(m->id, src->id, sizeof m->id);
+    memcpy(m->mean, src->mean, src->n_inputs * sizeof(float));
+    memcpy(m->std, src->std, src->n_inputs * sizeof(float));
+    memcpy(m->labels, src->labels, src->n_labels * sizeof *m->labels);
+    memcpy(m->fc_w, src->fc_w, (size_t)src->n_labels * fc_in * sizeof(float));
+    memcpy(m->fc_b, src->fc_b, src->n_labels * sizeof(float));
+    for (uint32_t i = 0; i < src->n_layers; i++)
+        if (layer_copy(&m->layers[i], &src->layers[i], true)) goto oom;
+    return m;
+oom:
+    model_destroy(m);
+    fail(err, err_len, "model", "memory", "out of memory");
+    return NULL;
+}
+
+/* ---- writing ---- */
+
+/* With p == NULL only counts, so one function both sizes and fills the image. */
+typedef struct {
+    unsigned char *p;
+    size_t pos;
+} writer;
+
+static void put(writer *w, const void *src, size_t n)
+{
+    if (w->p) memcpy(w->p + w->pos, src, n);
+    w->pos += n;
+}
+
+static void put_u32(writer *w, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 24)};
+    put(w, b, 4);
+}
+
+static void put_f64(writer *w, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    put_u32(w, (uint32_t)v);
+    put_u32(w, (uint32_t)(v >> 32));
+}
+
+static void put_f32s(writer *w, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v;
+        memcpy(&v, &x[i], 4);
+        put_u32(w, v);
+    }
+}
+
+static void put_str(writer *w, const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+    unsigned char len = (unsigned char)(n > 255 ? 255 : n);
+    put(w, &len, 1);
+    put(w, s, len);
+}
+
+static void write_model(writer *w, const model_t *m)
+{
+    const model_frontend *fe = &m->frontend;
+    put(w, model_magic, sizeof model_magic);
+    put_u32(w, MODEL_FORMAT_VERSION);
+    put_f64(w, fe->sample_rate);
+    put_u32(w, fe->n_fft);
+    put_u32(w, fe->hop);
+    put_u32(w, fe->n_mels);
+    put_u32(w, fe->n_coeffs);
+    put_f64(w, fe->fmin);
+    put_f64(w, fe->fmax);
+    put_f64(w, fe->window_seconds);
+    put_u32(w, m->n_inputs);
+    put_f32s(w, m->mean, m->n_inputs);
+    put_f32s(w, m->std, m->n_inputs);
+    put_u32(w, m->n_labels);
+    for (uint32_t k = 0; k < m->n_labels; k++)
+        put_str(w, m->labels[k], MODEL_MAX_LABEL_LEN);
+    put_u32(w, m->n_layers);
+    for (uint32_t i = 0; i < m->n_layers; i++) {
+        const model_gru_layer *l = &m->layers[i];
+        size_t g = 3 * (size_t)l->hidden;
+        put_u32(w, l->input);
+        put_u32(w, l->hidden);
+        put_u32(w, (uint32_t)l->weights);
+        if (l->weights == MODEL_WEIGHTS_F32) {
+            put_f32s(w, l->w_ih, g * l->input);
+            put_f32s(w, l->w_hh, g * l->hidden);
+        } else {
+            put_f32s(w, l->s_ih, g);
+            put(w, l->q_ih, g * l->input);
+            put_f32s(w, l->s_hh, g);
+            put(w, l->q_hh, g * l->hidden);
+        }
+        put_f32s(w, l->b_ih, g);
+        put_f32s(w, l->b_hh, g);
+    }
+    put_u32(w, (uint32_t)m->pool);
+    put_f32s(w, m->fc_w, (size_t)m->n_labels * model_output_hidden(m));
+    put_f32s(w, m->fc_b, m->n_labels);
+    put_str(w, m->id, MODEL_ID_LEN);
+}
+
+void *model_serialize(const model_t *m, size_t *size, char *err, size_t err_len)
+{
+    if (!m || !m->layers || m->n_layers < 1) {
+        fail(err, err_len, "model", "n_layers", "model has no layers");
+        return NULL;
+    }
+    writer w = {NULL, 0};
+    write_model(&w, m);
+    size_t n = w.pos;
+    w.p = malloc(n + 4);
+    if (!w.p) {
+        fail(err, err_len, "model", "memory", "out of memory");
+        return NULL;
+    }
+    w.pos = 0;
+    write_model(&w, m);
+    put_u32(&w, (uint32_t)crc32(0L, w.p, (uInt)n));
+    /* Write only what loads: parsing the image back applies every rule. */
+    model_t *check = model_load_memory(w.p, n + 4, m->id[0] ? m->id : "model", err, err_len);
+    if (!check) {
+        free(w.p);
+        return NULL;
+    }
+    model_destroy(check);
+    *size = n + 4;
+    return w.p;
+}
+
+int model_save(const model_t *m, const char *path, char *err, size_t err_len)
+{
+    size_t size;
+    void *image = model_serialize(m, &size, err, err_len);
+    if (!image) return -1;
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 8);
+    if (!tmp) {
+        free(image);
+        return fail(err, err_len, path, "memory", "out of memory");
+    }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".XXXXXX", 8);
+    int rc = -1;
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fail(err, err_len, path, "write", "cannot create temporary file: %s", strerror(errno));
+        goto out;
+    }
+    const unsigned char *p = image;
+    size_t left = size;
+    while (left) {
+        ssize_t got = write(fd, p, left);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        p += got;
+        left -= (size_t)got;
+    }
+    /* Models are meant to be read by others: rw-r--r--, not mkstemp's 0600. */
+    if (left || fchmod(fd, 0644) || fsync(fd)) {
+        fail(err, err_len, path, "write", "%s", strerror(errno ? errno : EIO));
+        close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    if (close(fd) || rename(tmp, path)) {
+        fail(err, err_len, path, "write", "%s", strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(tmp);
+    free(image);
+    return rc;
+}
+
+/* ---- reading ---- */
+
+typedef struct {
+    const unsigned char *p;
+    size_t size, pos; /* size excludes the CRC */
+    const char *name;
+    char *err;
+    size_t err_len;
+} reader;
+
+static int need(reader *r, const char *field, size_t n)
+{
+    if (r->size - r->pos >= n) return 0;
+    return fail(r->err, r->err_len, r->name, field,
+                "file truncated (%zu bytes needed at offset %zu, %zu left)", n, r->pos,
+                r->size - r->pos);
+}
+
+static uint32_t le32(const unsigned char *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static int get_u32(reader *r, const char *field, uint32_t *v)
+{
+    if (need(r, field, 4)) return -1;
+    *v = le32(r->p + r->pos);
+    r->pos += 4;
+    return 0;
+}
+
+static int get_f64(reader *r, const char *field, double *d)
+{
+    if (need(r, field, 8)) return -1;
+    uint64_t v = le32(r->p + r->pos) | (uint64_t)le32(r->p + r->pos + 4) << 32;
+    memcpy(d, &v, 8);
+    r->pos += 8;
+    return 0;
+}
+
+/* Reads n finite floats; sign > 0 also demands > 0, sign < 0 demands >= 0. */
+static int get_f32s(reader *r, const char *field, float *x, size_t n, int sign)
+{
+    if (need(r, field, n * 4)) return -1;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = le32(r->p + r->pos + 4 * i);
+        memcpy(&x[i], &v, 4);
+        char f[96];
+        if (!isfinite(x[i]) || (sign > 0 && x[i] <= 0) || (sign < 0 && x[i] < 0)) {
+            snprintf(f, sizeof f, "%s[%zu]", field, i);
+            return fail(r->err, r->err_len, r->name, f, "%g is %s", x[i],
+                        !isfinite(x[i]) ? "not finite"
+                        : sign > 0      ? "not positive"
+                                        : "negative");
+        }
+    }
+    r->pos += n * 4;
+    return 0;
+}
+
+static int get_q8s(reader *r, const char *field, int8_t *q, size_t n)
+{
+    if (need(r, field, n)) return -1;
+    memcpy(q, r->p + r->pos, n);
+    for (size_t i = 0; i < n; i++) {
+        /* -128 has no positive twin; the AVX2 kernel's sign trick relies on that. */
+        if (q[i] == -128) {
+            char f[96];
+            snprintf(f, sizeof f, "%s[%zu]", field, i);
+            return fail(r->err, r->err_len, r->name, f, "-128 is outside -127..127");
+        }
+    }
+    r->pos += n;
+    return 0;
+}
+
+/* NULL when s[0..n) is UTF-8 text without control characters, else why not. */
+static const char *text_problem(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f) return "contains a control character";
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp;
+        if ((c & 0xe0) == 0xc0)
+            len = 2, cp = c & 0x1f;
+        else if ((c & 0xf0) == 0xe0)
+            len = 3, cp = c & 0x0f;
+        else if ((c & 0xf8) == 0xf0)
+            len = 4, cp = c & 0x07;
+        else
+            return "is not valid UTF-8";
+        if (n - i < len) return "is not valid UTF-8";
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) return "is not valid UTF-8";
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return "is not valid UTF-8";
+        if (cp >= 0x80 && cp < 0xa0) return "contains a control character";
+        i += len;
+    }
+    return NULL;
+}
+
+static int get_str(reader *r, const char *field, char *dst, size_t min_len, size_t max_len)
+{
+    if (need(r, field, 1)) return -1;
+    size_t len = r->p[r->pos++];
+    if (len < min_len || len > max_len)
+        return fail(r->err, r->err_len, r->name, field, "length %zu is outside %zu..%zu", len,
+                    min_len, max_len);
+    if (need(r, field, len)) return -1;
+    const char *why = text_problem(r->p + r->pos, len);
+    if (why) return fail(r->err, r->err_len, r->name, field, "%s", why);
+    memcpy(dst, r->p + r->pos, len);
+    dst[len] = 0;
+    r->pos += len;
+    return 0;
+}
+
+static int get_count(reader *r, const char *field, uint32_t *v, uint32_t lo, uint32_t hi)
+{
+    if (get_u32(r, field, v)) return -1;
+    if (*v < lo || *v > hi)
+        return fail(r->err, r->err_len, r->name, field, "%u is outside %u..%u", *v, lo, hi);
+    return 0;
+}
+
+static int read_frontend(reader *r, model_frontend *fe)
+{
+    if (get_f64(r, "sample_rate", &fe->sample_rate) || get_u32(r, "n_fft", &fe->n_fft) ||
+        get_u32(r, "hop", &fe->hop) || get_u32(r, "n_mels", &fe->n_mels) ||
+        get_u32(r, "n_coeffs", &fe->n_coeffs) || get_f64(r, "fmin", &fe->fmin) ||
+        get_f64(r, "fmax", &fe->fmax) || get_f64(r, "window_seconds", &fe->window_seconds))
+        return -1;
+    return check_frontend(fe, r->name, r->err, r->err_len);
+}
+
+/* Reads the layer header, checks it against the previous layer and the bytes
+ * left, then allocates and fills the arrays. */
+static int read_layer(reader *r, model_gru_layer *l, uint32_t i, uint32_t expected_input)
+{
+    char f[64];
+    uint32_t input, hidden, weights;
+    snprintf(f, sizeof f, "layers[%u].input", i);
+    if (get_u32(r, f, &input)) return -1;
+    if (input != expected_input)
+        return fail(r->err, r->err_len, r->name, f, "%u does not match the %s (%u)", input,
+                    i ? "previous layer's hidden" : "n_inputs", expected_input);
+    snprintf(f, sizeof f, "layers[%u].hidden", i);
+    if (get_count(r, f, &hidden, 1, MODEL_MAX_HIDDEN)) return -1;
+    snprintf(f, sizeof f, "layers[%u].weights", i);
+    if (get_u32(r, f, &weights)) return -1;
+    if (weights != MODEL_WEIGHTS_F32 && weights != MODEL_WEIGHTS_Q8)
+        return fail(r->err, r->err_len, r->name, f, "%u is not f32 (0) or int8 (1)", weights);
+    size_t g = 3 * (size_t)hidden, n_ih = g * input, n_hh = g * hidden;
+    size_t bytes = weights == MODEL_WEIGHTS_F32 ? 4 * (n_ih + n_hh) : n_ih + n_hh + 8 * g;
+    snprintf(f, sizeof f, "layers[%u]", i);
+    if (need(r, f, bytes + 8 * g)) return -1;
+    if (layer_alloc(l, input, hidden, (model_weights)weights))
+        return fail(r->err, r->err_len, r->name, f, "out of memory");
+    char fa[64], fb[64];
+    if (weights == MODEL_WEIGHTS_F32) {
+        snprintf(fa, sizeof fa, "layers[%u].w_ih", i);
+        snprintf(fb, sizeof fb, "layers[%u].w_hh", i);
+        if (get_f32s(r, fa, l->w_ih, n_ih, 0) || get_f32s(r, fb, l->w_hh, n_hh, 0)) return -1;
+    } else {
+        snprintf(fa, sizeof fa, "layers[%u].s_ih", i);
+        if (get_f32s(r, fa, l->s_ih, g, -1)) return -1;
+        snprintf(fa, sizeof fa, "layers[%u].q_ih", i);
+        if (get_q8s(r, fa, l->q_ih, n_ih)) return -1;
+        snprintf(fa, sizeof fa, "layers[%u].s_hh", i);
+        if (get_f32s(r, fa, l->s_hh, g, -1)) return -1;
+        snprintf(fa, sizeof fa, "layers[%u].q_hh", i);
+        if (get_q8s(r, fa, l->q_hh, n_hh)) return -1;
+    }
+    snprintf(fa, sizeof fa, "layers[%u].b_ih", i);
+    snprintf(fb, sizeof fb, "layers[%u].b_hh", i);
+    return get_f32s(r, fa, l->b_ih, g, 0) || get_f32s(r, fb, l->b_hh, g, 0) ? -1 : 0;
+}
+
+static int read_labels(reader *r, model_t *m)
+{
+    for (uint32_t k = 0; k < m->n_labels; k++) {
+        char f[32];
+        snprintf(f, sizeof f, "labels[%u]", k);
+        if (get_str(r, f, m->labels[k], 1, MODEL_MAX_LABEL_LEN)) return -1;
+        for (uint32_t j = 0; j < k; j++)
+            if (!strcmp(m->labels[j], m->labels[k]))
+                return fail(r->err, r->err_len, r->name, f, "\"%s\" duplicates labels[%u]",
+                            m->labels[k], j);
+    }
+    return 0;
+}
+
+/* Parses everything after the header fields read by the caller. */
+static model_t *read_body(reader *r, const model_frontend *fe)
+{
+    uint32_t n_inputs, n_labels, n_layers, pool;
+    if (get_u32(r, "n_inputs", &n_inputs)) return NULL;
+    if (n_inputs != fe->n_coeffs) {
+        fail(r->err, r->err_len, r->name, "n_inputs", "%u does not match n_coeffs (%u)", n_inputs,
+             fe->n_coeffs);
+        return NULL;
+    }
+    if (need(r, "mean", 8 * (size_t)n_inputs)) return NULL;
+    size_t labels_at = r->pos + 8 * (size_t)n_inputs;
+    /* Peek ahead to size the model before allocating it. */
+    reader peek = *r;
+    peek.pos = labels_at;
+    if (get_count(&peek, "n_labels", &n_labels, 2, MODEL_MAX_LABELS)) return NULL;
+    if (need(&peek, "labels", 2 * (size_t)n_labels)) return NULL;
+    model_t *m = model_alloc(n_inputs, 1, n_labels, 1);
+    if (!m) {
+        fail(r->err, r->err_len, r->name, "memory", "out of memory");
+        return NULL;
+    }
+    m->frontend = *fe;
+    if (get_f32s(r, "mean", m->mean, n_inputs, 0) || get_f32s(r, "std", m->std, n_inputs, 1))
+        goto bad;
+    r->pos += 4; /* n_labels, read above */
+    if (read_labels(r, m) || get_count(r, "n_layers", &n_layers, 1, MODEL_MAX_LAYERS)) goto bad;
+    free(m->layers);
+    m->layers = calloc(n_layers, sizeof *m->layers);
+    if (!m->layers) {
+        fail(r->err, r->err_len, r->name, "memory", "out of memory");
+        goto bad;
+    }
+    m->n_layers = n_layers;
+    for (uint32_t i = 0; i < n_layers; i++)
+        if (read_layer(r, &m->layers[i], i, i ? m->layers[i - 1].hidden : n_inputs)) goto bad;
+    if (get_u32(r, "pool", &pool)) goto bad;
+    if (pool != MODEL_POOL_LAST && pool != MODEL_POOL_MEAN) {
+        fail(r->err, r->err_len, r->name, "pool", "%u is not last (0) or mean (1)", pool);
+        goto bad;
+    }
+    m->pool = (model_pool)pool;
+    size_t n_fc = (size_t)n_labels * model_output_hidden(m);
+    if (need(r, "fc_w", 4 * (n_fc + n_labels))) goto bad;
+    free(m->fc_w);
+    m->fc_w = malloc(n_fc * sizeof(float));
+    if (!m->fc_w) {
+        fail(r->err, r->err_len, r->name, "memory", "out of memory");
+        goto bad;
+    }
+    if (get_f32s(r, "fc_w", m->fc_w, n_fc, 0) || get_f32s(r, "fc_b", m->fc_b, n_labels, 0) ||
+        get_str(r, "id", m->id, 0, MODEL_ID_LEN))
+        goto bad;
+    if (r->pos != r->size) {
+        fail(r->err, r->err_len, r->name, "id", "%zu unexpected bytes after the model id",
+             r->size - r->pos);
+        goto bad;
+    }
+    return m;
+bad:
+    model_destroy(m);
+    return NULL;
+}
+
+model_t *model_load_memory(const void *data, size_t size, const char *name, char *err,
+                           size_t err_len)
+{
+    reader r = {data, size, 0, name ? name : "model", err, err_len};
+    uint32_t version;
+    if (!data || size < sizeof model_magic || memcmp(data, model_magic, sizeof model_magic)) {
+        fail(err, err_len, r.name, "magic", "not a genred model file");
+        return NULL;
+    }
+    r.pos = sizeof model_magic;
+    if (get_u32(&r, "version", &version)) return NULL;
+    if (version != MODEL_FORMAT_VERSION) {
+        fail(err, err_len, r.name, "version", "%u is not supported (this build reads %d)", version,
+             MODEL_FORMAT_VERSION);
+        return NULL;
+    }
+    if (size < r.pos + 4) {
+        fail(err, err_len, r.name, "crc32", "file truncated");
+        return NULL;
+    }
+    r.size = size - 4;
+    uint32_t stored = le32(r.p + r.size);
+    uint32_t actual = (uint32_t)crc32(0L, r.p, (uInt)r.size);
+    if (stored != actual) {
+        fail(err, err_len, r.name, "crc32",
+             "%08x does not match the contents (%08x): "
+             "file corrupted or truncated",
+             stored, actual);
+        return NULL;
+    }
+    model_frontend fe;
+    if (read_frontend(&r, &fe)) return NULL;
+    return read_body(&r, &fe);
+}
+
+model_t *model_load_file(const char *path, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fail(err, err_len, path, "open", "%s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    model_t *m = NULL;
+    unsigned char *buf = NULL;
+    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+        fail(err, err_len, path, "open", "not a regular file");
+        goto out;
+    }
+    if ((uint64_t)st.st_size > MODEL_MAX_FILE) {
+        fail(err, err_len, path, "size", "%lld bytes is larger than %u", (long long)st.st_size,
+             MODEL_MAX_FILE);
+        goto out;
+    }
+    size_t size = (size_t)st.st_size;
+    buf = malloc(size ? size : 1);
+    if (!buf) {
+        fail(err, err_len, path, "memory", "out of memory");
+        goto out;
+    }
+    if (fread(buf, 1, size, f) != size) {
+        fail(err, err_len, path, "read", "%s", ferror(f) ? strerror(errno) : "short read");
+        goto out;
+    }
+    m = model_load_memory(buf, size, path, err, err_len);
+out:
+    free(buf);
+    fclose(f);
+    return m;
+}
+
+model_t *model_load_default(char *err, size_t err_len)
+{
+    return model_load_memory(genred_default_model, genred_default_model_size, "default model", err,
+                             err_len);
+}

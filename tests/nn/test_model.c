@@ -1,0 +1,376 @@
+/* Model file: round trips, rejection of every corrupted byte, the message
+ * for structural corruption, the default model, and classifier edge cases. */
+#include "check.h"
+#include "classifier.h"
+#include "model.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static uint32_t rng_state = 12345;
+
+/* Uniform in [-a, a). */
+static float rnd(float a)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return a * ((float)(rng_state >> 8) / 8388608.0f - 1.0f);
+}
+
+static model_frontend default_frontend(void)
+{
+    model_frontend fe = {22050, 2048, 512, 128, 13, 0, 11025, 3.0};
+    return fe;
+}
+
+static void fill(float *x, size_t n, float a)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = rnd(a);
+}
+
+static model_t *make_model(uint32_t layers, uint32_t hidden, uint32_t labels, model_pool pool)
+{
+    model_frontend fe = default_frontend();
+    char err[256];
+    model_t *m = model_create(&fe, layers, hidden, labels, pool, err, sizeof err);
+    REQUIRE(m);
+    for (uint32_t i = 0; i < m->n_inputs; i++) {
+        m->mean[i] = rnd(10);
+        m->std[i] = 1 + rnd(1) * rnd(1) + 0.5f;
+    }
+    for (uint32_t i = 0; i < layers; i++) {
+        model_gru_layer *l = &m->layers[i];
+        size_t g = 3 * (size_t)l->hidden;
+        fill(l->w_ih, g * l->input, 1);
+        fill(l->w_hh, g * l->hidden, 1);
+        fill(l->b_ih, g, 0.5f);
+        fill(l->b_hh, g, 0.5f);
+    }
+    fill(m->fc_w, (size_t)labels * hidden, 2);
+    fill(m->fc_b, labels, 1);
+    for (uint32_t k = 0; k < labels; k++)
+        snprintf(m->labels[k], sizeof m->labels[k], "label%u", k);
+    snprintf(m->id, sizeof m->id, "test 2026-01-01 0123abcd");
+    return m;
+}
+
+static void *serialize(const model_t *m, size_t *size)
+{
+    char err[256];
+    void *p = model_serialize(m, size, err, sizeof err);
+    if (!p) fprintf(stderr, "serialize: %s\n", err);
+    REQUIRE(p);
+    return p;
+}
+
+static void classify(const model_t *m, const float *window, unsigned n, float *probs)
+{
+    char err[256];
+    classifier_t *c = classifier_create(m, 126, err, sizeof err);
+    REQUIRE(c);
+    classifier_process(c, window, n, probs);
+    classifier_destroy(c);
+}
+
+static float *random_window(const model_t *m, unsigned n)
+{
+    float *w = malloc((size_t)n * m->n_inputs * sizeof(float));
+    REQUIRE(w);
+    for (size_t i = 0; i < (size_t)n * m->n_inputs; i++)
+        w[i] = m->mean[i % m->n_inputs] + rnd(20);
+    return w;
+}
+
+/* serialize(load(x)) == x, and the loaded model computes the same bits. */
+static void check_round_trip(const model_t *m)
+{
+    size_t size, size2;
+    char err[256];
+    unsigned char *image = serialize(m, &size);
+    model_t *loaded = model_load_memory(image, size, "rt", err, sizeof err);
+    REQUIRE(loaded);
+    unsigned char *image2 = serialize(loaded, &size2);
+    CHECK(size == size2 && !memcmp(image, image2, size));
+
+    char path[] = "/tmp/genred-test-model-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    close(fd);
+    CHECK(model_save(m, path, err, sizeof err) == 0);
+    model_t *from_file = model_load_file(path, err, sizeof err);
+    REQUIRE(from_file);
+    unlink(path);
+
+    float *w = random_window(m, 126);
+    float p1[16], p2[16], p3[16];
+    REQUIRE(m->n_labels <= 16);
+    classify(m, w, 126, p1);
+    classify(loaded, w, 126, p2);
+    classify(from_file, w, 126, p3);
+    CHECK(!memcmp(p1, p2, m->n_labels * sizeof(float)));
+    CHECK(!memcmp(p1, p3, m->n_labels * sizeof(float)));
+    free(w);
+    free(image);
+    free(image2);
+    model_destroy(loaded);
+    model_destroy(from_file);
+}
+
+static void check_round_trips(void)
+{
+    model_t *m = make_model(2, 8, 5, MODEL_POOL_MEAN);
+    check_round_trip(m);
+    char err[256];
+    model_t *q = model_quantize(m, err, sizeof err);
+    REQUIRE(q);
+    CHECK(q->layers[0].weights == MODEL_WEIGHTS_Q8 && q->layers[1].weights == MODEL_WEIGHTS_Q8);
+    CHECK(!strcmp(q->id, m->id) && !strcmp(q->labels[4], "label4"));
+    check_round_trip(q);
+    /* Quantized weights stay within one step of the float ones. */
+    const model_gru_layer *f = &m->layers[1], *l = &q->layers[1];
+    for (size_t i = 0; i < 3 * (size_t)f->hidden * f->input; i++) {
+        float s = l->s_ih[i / f->input];
+        CHECK_NEAR(l->q_ih[i] * s, f->w_ih[i], s * 0.5f + 1e-7f);
+    }
+    model_destroy(q);
+    model_destroy(m);
+}
+
+static void recrc(unsigned char *p, size_t size)
+{
+    uint32_t c = (uint32_t)crc32(0L, p, (uInt)(size - 4));
+    for (int i = 0; i < 4; i++)
+        p[size - 4 + i] = (unsigned char)(c >> (8 * i));
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Loads a copy of image with one edit and the CRC made right again; the
+ * error must name the file and contain `expect`. */
+static void expect_error(const unsigned char *image, size_t size, size_t at, const void *bytes,
+                         size_t n, const char *expect)
+{
+    unsigned char *p = malloc(size);
+    REQUIRE(p);
+    memcpy(p, image, size);
+    memcpy(p + at, bytes, n);
+    recrc(p, size);
+    char err[256] = "";
+    model_t *m = model_load_memory(p, size, "bad.gmdl", err, sizeof err);
+    CHECK(m == NULL);
+    if (!strstr(err, expect) || strncmp(err, "bad.gmdl: ", 10)) {
+        fprintf(stderr, "offset %zu: got \"%s\", want \"%s\"\n", at, err, expect);
+        check_failures++;
+    }
+    model_destroy(m);
+    free(p);
+}
+
+/* Offsets in a model with 13 inputs and labels "label0".."labelK" (see nn/model.c). */
+enum { OFF_VERSION = 8, OFF_N_INPUTS = 60, OFF_MEAN = 64 };
+#define OFF_STD      (OFF_MEAN + 4 * 13)
+#define OFF_N_LABELS (OFF_MEAN + 8 * 13)
+#define OFF_LABELS   (OFF_N_LABELS + 4)
+
+static void check_structural_errors(void)
+{
+    model_t *f = make_model(1, 4, 3, MODEL_POOL_LAST);
+    char err[256];
+    model_t *q = model_quantize(f, err, sizeof err);
+    REQUIRE(q);
+    size_t size;
+    unsigned char *image = serialize(q, &size);
+    const size_t off_n_layers = OFF_LABELS + 3 * 7, off_layer = off_n_layers + 4;
+    unsigned char b4[4];
+
+    put_u32(b4, 2);
+    expect_error(image, size, OFF_VERSION, b4, 4, "version: 2 is not supported");
+    put_u32(b4, 12);
+    expect_error(image, size, OFF_N_INPUTS, b4, 4, "n_inputs: 12 does not match n_coeffs (13)");
+    float v = 0;
+    expect_error(image, size, OFF_STD + 4, &v, 4, "std[1]: 0 is not positive");
+    v = NAN;
+    expect_error(image, size, OFF_MEAN, &v, 4, "mean[0]: nan is not finite");
+    put_u32(b4, 0);
+    expect_error(image, size, OFF_N_LABELS, b4, 4, "n_labels: 0 is outside 2..256");
+    put_u32(b4, 1000);
+    expect_error(image, size, OFF_N_LABELS, b4, 4, "n_labels: 1000 is outside");
+    expect_error(image, size, OFF_LABELS + 7, "\x06label0", 7, "labels[1]: \"label0\" duplicates");
+    expect_error(image, size, OFF_LABELS + 1, "\xff", 1, "labels[0]: is not valid UTF-8");
+    expect_error(image, size, OFF_LABELS + 1, "\xc0\x80", 2, "labels[0]: is not valid UTF-8");
+    expect_error(image, size, OFF_LABELS + 1, "\t", 1, "labels[0]: contains a control");
+    expect_error(image, size, OFF_LABELS, "\0", 1, "labels[0]: length 0 is outside 1..63");
+    put_u32(b4, 9);
+    expect_error(image, size, off_n_layers, b4, 4, "n_layers: 9 is outside 1..8");
+    put_u32(b4, 5000);
+    expect_error(image, size, off_layer + 4, b4, 4, "layers[0].hidden: 5000 is outside 1..1024");
+    put_u32(b4, 64);
+    expect_error(image, size, off_layer + 4, b4, 4, "layers[0]: file truncated");
+    put_u32(b4, 7);
+    expect_error(image, size, off_layer + 8, b4, 4, "layers[0].weights: 7 is not");
+    v = -1;
+    expect_error(image, size, off_layer + 12, &v, 4, "layers[0].s_ih[0]: -1 is negative");
+    expect_error(image, size, off_layer + 12 + 4 * 12, "\x80", 1,
+                 "layers[0].q_ih[0]: -128 is outside");
+
+    /* Every truncation, CRC recomputed, says so. */
+    for (size_t cut = 12; cut + 4 < size; cut++) {
+        unsigned char *p = malloc(cut + 4);
+        REQUIRE(p);
+        memcpy(p, image, cut);
+        recrc(p, cut + 4);
+        model_t *m = model_load_memory(p, cut + 4, "cut", err, sizeof err);
+        CHECK(m == NULL);
+        if (!strstr(err, "truncated")) {
+            fprintf(stderr, "cut at %zu: %s\n", cut, err);
+            check_failures++;
+        }
+        model_destroy(m);
+        free(p);
+    }
+    /* A byte too many is as wrong as one too few. */
+    unsigned char *longer = malloc(size + 1);
+    REQUIRE(longer);
+    memcpy(longer, image, size - 4);
+    longer[size - 4] = 0;
+    recrc(longer, size + 1);
+    CHECK(model_load_memory(longer, size + 1, "long", err, sizeof err) == NULL);
+    CHECK(strstr(err, "long: id: 1 unexpected bytes") != NULL);
+    free(longer);
+
+    free(image);
+    model_destroy(q);
+    model_destroy(f);
+}
+
+/* Any single corrupted byte is rejected: CRC32 catches every burst <= 32 bits. */
+static void check_every_byte(const model_t *m)
+{
+    size_t size;
+    unsigned char *image = serialize(m, &size);
+    char err[256];
+    int rejected = 0;
+    for (size_t i = 0; i < size; i++) {
+        static const unsigned char flips[] = {0x01, 0x80, 0xff};
+        for (size_t f = 0; f < sizeof flips; f++) {
+            image[i] ^= flips[f];
+            err[0] = 0;
+            model_t *bad = model_load_memory(image, size, "x", err, sizeof err);
+            rejected += bad == NULL && !strncmp(err, "x: ", 3);
+            model_destroy(bad);
+            image[i] ^= flips[f];
+        }
+    }
+    CHECK(rejected == (int)(3 * size));
+    model_t *ok = model_load_memory(image, size, "x", err, sizeof err);
+    CHECK(ok != NULL);
+    model_destroy(ok);
+    free(image);
+}
+
+static void check_default_model(void)
+{
+    char err[256];
+    model_t *m = model_load_default(err, sizeof err);
+    if (!m) fprintf(stderr, "%s\n", err);
+    REQUIRE(m);
+    /* The defaults of dsp/mfcc.h, which the daemon uses unless told otherwise. */
+    CHECK(m->frontend.sample_rate == 22050);
+    CHECK(m->frontend.n_fft == 2048 && m->frontend.hop == 512);
+    CHECK(m->frontend.n_mels == 128 && m->frontend.n_coeffs == 13);
+    CHECK(m->frontend.fmin == 0);
+    CHECK(m->frontend.fmax == 0 || m->frontend.fmax == 11025);
+    CHECK(m->frontend.window_seconds == 3);
+    CHECK(m->n_labels >= 2 && m->id[0]);
+    float *w = random_window(m, 126);
+    float *p = malloc(m->n_labels * sizeof(float));
+    REQUIRE(p);
+    classify(m, w, 126, p);
+    double sum = 0;
+    for (uint32_t k = 0; k < m->n_labels; k++)
+        sum += p[k];
+    CHECK_NEAR(sum, 1, 1e-5);
+    free(p);
+    free(w);
+    model_destroy(m);
+}
+
+static void check_create_and_open_errors(void)
+{
+    model_frontend fe = default_frontend();
+    char err[256];
+    CHECK(!model_create(&fe, 0, 8, 3, MODEL_POOL_LAST, err, sizeof err));
+    CHECK(strstr(err, "model: n_layers: 0 is outside") != NULL);
+    CHECK(!model_create(&fe, 1, 8, 1, MODEL_POOL_LAST, err, sizeof err));
+    CHECK(strstr(err, "model: n_labels: 1 is outside") != NULL);
+    fe.hop = 4096;
+    CHECK(!model_create(&fe, 1, 8, 3, MODEL_POOL_LAST, err, sizeof err));
+    CHECK(strstr(err, "model: hop: 4096") != NULL);
+    CHECK(!model_load_file("/nonexistent/m.gmdl", err, sizeof err));
+    CHECK(strstr(err, "/nonexistent/m.gmdl: open: No such file") != NULL);
+    CHECK(!model_load_memory("GRDMODE", 7, "short", err, sizeof err));
+    CHECK(strstr(err, "short: magic: not a genred model") != NULL);
+    /* An unlabelled model is refused at save time, not written broken. */
+    model_t *m = make_model(1, 4, 3, MODEL_POOL_LAST);
+    m->labels[2][0] = 0;
+    size_t size;
+    CHECK(model_serialize(m, &size, err, sizeof err) == NULL);
+    CHECK(strstr(err, "labels[2]: length 0") != NULL);
+    model_destroy(m);
+}
+
+static void check_classifier_edges(void)
+{
+    model_t *m = make_model(2, 16, 4, MODEL_POOL_LAST);
+    char err[256];
+    classifier_t *c = classifier_create(m, 50, err, sizeof err);
+    REQUIRE(c);
+    CHECK(classifier_model(c) == m);
+    float p[4], p2[4];
+    classifier_process(c, NULL, 0, p);
+    for (int k = 0; k < 4; k++)
+        CHECK_NEAR(p[k], 0.25, 1e-7);
+    /* Longer than max_frames: the newest frames count. */
+    float *w = random_window(m, 80);
+    classifier_process(c, w, 80, p);
+    classifier_process(c, w + 30 * 13, 50, p2);
+    CHECK(!memcmp(p, p2, sizeof p));
+    /* Non-finite features do not poison the output. */
+    w[5] = NAN;
+    w[77] = INFINITY;
+    classifier_process(c, w, 50, p);
+    for (int k = 0; k < 4; k++)
+        CHECK(isfinite(p[k]));
+    CHECK(classifier_create(m, 0, err, sizeof err) == NULL);
+    free(w);
+    classifier_destroy(c);
+    model_destroy(m);
+}
+
+int main(void)
+{
+    check_round_trips();
+    check_structural_errors();
+    model_t *small = make_model(1, 2, 2, MODEL_POOL_MEAN);
+    check_every_byte(small);
+    char err[256];
+    model_t *q = model_quantize(small, err, sizeof err);
+    REQUIRE(q);
+    check_every_byte(q);
+    model_destroy(q);
+    model_destroy(small);
+    check_default_model();
+    check_create_and_open_errors();
+    check_classifier_edges();
+    return check_report("test_model");
+}

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds the Debian package from the release build the way a maintainer would
+# (cpack -G DEB), then checks it as dpkg sees it: Depends computed by
+# dpkg-shlibdeps name the package of every library the shipped binaries link,
+# the config is a conffile, and the unpacked genred runs from a scratch root
+# (dpkg -x) against the system's libraries.
+set -euo pipefail
+build=${GENRED_BUILD_DIR:?} cpack=${CPACK:-cpack}
+for tool in "$cpack" dpkg-deb dpkg-shlibdeps readelf; do
+    command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+done
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$cpack" -G DEB --config "$build/CPackConfig.cmake" -B "$tmp/out" >"$tmp/cpack.log" 2>&1 ||
+    { cat "$tmp/cpack.log"; fail "cpack -G DEB"; }
+debs=("$tmp"/out/*.deb)
+[ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ] || fail "expected one .deb, got: ${debs[*]}"
+deb=${debs[0]}
+echo "built $(basename "$deb")"
+depends=$(dpkg-deb -f "$deb" Depends)
+echo "Depends: $depends"
+dpkg-deb -f "$deb" Maintainer Description | head -2
+# One "name" per alternative: "libjack-jackd2-0 (>= 1.9.10+20150825) | libjack-0.125" -> both.
+names=" $(tr ',|' '\n\n' <<<"$depends" | sed 's/(.*)//; s/[[:space:]]//g' | tr '\n' ' ') "
+
+root=$tmp/root
+dpkg-deb -x "$deb" "$root"
+# Every library a shipped executable needs must come from a package in Depends.
+checked=0
+while IFS= read -r elf; do
+    for soname in $(readelf -d "$elf" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+        path=$(ldconfig -p | awk -v s="$soname" '$1 == s { print $NF; exit }')
+        [ -n "$path" ] || fail "$soname (needed by ${elf#"$root"}) not found by ldconfig"
+        owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path") ||
+            fail "no package owns $path"
+        pkg=${owner%%:*}
+        [[ $names == *" $pkg "* ]] || fail "${elf#"$root"} needs $soname from $pkg, missing in Depends"
+        checked=$((checked + 1))
+    done
+done < <(find "$root/usr/bin" -type f -perm -u+x)
+echo "Depends covers all $checked NEEDED libraries of the packaged executables"
+for want in libzmq5 libconfig9 libportaudio2 libjack libliquid libsndfile1 libjansson4 libsystemd0; do
+    [[ $names == *" $want"* ]] || fail "Depends lacks $want"
+done
+
+dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/genred/genred.conf ||
+    fail "/etc/genred/genred.conf is not a conffile"
+for f in usr/bin/genred etc/genred/genred.conf usr/lib/systemd/system/genred.service \
+    usr/lib/systemd/system/genred@.service usr/lib/systemd/user/genred.service \
+    usr/lib/sysusers.d/genred.conf usr/share/man/man8/genred.8; do
+    [ -e "$root/$f" ] || fail "package lacks /$f"
+done
+
+version=$("$root/usr/bin/genred" --version) || fail "genred --version from the package"
+echo "genred --version: $version"
+[[ $version == *"$(dpkg-deb -f "$deb" Version)"* ]] ||
+    fail "genred --version does not report the package version $(dpkg-deb -f "$deb" Version)"
+"$root/usr/bin/genred" --check-config "$root/etc/genred/genred.conf" ||
+    fail "genred --check-config on the packaged config"
+echo "packaged genred.conf passes --check-config"

@@ -1,0 +1,3 @@
+# genre-import-torch: Python, copied next to the C programs so build/bin has every tool.
+configure_file(${CMAKE_CURRENT_LIST_DIR}/genre-import-torch ${CMAKE_BINARY_DIR}/bin/genre-import-torch
+    COPYONLY)
