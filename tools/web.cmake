@@ -11,3 +11,6 @@ add_custom_command(OUTPUT ${GENRE_WEB_PAGE_C}
 
 add_executable(genre-web ${CMAKE_CURRENT_SOURCE_DIR}/genre-web.c ${GENRE_WEB_PAGE_C})
 target_link_libraries(genre-web PRIVATE PkgConfig::GENRE_WEB_DEPS Threads::Threads)
+
+include(GNUInstallDirs)
+install(TARGETS genre-web RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
