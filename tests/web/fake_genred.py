@@ -89,7 +89,7 @@ def main():
                 sock.send_multipart([b"genre.change",
                                      json.dumps(change).encode()])
             top[s] = labels[best]
-        if args.garbage:
+        if args.garbage and tick % 10 == 0:
             for frames in GARBAGE:
                 sock.send_multipart(frames)
         if now >= next_status:
@@ -103,8 +103,10 @@ def main():
             next_status += 5
         tick += 1
         time.sleep(max(0.0, start + tick * args.hop - time.time()))
-    sock.close()
+    # Linger so the last messages still reach subscribers, then say which was last.
+    sock.close(linger=2000)
     ctx.term()
+    print("last " + " ".join(f"{s}:{p}" for s, p in position.items()), flush=True)
 
 
 if __name__ == "__main__":

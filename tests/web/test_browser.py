@@ -55,6 +55,10 @@ def live(procs, chrome):
         return s if ok else None
 
     state = wait_for(populated, 10)
+    # Bars glide to new values; measure where they are, not where they were.
+    chrome.eval("document.head.insertAdjacentHTML('beforeend', "
+                "'<style>* { transition: none !important; }</style>')")
+    state = chrome.eval(PAGE_STATE_JS) if state else state
     if not check(state is not None, "page turns live with genre and bars"):
         print(chrome.eval(PAGE_STATE_JS))
         return
