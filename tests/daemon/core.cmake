@@ -8,7 +8,7 @@ set(GENRED_CORE_TESTS
     stdin_s16le:threaded stdin_f32le:threaded stdin_garbage:threaded file_fast:threaded
     file_realtime:threaded reload_corrupt_model:threaded slow_subscriber:threaded
     late_subscriber:threaded sigterm:threaded bad_config: endpoint_in_use: example_subscriber:
-    genre_sub:)
+    genre_sub: streams_and_silence:threaded print: systemd_notify:threaded)
 foreach(entry ${GENRED_CORE_TESTS})
     string(REPLACE ":" ";" parts "${entry}")
     list(GET parts 0 scenario)
@@ -21,5 +21,5 @@ foreach(entry ${GENRED_CORE_TESTS})
     add_test(NAME genred_${scenario}
         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_genred.py ${scenario})
     set_tests_properties(genred_${scenario} PROPERTIES TIMEOUT 90 LABELS "${labels}"
-        ENVIRONMENT "GENRED_SOURCE_DIR=${CMAKE_SOURCE_DIR};GENRED_BUILD_DIR=${CMAKE_BINARY_DIR};GENRED_FLAVOUR=${GENRED_FLAVOUR}")
+        ENVIRONMENT "GENRED_SOURCE_DIR=${CMAKE_SOURCE_DIR};GENRED_BUILD_DIR=${CMAKE_BINARY_DIR};GENRED_FLAVOUR=${GENRED_FLAVOUR};TSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/tsan.supp")
 endforeach()
