@@ -64,7 +64,10 @@ class JackTest:
         test = tag or os.path.splitext(os.path.basename(sys.argv[0]))[0].replace("test_", "")
         tree = hashlib.sha1(os.path.abspath(self.build).encode()).hexdigest()[:8]
         self.name = "gr-%s-%s" % (test, tree)
-        self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.name, JACK_NO_AUDIO_RESERVATION="1")
+        tsan_supp = os.path.join(self.source, "tests", "daemon", "zmq.tsan.supp")
+        self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.name, JACK_NO_AUDIO_RESERVATION="1",
+                        TSAN_OPTIONS=(os.environ.get("TSAN_OPTIONS", "") + " suppressions="
+                                      + tsan_supp).strip())
         self.procs = {}
         self.opened_logs = set()
         self.server = None
@@ -198,6 +201,6 @@ class JackTest:
         purpose. Tells the sanitizers so."""
         supp = os.path.join(self.source, "tests", "daemon", "abandoned.lsan.supp")
         return {
-            "TSAN_OPTIONS": (os.environ.get("TSAN_OPTIONS", "") + " report_thread_leaks=0").strip(),
+            "TSAN_OPTIONS": self.env["TSAN_OPTIONS"] + " report_thread_leaks=0",
             "LSAN_OPTIONS": (os.environ.get("LSAN_OPTIONS", "") + " suppressions=" + supp).strip(),
         }
