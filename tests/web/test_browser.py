@@ -136,6 +136,18 @@ def two_streams(procs, chrome):
     chrome.eval("[...document.querySelectorAll('#chips button')][0].click()")
     check(wait_for(lambda: len(shown()) == 2, 3), "'all streams' shows both again")
 
+    # A kiosk that reloads gets the strip's past from genre-web at once.
+    heard_s = chrome.eval("(Date.now() - streams.get('hall').history[0].start) / 1000")
+    chrome.navigate(url)
+    has_past = ("streams.has('hall') && streams.get('hall').history.length && "
+                "(Date.now() - streams.get('hall').history[0].start) / 1000")
+    past_s = wait_for(lambda: chrome.eval(has_past), 2)
+    check(past_s and past_s > heard_s - 1.5,
+          f"after a reload the strip goes back {past_s} s (the page had heard {heard_s:.1f} s)")
+    lobby = "streams.get('lobby').history"
+    check(chrome.eval(f"{lobby}.length > 0 && {lobby}.every(r => r.top === SILENT)"),
+          "the silent stream's past is silence")
+
 
 def absent(procs, chrome):
     web, url = webtest.start_genre_web(procs, "--endpoint", f"ipc://{procs.tmp}/nobody.ipc")
