@@ -21,7 +21,7 @@ deb=${debs[0]}
 echo "built $(basename "$deb")"
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
-dpkg-deb -f "$deb" Maintainer Description | head -2
+echo "Maintainer: $(dpkg-deb -f "$deb" Maintainer)"
 # One "name" per alternative: "libjack-jackd2-0 (>= 1.9.10+20150825) | libjack-0.125" -> both.
 names=" $(tr ',|' '\n\n' <<<"$depends" | sed 's/(.*)//; s/[[:space:]]//g' | tr '\n' ' ') "
 
@@ -57,6 +57,6 @@ version=$("$root/usr/bin/genred" --version) || fail "genred --version from the p
 echo "genred --version: $version"
 [[ $version == *"$(dpkg-deb -f "$deb" Version)"* ]] ||
     fail "genred --version does not report the package version $(dpkg-deb -f "$deb" Version)"
-"$root/usr/bin/genred" --check-config "$root/etc/genred/genred.conf" ||
+"$root/usr/bin/genred" --check-config --config "$root/etc/genred/genred.conf" ||
     fail "genred --check-config on the packaged config"
 echo "packaged genred.conf passes --check-config"
