@@ -3,7 +3,8 @@
 # (cpack -G DEB), then checks it as dpkg sees it: Depends computed by
 # dpkg-shlibdeps name the package of every library the shipped binaries link,
 # the config is a conffile, and the unpacked genred runs from a scratch root
-# (dpkg -x) against the system's libraries.
+# (dpkg -x) against the system's libraries. The package is left in
+# $GENRED_BUILD_DIR/tests/deploy/ for the boot test.
 set -euo pipefail
 build=${GENRED_BUILD_DIR:?} cpack=${CPACK:-cpack}
 for tool in "$cpack" dpkg-deb dpkg-shlibdeps readelf; do
@@ -13,6 +14,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+rm -f "$build/tests/deploy/genred.deb"
 "$cpack" -G DEB --config "$build/CPackConfig.cmake" -B "$tmp/out" >"$tmp/cpack.log" 2>&1 ||
     { cat "$tmp/cpack.log"; fail "cpack -G DEB"; }
 debs=("$tmp"/out/*.deb)
@@ -31,7 +33,7 @@ dpkg-deb -x "$deb" "$root"
 checked=0
 while IFS= read -r elf; do
     for soname in $(readelf -d "$elf" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-        path=$(ldconfig -p | awk -v s="$soname" '$1 == s { print $NF; exit }')
+        path=$(ldconfig -p | awk -v s="$soname" '$1 == s && !found++ { print $NF }')
         [ -n "$path" ] || fail "$soname (needed by ${elf#"$root"}) not found by ldconfig"
         owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path") ||
             fail "no package owns $path"
@@ -60,3 +62,5 @@ echo "genred --version: $version"
 "$root/usr/bin/genred" --check-config --config "$root/etc/genred/genred.conf" ||
     fail "genred --check-config on the packaged config"
 echo "packaged genred.conf passes --check-config"
+mkdir -p "$build/tests/deploy"
+cp "$deb" "$build/tests/deploy/genred.deb"
