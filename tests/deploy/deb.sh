@@ -30,19 +30,28 @@ names=" $(tr ',|' '\n\n' <<<"$depends" | sed 's/(.*)//; s/[[:space:]]//g' | tr '
 root=$tmp/root
 dpkg-deb -x "$deb" "$root"
 # Every library a shipped executable needs must come from a package in Depends.
-checked=0
-while IFS= read -r elf; do
-    for soname in $(readelf -d "$elf" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-        path=$(ldconfig -p | awk -v s="$soname" '$1 == s && !found++ { print $NF }')
-        [ -n "$path" ] || fail "$soname (needed by ${elf#"$root"}) not found by ldconfig"
-        owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path") ||
-            fail "no package owns $path"
-        pkg=${owner%%:*}
-        [[ $names == *" $pkg "* ]] || fail "${elf#"$root"} needs $soname from $pkg, missing in Depends"
-        checked=$((checked + 1))
-    done
-done < <(find "$root/usr/bin" -type f -perm -u+x)
-echo "Depends covers all $checked NEEDED libraries of the packaged executables"
+sonames=$(find "$root/usr/bin" -type f -perm -u+x -exec readelf -d {} + 2>/dev/null |
+    sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u)
+[ -n "$sonames" ] || fail "no NEEDED libraries found in the packaged executables"
+# Merged /usr: dpkg may know a library as /lib/... or /usr/lib/..., so ask
+# for both spellings and count the libraries that got an owner.
+paths=()
+for soname in $sonames; do
+    path=$(ldconfig -p | awk -v s="$soname" '$1 == s && !found++ { print $NF }')
+    [ -n "$path" ] || fail "$soname (needed by a packaged executable) not found by ldconfig"
+    real=$(readlink -f "$path")
+    paths+=("$real" "${real#/usr}")
+done
+owned=()
+while IFS= read -r line; do
+    pkg=${line%%:*} file=${line##*: }
+    [[ $names == *" $pkg "* ]] || fail "$file comes from $pkg, which is missing in Depends"
+    owned+=("$(basename "$file")")
+done < <(dpkg -S "${paths[@]}" 2>/dev/null)
+checked=$(printf '%s\n' "${owned[@]}" | sort -u | wc -l)
+[ "$checked" -eq $((${#paths[@]} / 2)) ] ||
+    fail "dpkg -S found owners for $checked of $((${#paths[@]} / 2)) libraries"
+echo "Depends covers all $checked libraries the packaged executables need"
 for want in libzmq5 libconfig9 libportaudio2 libjack libliquid libsndfile1 libjansson4 libsystemd0; do
     [[ $names == *" $want"* ]] || fail "Depends lacks $want"
 done
