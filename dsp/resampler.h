@@ -9,6 +9,7 @@
 #define GENRED_RESAMPLER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct resampler resampler_t;
 
@@ -24,6 +25,10 @@ size_t resampler_max_output(const resampler_t *rs, size_t frames);
 /* Consumes `frames` interleaved frames; writes at most resampler_max_output()
  * mono samples to out and returns how many were written. */
 size_t resampler_process(resampler_t *rs, const float *in, size_t frames, float *out);
+
+/* Non-finite input samples replaced by 0 so far (finite samples beyond
+ * +-1e6 are clamped so no later sum can overflow). */
+uint64_t resampler_nonfinite_count(const resampler_t *rs);
 
 /* Forget all history, as if just created. */
 void resampler_reset(resampler_t *rs);

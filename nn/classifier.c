@@ -118,8 +118,10 @@ static void dense_softmax(const model_t *m, const float *p, unsigned H, float *p
         probs[k] = expf(probs[k] - max);
         sum += probs[k];
     }
+    /* Absurd weights can overflow to Inf/NaN; callers are promised a distribution. */
+    int finite = isfinite(sum) && sum > 0;
     for (uint32_t k = 0; k < m->n_labels; k++)
-        probs[k] = (float)(probs[k] / sum);
+        probs[k] = finite ? (float)(probs[k] / sum) : 1.0f / (float)m->n_labels;
 }
 
 void classifier_process(classifier_t *c, const float *window, unsigned n_frames, float *probs)

@@ -77,6 +77,13 @@ static float round_even(float v)
     return (v + magic) - magic;
 }
 
+/* Clamped so that no input, even NaN or Inf from absurd weights, reaches an
+ * undefined float-to-int conversion; NaN becomes -127 on both paths. */
+static int8_t quantize_one(float v)
+{
+    return (int8_t)round_even(fminf(127, fmaxf(v, -127)));
+}
+
 static float quantize_c(const float *x, unsigned n, int8_t *q)
 {
     float max = 0;
@@ -88,7 +95,7 @@ static float quantize_c(const float *x, unsigned n, int8_t *q)
     }
     float inv = 127.0f / max;
     for (unsigned i = 0; i < n; i++)
-        q[i] = (int8_t)round_even(x[i] * inv);
+        q[i] = quantize_one(x[i] * inv);
     return max / 127.0f;
 }
 
@@ -133,6 +140,13 @@ AVX2 static float hmax8(__m256 v)
     return _mm_cvtss_f32(m);
 }
 
+/* As quantize_one: max_ps returns its second operand when the first is NaN. */
+AVX2 static __m256i quantize8(const float *x, __m256 inv)
+{
+    __m256 v = _mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(x), inv), _mm256_set1_ps(-127));
+    return _mm256_cvtps_epi32(_mm256_min_ps(v, _mm256_set1_ps(127)));
+}
+
 AVX2 static float quantize_avx2(const float *x, unsigned n, int8_t *q)
 {
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
@@ -151,15 +165,13 @@ AVX2 static float quantize_avx2(const float *x, unsigned n, int8_t *q)
     const __m256 vinv = _mm256_set1_ps(inv);
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     for (i = 0; i + 32 <= n; i += 32) {
-        __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
-        __m256i b = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8), vinv));
-        __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 16), vinv));
-        __m256i d = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i + 24), vinv));
+        __m256i a = quantize8(x + i, vinv), b = quantize8(x + i + 8, vinv);
+        __m256i c = quantize8(x + i + 16, vinv), d = quantize8(x + i + 24, vinv);
         __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
         _mm256_storeu_si256((__m256i *)(q + i), _mm256_permutevar8x32_epi32(packed, order));
     }
     for (; i < n; i++)
-        q[i] = (int8_t)round_even(x[i] * inv);
+        q[i] = quantize_one(x[i] * inv);
     return max / 127.0f;
 }
 

@@ -1,0 +1,386 @@
+#include "config.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The scalar keys, shared by the file parser and the command line so both
+ * accept exactly the same values. Lists (publish, streams) and the single
+ * stream shorthand (input, name) are handled separately. */
+typedef enum { KEY_NUMBER, KEY_INT, KEY_BOOL, KEY_TEXT, KEY_LOG_LEVEL, KEY_DROP } key_kind;
+
+typedef struct {
+    const char *name;
+    key_kind kind;
+    size_t offset, size;
+    double lo, hi;
+} key_info;
+
+#define NUM(field, lo, hi) #field, KEY_NUMBER, offsetof(genred_config, field), 0, lo, hi
+#define INT(field, lo, hi) #field, KEY_INT, offsetof(genred_config, field), 0, lo, hi
+#define BOOL(field)        #field, KEY_BOOL, offsetof(genred_config, field), 0, 0, 1
+#define TEXT(field, kind)                                                                          \
+#field, kind, offsetof(genred_config, field), sizeof(((genred_config *)0)->field), 0, 0
+
+static const key_info keys[] = {
+    {NUM(hop, 0.01, 60)},
+    {NUM(smoothing, 0, 3600)},
+    {NUM(change_hold, 0, 3600)},
+    {NUM(silence_dbfs, -200, 0)},
+    {NUM(status_interval, 0.1, 3600)},
+    {NUM(ring_seconds, 0.1, 60)},
+    {INT(send_hwm, 1, 1000000)},
+    {BOOL(realtime)},
+    {BOOL(loop)},
+    {BOOL(print)},
+    {TEXT(model, KEY_TEXT)},
+    {TEXT(log_level, KEY_LOG_LEVEL)},
+    {TEXT(drop_policy, KEY_DROP)},
+};
+
+static const key_info *find_key(const char *name)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(keys[i].name, name)) return &keys[i];
+    return NULL;
+}
+
+void conf_defaults(genred_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->n_streams = 1;
+    snprintf(c->streams[0].name, sizeof c->streams[0].name, "main");
+    snprintf(c->streams[0].input, sizeof c->streams[0].input, "portaudio");
+    c->n_publish = 1;
+    snprintf(c->publish[0], sizeof c->publish[0], "tcp://127.0.0.1:5556");
+    c->hop = 0.5;
+    c->smoothing = 1.5;
+    c->change_hold = 2.0;
+    c->silence_dbfs = -60.0;
+    c->status_interval = 5.0;
+    c->ring_seconds = 2.0;
+    c->send_hwm = 1000;
+    c->drop_policy = DROP_COUNT;
+    snprintf(c->log_level, sizeof c->log_level, "info");
+}
+
+/* Stores a validated value; `where` prefixes errors ("FILE:LINE" or "--flag"). */
+static int store_number(genred_config *c, const key_info *k, double v, const char *where, char *err,
+                        size_t err_len)
+{
+    if (!(v >= k->lo && v <= k->hi)) {
+        snprintf(err, err_len, "%s: %s must be in %g..%g, not %g", where, k->name, k->lo, k->hi, v);
+        return -1;
+    }
+    if (k->kind == KEY_INT && v != floor(v)) {
+        snprintf(err, err_len, "%s: %s must be an integer, not %g", where, k->name, v);
+        return -1;
+    }
+    char *field = (char *)c + k->offset;
+    if (k->kind == KEY_NUMBER)
+        *(double *)field = v;
+    else
+        *(int *)field = (int)v;
+    return 0;
+}
+
+static int store_text(genred_config *c, const key_info *k, const char *s, const char *where,
+                      char *err, size_t err_len)
+{
+    char *field = (char *)c + k->offset;
+    if (k->kind == KEY_LOG_LEVEL && log_parse_level(s) < 0) {
+        snprintf(err, err_len, "%s: log_level must be error, warn, info or debug, not '%s'", where,
+                 s);
+        return -1;
+    }
+    if (k->kind == KEY_DROP) {
+        if (strcmp(s, "count") && strcmp(s, "isolate")) {
+            snprintf(err, err_len, "%s: drop_policy must be count or isolate, not '%s'", where, s);
+            return -1;
+        }
+        c->drop_policy = strcmp(s, "count") ? DROP_ISOLATE : DROP_COUNT;
+        return 0;
+    }
+    if (strlen(s) >= k->size) {
+        snprintf(err, err_len, "%s: %s is too long (at most %zu bytes)", where, k->name,
+                 k->size - 1);
+        return -1;
+    }
+    memcpy(field, s, strlen(s) + 1);
+    return 0;
+}
+
+int conf_set(genred_config *c, const char *key, const char *value, const char *flag, char *err,
+             size_t err_len)
+{
+    const key_info *k = find_key(key);
+    if (!k) {
+        snprintf(err, err_len, "%s: unknown setting '%s'", flag, key);
+        return -1;
+    }
+    if (k->kind == KEY_TEXT || k->kind == KEY_LOG_LEVEL || k->kind == KEY_DROP)
+        return store_text(c, k, value, flag, err, err_len);
+    if (k->kind == KEY_BOOL) {
+        int on = !strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "yes");
+        int off = !strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no");
+        if (!on && !off) {
+            snprintf(err, err_len, "%s: expected true or false, not '%s'", flag, value);
+            return -1;
+        }
+        *(int *)((char *)c + k->offset) = on;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (errno || end == value || *end) {
+        snprintf(err, err_len, "%s: expected a number, not '%s'", flag, value);
+        return -1;
+    }
+    return store_number(c, k, v, flag, err, err_len);
+}
+
+void conf_set_input(genred_config *c, const char *name, const char *input)
+{
+    c->n_streams = 1;
+    snprintf(c->streams[0].name, sizeof c->streams[0].name, "%s", name ? name : "main");
+    snprintf(c->streams[0].input, sizeof c->streams[0].input, "%s", input);
+}
+
+int conf_add_publish(genred_config *c, const char *endpoint, int reset, char *err, size_t err_len)
+{
+    if (reset) c->n_publish = 0;
+    if (c->n_publish == CONFIG_MAX_PUBLISH) {
+        snprintf(err, err_len, "publish: at most %d endpoints", CONFIG_MAX_PUBLISH);
+        return -1;
+    }
+    if (!*endpoint || strlen(endpoint) >= CONFIG_TEXT_LEN) {
+        snprintf(err, err_len, "publish: endpoint '%.40s' is empty or too long", endpoint);
+        return -1;
+    }
+    snprintf(c->publish[c->n_publish++], CONFIG_TEXT_LEN, "%s", endpoint);
+    return 0;
+}
+
+/* ---- the file ---- */
+
+typedef struct {
+    const char *path;
+    char *err;
+    size_t err_len;
+} file_ctx;
+
+static const char *type_name(int type)
+{
+    switch (type) {
+    case CONFIG_TYPE_GROUP:
+        return "a group";
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:
+        return "an integer";
+    case CONFIG_TYPE_FLOAT:
+        return "a number";
+    case CONFIG_TYPE_STRING:
+        return "a string";
+    case CONFIG_TYPE_BOOL:
+        return "a boolean";
+    case CONFIG_TYPE_ARRAY:
+        return "an array";
+    case CONFIG_TYPE_LIST:
+        return "a list";
+    }
+    return "nothing";
+}
+
+static int fail_at(const file_ctx *f, const config_setting_t *s, const char *fmt, const char *a,
+                   const char *b)
+{
+    char what[256];
+    snprintf(what, sizeof what, fmt, a, b);
+    snprintf(f->err, f->err_len, "%s:%u: %s", f->path, config_setting_source_line(s), what);
+    return -1;
+}
+
+static int wrong_type(const file_ctx *f, const config_setting_t *s, const char *expected)
+{
+    char what[128];
+    snprintf(what, sizeof what, "%s must be %s",
+             config_setting_name(s) ? config_setting_name(s) : "value", expected);
+    return fail_at(f, s, "%s, not %s", what, type_name(config_setting_type(s)));
+}
+
+static int is_number(const config_setting_t *s)
+{
+    int t = config_setting_type(s);
+    return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64 || t == CONFIG_TYPE_FLOAT;
+}
+
+static int where(const file_ctx *f, const config_setting_t *s, char *buf, size_t len)
+{
+    return snprintf(buf, len, "%s:%u", f->path, config_setting_source_line(s));
+}
+
+static int read_scalar(genred_config *c, const file_ctx *f, const config_setting_t *s,
+                       const key_info *k)
+{
+    char at[CONFIG_TEXT_LEN + 16];
+    where(f, s, at, sizeof at);
+    switch (k->kind) {
+    case KEY_NUMBER:
+    case KEY_INT:
+        if (!is_number(s)) return wrong_type(f, s, k->kind == KEY_INT ? "an integer" : "a number");
+        return store_number(c, k,
+                            config_setting_type(s) == CONFIG_TYPE_FLOAT
+                                ? config_setting_get_float(s)
+                                : (double)config_setting_get_int64(s),
+                            at, f->err, f->err_len);
+    case KEY_BOOL:
+        if (config_setting_type(s) != CONFIG_TYPE_BOOL) return wrong_type(f, s, "true or false");
+        *(int *)((char *)c + k->offset) = config_setting_get_bool(s);
+        return 0;
+    default:
+        if (config_setting_type(s) != CONFIG_TYPE_STRING) return wrong_type(f, s, "a string");
+        return store_text(c, k, config_setting_get_string(s), at, f->err, f->err_len);
+    }
+}
+
+static int read_publish(genred_config *c, const file_ctx *f, const config_setting_t *s)
+{
+    char at[CONFIG_TEXT_LEN + 16];
+    where(f, s, at, sizeof at);
+    char reason[256];
+    if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+        if (conf_add_publish(c, config_setting_get_string(s), 1, reason, sizeof reason))
+            return fail_at(f, s, "%s%s", reason, "");
+        return 0;
+    }
+    if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
+        return wrong_type(f, s, "a string or an array of strings");
+    c->n_publish = 0;
+    for (int i = 0; i < config_setting_length(s); i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        if (config_setting_type(e) != CONFIG_TYPE_STRING)
+            return fail_at(f, e, "publish entries must be strings, not %s%s",
+                           type_name(config_setting_type(e)), "");
+        if (conf_add_publish(c, config_setting_get_string(e), 0, reason, sizeof reason))
+            return fail_at(f, e, "%s%s", reason, "");
+    }
+    if (!c->n_publish) return fail_at(f, s, "publish lists no endpoint%s%s", "", "");
+    return 0;
+}
+
+static int read_stream_text(const file_ctx *f, const config_setting_t *s, char *dst, size_t size)
+{
+    if (config_setting_type(s) != CONFIG_TYPE_STRING) return wrong_type(f, s, "a string");
+    const char *v = config_setting_get_string(s);
+    if (!*v || strlen(v) >= size)
+        return fail_at(f, s, "%s is empty or too long%s", config_setting_name(s), "");
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+static int read_streams(genred_config *c, const file_ctx *f, const config_setting_t *s)
+{
+    if (config_setting_type(s) != CONFIG_TYPE_LIST)
+        return wrong_type(f, s, "a list of groups ( { name = ...; input = ...; }, ... )");
+    int n = config_setting_length(s);
+    if (n < 1 || n > CONFIG_MAX_STREAMS)
+        return fail_at(f, s, "streams must list 1..16 streams%s%s", "", "");
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
+        config_stream *st = &c->streams[i];
+        if (config_setting_type(g) != CONFIG_TYPE_GROUP) return wrong_type(f, g, "a group");
+        snprintf(st->name, sizeof st->name, "stream%d", i + 1);
+        st->input[0] = '\0';
+        for (int j = 0; j < config_setting_length(g); j++) {
+            const config_setting_t *e = config_setting_get_elem(g, (unsigned)j);
+            const char *key = config_setting_name(e);
+            int bad;
+            if (!strcmp(key, "name"))
+                bad = read_stream_text(f, e, st->name, sizeof st->name);
+            else if (!strcmp(key, "input"))
+                bad = read_stream_text(f, e, st->input, sizeof st->input);
+            else
+                bad = fail_at(f, e, "unknown key '%s' in a stream (name, input)%s", key, "");
+            if (bad) return -1;
+        }
+        if (!st->input[0]) return fail_at(f, g, "stream '%s' has no input%s", st->name, "");
+    }
+    c->n_streams = (unsigned)n;
+    return 0;
+}
+
+static int read_root(genred_config *c, const file_ctx *f, const config_setting_t *root)
+{
+    const config_setting_t *input = NULL, *name = NULL, *streams = NULL;
+    for (int i = 0; i < config_setting_length(root); i++) {
+        const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+        const char *key = config_setting_name(s);
+        const key_info *k = find_key(key);
+        int bad = 0;
+        if (k)
+            bad = read_scalar(c, f, s, k);
+        else if (!strcmp(key, "publish"))
+            bad = read_publish(c, f, s);
+        else if (!strcmp(key, "streams"))
+            bad = read_streams(c, f, (streams = s));
+        else if (!strcmp(key, "input"))
+            bad = read_stream_text(f, (input = s), c->streams[0].input, CONFIG_TEXT_LEN);
+        else if (!strcmp(key, "name"))
+            bad = read_stream_text(f, (name = s), c->streams[0].name, CONFIG_NAME_LEN);
+        else
+            bad = fail_at(f, s, "unknown key '%s'%s", key, "");
+        if (bad) return -1;
+    }
+    if (streams && (input || name))
+        return fail_at(f, input ? input : name,
+                       "'%s' cannot be combined with 'streams'; give each stream its own%s",
+                       config_setting_name(input ? input : name), "");
+    if (input) c->n_streams = 1;
+    return 0;
+}
+
+int conf_load_file(genred_config *c, const char *path, char *err, size_t err_len)
+{
+    genred_config work = *c;
+    config_t lc;
+    config_init(&lc);
+    int rc = -1;
+    if (!config_read_file(&lc, path)) {
+        if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+            snprintf(err, err_len, "%s: cannot read: %s", path, strerror(errno));
+        else
+            snprintf(err, err_len, "%s:%d: %s",
+                     config_error_file(&lc) ? config_error_file(&lc) : path, config_error_line(&lc),
+                     config_error_text(&lc));
+    } else {
+        file_ctx f = {path, err, err_len};
+        if (!read_root(&work, &f, config_root_setting(&lc))) {
+            snprintf(work.source, sizeof work.source, "%s", path);
+            *c = work;
+            rc = 0;
+        }
+    }
+    config_destroy(&lc);
+    return rc;
+}
+
+int conf_check(const genred_config *c, char *err, size_t err_len)
+{
+    if (!c->n_publish) {
+        snprintf(err, err_len, "publish: no endpoint");
+        return -1;
+    }
+    for (unsigned i = 0; i < c->n_streams; i++)
+        for (unsigned j = 0; j < i; j++)
+            if (!strcmp(c->streams[i].name, c->streams[j].name)) {
+                snprintf(err, err_len, "streams: the name '%s' is used twice", c->streams[i].name);
+                return -1;
+            }
+    return 0;
+}

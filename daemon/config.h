@@ -1,0 +1,60 @@
+/* config: genred's settings, from built-in defaults, a libconfig file and
+ * command-line overrides, validated with errors that name file and line
+ * (or the flag). See config/genred.conf for every key. */
+#ifndef GENRED_CONFIG_H
+#define GENRED_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_MAX_STREAMS 16
+#define CONFIG_MAX_PUBLISH 8
+#define CONFIG_NAME_LEN    64
+#define CONFIG_TEXT_LEN    512
+
+typedef enum { DROP_COUNT = 0, DROP_ISOLATE = 1 } config_drop_policy;
+
+typedef struct {
+    char name[CONFIG_NAME_LEN];
+    char input[CONFIG_TEXT_LEN];
+} config_stream;
+
+typedef struct {
+    char source[CONFIG_TEXT_LEN]; /* file the settings came from; "" for defaults */
+    unsigned n_streams;
+    config_stream streams[CONFIG_MAX_STREAMS];
+    unsigned n_publish;
+    char publish[CONFIG_MAX_PUBLISH][CONFIG_TEXT_LEN];
+    char model[CONFIG_TEXT_LEN]; /* "" for the built-in model */
+    double hop;                  /* seconds between classifications */
+    double smoothing;            /* time constant of the probability smoothing, s; 0 = off */
+    double change_hold;          /* s a new top label must hold before genre.change */
+    double silence_dbfs;         /* window level below which the stream is silent */
+    double status_interval;      /* s between genre.status messages */
+    double ring_seconds;         /* input ring capacity, s */
+    int send_hwm;                /* ZeroMQ send high-water mark, messages per subscriber */
+    config_drop_policy drop_policy;
+    int realtime, loop, print;
+    char log_level[16];
+} genred_config;
+
+#define CONFIG_DEFAULT_PATH "/etc/genred/genred.conf"
+
+void conf_defaults(genred_config *c);
+
+/* Reads a libconfig file over c. 0, or -1 with "FILE:LINE: reason" in err
+ * (syntax errors, unknown keys, wrong types, values out of range). */
+int conf_load_file(genred_config *c, const char *path, char *err, size_t err_len);
+
+/* Sets one scalar key from text, as a command-line override; `flag` names
+ * the option in errors ("--hop: ..."). 0, or -1 with err set. */
+int conf_set(genred_config *c, const char *key, const char *value, const char *flag, char *err,
+             size_t err_len);
+
+/* Replaces the stream list by one stream, and the publish list. */
+void conf_set_input(genred_config *c, const char *name, const char *input);
+int conf_add_publish(genred_config *c, const char *endpoint, int reset, char *err, size_t err_len);
+
+/* Cross-field checks (unique stream names, at least one endpoint). */
+int conf_check(const genred_config *c, char *err, size_t err_len);
+
+#endif

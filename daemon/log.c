@@ -1,0 +1,46 @@
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static atomic_int current_level = LOG_INFO;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+/* sd-daemon(3) priority prefixes, so journald keeps the level. */
+static const char *const journal_prefix[] = {"<3>", "<4>", "<6>", "<7>"};
+
+int log_parse_level(const char *name)
+{
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(name, level_names[i])) return i;
+    return -1;
+}
+
+void log_set_level(log_level level)
+{
+    atomic_store(&current_level, (int)level);
+}
+
+int log_enabled(log_level level)
+{
+    return (int)level <= atomic_load(&current_level);
+}
+
+void log_msg(log_level level, const char *fmt, ...)
+{
+    if (!log_enabled(level)) return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    /* One fprintf per line: stdio locks the stream, so lines from several
+     * threads never interleave. */
+    if (getenv("JOURNAL_STREAM"))
+        fprintf(stderr, "%s%s\n", journal_prefix[level], line);
+    else
+        fprintf(stderr, "genred: %s: %s\n", level_names[level], line);
+}

@@ -1,0 +1,645 @@
+/* genred: real-time music-genre classification daemon.
+ *
+ * Threads: one producer per input (audio callback or reader), one pipeline
+ * worker per stream, one publisher owning the ZeroMQ socket, and this main
+ * thread, which owns signals, reload, systemd notifications and shutdown.
+ * Signals are blocked everywhere and taken synchronously here with
+ * sigtimedwait, so no handler ever runs inside another thread. */
+#include "classifier.h"
+#include "config.h"
+#include "frontend.h"
+#include "input.h"
+#include "log.h"
+#include "model.h"
+#include "notify.h"
+#include "pipeline.h"
+#include "publisher.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef GENRED_VERSION
+#define GENRED_VERSION "0.0.0"
+#endif
+
+#define MAX_OVERRIDES 32
+#define LOOP_MS       100
+
+/* Command-line settings, kept so that a reload re-applies them over the
+ * re-read file: the command line always wins. */
+typedef struct {
+    const char *config_path; /* --config, or NULL */
+    const char *input, *name;
+    const char *publish[CONFIG_MAX_PUBLISH];
+    unsigned n_publish;
+    struct {
+        const char *key, *value, *flag;
+    } set[MAX_OVERRIDES];
+    unsigned n_set;
+    int check_config, list_devices, model_info, wait_subscriber;
+} cli;
+
+typedef struct {
+    cli args;
+    genred_config cfg;
+    const char *config_file; /* what was actually read, or NULL */
+    model_ref *model;
+    publisher_t *publisher;
+    input_t *inputs[CONFIG_MAX_STREAMS];
+    pipeline_t *pipelines[CONFIG_MAX_STREAMS];
+    unsigned n_streams;
+    int running; /* inputs were started */
+
+    pthread_mutex_t lock; /* model id and cpu figures, read by the status thread */
+    char model_id[MODEL_ID_LEN + 1];
+    int64_t start_ns, last_cpu_ns;
+    double last_cpu_s;
+} app;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: genred [OPTION]...\n"
+            "Classifies the music genre of live audio and publishes it over ZeroMQ.\n\n"
+            "  -c, --config FILE       settings file (default " CONFIG_DEFAULT_PATH " if present)\n"
+            "      --check-config      validate the settings and the model, then exit 0 or 1\n"
+            "  -i, --input SPEC        portaudio[:DEVICE] | jack[:PORT,...] |\n"
+            "                          stdin[:FORMAT:RATE:CHANNELS] | file:PATH\n"
+            "  -n, --name NAME         stream name for --input (default main)\n"
+            "  -p, --publish ENDPOINT  ZeroMQ endpoint to bind; repeatable\n"
+            "                          (default tcp://127.0.0.1:5556)\n"
+            "  -m, --model FILE        model file (default: the built-in model)\n"
+            "      --hop SECONDS       time between classifications (0.5)\n"
+            "      --smoothing SECONDS probability smoothing time constant, 0 = off (1.5)\n"
+            "      --change-hold SECONDS  how long a new genre must hold (2)\n"
+            "      --silence-dbfs DB   level below which a stream is silent (-60)\n"
+            "      --status-interval SECONDS  genre.status period (5)\n"
+            "      --send-hwm N        messages queued per subscriber (1000)\n"
+            "      --drop-policy P     count | isolate (see README)\n"
+            "      --ring-seconds S    input buffer length (2)\n"
+            "      --realtime          file input: pace like a live source\n"
+            "      --loop              file input: start again at the end\n"
+            "      --print             print a line per update on stdout\n"
+            "      --wait-subscriber   start the inputs once a subscriber is connected\n"
+            "      --log-level LEVEL   error | warn | info | debug (info)\n"
+            "      --list-devices      list PortAudio capture devices\n"
+            "      --model-info        print the model's labels and front-end as JSON\n"
+            "  -h, --help              this help\n"
+            "  -V, --version           version and built-in model\n");
+}
+
+enum {
+    OPT_CHECK = 256,
+    OPT_SET,
+    OPT_FLAG,
+    OPT_WAIT,
+    OPT_LIST,
+    OPT_MODEL_INFO,
+};
+
+static const struct option long_options[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"check-config", no_argument, NULL, OPT_CHECK},
+    {"input", required_argument, NULL, 'i'},
+    {"name", required_argument, NULL, 'n'},
+    {"publish", required_argument, NULL, 'p'},
+    {"model", required_argument, NULL, 'm'},
+    {"hop", required_argument, NULL, OPT_SET},
+    {"smoothing", required_argument, NULL, OPT_SET},
+    {"change-hold", required_argument, NULL, OPT_SET},
+    {"silence-dbfs", required_argument, NULL, OPT_SET},
+    {"status-interval", required_argument, NULL, OPT_SET},
+    {"send-hwm", required_argument, NULL, OPT_SET},
+    {"drop-policy", required_argument, NULL, OPT_SET},
+    {"ring-seconds", required_argument, NULL, OPT_SET},
+    {"log-level", required_argument, NULL, OPT_SET},
+    {"realtime", no_argument, NULL, OPT_FLAG},
+    {"loop", no_argument, NULL, OPT_FLAG},
+    {"print", no_argument, NULL, OPT_FLAG},
+    {"wait-subscriber", no_argument, NULL, OPT_WAIT},
+    {"list-devices", no_argument, NULL, OPT_LIST},
+    {"model-info", no_argument, NULL, OPT_MODEL_INFO},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Config key for a long option: "change-hold" -> "change_hold". */
+static const char *option_key(const char *option)
+{
+    static char keys[MAX_OVERRIDES][32];
+    static unsigned next;
+    char *k = keys[next++ % MAX_OVERRIDES];
+    snprintf(k, 32, "%s", option);
+    for (char *c = k; *c; c++)
+        if (*c == '-') *c = '_';
+    return k;
+}
+
+static void add_override(cli *a, const char *key, const char *value, const char *flag)
+{
+    if (a->n_set == MAX_OVERRIDES) return;
+    a->set[a->n_set].key = key;
+    a->set[a->n_set].value = value;
+    a->set[a->n_set].flag = flag;
+    a->n_set++;
+}
+
+/* Returns -1 to continue, else the exit status. */
+static int parse_cli(cli *a, int argc, char **argv)
+{
+    static char flags[MAX_OVERRIDES][40];
+    int idx = -1, c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":c:i:n:p:m:hV", long_options, &idx)) != -1) {
+        const char *name = idx >= 0 ? long_options[idx].name : NULL;
+        switch (c) {
+        case 'c':
+            a->config_path = optarg;
+            break;
+        case 'i':
+            a->input = optarg;
+            break;
+        case 'n':
+            a->name = optarg;
+            break;
+        case 'p':
+            if (a->n_publish == CONFIG_MAX_PUBLISH) {
+                fprintf(stderr, "genred: --publish: at most %d endpoints\n", CONFIG_MAX_PUBLISH);
+                return 2;
+            }
+            a->publish[a->n_publish++] = optarg;
+            break;
+        case 'm':
+            add_override(a, "model", optarg, "--model");
+            break;
+        case OPT_SET:
+        case OPT_FLAG:
+            snprintf(flags[a->n_set % MAX_OVERRIDES], sizeof flags[0], "--%s", name);
+            add_override(a, option_key(name), c == OPT_SET ? optarg : "true",
+                         flags[a->n_set % MAX_OVERRIDES]);
+            break;
+        case OPT_CHECK:
+            a->check_config = 1;
+            break;
+        case OPT_WAIT:
+            a->wait_subscriber = 1;
+            break;
+        case OPT_LIST:
+            a->list_devices = 1;
+            break;
+        case OPT_MODEL_INFO:
+            a->model_info = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            return 'V';
+        case ':':
+            fprintf(stderr, "genred: option '%s' needs a value (see --help)\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "genred: unknown option '%s' (see --help)\n", argv[optind - 1]);
+            return 2;
+        }
+        idx = -1;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "genred: unexpected argument '%s' (see --help)\n", argv[optind]);
+        return 2;
+    }
+    return -1;
+}
+
+/* Defaults, then the file, then the command line. */
+static int build_config(const cli *a, genred_config *cfg, const char **file, char *err, size_t len)
+{
+    conf_defaults(cfg);
+    *file = a->config_path;
+    if (!*file && access(CONFIG_DEFAULT_PATH, F_OK) == 0) *file = CONFIG_DEFAULT_PATH;
+    if (*file && conf_load_file(cfg, *file, err, len)) return -1;
+    if (a->input)
+        conf_set_input(cfg, a->name, a->input);
+    else if (a->name)
+        snprintf(cfg->streams[0].name, sizeof cfg->streams[0].name, "%s", a->name);
+    for (unsigned i = 0; i < a->n_publish; i++)
+        if (conf_add_publish(cfg, a->publish[i], i == 0, err, len)) return -1;
+    for (unsigned i = 0; i < a->n_set; i++)
+        if (conf_set(cfg, a->set[i].key, a->set[i].value, a->set[i].flag, err, len)) return -1;
+    return conf_check(cfg, err, len);
+}
+
+static model_t *load_model(const genred_config *cfg, char *err, size_t len)
+{
+    return cfg->model[0] ? model_load_file(cfg->model, err, len) : model_load_default(err, len);
+}
+
+static pipeline_settings settings_of(const genred_config *cfg)
+{
+    pipeline_settings s = {cfg->hop, cfg->smoothing, cfg->change_hold, cfg->silence_dbfs,
+                           cfg->print};
+    return s;
+}
+
+/* ---- genre.status ---- */
+
+static double cpu_seconds(double *user, double *sys)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    return *user + *sys;
+}
+
+static json_t *stream_status(app *g, unsigned i, publisher_t *pub)
+{
+    pipeline_stats st;
+    pipeline_get_stats(g->pipelines[i], &st);
+    char error[256];
+    input_error(g->inputs[i], error, sizeof error);
+    json_t *s = json_pack(
+        "{s:s, s:s, s:s, s:s, s:f, s:i, s:I, s:I, s:b, s:I, s:I, s:I}", "name",
+        g->cfg.streams[i].name, "input", g->cfg.streams[i].input, "state", st.state, "error", error,
+        "rate", st.rate, "channels", (int)st.channels, "position", (json_int_t)st.position, "hops",
+        (json_int_t)st.hops, "silence", st.silence, "overruns", (json_int_t)st.overruns,
+        "overrun_samples", (json_int_t)st.overrun_samples, "nonfinite", (json_int_t)st.nonfinite);
+    json_object_set_new(s, "level_dbfs", st.have_level ? json_real(st.level_dbfs) : json_null());
+    json_object_set_new(s, "top", st.have_top ? json_string(st.top) : json_null());
+    json_object_set_new(s, "p", json_real(st.have_top ? st.p : 0.0));
+    double p50, p99, max;
+    unsigned n = publisher_take_latency(pub, g->cfg.streams[i].name, &p50, &p99, &max);
+    json_object_set_new(
+        s, "latency_ms",
+        n ? json_pack("{s:f, s:f, s:f, s:i}", "p50", p50, "p99", p99, "max", max, "n", (int)n)
+          : json_null());
+    return s;
+}
+
+static json_t *make_status(publisher_t *pub, void *ctx)
+{
+    app *g = ctx;
+    int64_t now = monotonic_ns();
+    double user, sys, cpu = cpu_seconds(&user, &sys);
+    pthread_mutex_lock(&g->lock);
+    double wall = (double)(now - g->last_cpu_ns) / 1e9;
+    double percent = wall > 0 ? 100.0 * (cpu - g->last_cpu_s) / wall : 0.0;
+    g->last_cpu_ns = now;
+    g->last_cpu_s = cpu;
+    json_t *status =
+        json_pack("{s:i, s:I, s:s, s:s, s:f, s:f, s:f, s:f, s:I, s:I}", "v", 1, "time_ms",
+                  (json_int_t)wallclock_ms(), "version", GENRED_VERSION, "model", g->model_id,
+                  "uptime_s", (double)(now - g->start_ns) / 1e9, "cpu_percent", percent,
+                  "cpu_user_s", user, "cpu_system_s", sys, "sent", (json_int_t)publisher_sent(pub),
+                  "dropped", (json_int_t)publisher_dropped(pub));
+    pthread_mutex_unlock(&g->lock);
+    json_t *streams = json_array();
+    for (unsigned i = 0; i < g->n_streams; i++)
+        json_array_append_new(streams, stream_status(g, i, pub));
+    json_object_set_new(status, "streams", streams);
+    return status;
+}
+
+/* ---- start, reload, stop ---- */
+
+static void set_model_id(app *g, const char *id)
+{
+    pthread_mutex_lock(&g->lock);
+    snprintf(g->model_id, sizeof g->model_id, "%s", id);
+    pthread_mutex_unlock(&g->lock);
+}
+
+static int start_streams(app *g, char *err, size_t len)
+{
+    g->n_streams = g->cfg.n_streams;
+    for (unsigned i = 0; i < g->n_streams; i++) {
+        const config_stream *s = &g->cfg.streams[i];
+        char client[CONFIG_NAME_LEN + 8];
+        snprintf(client, sizeof client, g->n_streams > 1 ? "genred-%s" : "genred", s->name);
+        input_options io = {s->input, client, g->cfg.realtime, g->cfg.loop, g->cfg.ring_seconds};
+        g->inputs[i] = input_create(&io, err, len);
+        if (!g->inputs[i]) return -1;
+        pipeline_options po = {s->name, g->inputs[i], g->publisher, g->model, settings_of(&g->cfg)};
+        g->pipelines[i] = pipeline_create(&po, err, len);
+        if (!g->pipelines[i]) return -1;
+    }
+    return 0;
+}
+
+static int run_streams(app *g, char *err, size_t len)
+{
+    for (unsigned i = 0; i < g->n_streams; i++)
+        if (pipeline_start(g->pipelines[i], err, len)) return -1;
+    for (unsigned i = 0; i < g->n_streams; i++) {
+        if (input_start(g->inputs[i], err, len)) return -1;
+        log_info("stream '%s': %s (%g Hz, %u channel(s))", g->cfg.streams[i].name,
+                 g->cfg.streams[i].input, input_rate(g->inputs[i]), input_channels(g->inputs[i]));
+    }
+    return 0;
+}
+
+static void stop_all(app *g)
+{
+    for (unsigned i = 0; i < g->n_streams; i++)
+        if (g->pipelines[i]) pipeline_stop(g->pipelines[i]);
+    if (g->publisher) publisher_stop(g->publisher);
+    if (g->running) {
+        log_info("published %llu messages, dropped %llu",
+                 (unsigned long long)publisher_sent(g->publisher),
+                 (unsigned long long)publisher_dropped(g->publisher));
+    }
+    for (unsigned i = 0; g->running && i < g->n_streams; i++) {
+        pipeline_stats st;
+        pipeline_get_stats(g->pipelines[i], &st);
+        log_info("stream '%s': %llu hops, %llu overruns (%llu samples), %llu non-finite samples",
+                 pipeline_name(g->pipelines[i]), (unsigned long long)st.hops,
+                 (unsigned long long)st.overruns, (unsigned long long)st.overrun_samples,
+                 (unsigned long long)st.nonfinite);
+    }
+    /* Inputs outlive the publisher's closing status, which reports them. */
+    for (unsigned i = 0; i < g->n_streams; i++) {
+        pipeline_destroy(g->pipelines[i]);
+        g->pipelines[i] = NULL;
+        input_destroy(g->inputs[i]);
+        g->inputs[i] = NULL;
+    }
+    publisher_destroy(g->publisher);
+    g->publisher = NULL;
+    model_ref_release(g->model);
+    g->model = NULL;
+}
+
+/* Settings that only a restart can change: the reload says so rather than
+ * silently ignoring them. */
+static void warn_fixed_settings(const genred_config *old, const genred_config *new)
+{
+    if (old->n_streams != new->n_streams || memcmp(old->streams, new->streams, sizeof old->streams))
+        log_warn("reload: streams/input changed; restart genred to apply");
+    if (old->n_publish != new->n_publish || memcmp(old->publish, new->publish, sizeof old->publish))
+        log_warn("reload: publish endpoints changed; restart genred to apply");
+    if (old->send_hwm != new->send_hwm || old->drop_policy != new->drop_policy ||
+        old->ring_seconds != new->ring_seconds || old->status_interval != new->status_interval ||
+        old->realtime != new->realtime || old->loop != new->loop)
+        log_warn("reload: send_hwm, drop_policy, ring_seconds, status_interval, realtime and loop "
+                 "need a restart to change");
+}
+
+static void reload(app *g)
+{
+    char err[512];
+    genred_config cfg;
+    const char *file;
+    notify_reloading();
+    log_info("reload: SIGHUP received");
+    if (build_config(&g->args, &cfg, &file, err, sizeof err)) {
+        log_error("reload failed, keeping the running configuration and model: %s", err);
+        notify_ready();
+        return;
+    }
+    model_t *m = load_model(&cfg, err, sizeof err);
+    model_ref *ref = m ? model_ref_new(m) : NULL;
+    if (!ref) {
+        if (m) model_destroy(m);
+        log_error("reload failed, keeping model '%s': %s", g->model_id, m ? "out of memory" : err);
+        notify_ready();
+        return;
+    }
+    unsigned i;
+    pipeline_settings s = settings_of(&cfg);
+    for (i = 0; i < g->n_streams; i++)
+        if (pipeline_prepare_reload(g->pipelines[i], ref, &s, err, sizeof err)) break;
+    if (i < g->n_streams) {
+        for (unsigned j = 0; j < g->n_streams; j++)
+            pipeline_abort_reload(g->pipelines[j]);
+        log_error("reload failed, keeping model '%s': %s", g->model_id, err);
+        model_ref_release(ref);
+        notify_ready();
+        return;
+    }
+    for (i = 0; i < g->n_streams; i++)
+        pipeline_commit_reload(g->pipelines[i]);
+    warn_fixed_settings(&g->cfg, &cfg);
+    log_set_level((log_level)log_parse_level(cfg.log_level));
+    model_ref_release(g->model);
+    g->model = ref;
+    set_model_id(g, ref->model->id);
+    /* Keep what is fixed, take what changed. */
+    genred_config keep = g->cfg;
+    g->cfg = cfg;
+    memcpy(g->cfg.streams, keep.streams, sizeof keep.streams);
+    g->cfg.n_streams = keep.n_streams;
+    log_info("reload: done, model '%s'%s%s", ref->model->id, file ? " from " : "",
+             file ? file : "");
+    notify_ready();
+}
+
+/* ---- main loop ---- */
+
+typedef struct {
+    int ready;
+    int64_t last_watchdog, last_status;
+    char status[256];
+} supervision;
+
+/* READY=1 once audio flows, WATCHDOG=1 while every worker loop is alive,
+ * STATUS= with the current genre. Returns 1 when every stream is done. */
+static int supervise(app *g, supervision *sv, int *failed)
+{
+    int64_t now = monotonic_ns();
+    uint64_t wd_usec = notify_watchdog_usec();
+    int all_done = 1, alive = 1, flowing = 0;
+    char status[256] = "";
+    size_t used = 0;
+    *failed = 0;
+    for (unsigned i = 0; i < g->n_streams; i++) {
+        pipeline_stats st;
+        pipeline_get_stats(g->pipelines[i], &st);
+        all_done &= st.finished;
+        flowing |= st.audio_seen;
+        *failed |= !strcmp(st.state, "failed");
+        /* A worker that has not looped for a second is stuck. */
+        if (!st.finished && now - st.heartbeat_ns > 1000000000LL) alive = 0;
+        if (used < sizeof status)
+            used += (size_t)snprintf(status + used, sizeof status - used, "%s%s: %s", i ? "; " : "",
+                                     pipeline_name(g->pipelines[i]),
+                                     st.have_top  ? st.top
+                                     : st.silence ? "(silence)"
+                                                  : st.state);
+    }
+    if (flowing && !sv->ready) {
+        sv->ready = 1;
+        notify_ready();
+        log_info("audio is flowing");
+    }
+    if (wd_usec && alive && now - sv->last_watchdog >= (int64_t)wd_usec * 1000 / 2) {
+        notify_watchdog();
+        sv->last_watchdog = now;
+    }
+    if (now - sv->last_status >= 1000000000LL && strcmp(status, sv->status)) {
+        notify_status(status);
+        snprintf(sv->status, sizeof sv->status, "%s", status);
+        sv->last_status = now;
+    }
+    return all_done;
+}
+
+/* Waits for the next signal, at most LOOP_MS. */
+static int next_signal(const sigset_t *set)
+{
+    struct timespec t = {0, LOOP_MS * 1000000L};
+    int sig = sigtimedwait(set, NULL, &t);
+    return sig < 0 ? 0 : sig;
+}
+
+static int wait_for_subscriber(app *g, const sigset_t *set)
+{
+    log_info("waiting for a subscriber before starting the input(s)");
+    while (!publisher_subscribed(g->publisher)) {
+        int sig = next_signal(set);
+        if (sig == SIGINT || sig == SIGTERM) return -1;
+    }
+    /* Give ZeroMQ a moment to attach the subscriber's filter on every
+     * endpoint before the first message. */
+    struct timespec t = {0, 50 * 1000000L};
+    nanosleep(&t, NULL);
+    return 0;
+}
+
+static int run(app *g, const sigset_t *set)
+{
+    supervision sv = {0, 0, 0, ""};
+    int failed = 0;
+    for (;;) {
+        int sig = next_signal(set);
+        if (sig == SIGINT || sig == SIGTERM) {
+            log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            notify_stopping();
+            return 0;
+        }
+        if (sig == SIGHUP) reload(g);
+        if (supervise(g, &sv, &failed)) {
+            log_info("all inputs ended");
+            return failed ? 1 : 0;
+        }
+    }
+}
+
+static int print_model_info(const model_t *m)
+{
+    char err[256];
+    unsigned frames = 0;
+    mfcc_params mp = {m->frontend.sample_rate, m->frontend.n_fft,    m->frontend.hop,
+                      m->frontend.n_mels,      m->frontend.n_coeffs, m->frontend.fmin,
+                      m->frontend.fmax};
+    frontend_t *fe = frontend_create(&mp, m->frontend.window_seconds, m->frontend.sample_rate, 1,
+                                     err, sizeof err);
+    if (fe) {
+        frames = frontend_window_frames(fe);
+        frontend_destroy(fe);
+    }
+    json_t *labels = json_array();
+    for (unsigned i = 0; i < m->n_labels; i++)
+        json_array_append_new(labels, json_string(m->labels[i]));
+    json_t *info = json_pack(
+        "{s:s, s:o, s:{s:f, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i}}", "id", m->id, "labels",
+        labels, "frontend", "sample_rate", m->frontend.sample_rate, "n_fft", (int)m->frontend.n_fft,
+        "hop", (int)m->frontend.hop, "n_mels", (int)m->frontend.n_mels, "n_coeffs",
+        (int)m->frontend.n_coeffs, "fmin", m->frontend.fmin, "fmax", m->frontend.fmax,
+        "window_seconds", m->frontend.window_seconds, "window_frames", (int)frames);
+    json_dumpf(info, stdout, JSON_INDENT(2));
+    putchar('\n');
+    json_decref(info);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    app g;
+    memset(&g, 0, sizeof g);
+    int rc = parse_cli(&g.args, argc, argv);
+    if (rc == 'V') {
+        char err[256];
+        model_t *m = model_load_default(err, sizeof err);
+        printf("genred %s (built-in model: %s)\n", GENRED_VERSION, m ? m->id : err);
+        if (m) model_destroy(m);
+        return 0;
+    }
+    if (rc >= 0) return rc;
+    if (g.args.list_devices) return input_list_devices();
+
+    char err[512];
+    if (build_config(&g.args, &g.cfg, &g.config_file, err, sizeof err)) {
+        fprintf(stderr, "genred: %s\n", err);
+        return 1;
+    }
+    log_set_level((log_level)log_parse_level(g.cfg.log_level));
+    model_t *m = load_model(&g.cfg, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "genred: %s\n", err);
+        return 1;
+    }
+    if (g.args.model_info) {
+        print_model_info(m);
+        model_destroy(m);
+        return 0;
+    }
+    if (g.args.check_config) {
+        printf("genred: configuration OK (%s, model '%s', %u stream(s))\n",
+               g.config_file ? g.config_file : "built-in defaults", m->id, g.cfg.n_streams);
+        model_destroy(m);
+        return 0;
+    }
+    g.model = model_ref_new(m);
+    if (!g.model) {
+        model_destroy(m);
+        fprintf(stderr, "genred: out of memory\n");
+        return 1;
+    }
+    pthread_mutex_init(&g.lock, NULL);
+    set_model_id(&g, m->id);
+    g.start_ns = g.last_cpu_ns = monotonic_ns();
+
+    /* Block the signals before any thread exists, so every thread inherits
+     * the mask and only sigtimedwait below ever sees them. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    rc = 1;
+    g.publisher = publisher_create(&g.cfg, err, sizeof err);
+    if (!g.publisher || start_streams(&g, err, sizeof err) ||
+        publisher_start(g.publisher, make_status, &g, err, sizeof err)) {
+        log_error("%s", err);
+        goto out;
+    }
+    for (unsigned i = 0; i < g.cfg.n_publish; i++)
+        log_info("publishing on %s", g.cfg.publish[i]);
+    if (g.args.wait_subscriber && wait_for_subscriber(&g, &set)) {
+        rc = 0;
+        goto out;
+    }
+    if (run_streams(&g, err, sizeof err)) {
+        log_error("%s", err);
+        goto out;
+    }
+    g.running = 1;
+    rc = run(&g, &set);
+out:
+    stop_all(&g);
+    pthread_mutex_destroy(&g.lock);
+    return rc;
+}

@@ -1,0 +1,568 @@
+#include "pipeline.h"
+
+#include "classifier.h"
+#include "frontend.h"
+#include "log.h"
+#include "smoother.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define POP_FRAMES    1024
+#define MAX_CHANNELS  64
+#define IDLE_SLEEP_NS (3 * 1000 * 1000)
+
+/* "No label yet" and "silence" as change-tracking states; labels are >= 0. */
+#define STATE_NONE    (-2)
+#define STATE_SILENCE (-1)
+
+model_ref *model_ref_new(model_t *m)
+{
+    model_ref *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->model = m;
+    atomic_init(&r->refs, 1);
+    return r;
+}
+
+model_ref *model_ref_hold(model_ref *r)
+{
+    atomic_fetch_add(&r->refs, 1);
+    return r;
+}
+
+void model_ref_release(model_ref *r)
+{
+    if (r && atomic_fetch_sub(&r->refs, 1) == 1) {
+        model_destroy(r->model);
+        free(r);
+    }
+}
+
+/* What a model brings to a pipeline: built in full before it is used. */
+typedef struct {
+    model_ref *model;
+    classifier_t *classifier;
+    smoother_t *smoother;
+    float *raw, *smoothed;
+    pipeline_settings settings;
+} engine;
+
+struct pipeline {
+    char name[CONFIG_NAME_LEN];
+    input_t *input;
+    publisher_t *publisher;
+    void *push;
+
+    /* Worker-owned. */
+    engine eng;
+    frontend_t *fe;
+    unsigned generation, channels;
+    double in_rate;
+    float *buf;
+    uint64_t position;          /* input frames consumed, all generations */
+    uint64_t next_classify;     /* model-rate sample at which the next hop is due */
+    uint64_t fe_nonfinite_base; /* front-end NaN counts of earlier front-ends */
+    int current, candidate;     /* change tracking states */
+    uint64_t candidate_since;   /* model-rate sample where candidate appeared */
+
+    pthread_mutex_t reload_lock;
+    engine pending;
+    int pending_ready, pending_prepared;
+
+    pthread_mutex_t stats_lock;
+    pipeline_stats stats;
+    char top_label[MODEL_MAX_LABEL_LEN + 1];
+
+    pthread_t thread;
+    int started;
+    atomic_bool stop;
+    atomic_int_fast64_t heartbeat;
+};
+
+static void engine_free(engine *e)
+{
+    if (e->classifier) classifier_destroy(e->classifier);
+    smoother_destroy(e->smoother);
+    free(e->raw);
+    free(e->smoothed);
+    model_ref_release(e->model);
+    memset(e, 0, sizeof *e);
+}
+
+static mfcc_params model_mfcc_params(const model_t *m)
+{
+    const model_frontend *f = &m->frontend;
+    mfcc_params p = {f->sample_rate, f->n_fft, f->hop, f->n_mels, f->n_coeffs, f->fmin, f->fmax};
+    return p;
+}
+
+static frontend_t *make_frontend(const model_t *m, double rate, unsigned channels, char *err,
+                                 size_t err_len)
+{
+    mfcc_params mp = model_mfcc_params(m);
+    return frontend_create(&mp, m->frontend.window_seconds, rate, channels, err, err_len);
+}
+
+static int engine_build(engine *e, model_ref *model, const pipeline_settings *s, char *err,
+                        size_t err_len)
+{
+    memset(e, 0, sizeof *e);
+    const model_t *m = model->model;
+    e->model = model_ref_hold(model);
+    e->settings = *s;
+    /* A generous frame bound: the window plus slack for rounding. */
+    unsigned max_frames =
+        (unsigned)(m->frontend.window_seconds * m->frontend.sample_rate / m->frontend.hop) + 4;
+    e->classifier = classifier_create(m, max_frames, err, err_len);
+    if (!e->classifier) {
+        engine_free(e);
+        return -1;
+    }
+    e->smoother = smoother_create(m->n_labels, s->smoothing, s->hop);
+    e->raw = calloc(m->n_labels, sizeof *e->raw);
+    e->smoothed = calloc(m->n_labels, sizeof *e->smoothed);
+    if (!e->smoother || !e->raw || !e->smoothed) {
+        snprintf(err, err_len, "pipeline: out of memory");
+        engine_free(e);
+        return -1;
+    }
+    return 0;
+}
+
+/* Model-rate sample at which frame `k` (0-based) ends. */
+static uint64_t frame_end(const model_t *m, uint64_t k)
+{
+    return k * m->frontend.hop + m->frontend.n_fft;
+}
+
+static uint64_t hop_samples(const pipeline_t *p)
+{
+    uint64_t h = (uint64_t)llround(p->eng.settings.hop * p->eng.model->model->frontend.sample_rate);
+    return h ? h : 1;
+}
+
+/* Called after a (re)built front-end: the first hop is due when the window
+ * first fills. */
+static void restart_hops(pipeline_t *p)
+{
+    p->next_classify = frame_end(p->eng.model->model, frontend_window_frames(p->fe) - 1);
+}
+
+static void set_frontend(pipeline_t *p, frontend_t *fe)
+{
+    if (p->fe) {
+        p->fe_nonfinite_base += frontend_nonfinite_count(p->fe);
+        frontend_destroy(p->fe);
+    }
+    p->fe = fe;
+    if (fe) restart_hops(p);
+}
+
+pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_len)
+{
+    pipeline_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, err_len, "pipeline: out of memory");
+        return NULL;
+    }
+    snprintf(p->name, sizeof p->name, "%s", opt->name);
+    p->input = opt->input;
+    p->publisher = opt->publisher;
+    pthread_mutex_init(&p->reload_lock, NULL);
+    pthread_mutex_init(&p->stats_lock, NULL);
+    atomic_init(&p->stop, false);
+    atomic_init(&p->heartbeat, monotonic_ns());
+    p->current = p->candidate = STATE_NONE;
+    p->generation = input_generation(p->input);
+    p->in_rate = input_rate(p->input);
+    p->channels = input_channels(p->input);
+    p->buf = malloc(sizeof *p->buf * POP_FRAMES * MAX_CHANNELS);
+    if (!p->buf) {
+        snprintf(err, err_len, "pipeline: out of memory");
+        goto fail;
+    }
+    if (engine_build(&p->eng, opt->model, &opt->settings, err, err_len)) goto fail;
+    char why[256];
+    frontend_t *fe = make_frontend(p->eng.model->model, p->in_rate, p->channels, why, sizeof why);
+    if (!fe) {
+        snprintf(err, err_len, "stream '%s': %s", p->name, why);
+        goto fail;
+    }
+    set_frontend(p, fe);
+    p->push = publisher_connect(p->publisher, err, err_len);
+    if (!p->push) goto fail;
+    p->stats.state = input_state_name(INPUT_STARTING);
+    p->stats.rate = p->in_rate;
+    p->stats.channels = p->channels;
+    return p;
+fail:
+    pipeline_destroy(p);
+    return NULL;
+}
+
+void pipeline_destroy(pipeline_t *p)
+{
+    if (!p) return;
+    pipeline_stop(p);
+    pipeline_abort_reload(p);
+    engine_free(&p->eng);
+    set_frontend(p, NULL);
+    publisher_disconnect(p->push);
+    free(p->buf);
+    pthread_mutex_destroy(&p->reload_lock);
+    pthread_mutex_destroy(&p->stats_lock);
+    free(p);
+}
+
+const char *pipeline_name(const pipeline_t *p)
+{
+    return p->name;
+}
+
+/* ---- messages ---- */
+
+static json_t *labels_json(const model_t *m)
+{
+    json_t *a = json_array();
+    for (unsigned i = 0; i < m->n_labels; i++)
+        json_array_append_new(a, json_string(m->labels[i]));
+    return a;
+}
+
+static json_t *floats_json(const float *v, unsigned n)
+{
+    json_t *a = json_array();
+    for (unsigned i = 0; i < n; i++)
+        json_array_append_new(a, json_real(v[i]));
+    return a;
+}
+
+static json_t *label_or_null(const model_t *m, int state)
+{
+    return state >= 0 ? json_string(m->labels[state]) : json_null();
+}
+
+static json_t *message_head(const pipeline_t *p)
+{
+    return json_pack("{s:i, s:s, s:I, s:I, s:s}", "v", 1, "stream", p->name, "time_ms",
+                     (json_int_t)wallclock_ms(), "position", (json_int_t)p->position, "model",
+                     p->eng.model->model->id);
+}
+
+static void post(pipeline_t *p, const char *topic, json_t *msg, int64_t arrival_ns)
+{
+    char *text = msg ? json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
+    if (text)
+        publisher_post(p->publisher, p->push, topic, p->name, text, arrival_ns);
+    else
+        log_error("stream '%s': cannot encode a %s message", p->name, topic);
+    free(text);
+    json_decref(msg);
+}
+
+static int argmax(const float *v, unsigned n)
+{
+    int best = 0;
+    for (unsigned i = 1; i < n; i++)
+        if (v[i] > v[best]) best = (int)i;
+    return best;
+}
+
+static void print_line(const pipeline_t *p, int top, int silence, double level)
+{
+    const model_t *m = p->eng.model->model;
+    double seconds = p->in_rate > 0 ? (double)p->position / p->in_rate : 0;
+    flockfile(stdout);
+    if (silence) {
+        printf("%-10s %8.1fs  (silence)  %6.1f dBFS\n", p->name, seconds, level);
+    } else {
+        int second = -1;
+        for (unsigned i = 0; i < m->n_labels; i++)
+            if ((int)i != top && (second < 0 || p->eng.smoothed[i] > p->eng.smoothed[second]))
+                second = (int)i;
+        printf("%-10s %8.1fs  %-12s %3.0f%%", p->name, seconds, m->labels[top],
+               100.0 * p->eng.smoothed[top]);
+        if (second >= 0)
+            printf("   next %-12s %3.0f%%", m->labels[second], 100.0 * p->eng.smoothed[second]);
+        printf("   %6.1f dBFS\n", level);
+    }
+    fflush(stdout);
+    funlockfile(stdout);
+}
+
+/* genre.change once a new state has held for change_hold seconds of audio. */
+static void track_change(pipeline_t *p, int state, uint64_t at)
+{
+    const model_t *m = p->eng.model->model;
+    if (state == p->current) {
+        p->candidate = STATE_NONE;
+        return;
+    }
+    if (state != p->candidate) {
+        p->candidate = state;
+        p->candidate_since = at;
+    }
+    double held = (double)(at - p->candidate_since) / m->frontend.sample_rate;
+    if (held + 1e-9 < p->eng.settings.change_hold) return;
+    json_t *msg = message_head(p);
+    json_object_set_new(msg, "previous", label_or_null(m, p->current));
+    json_object_set_new(msg, "new", label_or_null(m, state));
+    json_object_set_new(msg, "p", json_real(state >= 0 ? p->eng.smoothed[state] : 0.0));
+    post(p, "genre.change", msg, 0);
+    log_info("stream '%s': %s -> %s", p->name, p->current >= 0 ? m->labels[p->current] : "-",
+             state >= 0 ? m->labels[state] : "(silence)");
+    p->current = state;
+    p->candidate = STATE_NONE;
+}
+
+static void classify(pipeline_t *p, uint64_t at, int64_t arrival_ns)
+{
+    const model_t *m = p->eng.model->model;
+    engine *e = &p->eng;
+    double level = frontend_level_dbfs(p->fe);
+    int silence = level < e->settings.silence_dbfs;
+    classifier_process(e->classifier, frontend_window(p->fe), frontend_window_frames(p->fe),
+                       e->raw);
+    /* While silent the smoothed guess is held, so a pause between tracks
+     * does not drag it towards whatever the model makes of silence. */
+    if (!silence) smoother_process(e->smoother, e->raw, e->smoothed);
+    int top = argmax(e->smoothed, m->n_labels);
+
+    json_t *msg = message_head(p);
+    json_object_set_new(msg, "rate", json_real(p->in_rate));
+    json_object_set_new(msg, "labels", labels_json(m));
+    json_object_set_new(msg, "top", silence ? json_null() : json_string(m->labels[top]));
+    json_object_set_new(msg, "p", json_real(silence ? 0.0 : e->smoothed[top]));
+    json_object_set_new(msg, "probs", floats_json(e->smoothed, m->n_labels));
+    json_object_set_new(msg, "raw", floats_json(e->raw, m->n_labels));
+    json_object_set_new(msg, "silence", json_boolean(silence));
+    json_object_set_new(msg, "level_dbfs", json_real(level));
+    post(p, "genre.probs", msg, arrival_ns);
+    track_change(p, silence ? STATE_SILENCE : top, at);
+    if (e->settings.print) print_line(p, top, silence, level);
+
+    pthread_mutex_lock(&p->stats_lock);
+    p->stats.hops++;
+    p->stats.have_level = 1;
+    p->stats.level_dbfs = level;
+    p->stats.silence = silence;
+    p->stats.have_top = !silence;
+    p->stats.p = silence ? 0.0 : e->smoothed[top];
+    snprintf(p->stats.top, sizeof p->stats.top, "%s", m->labels[top]);
+    pthread_mutex_unlock(&p->stats_lock);
+}
+
+/* Runs the front-end over one popped block, classifying whenever a hop is
+ * due. */
+static void process_block(pipeline_t *p, const float *in, size_t frames, int64_t arrival_ns)
+{
+    const model_t *m = p->eng.model->model;
+    uint64_t hop = hop_samples(p);
+    while (frames) {
+        size_t used = 0;
+        int got = frontend_process(p->fe, in, frames, &used);
+        in += used * p->channels;
+        frames -= used;
+        p->position += used;
+        if (!got || !frontend_window_full(p->fe)) continue;
+        uint64_t end = frame_end(m, frontend_frame_count(p->fe) - 1);
+        if (end < p->next_classify) continue;
+        classify(p, end, arrival_ns);
+        while (p->next_classify <= end)
+            p->next_classify += hop;
+    }
+}
+
+/* ---- reload and format changes (worker side) ---- */
+
+static int same_frontend(const model_t *a, const model_t *b)
+{
+    const model_frontend *x = &a->frontend, *y = &b->frontend;
+    return x->sample_rate == y->sample_rate && x->n_fft == y->n_fft && x->hop == y->hop &&
+           x->n_mels == y->n_mels && x->n_coeffs == y->n_coeffs && x->fmin == y->fmin &&
+           x->fmax == y->fmax && x->window_seconds == y->window_seconds;
+}
+
+static void take_pending(pipeline_t *p)
+{
+    pthread_mutex_lock(&p->reload_lock);
+    if (!p->pending_ready) {
+        pthread_mutex_unlock(&p->reload_lock);
+        return;
+    }
+    engine next = p->pending;
+    memset(&p->pending, 0, sizeof p->pending);
+    p->pending_ready = p->pending_prepared = 0;
+    pthread_mutex_unlock(&p->reload_lock);
+
+    int rebuild = !same_frontend(p->eng.model->model, next.model->model);
+    int labels_changed = p->eng.model->model->n_labels != next.model->model->n_labels ||
+                         memcmp(p->eng.model->model->labels, next.model->model->labels,
+                                next.model->model->n_labels * sizeof *next.model->model->labels);
+    engine old = p->eng;
+    p->eng = next;
+    if (labels_changed) {
+        p->current = p->candidate = STATE_NONE;
+    } else {
+        /* Keep the smoothed history across a reload of the same labels. */
+        memcpy(p->eng.smoothed, old.smoothed, next.model->model->n_labels * sizeof(float));
+        smoother_process(p->eng.smoother, old.smoothed, p->eng.smoothed);
+    }
+    engine_free(&old);
+    if (rebuild) {
+        char err[256];
+        frontend_t *fe =
+            make_frontend(p->eng.model->model, p->in_rate, p->channels, err, sizeof err);
+        if (!fe) log_error("stream '%s': %s", p->name, err);
+        set_frontend(p, fe);
+    }
+    log_info("stream '%s': now using model '%s'", p->name, p->eng.model->model->id);
+}
+
+static void follow_format(pipeline_t *p)
+{
+    unsigned gen = input_generation(p->input);
+    if (gen == p->generation) return;
+    p->generation = gen;
+    p->in_rate = input_rate(p->input);
+    p->channels = input_channels(p->input);
+    char err[256];
+    frontend_t *fe = NULL;
+    if (p->channels >= 1 && p->channels <= MAX_CHANNELS)
+        fe = make_frontend(p->eng.model->model, p->in_rate, p->channels, err, sizeof err);
+    else
+        snprintf(err, sizeof err, "%u channels is more than %d", p->channels, MAX_CHANNELS);
+    if (!fe)
+        log_error("stream '%s': input format changed and cannot be used: %s", p->name, err);
+    else
+        log_info("stream '%s': input now %g Hz, %u channel(s)", p->name, p->in_rate, p->channels);
+    set_frontend(p, fe);
+}
+
+static void update_stats(pipeline_t *p, int finished)
+{
+    ring_t *ring = input_ring(p->input);
+    uint64_t nonfinite = input_nonfinite(p->input) + p->fe_nonfinite_base +
+                         (p->fe ? frontend_nonfinite_count(p->fe) : 0);
+    pthread_mutex_lock(&p->stats_lock);
+    p->stats.state = input_state_name(input_get_state(p->input));
+    p->stats.rate = p->in_rate;
+    p->stats.channels = p->channels;
+    p->stats.position = p->position;
+    p->stats.overruns = ring_overruns(ring);
+    p->stats.overrun_samples = ring_dropped_samples(ring);
+    p->stats.nonfinite = nonfinite;
+    p->stats.audio_seen |= p->position > 0;
+    p->stats.finished = finished;
+    pthread_mutex_unlock(&p->stats_lock);
+}
+
+static void *pipeline_main(void *arg)
+{
+    pipeline_t *p = arg;
+    ring_t *ring = input_ring(p->input);
+    const struct timespec idle = {0, IDLE_SLEEP_NS};
+    int finished = 0;
+    while (!atomic_load(&p->stop) && !finished) {
+        atomic_store(&p->heartbeat, monotonic_ns());
+        take_pending(p);
+        follow_format(p);
+        /* Read the state before popping: ENDED seen first means the ring
+         * already holds everything the source will ever push. */
+        input_state state = input_get_state(p->input);
+        size_t n = ring_pop(ring, p->buf, (size_t)POP_FRAMES * p->channels);
+        if (n) {
+            int64_t arrival = monotonic_ns();
+            if (p->fe)
+                process_block(p, p->buf, n / p->channels, arrival);
+            else
+                p->position += n / p->channels;
+        } else {
+            finished = state == INPUT_ENDED || state == INPUT_FAILED;
+            if (!finished) nanosleep(&idle, NULL);
+        }
+        update_stats(p, finished);
+    }
+    if (finished) {
+        char why[256];
+        input_error(p->input, why, sizeof why);
+        log_msg(input_get_state(p->input) == INPUT_FAILED ? LOG_ERROR : LOG_INFO,
+                "stream '%s': input %s%s%s", p->name, input_state_name(input_get_state(p->input)),
+                *why ? ": " : "", why);
+    }
+    return NULL;
+}
+
+int pipeline_start(pipeline_t *p, char *err, size_t err_len)
+{
+    int e = pthread_create(&p->thread, NULL, pipeline_main, p);
+    if (e) {
+        snprintf(err, err_len, "stream '%s': cannot start worker: %s", p->name, strerror(e));
+        return -1;
+    }
+    p->started = 1;
+    return 0;
+}
+
+void pipeline_stop(pipeline_t *p)
+{
+    if (!p->started) return;
+    atomic_store(&p->stop, true);
+    pthread_join(p->thread, NULL);
+    p->started = 0;
+}
+
+/* ---- reload (main-thread side) ---- */
+
+int pipeline_prepare_reload(pipeline_t *p, model_ref *model, const pipeline_settings *s, char *err,
+                            size_t err_len)
+{
+    engine e;
+    if (engine_build(&e, model, s, err, err_len)) return -1;
+    /* Prove the front-end can be built for this input before committing. */
+    char why[256];
+    frontend_t *fe = make_frontend(model->model, input_rate(p->input), input_channels(p->input),
+                                   why, sizeof why);
+    if (!fe) {
+        snprintf(err, err_len, "stream '%s': %s", p->name, why);
+        engine_free(&e);
+        return -1;
+    }
+    frontend_destroy(fe);
+    pthread_mutex_lock(&p->reload_lock);
+    engine_free(&p->pending);
+    p->pending = e;
+    p->pending_prepared = 1;
+    p->pending_ready = 0;
+    pthread_mutex_unlock(&p->reload_lock);
+    return 0;
+}
+
+void pipeline_commit_reload(pipeline_t *p)
+{
+    pthread_mutex_lock(&p->reload_lock);
+    if (p->pending_prepared) p->pending_ready = 1;
+    pthread_mutex_unlock(&p->reload_lock);
+}
+
+void pipeline_abort_reload(pipeline_t *p)
+{
+    pthread_mutex_lock(&p->reload_lock);
+    engine_free(&p->pending);
+    p->pending_prepared = p->pending_ready = 0;
+    pthread_mutex_unlock(&p->reload_lock);
+}
+
+void pipeline_get_stats(pipeline_t *p, pipeline_stats *out)
+{
+    pthread_mutex_lock(&p->stats_lock);
+    *out = p->stats;
+    pthread_mutex_unlock(&p->stats_lock);
+    out->heartbeat_ns = atomic_load(&p->heartbeat);
+}

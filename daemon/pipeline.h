@@ -1,0 +1,78 @@
+/* pipeline: one stream's worker thread.
+ *
+ * Pops the input's ring, runs the front-end, classifies the window every
+ * `hop` seconds of audio (counted in model-rate samples, so the rate is
+ * exact whatever the wall clock does), smooths, detects silence and genre
+ * changes, and posts genre.probs / genre.change to the publisher. It is not
+ * real-time: it may allocate (on reload or a format change) and sleeps a
+ * few ms when the ring is empty rather than spinning. */
+#ifndef GENRED_PIPELINE_H
+#define GENRED_PIPELINE_H
+
+#include "input.h"
+#include "model.h"
+#include "publisher.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* A model shared read-only by every stream; freed with its last holder, so a
+ * reload can swap models while other streams still use the old one. */
+typedef struct {
+    model_t *model;
+    atomic_int refs;
+} model_ref;
+
+model_ref *model_ref_new(model_t *m); /* takes ownership; one reference */
+model_ref *model_ref_hold(model_ref *r);
+void model_ref_release(model_ref *r);
+
+typedef struct {
+    double hop, smoothing, change_hold, silence_dbfs;
+    int print; /* --print: a human line per hop on stdout */
+} pipeline_settings;
+
+typedef struct {
+    const char *name;
+    input_t *input;
+    publisher_t *publisher;
+    model_ref *model; /* the pipeline takes its own reference */
+    pipeline_settings settings;
+} pipeline_options;
+
+typedef struct {
+    const char *state; /* the input's state name */
+    double rate;
+    unsigned channels;
+    uint64_t position, hops;
+    int have_level, silence, have_top;
+    double level_dbfs, p;
+    char top[MODEL_MAX_LABEL_LEN + 1];
+    uint64_t overruns, overrun_samples, nonfinite;
+    int64_t heartbeat_ns; /* CLOCK_MONOTONIC of the worker's last loop */
+    int audio_seen;       /* some audio has been processed */
+    int finished;         /* input ended and everything was processed */
+} pipeline_stats;
+
+typedef struct pipeline pipeline_t;
+
+/* Builds the front-end, classifier and smoother. NULL with err set. */
+pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_len);
+int pipeline_start(pipeline_t *p, char *err, size_t err_len);
+/* Stops and joins the worker (returns within a few ms). */
+void pipeline_stop(pipeline_t *p);
+void pipeline_destroy(pipeline_t *p);
+
+/* Checks that a model can drive this pipeline and builds what it needs, so a
+ * reload fails before anything is swapped. 0, or -1 with err set. */
+int pipeline_prepare_reload(pipeline_t *p, model_ref *model, const pipeline_settings *s, char *err,
+                            size_t err_len);
+/* Hands the prepared model and settings to the worker, which takes them at
+ * its next loop. */
+void pipeline_commit_reload(pipeline_t *p);
+void pipeline_abort_reload(pipeline_t *p);
+
+void pipeline_get_stats(pipeline_t *p, pipeline_stats *out);
+const char *pipeline_name(const pipeline_t *p);
+
+#endif

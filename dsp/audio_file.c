@@ -1,0 +1,91 @@
+/* audio_file: a thin libsndfile reader with "PATH: reason" errors. */
+#include "audio_file.h"
+
+#include <errno.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct audio_file {
+    SNDFILE *sf;
+    SF_INFO info;
+    char *path;
+};
+
+/* "PATH: reason", without libsndfile's closing full stop. */
+static void report(char *err, size_t err_len, const char *path, const char *reason)
+{
+    int len = (int)strlen(reason);
+    while (len && (reason[len - 1] == '.' || reason[len - 1] == '\n'))
+        len--;
+    snprintf(err, err_len, "%s: %.*s", path, len, reason);
+}
+
+audio_file_t *audio_file_open(const char *path, char *err, size_t err_len)
+{
+    audio_file_t *f = calloc(1, sizeof *f);
+    size_t len = strlen(path);
+    if (!f || !(f->path = malloc(len + 1))) {
+        free(f);
+        snprintf(err, err_len, "%s: out of memory", path);
+        return NULL;
+    }
+    memcpy(f->path, path, len + 1);
+    /* libsndfile words a missing file "System error : ..."; say it plainly. */
+    FILE *probe = fopen(path, "rb");
+    if (!probe) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        audio_file_close(f);
+        return NULL;
+    }
+    fclose(probe);
+    f->sf = sf_open(path, SFM_READ, &f->info);
+    if (!f->sf) {
+        report(err, err_len, path, sf_strerror(NULL));
+        audio_file_close(f);
+        return NULL;
+    }
+    if (f->info.channels < 1 || f->info.samplerate < 1) {
+        snprintf(err, err_len, "%s: no audio (channels %d, rate %d)", path, f->info.channels,
+                 f->info.samplerate);
+        audio_file_close(f);
+        return NULL;
+    }
+    return f;
+}
+
+void audio_file_close(audio_file_t *f)
+{
+    if (!f) return;
+    if (f->sf) sf_close(f->sf);
+    free(f->path);
+    free(f);
+}
+
+double audio_file_rate(const audio_file_t *f)
+{
+    return f->info.samplerate;
+}
+
+unsigned audio_file_channels(const audio_file_t *f)
+{
+    return (unsigned)f->info.channels;
+}
+
+int64_t audio_file_frames(const audio_file_t *f)
+{
+    /* libsndfile reports SF_COUNT_MAX for streams of unknown length. */
+    if (f->info.frames < 0 || f->info.frames == SF_COUNT_MAX) return -1;
+    return f->info.frames;
+}
+
+long audio_file_read(audio_file_t *f, float *out, size_t frames, char *err, size_t err_len)
+{
+    sf_count_t got = sf_readf_float(f->sf, out, (sf_count_t)frames);
+    if (got < 0 || (got < (sf_count_t)frames && sf_error(f->sf) != SF_ERR_NO_ERROR)) {
+        report(err, err_len, f->path, sf_strerror(f->sf));
+        return -1;
+    }
+    return (long)got;
+}

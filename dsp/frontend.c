@@ -1,0 +1,218 @@
+/* frontend: resampler -> mfcc -> mfcc_window, plus a level meter.
+ *
+ * Input is resampled a chunk at a time into `pending`, then fed to mfcc. A
+ * chunk is sized so that it can never yield more than `hop` model-rate
+ * samples: at most one MFCC frame can complete per chunk, and what is left
+ * pending after it can never complete another. So when frontend_process
+ * returns 0 no finished frame is held back, whatever the caller's block
+ * size, and the frames do not depend on how the input was split.
+ *
+ * The level meter keeps the energy of every hop-long segment of model-rate
+ * audio the window covers; the RMS is recomputed once per frame. */
+#include "frontend.h"
+
+#include "mfcc_window.h"
+#include "resampler.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define MAX_CHUNK     4096 /* input frames per resampling step */
+#define LEVEL_FLOOR   (-200.0)
+#define MAX_WINDOW_FR 100000u
+
+struct frontend {
+    resampler_t *rs;
+    mfcc_t *mfcc;
+    mfcc_window_t *win;
+    const mfcc_params *p;
+    unsigned channels, n_frames;
+    size_t chunk; /* input frames per resampling step */
+    float *pending;
+    size_t pending_len, pending_pos;
+    float *frame;
+    uint64_t frame_count;
+    uint64_t samples; /* model-rate samples fed to mfcc */
+    double *segment;  /* energy of hop-long segment j at j % n_segments */
+    unsigned n_segments;
+    double level_db;
+};
+
+static size_t chunk_frames(const resampler_t *rs, unsigned hop)
+{
+    size_t k = MAX_CHUNK;
+    while (k && resampler_max_output(rs, k) > hop)
+        k = k > 64 ? k * 3 / 4 : k - 1;
+    return k;
+}
+
+frontend_t *frontend_create(const mfcc_params *params, double window_seconds, double in_rate,
+                            unsigned channels, char *err, size_t err_len)
+{
+    frontend_t *fe = calloc(1, sizeof *fe);
+    if (!fe) {
+        snprintf(err, err_len, "frontend: out of memory");
+        return NULL;
+    }
+    fe->mfcc = mfcc_create(params, err, err_len);
+    if (!fe->mfcc) goto fail;
+    fe->p = mfcc_get_params(fe->mfcc);
+    fe->rs = resampler_create(in_rate, fe->p->sample_rate, channels, err, err_len);
+    if (!fe->rs) goto fail;
+    fe->channels = channels;
+    fe->n_frames = mfcc_window_frames(window_seconds, fe->p->sample_rate, fe->p->n_fft, fe->p->hop);
+    if (!fe->n_frames || fe->n_frames > MAX_WINDOW_FR) {
+        snprintf(err, err_len,
+                 "frontend: window_seconds %g out of range (one frame of n_fft=%u at %g Hz .. "
+                 "%u frames)",
+                 window_seconds, fe->p->n_fft, fe->p->sample_rate, MAX_WINDOW_FR);
+        goto fail;
+    }
+    fe->chunk = chunk_frames(fe->rs, fe->p->hop);
+    if (!fe->chunk) {
+        snprintf(err, err_len, "frontend: hop %u too small for resampling %g -> %g Hz", fe->p->hop,
+                 in_rate, fe->p->sample_rate);
+        goto fail;
+    }
+    fe->n_segments = fe->n_frames + (fe->p->n_fft - 1) / fe->p->hop + 1;
+    fe->win = mfcc_window_create(fe->n_frames, fe->p->n_coeffs);
+    fe->pending = malloc(resampler_max_output(fe->rs, fe->chunk) * sizeof *fe->pending);
+    fe->frame = malloc(fe->p->n_coeffs * sizeof *fe->frame);
+    fe->segment = malloc(fe->n_segments * sizeof *fe->segment);
+    if (!fe->win || !fe->pending || !fe->frame || !fe->segment) {
+        snprintf(err, err_len, "frontend: out of memory");
+        goto fail;
+    }
+    frontend_reset(fe);
+    return fe;
+fail:
+    frontend_destroy(fe);
+    return NULL;
+}
+
+void frontend_destroy(frontend_t *fe)
+{
+    if (!fe) return;
+    resampler_destroy(fe->rs);
+    mfcc_destroy(fe->mfcc);
+    mfcc_window_destroy(fe->win);
+    free(fe->pending);
+    free(fe->frame);
+    free(fe->segment);
+    free(fe);
+}
+
+/* Adds the energy of n samples about to be fed to mfcc. */
+static void meter(frontend_t *fe, const float *x, size_t n)
+{
+    unsigned hop = fe->p->hop;
+    while (n) {
+        uint64_t j = fe->samples / hop;
+        unsigned offset = (unsigned)(fe->samples % hop);
+        double *e = &fe->segment[j % fe->n_segments];
+        if (!offset) *e = 0.0;
+        size_t run = hop - offset < n ? hop - offset : n;
+        double s = 0.0;
+        for (size_t i = 0; i < run; i++)
+            s += (double)x[i] * x[i];
+        *e += s;
+        fe->samples += run;
+        x += run;
+        n -= run;
+    }
+}
+
+/* RMS over the window: from the oldest held frame's first sample to now
+ * (the newest frame's last sample). */
+static void update_level(frontend_t *fe)
+{
+    unsigned hop = fe->p->hop;
+    uint64_t first = fe->frame_count > fe->n_frames ? fe->frame_count - fe->n_frames : 0;
+    uint64_t last = (fe->samples - 1) / hop;
+    double e = 0.0;
+    for (uint64_t j = first; j <= last; j++)
+        e += fe->segment[j % fe->n_segments];
+    double ms = e / (double)(fe->samples - first * hop);
+    fe->level_db = ms > 1e-20 ? 10.0 * log10(ms) : LEVEL_FLOOR;
+}
+
+int frontend_process(frontend_t *fe, const float *in, size_t frames, size_t *consumed)
+{
+    size_t used_in = 0;
+    for (;;) {
+        while (fe->pending_pos < fe->pending_len) {
+            const float *x = fe->pending + fe->pending_pos;
+            size_t used;
+            int got =
+                mfcc_process(fe->mfcc, x, fe->pending_len - fe->pending_pos, &used, fe->frame);
+            meter(fe, x, used);
+            fe->pending_pos += used;
+            if (got) {
+                mfcc_window_push(fe->win, fe->frame);
+                fe->frame_count++;
+                update_level(fe);
+                *consumed = used_in;
+                return 1;
+            }
+        }
+        if (used_in == frames) break;
+        size_t n = frames - used_in < fe->chunk ? frames - used_in : fe->chunk;
+        fe->pending_len = resampler_process(fe->rs, in + used_in * fe->channels, n, fe->pending);
+        fe->pending_pos = 0;
+        used_in += n;
+    }
+    *consumed = used_in;
+    return 0;
+}
+
+unsigned frontend_window_frames(const frontend_t *fe)
+{
+    return fe->n_frames;
+}
+
+unsigned frontend_coeffs(const frontend_t *fe)
+{
+    return fe->p->n_coeffs;
+}
+
+int frontend_window_full(const frontend_t *fe)
+{
+    return mfcc_window_count(fe->win) == fe->n_frames;
+}
+
+const float *frontend_window(const frontend_t *fe)
+{
+    return mfcc_window_view(fe->win);
+}
+
+uint64_t frontend_frame_count(const frontend_t *fe)
+{
+    return fe->frame_count;
+}
+
+double frontend_level_dbfs(const frontend_t *fe)
+{
+    return fe->level_db;
+}
+
+uint64_t frontend_nonfinite_count(const frontend_t *fe)
+{
+    return resampler_nonfinite_count(fe->rs) + mfcc_nonfinite_count(fe->mfcc);
+}
+
+const mfcc_params *frontend_params(const frontend_t *fe)
+{
+    return fe->p;
+}
+
+void frontend_reset(frontend_t *fe)
+{
+    resampler_reset(fe->rs);
+    mfcc_reset(fe->mfcc);
+    mfcc_window_reset(fe->win);
+    fe->pending_len = fe->pending_pos = 0;
+    fe->frame_count = 0;
+    fe->samples = 0;
+    fe->level_db = LEVEL_FLOOR;
+}

@@ -1,0 +1,531 @@
+#!/usr/bin/python3
+"""End-to-end tests of the genred daemon: the real binary, real ZeroMQ
+sockets (ipc:// in a private temp dir, so parallel tests never collide),
+real files and pipes. Audio is synthesised here.
+
+    test_genred.py SCENARIO      (see SCENARIOS at the bottom)
+
+Environment: GENRED_BUILD_DIR, GENRED_SOURCE_DIR, GENRED_FLAVOUR (sanitizer
+builds are slower: timing margins widen, sizes shrink)."""
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import wave
+
+import numpy as np
+import zmq
+
+BUILD = os.environ.get("GENRED_BUILD_DIR", "build")
+SOURCE = os.environ.get("GENRED_SOURCE_DIR", ".")
+FLAVOUR = os.environ.get("GENRED_FLAVOUR", "release")
+SLOW = 1 if FLAVOUR == "release" else 4  # sanitizer slow-down allowance
+GENRED = os.path.join(BUILD, "bin", "genred")
+TMP = tempfile.mkdtemp(prefix="genred-test-")
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what, file=sys.stderr, flush=True)
+
+
+def endpoint(name="pub"):
+    return "ipc://%s/%s.ipc" % (TMP, name)
+
+
+def model_info():
+    out = subprocess.run([GENRED, "--model-info"], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def tone(seconds, rate, channels=1, amplitude=0.3, seed=1):
+    """A few partials plus a little noise: music-like enough to be loud and
+    to give the model something to chew on."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    x = sum(amplitude / k * np.sin(2 * np.pi * 220 * k * t) for k in (1, 2, 3))
+    x = x * (0.6 + 0.4 * np.sin(2 * np.pi * 1.5 * t)) + 0.02 * rng.standard_normal(len(t))
+    return np.repeat(x[:, None], channels, axis=1).astype(np.float32)
+
+
+def write_wav(path, samples, rate):
+    with wave.open(path, "wb") as w:
+        w.setnchannels(samples.shape[1])
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+def expected_hops(n_samples, info, hop_s):
+    """genre.probs count for n model-rate samples: frame k ends at
+    k*hop + n_fft; the first hop is the first full window, then every
+    round(hop_s * rate) samples while a frame ends at or after it."""
+    fe = info["frontend"]
+    if n_samples < fe["n_fft"]:
+        return 0
+    frames = (n_samples - fe["n_fft"]) // fe["hop"] + 1
+    if frames < fe["window_frames"]:
+        return 0
+    first = (fe["window_frames"] - 1) * fe["hop"] + fe["n_fft"]
+    last = (frames - 1) * fe["hop"] + fe["n_fft"]
+    step = round(hop_s * fe["sample_rate"])
+    return (last - first) // step + 1
+
+
+class Genred:
+    def __init__(self, *args, stdin=None, config=None):
+        self.log_path = os.path.join(TMP, "genred-%d.log" % time.monotonic_ns())
+        cmd = [GENRED] + (["--config", config] if config else []) + list(args)
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.DEVNULL,
+                                     stderr=self.log)
+
+    def stderr(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def wait(self, timeout):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            check(False, "genred did not exit within %g s" % timeout)
+            return None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.wait(5 * SLOW)
+
+
+class Subscriber:
+    """Collects (receive time, topic, message) in a background thread."""
+
+    def __init__(self, ep, topics=("",), rcvhwm=None, read=True):
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.SUB)
+        if rcvhwm is not None:
+            self.sock.setsockopt(zmq.RCVHWM, rcvhwm)
+            self.sock.setsockopt(zmq.RCVBUF, 4096)
+        self.sock.connect(ep)
+        for t in topics:
+            self.sock.setsockopt_string(zmq.SUBSCRIBE, t)
+        self.messages = []
+        self.bad = []
+        self.running = read
+        if read:
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+
+    def _run(self):
+        poller = zmq.Poller()
+        poller.register(self.sock, zmq.POLLIN)
+        while self.running:
+            if not poller.poll(50):
+                continue
+            frames = self.sock.recv_multipart()
+            now = time.monotonic()
+            if len(frames) != 2:
+                self.bad.append(frames)
+                continue
+            try:
+                self.messages.append((now, frames[0].decode(), json.loads(frames[1])))
+            except ValueError:
+                self.bad.append(frames)
+
+    def of(self, topic):
+        return [m for m in self.messages if m[1] == topic]
+
+    def wait_for(self, topic, count, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and len(self.of(topic)) < count:
+            time.sleep(0.02)
+        return len(self.of(topic)) >= count
+
+    def close(self):
+        self.running = False
+        if hasattr(self, "thread"):
+            self.thread.join()
+        self.sock.close(linger=0)
+        self.ctx.term()
+
+
+def check_probs_message(m, info):
+    labels = info["labels"]
+    for key, kind in (("v", int), ("stream", str), ("time_ms", int), ("position", int),
+                      ("rate", float), ("model", str), ("labels", list), ("probs", list),
+                      ("raw", list), ("silence", bool), ("level_dbfs", float), ("p", float)):
+        check(isinstance(m.get(key), kind), "genre.probs field %s is %r" % (key, m.get(key)))
+    check(m["v"] == 1, "v is 1")
+    check(m["labels"] == labels, "labels in model order")
+    check(len(m["probs"]) == len(labels) and len(m["raw"]) == len(labels), "one prob per label")
+    check(abs(sum(m["probs"]) - 1) < 1e-4, "smoothed probs sum to 1 (%r)" % sum(m["probs"]))
+    check(abs(sum(m["raw"]) - 1) < 1e-4, "raw probs sum to 1 (%r)" % sum(m["raw"]))
+    check(abs(m["time_ms"] / 1000 - time.time()) < 60, "time_ms is wall-clock ms")
+    if m["silence"]:
+        check(m["top"] is None, "no top label while silent")
+    else:
+        best = max(range(len(labels)), key=lambda i: m["probs"][i])
+        check(m["top"] == labels[best], "top is the most probable label")
+        check(abs(m["p"] - m["probs"][best]) < 1e-6, "p is the top probability")
+
+
+def final_status(sub, timeout=3):
+    sub.wait_for("genre.status", 1, timeout)
+    st = sub.of("genre.status")
+    return st[-1][2] if st else None
+
+
+# ---- scenarios ----
+
+def run_stdin(fmt, channels, inject_nonfinite):
+    info = model_info()
+    rate = int(info["frontend"]["sample_rate"])
+    seconds = 8
+    x = tone(seconds, rate, channels)
+    bad = 0
+    if fmt == "s16le":
+        data = (x * 32767).astype("<i2").tobytes()
+    else:
+        if inject_nonfinite:
+            x[1000, 0] = np.nan
+            x[2000:2003, -1] = np.inf
+            x[5000, 0] = -np.inf
+            bad = 5
+        data = x.astype("<f4").tobytes()
+    data += b"\x01"  # a partial frame at the end
+    ep = endpoint()
+    g = Genred("--input", "stdin:%s:%d:%d" % (fmt, rate, channels), "--publish", ep,
+               "--wait-subscriber", stdin=subprocess.PIPE)
+    sub = Subscriber(ep)
+    time.sleep(0.1)
+    g.proc.stdin.write(data)
+    g.proc.stdin.close()
+    rc = g.wait(20 * SLOW)
+    check(rc == 0, "genred exits 0 at end of stdin (rc %r)\n%s" % (rc, g.stderr()))
+    status = final_status(sub)
+    sub.close()
+    probs = [m[2] for m in sub.of("genre.probs")]
+    want = expected_hops(len(x), info, 0.5)
+    check(len(probs) == want, "%d genre.probs for %d s of audio, expected %d" % (len(probs),
+                                                                              seconds, want))
+    check(not sub.bad, "every message is two frames of valid JSON")
+    for m in probs:
+        check_probs_message(m, info)
+    positions = [m["position"] for m in probs]
+    check(positions == sorted(positions) and len(set(positions)) == len(positions),
+          "positions increase")
+    check(status is not None, "a closing genre.status")
+    if status:
+        s = status["streams"][0]
+        check(s["nonfinite"] == bad, "non-finite samples counted: %r, injected %d" % (
+            s["nonfinite"], bad))
+        check(s["overruns"] == 0, "no overruns")
+        check(s["channels"] == channels and s["rate"] == rate, "format reported")
+
+
+def test_stdin_s16le():
+    run_stdin("s16le", 2, False)
+
+
+def test_stdin_f32le():
+    run_stdin("f32le", 1, True)
+
+
+def test_stdin_garbage():
+    """Random bytes as f32 (NaNs, Infs, huge values), closed mid-frame, and
+    an empty stdin: no crash, a clean exit."""
+    ep = endpoint()
+    rng = np.random.default_rng(7)
+    data = rng.integers(0, 256, 22050 * 4 * 4 * 5 + 7, dtype=np.uint8).tobytes()
+    g = Genred("--input", "stdin:f32le:22050:4", "--publish", ep, stdin=subprocess.PIPE)
+    g.proc.stdin.write(data)
+    g.proc.stdin.close()
+    rc = g.wait(20 * SLOW)
+    check(rc == 0, "garbage on stdin: exit 0 (rc %r)\n%s" % (rc, g.stderr()))
+    check("trailing bytes ignored" in g.stderr(), "partial frame reported:\n" + g.stderr())
+    g = Genred("--input", "stdin", "--publish", ep, stdin=subprocess.DEVNULL)
+    rc = g.wait(5 * SLOW)
+    check(rc == 0, "empty stdin: exit 0 (rc %r)\n%s" % (rc, g.stderr()))
+
+
+def test_file_fast():
+    info = model_info()
+    rate = int(info["frontend"]["sample_rate"])
+    seconds = 30 if SLOW == 1 else 10
+    x = tone(seconds, rate, 1)
+    path = write_wav(os.path.join(TMP, "fast.wav"), x, rate)
+    ep = endpoint()
+    g = Genred("--input", "file:" + path, "--publish", ep, "--wait-subscriber", "--hop", "0.25")
+    sub = Subscriber(ep)
+    start = time.monotonic()
+    rc = g.wait(30 * SLOW)
+    took = time.monotonic() - start
+    check(rc == 0, "genred exits 0 at end of file (rc %r)\n%s" % (rc, g.stderr()))
+    status = final_status(sub)
+    sub.close()
+    probs = [m[2] for m in sub.of("genre.probs")]
+    want = expected_hops(len(x), info, 0.25)
+    check(len(probs) == want, "%d genre.probs, expected exactly %d" % (len(probs), want))
+    check(took < seconds / 2, "full speed: %g s of audio took %.2f s" % (seconds, took))
+    for m in probs:
+        check_probs_message(m, info)
+    check(status and status["streams"][0]["hops"] == want, "status counts the hops")
+    check(status and status["streams"][0]["state"] == "ended", "state ended")
+
+
+def test_file_realtime():
+    info = model_info()
+    rate = 44100  # not the model rate: the resampler is in the path
+    hop = 0.5
+    path = write_wav(os.path.join(TMP, "rt.wav"), tone(6.2, rate, 2), rate)
+    ep = endpoint()
+    g = Genred("--input", "file:" + path, "--publish", ep, "--wait-subscriber", "--realtime",
+               "--hop", str(hop))
+    sub = Subscriber(ep, topics=("genre.probs",))
+    start = time.monotonic()
+    rc = g.wait(15 * SLOW)
+    took = time.monotonic() - start
+    sub.wait_for("genre.probs", 7, 1)
+    sub.close()
+    check(rc == 0, "exit 0 (rc %r)\n%s" % (rc, g.stderr()))
+    check(6.0 <= took < 6.2 + 1.0 * SLOW, "realtime pacing: 6.2 s clip took %.2f s" % took)
+    times = [m[0] for m in sub.of("genre.probs")]
+    check(len(times) >= 6, "at least 6 messages (%d)" % len(times))
+    if len(times) >= 3:
+        period = (times[-1] - times[0]) / (len(times) - 1)
+        check(abs(period - hop) <= 0.1 * hop * SLOW,
+              "message period %.3f s within 10%% of hop %g s" % (period, hop))
+    for _, _, m in sub.of("genre.probs"):
+        check_probs_message(m, info)
+
+
+def write_config(name, text):
+    path = os.path.join(TMP, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_reload_corrupt_model():
+    model = os.path.join(TMP, "model.gmdl")
+    shutil.copy(os.path.join(SOURCE, "nn", "default_model.gmdl"), model)
+    rate = 22050
+    clip = write_wav(os.path.join(TMP, "loop.wav"), tone(4, rate, 1), rate)
+    ep = endpoint()
+    conf = write_config("reload.conf", 'input = "file:%s";\npublish = "%s";\nmodel = "%s";\n'
+                        'hop = 0.25;\nrealtime = true;\nloop = true;\n' % (clip, ep, model))
+    g = Genred(config=conf)
+    sub = Subscriber(ep, topics=("genre.probs",))
+    check(sub.wait_for("genre.probs", 2, 8 * SLOW), "publishing before the reload")
+    before = sub.of("genre.probs")[-1][2]["model"]
+    with open(model, "r+b") as f:  # corrupt the weights in place
+        f.seek(64)
+        f.write(b"\xff" * 256)
+    g.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5 * SLOW)
+    n = len(sub.of("genre.probs"))
+    check(sub.wait_for("genre.probs", n + 4, 3 * SLOW), "still publishing after a bad reload")
+    after = sub.of("genre.probs")[-1][2]["model"]
+    check(after == before, "old model kept (%r, %r)" % (before, after))
+    errors = [l for l in g.stderr().splitlines() if "reload failed" in l]
+    check(len(errors) == 1, "one clear error line, got %r" % errors)
+    check(errors and model in errors[0], "the error names the model file: %r" % errors)
+    # And a good reload goes through.
+    shutil.copy(os.path.join(SOURCE, "nn", "default_model.gmdl"), model)
+    g.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5 * SLOW)
+    n = len(sub.of("genre.probs"))
+    check(sub.wait_for("genre.probs", n + 2, 3 * SLOW), "publishing after a good reload")
+    check("reload: done" in g.stderr(), "good reload logged:\n" + g.stderr())
+    rc = g.stop()
+    sub.close()
+    check(rc == 0, "clean stop after reloads (rc %r)" % rc)
+
+
+def test_slow_subscriber():
+    """A subscriber that never reads: the pipeline does not slow down, the
+    ring never overruns, and the drops are counted."""
+    rate = 22050
+    seconds = 120 if SLOW == 1 else 40
+    path = write_wav(os.path.join(TMP, "long.wav"), tone(seconds, rate, 1), rate)
+    ep = endpoint()
+    conf = write_config("slow.conf", 'send_hwm = 2;\ndrop_policy = "count";\n')
+    g = Genred("--input", "file:" + path, "--publish", ep, "--hop", "0.02", "--wait-subscriber",
+               config=conf)
+    stalled = Subscriber(ep, rcvhwm=1, read=False)
+    start = time.monotonic()
+    rc = g.wait(30 * SLOW)
+    took = time.monotonic() - start
+    stalled.close()
+    log = g.stderr()
+    check(rc == 0, "exit 0 (rc %r)\n%s" % (rc, log))
+    check(took < seconds / 4, "%d s of audio took %.1f s despite the stalled subscriber" % (
+        seconds, took))
+    line = [l for l in log.splitlines() if "published" in l and "dropped" in l]
+    dropped = int(line[0].split("dropped")[1]) if line else 0
+    check(dropped > 0, "drops counted: %r" % line)
+    check(" 0 overruns" in log, "no ring overruns:\n" + log)
+
+
+def test_late_subscriber():
+    """With a 5 s hop, a subscriber joining between hops gets the last
+    genre.probs at once from the cache, not 5 s later."""
+    rate = 22050
+    clip = write_wav(os.path.join(TMP, "late.wav"), tone(4, rate, 1), rate)
+    ep = endpoint()
+    g = Genred("--input", "file:" + clip, "--publish", ep, "--realtime", "--loop", "--hop", "5")
+    first = Subscriber(ep, topics=("genre.probs",))
+    check(first.wait_for("genre.probs", 1, 6 * SLOW), "first genre.probs")
+    time.sleep(0.3)
+    joined = time.monotonic()
+    late = Subscriber(ep, topics=("genre.",))
+    got = late.wait_for("genre.probs", 1, 1.0 * SLOW)
+    delay = late.of("genre.probs")[0][0] - joined if got else None
+    check(got and delay < 0.5 * SLOW, "late subscriber got genre.probs after %r s" % delay)
+    if got:
+        check(late.of("genre.probs")[0][2]["position"] == first.of("genre.probs")[-1][2][
+            "position"], "the cached message is the latest one")
+    late.close()
+    first.close()
+    check(g.stop() == 0, "clean stop")
+
+
+def expect_config_error(text, *needles):
+    path = write_config("bad.conf", text)
+    out = subprocess.run([GENRED, "--config", path, "--check-config"], capture_output=True,
+                         text=True)
+    lines = out.stderr.strip().splitlines()
+    check(out.returncode == 1, "bad config %r: exit 1, got %d" % (text, out.returncode))
+    check(len(lines) == 1, "one line: %r" % out.stderr)
+    for n in needles:
+        check(n in out.stderr, "%r in %r" % (n, out.stderr))
+
+
+def test_bad_config():
+    p = os.path.join(TMP, "bad.conf")
+    expect_config_error("hop = 0.5;\nsmoothing = ;\n", p + ":2:")
+    expect_config_error("hop = 0.5;\n\nhopp = 1.0;\n", p + ":3:", "unknown key 'hopp'")
+    expect_config_error('hop = "fast";\n', p + ":1:", "hop must be a number")
+    expect_config_error("print = 1;\n", p + ":1:", "print must be true or false")
+    expect_config_error("hop = -1.0;\n", p + ":1:", "hop must be in")
+    expect_config_error('drop_policy = "never";\n', p + ":1:", "drop_policy")
+    expect_config_error('streams = ( { name = "a"; input = "stdin"; bogus = 1; } );\n', p + ":1:",
+                        "unknown key 'bogus'")
+    expect_config_error('input = "stdin";\nstreams = ( { name = "a"; input = "stdin"; } );\n',
+                        "cannot be combined")
+    out = subprocess.run([GENRED, "--config", os.path.join(TMP, "missing.conf")],
+                         capture_output=True, text=True)
+    check(out.returncode == 1 and "missing.conf" in out.stderr, "missing file: " + out.stderr)
+    # The shipped example parses.
+    out = subprocess.run([GENRED, "--check-config", "--config",
+                          os.path.join(SOURCE, "config", "genred.conf")],
+                         capture_output=True, text=True)
+    check(out.returncode == 0, "config/genred.conf is valid: " + out.stdout + out.stderr)
+    # Bad flags.
+    for args, needle in ((["--hop", "abc"], "--hop: expected a number"),
+                         (["--hop"], "needs a value"), (["--frobnicate"], "unknown option"),
+                         (["--input", "stdin:s17le"], "unknown sample format 's17le'"),
+                         (["--input", "stdin:s16le:5:2"], "rate '5'"),
+                         (["--input", "tape:1"], "unknown source 'tape'"),
+                         (["--input", "file:/nonexistent.wav"], "/nonexistent.wav"),
+                         (["--log-level", "loud"], "log_level")):
+        out = subprocess.run([GENRED, "--publish", endpoint("flags")] + args,
+                             capture_output=True, text=True, timeout=10 * SLOW)
+        check(out.returncode in (1, 2) and needle in out.stderr,
+              "%r: rc %d, %r" % (args, out.returncode, out.stderr))
+        check(len(out.stderr.strip().splitlines()) == 1, "%r: one line: %r" % (args, out.stderr))
+
+
+def test_endpoint_in_use():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    port = s.getsockname()[1]
+    ep = "tcp://127.0.0.1:%d" % port
+    out = subprocess.run([GENRED, "--input", "stdin", "--publish", ep], stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, timeout=10 * SLOW)
+    s.close()
+    check(out.returncode == 1, "endpoint in use: exit 1 (rc %d)" % out.returncode)
+    check("publish '%s'" % ep in out.stderr and "in use" in out.stderr,
+          "clear error: %r" % out.stderr)
+
+
+def test_sigterm():
+    ep = endpoint()
+    g = Genred("--input", "stdin:s16le:22050:1", "--publish", ep, stdin=subprocess.PIPE)
+    sub = Subscriber(ep)
+    g.proc.stdin.write((tone(5, 22050) * 32767).astype("<i2").tobytes())
+    g.proc.stdin.flush()
+    check(sub.wait_for("genre.probs", 1, 5 * SLOW), "publishing")
+    start = time.monotonic()
+    g.proc.send_signal(signal.SIGTERM)  # stdin still open: the reader is waiting
+    rc = g.wait(5)
+    took = time.monotonic() - start
+    check(rc == 0, "SIGTERM: exit 0 (rc %r)" % rc)
+    check(took < 1.0 * SLOW, "stopped in %.2f s" % took)
+    g.proc.stdin.close()
+    sub.close()
+
+
+def test_example_subscriber():
+    """tools/examples/subscribe.py against the real daemon."""
+    ep = endpoint()
+    rate = 22050
+    clip = write_wav(os.path.join(TMP, "ex.wav"), tone(4, rate, 1), rate)
+    g = Genred("--input", "file:" + clip, "--publish", ep, "--realtime", "--loop", "--hop", "0.2")
+    out = subprocess.run(["/usr/bin/python3", os.path.join(SOURCE, "tools", "examples",
+                                                           "subscribe.py"), ep, "--count", "3",
+                          "--timeout", str(8 * SLOW)], capture_output=True, text=True)
+    g.stop()
+    lines = out.stdout.splitlines()
+    check(out.returncode == 0 and len(lines) == 3, "subscribe.py: %r %r" % (lines, out.stderr))
+    check(all(l.startswith("genre.") and " main " in l for l in lines), "lines: %r" % lines)
+
+
+def test_genre_sub():
+    ep = endpoint()
+    rate = 22050
+    clip = write_wav(os.path.join(TMP, "sub.wav"), tone(4, rate, 1), rate)
+    g = Genred("--input", "file:" + clip, "--publish", ep, "--realtime", "--loop", "--hop", "0.2",
+               "--status-interval", "0.5")
+    sub = os.path.join(BUILD, "bin", "genre-sub")
+    js = subprocess.run([sub, "--json", "--count", "3", "--timeout", str(8 * SLOW), ep,
+                         "genre.probs"], capture_output=True, text=True)
+    pretty = subprocess.run([sub, "--count", "2", "--timeout", str(8 * SLOW), ep,
+                             "genre.status"], capture_output=True, text=True)
+    g.stop()
+    lines = js.stdout.splitlines()
+    check(js.returncode == 0 and len(lines) == 3, "genre-sub --json: %r" % js.stderr)
+    for l in lines:
+        m = json.loads(l)
+        check(m["topic"] == "genre.probs" and m["stream"] == "main", "json line: %r" % l)
+    check(pretty.returncode == 0 and pretty.stdout.count("status:") == 2,
+          "genre-sub pretty: %r %r" % (pretty.stdout, pretty.stderr))
+
+
+SCENARIOS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:
+        sys.exit("usage: test_genred.py {%s}" % ",".join(sorted(SCENARIOS)))
+    try:
+        SCENARIOS[sys.argv[1]]()
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+    if failures:
+        print("%s: %d check(s) failed" % (sys.argv[1], len(failures)), file=sys.stderr)
+        sys.exit(1)
+    print("%s: ok" % sys.argv[1])

@@ -1,0 +1,48 @@
+#!/usr/bin/python3
+"""Writes the fuzz_model seed corpus (tests/fuzz/corpus/model/): a few tiny
+valid models (float and int8, 1 and 2 layers, both pools, UTF-8 labels) and
+truncations of one. Run: /usr/bin/python3 tests/fuzz/make_model_corpus.py"""
+import importlib.machinery
+import os
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+importer = importlib.machinery.SourceFileLoader(
+    "importer", os.path.join(ROOT, "tools", "genre-import-torch")).load_module()
+OUT = os.path.join(HERE, "corpus", "model")
+
+
+def tiny(n_coeffs, hidden, layers, labels, pool, quantize, seed):
+    torch.manual_seed(seed)
+    gru = torch.nn.GRU(n_coeffs, hidden, layers, batch_first=True)
+    fc = torch.nn.Linear(hidden, len(labels))
+    state = {"gru." + k: v for k, v in gru.state_dict().items()}
+    state.update({"fc." + k: v for k, v in fc.state_dict().items()})
+    fe = importer.default_frontend()
+    fe.update(n_coeffs=n_coeffs, n_mels=max(n_coeffs, 8), fmax=0.0)
+    mean, std = torch.randn(n_coeffs), torch.rand(n_coeffs) + 0.5
+    return importer.build(fe, mean, std, labels, importer.gru_layers(state),
+                          importer.POOLS[pool], state["fc.weight"], state["fc.bias"], quantize,
+                          "seed%d" % seed)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    models = [
+        tiny(2, 2, 1, ["a", "b"], "last", False, 1),
+        tiny(2, 2, 1, ["a", "b", "c"], "mean", True, 2),
+        tiny(3, 4, 2, ["rock", "jazz", "ünï"], "last", True, 3),
+        tiny(1, 3, 2, ["x", "y"], "mean", False, 4),
+    ]
+    for i, m in enumerate(models):
+        with open(os.path.join(OUT, "valid%d.gmdl" % i), "wb") as f:
+            f.write(m)
+    for cut in (10, 40, 70, len(models[2]) // 2, len(models[2]) - 5):
+        with open(os.path.join(OUT, "cut%d.gmdl" % cut), "wb") as f:
+            f.write(models[2][:cut])
+
+
+if __name__ == "__main__":
+    main()

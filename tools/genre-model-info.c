@@ -1,0 +1,72 @@
+/* genre-model-info [FILE]: what a model file holds (the built-in default
+ * model without FILE). Exit status 1 with the loader's one-line reason when
+ * the file is not a valid model. */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static size_t layer_bytes(const model_gru_layer *l)
+{
+    size_t g = 3 * (size_t)l->hidden, w = g * (l->input + l->hidden);
+    size_t weights = l->weights == MODEL_WEIGHTS_Q8 ? w + 2 * g * sizeof(float) : w * sizeof(float);
+    return weights + 2 * g * sizeof(float);
+}
+
+static void print_model(const model_t *m, const char *source, size_t file_bytes)
+{
+    const model_frontend *fe = &m->frontend;
+    double fmax = fe->fmax == 0 ? fe->sample_rate / 2 : fe->fmax;
+    long samples = lround(fe->window_seconds * fe->sample_rate);
+    printf("model:     %s\n", source);
+    printf("id:        %s\n", m->id[0] ? m->id : "(none)");
+    printf("size:      %zu bytes (format version %d)\n", file_bytes, MODEL_FORMAT_VERSION);
+    printf("front-end: %g Hz, n_fft %u, hop %u, %u mels, %u coefficients, %g..%g Hz\n",
+           fe->sample_rate, fe->n_fft, fe->hop, fe->n_mels, fe->n_coeffs, fe->fmin, fmax);
+    printf("window:    %g s = %ld frames\n", fe->window_seconds,
+           1 + (samples - (long)fe->n_fft) / (long)fe->hop);
+    int identity = 1;
+    for (uint32_t i = 0; i < m->n_inputs; i++)
+        identity &= m->mean[i] == 0 && m->std[i] == 1;
+    printf("normalise: %s over %u inputs\n", identity ? "identity" : "mean/std", m->n_inputs);
+    printf("labels:    %u:", m->n_labels);
+    for (uint32_t k = 0; k < m->n_labels; k++)
+        printf("%s %s", k ? "," : "", m->labels[k]);
+    printf("\n");
+    for (uint32_t i = 0; i < m->n_layers; i++) {
+        const model_gru_layer *l = &m->layers[i];
+        printf("layer %u:   GRU %u -> %u, %s weights, %zu bytes\n", i, l->input, l->hidden,
+               l->weights == MODEL_WEIGHTS_Q8 ? "int8 (per-row scales)" : "float32",
+               layer_bytes(l));
+    }
+    uint32_t h = model_output_hidden(m);
+    printf("pool:      %s\n", m->pool == MODEL_POOL_MEAN ? "mean over time" : "last state");
+    printf("dense:     %u -> %u, float32, %zu bytes\n", h, m->n_labels,
+           ((size_t)h + 1) * m->n_labels * sizeof(float));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 2 || (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))) {
+        fprintf(argc > 2 ? stderr : stdout,
+                "usage: genre-model-info [MODEL]\n"
+                "Prints a model's labels, front-end, layers and sizes; without MODEL, the "
+                "built-in default.\n");
+        return argc > 2 ? 2 : 0;
+    }
+    char err[512];
+    model_t *m =
+        argc == 2 ? model_load_file(argv[1], err, sizeof err) : model_load_default(err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "genre-model-info: %s\n", err);
+        return 1;
+    }
+    size_t bytes = 0;
+    void *image = model_serialize(m, &bytes, err, sizeof err);
+    free(image);
+    print_model(m, argc == 2 ? argv[1] : "built-in default", bytes);
+    model_destroy(m);
+    return 0;
+}

@@ -1,0 +1,197 @@
+/* genre-sub: prints what a genred publishes.
+ *
+ *   genre-sub [--json] [--count N] [--timeout S] [ENDPOINT] [TOPIC...]
+ *
+ * ENDPOINT defaults to tcp://127.0.0.1:5556, TOPIC to every genre.* topic.
+ * Pretty lines for people, or with --json one JSON object per line (the
+ * message with its "topic" added) for scripts. */
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void clock_prefix(json_t *msg)
+{
+    json_int_t ms = json_integer_value(json_object_get(msg, "time_ms"));
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    printf("%02d:%02d:%02d.%01d ", tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000) / 100);
+}
+
+static const char *str(json_t *msg, const char *key, const char *fallback)
+{
+    const char *s = json_string_value(json_object_get(msg, key));
+    return s ? s : fallback;
+}
+
+static void print_probs(json_t *msg)
+{
+    json_t *labels = json_object_get(msg, "labels"), *probs = json_object_get(msg, "probs");
+    printf("%-10s ", str(msg, "stream", "?"));
+    if (json_is_true(json_object_get(msg, "silence"))) {
+        printf("(silence)");
+    } else {
+        /* The top three, best first. */
+        size_t n = json_array_size(probs);
+        int used[3] = {-1, -1, -1};
+        for (int k = 0; k < 3 && k < (int)n; k++) {
+            int best = -1;
+            for (size_t i = 0; i < n; i++) {
+                if ((int)i == used[0] || (int)i == used[1]) continue;
+                if (best < 0 || json_number_value(json_array_get(probs, i)) >
+                                    json_number_value(json_array_get(probs, (size_t)best)))
+                    best = (int)i;
+            }
+            used[k] = best;
+            printf(k ? "  %s %.0f%%" : "%-12s %3.0f%%",
+                   json_string_value(json_array_get(labels, (size_t)best)),
+                   100 * json_number_value(json_array_get(probs, (size_t)best)));
+        }
+    }
+    printf("   %.1f dBFS\n", json_number_value(json_object_get(msg, "level_dbfs")));
+}
+
+static void print_status(json_t *msg)
+{
+    printf("status: up %.0f s, cpu %.1f%%, sent %lld, dropped %lld\n",
+           json_number_value(json_object_get(msg, "uptime_s")),
+           json_number_value(json_object_get(msg, "cpu_percent")),
+           (long long)json_integer_value(json_object_get(msg, "sent")),
+           (long long)json_integer_value(json_object_get(msg, "dropped")));
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(msg, "streams"), i, s)
+    {
+        json_t *lat = json_object_get(s, "latency_ms");
+        printf("    %-10s %-8s %s  overruns %lld", str(s, "name", "?"), str(s, "state", "?"),
+               str(s, "top", "-"), (long long)json_integer_value(json_object_get(s, "overruns")));
+        if (json_is_object(lat))
+            printf("  latency p50 %.2f p99 %.2f max %.2f ms",
+                   json_number_value(json_object_get(lat, "p50")),
+                   json_number_value(json_object_get(lat, "p99")),
+                   json_number_value(json_object_get(lat, "max")));
+        putchar('\n');
+    }
+}
+
+static void print_pretty(const char *topic, json_t *msg)
+{
+    clock_prefix(msg);
+    if (!strcmp(topic, "genre.probs")) {
+        print_probs(msg);
+    } else if (!strcmp(topic, "genre.change")) {
+        printf("%-10s change: %s -> %s (%.2f)\n", str(msg, "stream", "?"),
+               str(msg, "previous", "(none)"), str(msg, "new", "(silence)"),
+               json_number_value(json_object_get(msg, "p")));
+    } else if (!strcmp(topic, "genre.status")) {
+        print_status(msg);
+    } else {
+        printf("%s\n", topic);
+    }
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: genre-sub [--json] [--count N] [--timeout SECONDS] [ENDPOINT] [TOPIC...]\n"
+                 "Prints genred's messages (default tcp://127.0.0.1:5556, all genre.* topics).\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {{"json", no_argument, NULL, 'j'},
+                                            {"count", required_argument, NULL, 'n'},
+                                            {"timeout", required_argument, NULL, 't'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+    int json_lines = 0, c;
+    long count = -1;
+    double timeout = -1;
+    while ((c = getopt_long(argc, argv, "jn:t:h", options, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            json_lines = 1;
+            break;
+        case 'n':
+            count = strtol(optarg, NULL, 10);
+            break;
+        case 't':
+            timeout = strtod(optarg, NULL);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    const char *endpoint = optind < argc ? argv[optind++] : "tcp://127.0.0.1:5556";
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    void *ctx = zmq_ctx_new(), *sub = zmq_socket(ctx, ZMQ_SUB);
+    if (zmq_connect(sub, endpoint)) {
+        fprintf(stderr, "genre-sub: %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
+        return 1;
+    }
+    if (optind == argc) zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "genre.", 6);
+    for (int i = optind; i < argc; i++)
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, argv[i], strlen(argv[i]));
+    int rcvtimeo = timeout > 0 ? (int)(timeout * 1000) : 200;
+    zmq_setsockopt(sub, ZMQ_RCVTIMEO, &rcvtimeo, sizeof rcvtimeo);
+
+    int rc = 0;
+    while (!interrupted && count != 0) {
+        char topic[128];
+        int n = zmq_recv(sub, topic, sizeof topic - 1, 0);
+        if (n < 0) {
+            if (timeout > 0 && zmq_errno() == EAGAIN) {
+                fprintf(stderr, "genre-sub: nothing received for %g s\n", timeout);
+                rc = 1;
+                break;
+            }
+            continue;
+        }
+        topic[n < (int)sizeof topic - 1 ? n : (int)sizeof topic - 1] = '\0';
+        zmq_msg_t body;
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&body, sub, 0) < 0) {
+            zmq_msg_close(&body);
+            continue;
+        }
+        json_error_t jerr;
+        json_t *msg = json_loadb(zmq_msg_data(&body), zmq_msg_size(&body), 0, &jerr);
+        zmq_msg_close(&body);
+        if (!json_is_object(msg)) {
+            fprintf(stderr, "genre-sub: %s: invalid JSON: %s\n", topic, jerr.text);
+            json_decref(msg);
+            continue;
+        }
+        if (json_lines) {
+            json_object_set_new(msg, "topic", json_string(topic));
+            json_dumpf(msg, stdout, JSON_COMPACT | JSON_REAL_PRECISION(7));
+            putchar('\n');
+        } else {
+            print_pretty(topic, msg);
+        }
+        fflush(stdout);
+        json_decref(msg);
+        if (count > 0) count--;
+    }
+    zmq_close(sub);
+    zmq_ctx_term(ctx);
+    return rc;
+}
