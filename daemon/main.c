@@ -56,6 +56,9 @@ typedef struct {
     publisher_t *publisher;
     input_t *inputs[CONFIG_MAX_STREAMS];
     pipeline_t *pipelines[CONFIG_MAX_STREAMS];
+    /* Fixed at start (a reload cannot change them), so the status thread
+     * reads them without a lock while reload rewrites cfg. */
+    config_stream streams[CONFIG_MAX_STREAMS];
     unsigned n_streams;
     int running; /* inputs were started */
 
@@ -268,17 +271,17 @@ static json_t *stream_status(app *g, unsigned i, publisher_t *pub)
     pipeline_get_stats(g->pipelines[i], &st);
     char error[256];
     input_error(g->inputs[i], error, sizeof error);
-    json_t *s = json_pack(
-        "{s:s, s:s, s:s, s:s, s:f, s:i, s:I, s:I, s:b, s:I, s:I, s:I}", "name",
-        g->cfg.streams[i].name, "input", g->cfg.streams[i].input, "state", st.state, "error", error,
-        "rate", st.rate, "channels", (int)st.channels, "position", (json_int_t)st.position, "hops",
-        (json_int_t)st.hops, "silence", st.silence, "overruns", (json_int_t)st.overruns,
-        "overrun_samples", (json_int_t)st.overrun_samples, "nonfinite", (json_int_t)st.nonfinite);
+    json_t *s = json_pack("{s:s, s:s, s:s, s:s, s:f, s:i, s:I, s:I, s:b, s:I, s:I, s:I}", "name",
+                          g->streams[i].name, "input", g->streams[i].input, "state", st.state,
+                          "error", error, "rate", st.rate, "channels", (int)st.channels, "position",
+                          (json_int_t)st.position, "hops", (json_int_t)st.hops, "silence",
+                          st.silence, "overruns", (json_int_t)st.overruns, "overrun_samples",
+                          (json_int_t)st.overrun_samples, "nonfinite", (json_int_t)st.nonfinite);
     json_object_set_new(s, "level_dbfs", st.have_level ? json_real(st.level_dbfs) : json_null());
     json_object_set_new(s, "top", st.have_top ? json_string(st.top) : json_null());
     json_object_set_new(s, "p", json_real(st.have_top ? st.p : 0.0));
     double p50, p99, max;
-    unsigned n = publisher_take_latency(pub, g->cfg.streams[i].name, &p50, &p99, &max);
+    unsigned n = publisher_take_latency(pub, g->streams[i].name, &p50, &p99, &max);
     json_object_set_new(
         s, "latency_ms",
         n ? json_pack("{s:f, s:f, s:f, s:i}", "p50", p50, "p99", p99, "max", max, "n", (int)n)
@@ -322,6 +325,7 @@ static void set_model_id(app *g, const char *id)
 static int start_streams(app *g, char *err, size_t len)
 {
     g->n_streams = g->cfg.n_streams;
+    memcpy(g->streams, g->cfg.streams, sizeof g->streams);
     for (unsigned i = 0; i < g->n_streams; i++) {
         const config_stream *s = &g->cfg.streams[i];
         char client[CONFIG_NAME_LEN + 8];

@@ -39,15 +39,25 @@ void gru_f32_destroy(gru_f32_t *g)
     free(g);
 }
 
-/* y[r] = b[r] + sum_c w[r][c] x[c] */
+/* y[r] = b[r] + sum_c w[r][c] x[c]. Eight partial sums break the add
+ * latency chain (and let the compiler use vector registers) without
+ * depending on -ffast-math. */
 static void matvec(const float *w, const float *b, unsigned rows, unsigned cols, const float *x,
                    float *y)
 {
+    enum { LANES = 8 };
     for (unsigned r = 0; r < rows; r++) {
         const float *row = w + (size_t)r * cols;
+        float part[LANES] = {0};
+        unsigned c = 0;
+        for (; c + LANES <= cols; c += LANES)
+            for (unsigned k = 0; k < LANES; k++)
+                part[k] += row[c + k] * x[c + k];
         float acc = 0;
-        for (unsigned c = 0; c < cols; c++)
+        for (; c < cols; c++)
             acc += row[c] * x[c];
+        for (unsigned k = 0; k < LANES; k++)
+            acc += part[k];
         y[r] = acc + b[r];
     }
 }

@@ -1,3 +1,3 @@
-# bench_frontend: front-end throughput benchmark (not a test; run by hand).
-add_executable(bench_frontend ${CMAKE_CURRENT_LIST_DIR}/bench/bench_frontend.c)
-target_link_libraries(bench_frontend PRIVATE genred_dsp)
+# Benchmarks: programs that print figures, not tests.
+add_executable(bench_gru ${CMAKE_CURRENT_LIST_DIR}/bench/bench_gru.c)
+target_link_libraries(bench_gru PRIVATE genred_nn)

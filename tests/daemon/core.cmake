@@ -21,5 +21,5 @@ foreach(entry ${GENRED_CORE_TESTS})
     add_test(NAME genred_${scenario}
         COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/test_genred.py ${scenario})
     set_tests_properties(genred_${scenario} PROPERTIES TIMEOUT 90 LABELS "${labels}"
-        ENVIRONMENT "GENRED_SOURCE_DIR=${CMAKE_SOURCE_DIR};GENRED_BUILD_DIR=${CMAKE_BINARY_DIR};GENRED_FLAVOUR=${GENRED_FLAVOUR}")
+        ENVIRONMENT "GENRED_SOURCE_DIR=${CMAKE_SOURCE_DIR};GENRED_BUILD_DIR=${CMAKE_BINARY_DIR};GENRED_FLAVOUR=${GENRED_FLAVOUR};TSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/tsan.supp")
 endforeach()

@@ -352,7 +352,7 @@ def test_reload_corrupt_model():
     check("reload: done" in g.stderr(), "good reload logged:\n" + g.stderr())
     rc = g.stop()
     sub.close()
-    check(rc == 0, "clean stop after reloads (rc %r)" % rc)
+    check(rc == 0, "clean stop after reloads (rc %r)\n%s" % (rc, g.stderr()[-6000:]))
 
 
 def test_slow_subscriber():

@@ -67,6 +67,26 @@ static double max_error(const model_t *m, const reference *r, float *out_probs)
     return worst;
 }
 
+/* The importer and model_serialize write the same bytes: serialize(load(x)) == x. */
+static void check_bytes_round_trip(const model_t *m, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    REQUIRE(f);
+    REQUIRE(fseek(f, 0, SEEK_END) == 0);
+    long len = ftell(f);
+    rewind(f);
+    unsigned char *file = malloc((size_t)len);
+    REQUIRE(file && fread(file, 1, (size_t)len, f) == (size_t)len);
+    fclose(f);
+    char err[256];
+    size_t size;
+    unsigned char *image = model_serialize(m, &size, err, sizeof err);
+    REQUIRE(image);
+    CHECK(size == (size_t)len && !memcmp(image, file, size));
+    free(image);
+    free(file);
+}
+
 /* Whether a fresh int8 kernel would take the AVX2 path now. */
 static int avx2_selected(const model_t *q)
 {
@@ -84,6 +104,7 @@ static void run_case(const char *name)
     model_t *m = model_load_file(path, err, sizeof err);
     if (!m) fprintf(stderr, "%s\n", err);
     REQUIRE(m);
+    check_bytes_round_trip(m, path);
     reference r = read_reference(name);
     REQUIRE(r.n_labels == m->n_labels && r.n_inputs == m->n_inputs);
     size_t n_probs = (size_t)r.n_windows * r.n_labels;
@@ -132,6 +153,7 @@ static void check_importer_quantization(void)
     path_of(path, sizeof path, "h32_1l_last_q8", ".gmdl");
     model_t *imported = model_load_file(path, err, sizeof err);
     REQUIRE(m && imported);
+    check_bytes_round_trip(imported, path);
     model_t *q = model_quantize(m, err, sizeof err);
     REQUIRE(q);
     for (uint32_t i = 0; i < q->n_layers; i++) {

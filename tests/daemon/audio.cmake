@@ -1,0 +1,43 @@
+# Real-time back-end tests (JACK, PortAudio): a JACK server per test, real
+# clients, real callbacks. See jackenv.py.
+find_package(Python3 COMPONENTS Interpreter)
+# genred_input's file source needs dsp/audio_file.c to link.
+if(NOT TARGET genred_input OR NOT Python3_FOUND OR NOT EXISTS ${CMAKE_SOURCE_DIR}/dsp/audio_file.c)
+    return()
+endif()
+# Imported targets are directory-scoped: look the libraries up again here.
+pkg_check_modules(TEST_JACK REQUIRED IMPORTED_TARGET jack)
+pkg_check_modules(TEST_PORTAUDIO REQUIRED IMPORTED_TARGET portaudio-2.0)
+pkg_check_modules(TEST_SNDFILE REQUIRED IMPORTED_TARGET sndfile)
+
+# A test JACK client playing a clip in a loop.
+add_executable(jack_play jack_play.c)
+target_link_libraries(jack_play PRIVATE PkgConfig::TEST_JACK PkgConfig::TEST_SNDFILE m)
+set_target_properties(jack_play PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+
+# Drives one input through daemon/input.h and reports what reaches the ring.
+add_executable(input_probe input_probe.c)
+target_link_libraries(input_probe PRIVATE genred_input m)
+set_target_properties(input_probe PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+
+# ASan and TSan interpose malloc and locks themselves, so the guard is a
+# release-only tool.
+if(GENRED_FLAVOUR STREQUAL "release")
+    add_library(rt_guard MODULE rt_guard.c)
+    target_link_libraries(rt_guard PRIVATE PkgConfig::TEST_JACK PkgConfig::TEST_PORTAUDIO ${CMAKE_DL_LIBS})
+    set_target_properties(rt_guard PROPERTIES PREFIX "" LIBRARY_OUTPUT_DIRECTORY
+        ${CMAKE_BINARY_DIR}/tests)
+endif()
+
+function(genred_jack_test name script labels)
+    add_test(NAME ${name} COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/${script})
+    set_tests_properties(${name} PROPERTIES TIMEOUT 60 LABELS "${labels}" SKIP_RETURN_CODE 77
+        ENVIRONMENT "GENRED_SOURCE_DIR=${CMAKE_SOURCE_DIR};GENRED_BUILD_DIR=${CMAKE_BINARY_DIR};GENRED_FLAVOUR=${GENRED_FLAVOUR}")
+endfunction()
+
+genred_jack_test(jack_input test_jack_input.py "jack;threaded")
+genred_jack_test(jack_restart test_jack_restart.py "jack;threaded")
+genred_jack_test(portaudio_input test_portaudio_input.py "jack;threaded")
+if(GENRED_FLAVOUR STREQUAL "release")
+    genred_jack_test(rt_guard test_rt_guard.py "jack")
+endif()

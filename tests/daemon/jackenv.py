@@ -1,0 +1,188 @@
+"""Test harness for everything that needs a JACK server.
+
+Each test gets its own jackd (dummy driver, no real-time, no sound card) under
+its own server name, so tests running in parallel never share a graph. Every
+process started here dies with the test: children get PR_SET_PDEATHSIG, and
+the context manager stops what is still running on the way out.
+
+JACK2 keeps servers in a machine-wide registry of only 8 slots, and frees a
+slot when its server exits cleanly or when a server of the same name starts
+again. So the server is stopped with SIGTERM, never SIGKILL, except to fake
+a crash, which a restart under the same name then cleans up; and the name is
+stable per test and build tree ("gr-<test>-<hash>"), so even a test killed
+outright frees its slot on its next run rather than leaking it forever.
+
+    with JackTest() as jt:
+        jt.start_server()
+        jt.spawn("player", [jt.bin("jack_play"), "-n", "src"])
+        jt.wait_port("src:out")
+        ...
+"""
+
+import ctypes
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent():
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _stop_with_parent():
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def fail(msg):
+    print("FAIL: " + msg, flush=True)
+    sys.exit(1)
+
+
+def skip(msg):
+    print("SKIP: " + msg, flush=True)
+    sys.exit(77)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    print("ok: " + msg, flush=True)
+
+
+class JackTest:
+    def __init__(self, rate=48000, period=1024):
+        self.rate = rate
+        self.period = period
+        self.build = os.environ.get("GENRED_BUILD_DIR", "build")
+        self.source = os.environ.get("GENRED_SOURCE_DIR", ".")
+        test = os.path.splitext(os.path.basename(sys.argv[0]))[0].replace("test_", "")
+        tree = hashlib.sha1(os.path.abspath(self.build).encode()).hexdigest()[:8]
+        self.name = "gr-%s-%s" % (test, tree)
+        self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.name, JACK_NO_AUDIO_RESERVATION="1")
+        self.procs = {}
+        self.opened_logs = set()
+        self.server = None
+        # Sanitizers slow process exit down; a clean stop must still be prompt.
+        self.stop_limit = 1.0 if os.environ.get("GENRED_FLAVOUR", "release") == "release" else 3.0
+        self.logdir = os.path.join(self.build, "Testing", "jack-logs")
+        os.makedirs(self.logdir, exist_ok=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for name in list(self.procs):
+            self.stop(name, timeout=2)
+        self.stop_server()
+        return False
+
+    def bin(self, name):
+        for sub in ("bin", "tests"):
+            path = os.path.join(self.build, sub, name)
+            if os.path.exists(path):
+                return path
+        fail("program %s not built under %s" % (name, self.build))
+
+    def log(self, name):
+        return os.path.join(self.logdir, "%s-%s.log" % (self.name, name))
+
+    def open_log(self, name):
+        """Logs start empty on each run, then collect every restart."""
+        mode = "ab" if name in self.opened_logs else "wb"
+        self.opened_logs.add(name)
+        return open(self.log(name), mode)
+
+    # ---- the server ----
+
+    def start_server(self, rate=None, timeout=10.0):
+        rate = rate or self.rate
+        log = self.open_log("jackd")
+        self.server = subprocess.Popen(
+            ["jackd", "-n", self.name, "--no-realtime", "-d", "dummy",
+             "-r", str(rate), "-p", str(self.period)],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_stop_with_parent)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.server.poll() is not None:
+                fail("jackd exited with %d (see %s)" % (self.server.returncode, self.log("jackd")))
+            if "system:capture_1" in self.ports():
+                return
+            time.sleep(0.1)
+        fail("jackd did not come up within %.0f s" % timeout)
+
+    def kill_server(self):
+        """SIGKILL, as a crash would: no goodbye to clients. Restart the
+        server afterwards (same name), or its registry slot stays taken."""
+        if self.server and self.server.poll() is None:
+            self.server.kill()
+            self.server.wait()
+        self.server = None
+
+    def stop_server(self):
+        if self.server and self.server.poll() is None:
+            self.server.terminate()
+            try:
+                self.server.wait(5)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+                self.server.wait()
+        self.server = None
+
+    def ports(self):
+        r = subprocess.run(["jack_lsp"], env=self.env, capture_output=True, text=True, timeout=5)
+        return r.stdout.split("\n") if r.returncode == 0 else []
+
+    def wait_port(self, port, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if port in self.ports():
+                return
+            time.sleep(0.1)
+        fail("JACK port %s did not appear within %.0f s (ports: %s)"
+             % (port, timeout, " ".join(self.ports())))
+
+    def connect(self, src, dst):
+        r = subprocess.run(["jack_connect", src, dst], env=self.env, capture_output=True,
+                           text=True, timeout=5)
+        if r.returncode != 0:
+            fail("jack_connect %s %s: %s" % (src, dst, r.stdout + r.stderr))
+
+    def connections(self, port):
+        r = subprocess.run(["jack_lsp", "-c", port], env=self.env, capture_output=True,
+                           text=True, timeout=5)
+        return [l.strip() for l in r.stdout.split("\n")[1:] if l.strip()]
+
+    # ---- other processes ----
+
+    def spawn(self, name, argv, env=None, stdout=None):
+        """Starts a process; its stderr (and stdout unless piped) goes to a log."""
+        log = self.open_log(name)
+        p = subprocess.Popen(argv, env=dict(self.env, **(env or {})),
+                             stdout=stdout if stdout is not None else log, stderr=log,
+                             preexec_fn=_die_with_parent)
+        self.procs[name] = p
+        return p
+
+    def stop(self, name, timeout=5.0, sig=signal.SIGTERM):
+        """Signals a process and returns (exit code, seconds it took)."""
+        p = self.procs.pop(name)
+        t0 = time.monotonic()
+        if p.poll() is None:
+            p.send_signal(sig)
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                return None, time.monotonic() - t0
+        return p.returncode, time.monotonic() - t0
+
+    def read_log(self, name):
+        with open(self.log(name), errors="replace") as f:
+            return f.read()

@@ -1,0 +1,115 @@
+/* bench_gru: time per 3 s window (126 frames x 13 MFCCs) through the
+ * classifier, one thread, median of many runs, for hidden 64/128 and 1/2
+ * layers: float32 kernel, int8 kernel (AVX2 when the CPU has it) and int8
+ * portable C (GENRED_NO_SIMD). Prints one line per configuration:
+ *   hidden layers float_us int8_us int8_portable_us float/int8
+ * Times are this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so that other
+ * load on a shared machine inflates them less than wall time would.
+ * Usage: bench_gru [RUNS] (default 300). */
+#include "classifier.h"
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FRAMES 126
+#define INPUTS 13
+
+static uint32_t rng = 1;
+
+static float rnd(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return (float)(rng >> 8) / 8388608.0f - 1.0f;
+}
+
+static model_t *random_model(uint32_t layers, uint32_t hidden)
+{
+    model_frontend fe = {22050, 2048, 512, 128, INPUTS, 0, 11025, 3.0};
+    char err[256];
+    model_t *m = model_create(&fe, layers, hidden, 10, MODEL_POOL_LAST, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "bench_gru: %s\n", err);
+        exit(1);
+    }
+    for (uint32_t i = 0; i < layers; i++) {
+        model_gru_layer *l = &m->layers[i];
+        size_t g = 3 * (size_t)hidden;
+        for (size_t k = 0; k < g * l->input; k++)
+            l->w_ih[k] = rnd() * 0.3f;
+        for (size_t k = 0; k < g * hidden; k++)
+            l->w_hh[k] = rnd() * 0.3f;
+    }
+    for (size_t k = 0; k < 10 * (size_t)hidden; k++)
+        m->fc_w[k] = rnd();
+    return m;
+}
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median microseconds per classifier_process over `runs` windows. */
+static double time_model(const model_t *m, const float *window, int runs)
+{
+    char err[256];
+    classifier_t *c = classifier_create(m, FRAMES, err, sizeof err);
+    if (!c) {
+        fprintf(stderr, "bench_gru: %s\n", err);
+        exit(1);
+    }
+    double *t = malloc(runs * sizeof *t);
+    float probs[10];
+    for (int i = 0; i < 10; i++) /* warm caches and branch predictors */
+        classifier_process(c, window, FRAMES, probs);
+    for (int i = 0; i < runs; i++) {
+        double t0 = now_us();
+        classifier_process(c, window, FRAMES, probs);
+        t[i] = now_us() - t0;
+    }
+    qsort(t, runs, sizeof *t, cmp_double);
+    double median = t[runs / 2];
+    free(t);
+    classifier_destroy(c);
+    return median;
+}
+
+int main(int argc, char **argv)
+{
+    int runs = argc > 1 ? atoi(argv[1]) : 300;
+    if (runs < 1) runs = 1;
+    float window[FRAMES * INPUTS];
+    for (int i = 0; i < FRAMES * INPUTS; i++)
+        window[i] = rnd() * 3;
+    printf("# CPU microseconds per %d-frame window, median of %d, one thread\n", FRAMES, runs);
+    printf("# hidden layers float_us int8_us int8_portable_us float/int8\n");
+    static const uint32_t hiddens[] = {64, 128}, layer_counts[] = {1, 2};
+    for (int h = 0; h < 2; h++)
+        for (int l = 0; l < 2; l++) {
+            char err[256];
+            model_t *f = random_model(layer_counts[l], hiddens[h]);
+            model_t *q = model_quantize(f, err, sizeof err);
+            double t_f = time_model(f, window, runs);
+            unsetenv("GENRED_NO_SIMD");
+            double t_q = time_model(q, window, runs);
+            setenv("GENRED_NO_SIMD", "1", 1);
+            double t_c = time_model(q, window, runs);
+            unsetenv("GENRED_NO_SIMD");
+            printf("%u %u %.1f %.1f %.1f %.2f\n", hiddens[h], layer_counts[l], t_f, t_q, t_c,
+                   t_f / t_q);
+            model_destroy(f);
+            model_destroy(q);
+        }
+    return 0;
+}
