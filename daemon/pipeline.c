@@ -132,6 +132,9 @@ static int engine_build(engine *e, model_ref *model, const pipeline_settings *s,
         engine_free(e);
         return -1;
     }
+    /* Until the first non-silent window, every genre is equally likely. */
+    for (unsigned i = 0; i < m->n_labels; i++)
+        e->smoothed[i] = 1.0f / (float)m->n_labels;
     return 0;
 }
 

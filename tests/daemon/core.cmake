@@ -8,7 +8,7 @@ set(GENRED_CORE_TESTS
     stdin_s16le:threaded stdin_f32le:threaded stdin_garbage:threaded file_fast:threaded
     file_realtime:threaded reload_corrupt_model:threaded slow_subscriber:threaded
     late_subscriber:threaded sigterm:threaded bad_config: endpoint_in_use: example_subscriber:
-    genre_sub:)
+    genre_sub: streams_and_silence:threaded print: systemd_notify:threaded)
 foreach(entry ${GENRED_CORE_TESTS})
     string(REPLACE ":" ";" parts "${entry}")
     list(GET parts 0 scenario)

@@ -516,6 +516,102 @@ def test_genre_sub():
           "genre-sub pretty: %r %r" % (pretty.stdout, pretty.stderr))
 
 
+def test_streams_and_silence():
+    """Two streams from a config file share one model: each message names
+    its stream, and the silent one reports silence instead of a genre."""
+    info = model_info()
+    rate = int(info["frontend"]["sample_rate"])
+    music = write_wav(os.path.join(TMP, "music.wav"), tone(6, rate, 1), rate)
+    hiss = np.random.default_rng(3).standard_normal((6 * rate, 1)) * 3e-4  # about -70 dBFS
+    quiet = write_wav(os.path.join(TMP, "quiet.wav"), hiss, rate)
+    ep = endpoint()
+    conf = write_config("two.conf", 'streams = ( { name = "music"; input = "file:%s"; },\n'
+                        '            { name = "quiet"; input = "file:%s"; } );\n'
+                        'publish = "%s";\n' % (music, quiet, ep))
+    g = Genred("--wait-subscriber", "--print", config=conf)
+    g.proc.stdout = None
+    sub = Subscriber(ep)
+    rc = g.wait(20 * SLOW)
+    check(rc == 0, "exit 0 (rc %r)\n%s" % (rc, g.stderr()))
+    status = final_status(sub)
+    sub.close()
+    want = expected_hops(6 * rate, info, 0.5)
+    for name, silent in (("music", False), ("quiet", True)):
+        probs = [m[2] for m in sub.of("genre.probs") if m[2]["stream"] == name]
+        check(len(probs) == want, "%s: %d genre.probs, expected %d" % (name, len(probs), want))
+        for m in probs:
+            check_probs_message(m, info)
+            check(m["silence"] == silent, "%s: silence is %r" % (name, silent))
+        if silent and probs:
+            check(probs[0]["level_dbfs"] < -60, "quiet level %r" % probs[0]["level_dbfs"])
+    changes = [m[2] for m in sub.of("genre.change")]
+    check(any(c["stream"] == "music" and c["new"] in info["labels"] for c in changes),
+          "music stream announced its genre: %r" % changes)
+    check(any(c["stream"] == "quiet" and c["new"] is None for c in changes),
+          "quiet stream announced silence: %r" % changes)
+    check(status and [s["name"] for s in status["streams"]] == ["music", "quiet"],
+          "status lists both streams")
+
+
+def test_print():
+    info = model_info()
+    rate = int(info["frontend"]["sample_rate"])
+    path = write_wav(os.path.join(TMP, "print.wav"), tone(5, rate, 1), rate)
+    out = subprocess.run([GENRED, "--input", "file:" + path, "--publish", endpoint(), "--print",
+                          "--log-level", "warn"], capture_output=True, text=True,
+                         timeout=20 * SLOW)
+    lines = out.stdout.splitlines()
+    check(out.returncode == 0, "exit 0: %r" % out.stderr)
+    check(len(lines) == expected_hops(5 * rate, info, 0.5), "one line per hop: %r" % lines)
+    check(all(l.startswith("main ") and "dBFS" in l and
+              any(lab in l for lab in info["labels"]) for l in lines), "lines: %r" % lines)
+    check(out.stderr == "", "--log-level warn keeps stderr quiet: %r" % out.stderr)
+
+
+def test_systemd_notify():
+    """READY=1 once audio flows, STATUS= with the genre, WATCHDOG=1 from the
+    worker loop, RELOADING=1 then READY=1 around SIGHUP, through a real
+    notification socket."""
+    path = os.path.join(TMP, "notify.sock")
+    ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ns.bind(path)
+    ns.settimeout(0.2)
+    rate = 22050
+    clip = write_wav(os.path.join(TMP, "n.wav"), tone(4, rate, 1), rate)
+    env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="400000")
+    log = open(os.path.join(TMP, "notify.log"), "w")
+    proc = subprocess.Popen([GENRED, "--input", "file:" + clip, "--publish", endpoint(),
+                             "--realtime", "--loop", "--hop", "0.25"], env=env,
+                            stderr=log, stdout=subprocess.DEVNULL)
+    got = []
+
+    def drain(seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                got.extend(ns.recv(4096).decode().splitlines())
+            except socket.timeout:
+                pass
+
+    drain(4.5 * SLOW)
+    proc.send_signal(signal.SIGHUP)
+    drain(1.5 * SLOW)
+    proc.send_signal(signal.SIGTERM)
+    check(proc.wait(5 * SLOW) == 0, "clean exit")
+    drain(0.3)
+    ns.close()
+    check("READY=1" in got, "READY=1 sent: %r" % got[:10])
+    check(got.count("WATCHDOG=1") >= 4, "watchdog pings: %d" % got.count("WATCHDOG=1"))
+    check(any(l.startswith("STATUS=main: ") and l[13:] in model_info()["labels"] for l in got),
+          "STATUS= names the genre: %r" % [l for l in got if l.startswith("STATUS")])
+    if "RELOADING=1" in got:
+        i = got.index("RELOADING=1")
+        check("READY=1" in got[i:], "READY=1 after RELOADING=1")
+    else:
+        check(False, "RELOADING=1 on SIGHUP: %r" % got)
+    check("STOPPING=1" in got, "STOPPING=1 on SIGTERM")
+
+
 SCENARIOS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 # (cpack -G DEB), then checks it as dpkg sees it: Depends computed by
 # dpkg-shlibdeps name the package of every library the shipped binaries link,
 # the config is a conffile, and the unpacked genred runs from a scratch root
-# (dpkg -x) against the system's libraries.
+# (dpkg -x) against the system's libraries. The package is left in
+# $GENRED_BUILD_DIR/tests/deploy/ for the boot test.
 set -euo pipefail
 build=${GENRED_BUILD_DIR:?} cpack=${CPACK:-cpack}
 for tool in "$cpack" dpkg-deb dpkg-shlibdeps readelf; do
@@ -13,6 +14,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+rm -f "$build/tests/deploy/genred.deb"
 "$cpack" -G DEB --config "$build/CPackConfig.cmake" -B "$tmp/out" >"$tmp/cpack.log" 2>&1 ||
     { cat "$tmp/cpack.log"; fail "cpack -G DEB"; }
 debs=("$tmp"/out/*.deb)
@@ -21,26 +23,35 @@ deb=${debs[0]}
 echo "built $(basename "$deb")"
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
-dpkg-deb -f "$deb" Maintainer Description | head -2
+echo "Maintainer: $(dpkg-deb -f "$deb" Maintainer)"
 # One "name" per alternative: "libjack-jackd2-0 (>= 1.9.10+20150825) | libjack-0.125" -> both.
 names=" $(tr ',|' '\n\n' <<<"$depends" | sed 's/(.*)//; s/[[:space:]]//g' | tr '\n' ' ') "
 
 root=$tmp/root
 dpkg-deb -x "$deb" "$root"
 # Every library a shipped executable needs must come from a package in Depends.
-checked=0
-while IFS= read -r elf; do
-    for soname in $(readelf -d "$elf" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-        path=$(ldconfig -p | awk -v s="$soname" '$1 == s { print $NF; exit }')
-        [ -n "$path" ] || fail "$soname (needed by ${elf#"$root"}) not found by ldconfig"
-        owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path") ||
-            fail "no package owns $path"
-        pkg=${owner%%:*}
-        [[ $names == *" $pkg "* ]] || fail "${elf#"$root"} needs $soname from $pkg, missing in Depends"
-        checked=$((checked + 1))
-    done
-done < <(find "$root/usr/bin" -type f -perm -u+x)
-echo "Depends covers all $checked NEEDED libraries of the packaged executables"
+sonames=$(find "$root/usr/bin" -type f -perm -u+x -exec readelf -d {} + 2>/dev/null |
+    sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u)
+[ -n "$sonames" ] || fail "no NEEDED libraries found in the packaged executables"
+# Merged /usr: dpkg may know a library as /lib/... or /usr/lib/..., so ask
+# for both spellings and count the libraries that got an owner.
+paths=()
+for soname in $sonames; do
+    path=$(ldconfig -p | awk -v s="$soname" '$1 == s && !found++ { print $NF }')
+    [ -n "$path" ] || fail "$soname (needed by a packaged executable) not found by ldconfig"
+    real=$(readlink -f "$path")
+    paths+=("$real" "${real#/usr}")
+done
+owned=()
+while IFS= read -r line; do
+    pkg=${line%%:*} file=${line##*: }
+    [[ $names == *" $pkg "* ]] || fail "$file comes from $pkg, which is missing in Depends"
+    owned+=("$(basename "$file")")
+done < <(dpkg -S "${paths[@]}" 2>/dev/null)
+checked=$(printf '%s\n' "${owned[@]}" | sort -u | wc -l)
+[ "$checked" -eq $((${#paths[@]} / 2)) ] ||
+    fail "dpkg -S found owners for $checked of $((${#paths[@]} / 2)) libraries"
+echo "Depends covers all $checked libraries the packaged executables need"
 for want in libzmq5 libconfig9 libportaudio2 libjack libliquid libsndfile1 libjansson4 libsystemd0; do
     [[ $names == *" $want"* ]] || fail "Depends lacks $want"
 done
@@ -57,6 +68,8 @@ version=$("$root/usr/bin/genred" --version) || fail "genred --version from the p
 echo "genred --version: $version"
 [[ $version == *"$(dpkg-deb -f "$deb" Version)"* ]] ||
     fail "genred --version does not report the package version $(dpkg-deb -f "$deb" Version)"
-"$root/usr/bin/genred" --check-config "$root/etc/genred/genred.conf" ||
+"$root/usr/bin/genred" --check-config --config "$root/etc/genred/genred.conf" ||
     fail "genred --check-config on the packaged config"
 echo "packaged genred.conf passes --check-config"
+mkdir -p "$build/tests/deploy"
+cp "$deb" "$build/tests/deploy/genred.deb"

@@ -1,0 +1,8 @@
+# Training maths (float), for genre-train; the gradient check compiles the
+# same source in double.
+pkg_check_modules(GENRED_OPENBLAS REQUIRED IMPORTED_TARGET GLOBAL openblas)
+add_library(genred_train STATIC
+    ${CMAKE_CURRENT_LIST_DIR}/gru_train.c
+)
+target_include_directories(genred_train PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(genred_train PUBLIC PkgConfig::GENRED_OPENBLAS m)
