@@ -59,8 +59,10 @@
  *     overrun_samples int  samples lost that way
  *     nonfinite int     NaN/Inf input samples replaced by 0
  *     latency_ms object|null  {p50, p99, max: number; n: int}: time from
- *               the arrival of the audio that completed a hop to the send of
- *               its genre.probs, over the hops since the previous status
+ *               the worker taking from the ring the audio that completed a
+ *               hop to the send of its genre.probs, over the hops since the
+ *               previous status (the worker polls the ring every 3 ms, so
+ *               audio may wait up to that long before the clock starts)
  *
  * Last-value cache: every subscription that matches genre.probs (including
  * "" = everything) makes genred resend the latest genre.probs of every
