@@ -29,6 +29,7 @@
  *   v, stream, time_ms, position, model  as above
  *   previous    string|null  label before (null: silence or nothing yet)
  *   new         string|null  label now (null: silence)
+ *   silence     bool    the stream has become silent (new is null)
  *   p           number  smoothed probability of new (0 for silence)
  *
  * genre.status (every status_interval seconds, default 5)
