@@ -11,7 +11,8 @@
  *   v           int     1
  *   stream      string  stream name
  *   time_ms     int     when the message was made
- *   position    int     input frames up to the end of the analysed window
+ *   position    int     input frames consumed when this window completed
+ *                       (the resampler's look-ahead may add a few frames)
  *   rate        number  input sample rate, Hz (position / rate = seconds)
  *   model       string  model id
  *   labels      [string] the model's labels, in model order
