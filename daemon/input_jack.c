@@ -10,6 +10,7 @@
  * re-registers and reconnects the ports. It also reconnects a source port
  * that appears later (a player started after genred, or restarted). */
 #include "input_backend.h"
+#include "log.h"
 
 #include <jack/jack.h>
 
@@ -102,14 +103,15 @@ static void quiet(const char *msg)
 /* ---- client life, non-real-time ---- */
 
 /* Logs a state change and keeps it as the input's status line. */
-__attribute__((format(printf, 2, 3))) static void say(const jack_source *s, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void say(const jack_source *s, log_level level,
+                                                      const char *fmt, ...)
 {
     char line[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "genred: input '%s': %s\n", s->in->opt.spec, line);
+    log_msg(level, "input '%s': %s", s->in->opt.spec, line);
     input_backend_set_error(s->in, "%s", line);
 }
 
@@ -134,7 +136,7 @@ static int open_client(jack_source *s)
         s->ports[k] =
             jack_port_register(s->client, name, JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
         if (!s->ports[k]) {
-            say(s, "cannot register JACK port %s", name);
+            say(s, LOG_ERROR, "cannot register JACK port %s", name);
             close_client(s);
             return -1;
         }
@@ -142,7 +144,8 @@ static int open_client(jack_source *s)
     atomic_store(&s->server_gone, false);
     if (jack_set_process_callback(s->client, process, s) ||
         jack_set_port_registration_callback(s->client, on_registration, s)) {
-        say(s, "cannot set JACK callbacks on client %s", jack_get_client_name(s->client));
+        say(s, LOG_ERROR, "cannot set JACK callbacks on client %s",
+            jack_get_client_name(s->client));
         close_client(s);
         return -1;
     }
@@ -163,25 +166,25 @@ static void connect_sources(jack_source *s)
         const char *ours = jack_port_name(s->ports[k]);
         if (jack_port_connected_to(s->ports[k], s->sources[k])) continue;
         if (!jack_port_by_name(s->client, s->sources[k])) {
-            say(s, "source port %s does not exist (yet); will connect when it appears",
+            say(s, LOG_WARN, "source port %s does not exist (yet); will connect when it appears",
                 s->sources[k]);
             continue;
         }
         if (jack_connect(s->client, s->sources[k], ours))
-            say(s, "cannot connect JACK port %s", s->sources[k]);
+            say(s, LOG_WARN, "cannot connect JACK port %s", s->sources[k]);
     }
 }
 
 static int activate(jack_source *s)
 {
     if (jack_activate(s->client)) {
-        say(s, "cannot activate JACK client %s", jack_get_client_name(s->client));
+        say(s, LOG_ERROR, "cannot activate JACK client %s", jack_get_client_name(s->client));
         close_client(s);
         return -1;
     }
     input_backend_set_state(s->in, INPUT_RUNNING);
-    say(s, "JACK client %s running at %.0f Hz, %u port%s", jack_get_client_name(s->client),
-        input_rate(s->in), s->nports, s->nports == 1 ? "" : "s");
+    say(s, LOG_INFO, "JACK client %s running at %.0f Hz, %u port%s",
+        jack_get_client_name(s->client), input_rate(s->in), s->nports, s->nports == 1 ? "" : "s");
     connect_sources(s);
     s->announced_wait = 0;
     return 0;
@@ -192,7 +195,8 @@ static void wait_for_server(jack_source *s)
     input_backend_set_state(s->in, INPUT_WAITING);
     if (!s->announced_wait) {
         const char *server = getenv("JACK_DEFAULT_SERVER");
-        say(s, "JACK server '%s' not running; retrying every 0.5 s", server ? server : "default");
+        say(s, LOG_WARN, "JACK server '%s' not running; retrying every 0.5 s",
+            server ? server : "default");
         s->announced_wait = 1;
     }
 }
@@ -209,7 +213,7 @@ static void *supervise(void *arg)
     long since_retry_ms = RETRY_MS;
     while (!atomic_load(&s->stop)) {
         if (s->client && atomic_load(&s->server_gone)) {
-            say(s, "JACK server went away; retrying every 0.5 s");
+            say(s, LOG_WARN, "JACK server went away; retrying every 0.5 s");
             s->announced_wait = 1;
             close_client(s);
             since_retry_ms = 0;

@@ -17,6 +17,7 @@
  * Its host APIs print probing noise on stderr (ALSA without a sound card,
  * libjack without a server); both are silenced: genred says what matters. */
 #include "input_backend.h"
+#include "log.h"
 
 #include <portaudio.h>
 #include <pa_jack.h>
@@ -214,9 +215,9 @@ static int start_stream(pa_source *s, char *err, size_t err_len)
 /* ---- supervisor ---- */
 
 /* Logs a state change and keeps it as the input's status line. */
-static void say(const pa_source *s, const char *line)
+static void say(const pa_source *s, log_level level, const char *line)
 {
-    fprintf(stderr, "genred: input '%s': %s\n", s->in->opt.spec, line);
+    log_msg(level, "input '%s': %s", s->in->opt.spec, line);
     input_backend_set_error(s->in, "%s", line);
 }
 
@@ -242,10 +243,13 @@ static void abandon_dead_jack_stream(pa_source *s)
 {
     s->stream = NULL;
     s->initialized = 0;
+    /* The reason first: whoever sees FAILED logs it (the pipeline does). */
+    input_backend_set_error(s->in, "%s",
+                            "capture device stopped: its JACK server went away, and PortAudio "
+                            "cannot reopen a JACK device in the same process; restart genred "
+                            "(systemd does, with Restart=on-failure), or use --input jack, "
+                            "which reconnects by itself");
     input_backend_set_state(s->in, INPUT_FAILED);
-    say(s, "capture device stopped: its JACK server went away, and PortAudio cannot reopen a "
-           "JACK device in the same process; restart genred (systemd does, with "
-           "Restart=on-failure), or use --input jack, which reconnects by itself");
 }
 
 static void *supervise(void *arg)
@@ -264,16 +268,16 @@ static void *supervise(void *arg)
             }
             input_backend_set_state(s->in, INPUT_WAITING);
             terminate(s);
-            say(s, "capture device stopped (unplugged or failed); reopening every 1 s");
+            say(s, LOG_WARN, "capture device stopped (unplugged or failed); reopening every 1 s");
             since_retry_ms = RETRY_MS;
             said_retry_error = 0;
         }
         if (!s->stream && since_retry_ms >= RETRY_MS) {
             since_retry_ms = 0;
             if (open_stream(s, line, sizeof line) == 0 && start_stream(s, line, sizeof line) == 0)
-                say(s, line);
+                say(s, LOG_INFO, line);
             else if (!said_retry_error++)
-                say(s, line); /* once per outage, not once a second */
+                say(s, LOG_WARN, line); /* once per outage, not once a second */
         }
         pthread_mutex_unlock(&pa_lock);
         sleep_ms(TICK_MS);
@@ -354,7 +358,7 @@ int input_portaudio_open(input_t *in, const char *args, char *err, size_t err_le
     /* The ring is sized from this count; a device reopened later may have
      * fewer channels, never more. */
     s->max_channels = atomic_load(&s->channels);
-    say(s, line);
+    say(s, LOG_INFO, line);
     return 0;
 }
 
@@ -370,10 +374,12 @@ int input_portaudio_list_devices(void)
     }
     PaDeviceIndex def = Pa_GetDefaultInputDevice();
     int shown = 0;
-    printf("%-5s %-40s %-28s %8s %12s\n", "index", "name", "host API", "channels", "default Hz");
     for (PaDeviceIndex i = 0; i < Pa_GetDeviceCount(); i++) {
         const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
         if (!d || d->maxInputChannels <= 0) continue;
+        if (!shown)
+            printf("%-5s %-40s %-28s %8s %12s\n", "index", "name", "host API", "channels",
+                   "default Hz");
         printf("%-5d %-40s %-28s %8d %12.0f%s\n", i, d->name, Pa_GetHostApiInfo(d->hostApi)->name,
                d->maxInputChannels, d->defaultSampleRate, i == def ? "  (default)" : "");
         shown++;

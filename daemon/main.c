@@ -145,7 +145,7 @@ static const struct option long_options[] = {
 static const char *option_key(const char *option)
 {
     static char keys[MAX_OVERRIDES][32];
-    static unsigned next;
+    static unsigned next; /* parse_cli stops at MAX_OVERRIDES settings */
     char *k = keys[next++ % MAX_OVERRIDES];
     snprintf(k, 32, "%s", option);
     for (char *c = k; *c; c++)
@@ -188,13 +188,16 @@ static int parse_cli(cli *a, int argc, char **argv)
             a->publish[a->n_publish++] = optarg;
             break;
         case 'm':
-            add_override(a, "model", optarg, "--model");
-            break;
         case OPT_SET:
         case OPT_FLAG:
-            snprintf(flags[a->n_set % MAX_OVERRIDES], sizeof flags[0], "--%s", name);
-            add_override(a, option_key(name), c == OPT_SET ? optarg : "true",
-                         flags[a->n_set % MAX_OVERRIDES]);
+            if (a->n_set == MAX_OVERRIDES) {
+                fprintf(stderr, "genred: more than %d settings on the command line\n",
+                        MAX_OVERRIDES);
+                return 2;
+            }
+            if (c == 'm') name = "model";
+            snprintf(flags[a->n_set], sizeof flags[0], "--%s", name);
+            add_override(a, option_key(name), c == OPT_FLAG ? "true" : optarg, flags[a->n_set]);
             break;
         case OPT_CHECK:
             a->check_config = 1;

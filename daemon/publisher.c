@@ -11,7 +11,8 @@
  *   v           int     1
  *   stream      string  stream name
  *   time_ms     int     when the message was made
- *   position    int     input frames up to the end of the analysed window
+ *   position    int     input frames consumed when this window completed
+ *                       (the resampler's look-ahead may add a few frames)
  *   rate        number  input sample rate, Hz (position / rate = seconds)
  *   model       string  model id
  *   labels      [string] the model's labels, in model order
@@ -28,6 +29,7 @@
  *   v, stream, time_ms, position, model  as above
  *   previous    string|null  label before (null: silence or nothing yet)
  *   new         string|null  label now (null: silence)
+ *   silence     bool    the stream has become silent (new is null)
  *   p           number  smoothed probability of new (0 for silence)
  *
  * genre.status (every status_interval seconds, default 5)
@@ -57,8 +59,10 @@
  *     overrun_samples int  samples lost that way
  *     nonfinite int     NaN/Inf input samples replaced by 0
  *     latency_ms object|null  {p50, p99, max: number; n: int}: time from
- *               the arrival of the audio that completed a hop to the send of
- *               its genre.probs, over the hops since the previous status
+ *               the worker taking from the ring the audio that completed a
+ *               hop to the send of its genre.probs, over the hops since the
+ *               previous status (the worker polls the ring every 3 ms, so
+ *               audio may wait up to that long before the clock starts)
  *
  * Last-value cache: every subscription that matches genre.probs (including
  * "" = everything) makes genred resend the latest genre.probs of every

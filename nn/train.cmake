@@ -3,6 +3,7 @@
 pkg_check_modules(GENRED_OPENBLAS REQUIRED IMPORTED_TARGET GLOBAL openblas)
 add_library(genred_train STATIC
     ${CMAKE_CURRENT_LIST_DIR}/gru_train.c
+    ${CMAKE_CURRENT_LIST_DIR}/gru_export.c
 )
 target_include_directories(genred_train PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(genred_train PUBLIC PkgConfig::GENRED_OPENBLAS m)
+target_link_libraries(genred_train PUBLIC genred_nn PkgConfig::GENRED_OPENBLAS m)

@@ -3,6 +3,7 @@
  * report (metrics.json, curves and confusion matrix as SVG). */
 #include "dataset.h"
 #include "evaluate.h"
+#include "gru_export.h"
 #include "gru_train.h"
 #include "metrics.h"
 #include "model.h"
@@ -27,12 +28,14 @@
 #define MAX_EXTRA 8
 
 typedef struct {
-    const char *root, *train, *valid, *out, *report, *cache;
+    const char *root, *out, *report, *cache;
+    const char *train[MAX_EXTRA], *valid[MAX_EXTRA]; /* lists under root */
+    unsigned n_train, n_valid;
     const char *train_extra[MAX_EXTRA], *valid_extra[MAX_EXTRA];
     unsigned n_train_extra, n_valid_extra;
     double extra_level_db;
     unsigned hidden, layers, coeffs, mels;
-    int pool_mean;
+    int pool_mean, select_last;
     unsigned epochs, batch, epoch_windows, patience, threads, variants;
     double lr, weight_decay, dropout, clip_norm, hop_seconds;
     unsigned long seed;
@@ -44,6 +47,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: genre-train --root DIR --train LIST --valid LIST --out MODEL [options]\n"
+            "  --train, --valid          lists under --root (repeatable)\n"
             "  --train-extra ROOT:LIST   more training clips from another root (repeatable);\n"
             "  --valid-extra ROOT:LIST   more validation clips (repeatable); extra clips are\n"
             "                            level-normalised (--extra-level-db, default -19 dBFS)\n"
@@ -55,7 +59,9 @@ static void usage(FILE *out)
             "  --clip-norm X (2) --hop S (0.5: validation window hop) --seed N (1)\n"
             "  --threads N (all cores) --variants N (3 augmented copies per clip)\n"
             "  --no-augment | --no-gain --no-noise --no-lowpass --no-speed\n"
-            "  --name NAME (genred) model id prefix\n");
+            "  --name NAME (genred) model id prefix\n"
+            "  --select best|last (best): keep the epoch with the best validation score, or\n"
+            "                     the last one (for a final run on train+valid)\n");
 }
 
 static int fail(const char *fmt, ...)
@@ -129,6 +135,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
                                           {"no-lowpass", 0, 0, 'W'},
                                           {"no-speed", 0, 0, 'S'},
                                           {"name", 1, 0, 'x'},
+                                          {"select", 1, 0, 'Z'},
                                           {"help", 0, 0, '?'},
                                           {0, 0, 0, 0}};
     unsigned u;
@@ -165,10 +172,12 @@ static int parse_args(int argc, char **argv, train_opts *o)
             o->root = optarg;
             break;
         case 't':
-            o->train = optarg;
+            if (o->n_train == MAX_EXTRA) return fail("--train: at most %d", MAX_EXTRA);
+            o->train[o->n_train++] = optarg;
             break;
         case 'v':
-            o->valid = optarg;
+            if (o->n_valid == MAX_EXTRA) return fail("--valid: at most %d", MAX_EXTRA);
+            o->valid[o->n_valid++] = optarg;
             break;
         case 'o':
             o->out = optarg;
@@ -260,6 +269,11 @@ static int parse_args(int argc, char **argv, train_opts *o)
         case 'S':
             o->aug_speed = 0;
             break;
+        case 'Z':
+            if (strcmp(optarg, "best") && strcmp(optarg, "last"))
+                return fail("--select: '%s' is not best or last", optarg);
+            o->select_last = !strcmp(optarg, "last");
+            break;
         case 'x':
             if (strlen(optarg) > 64 || strchr(optarg, ' '))
                 return fail("--name: '%s' must be at most 64 characters without spaces", optarg);
@@ -276,7 +290,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
     }
     if (rc) return 2;
     if (optind < argc) return fail("unexpected argument '%s'", argv[optind]);
-    if (!o->root || !o->train || !o->valid || !o->out) {
+    if (!o->root || !o->n_train || !o->n_valid || !o->out) {
         usage(stderr);
         return fail("--root, --train, --valid and --out are required");
     }
@@ -298,10 +312,12 @@ typedef struct {
     size_t n;
 } clip_set;
 
-static int load_lists(dataset *d, const char *root, const char *list, const char *const *extra,
-                      unsigned n_extra, double level_db, char *err, size_t err_len)
+static int load_lists(dataset *d, const char *root, const char *const *lists, unsigned n_lists,
+                      const char *const *extra, unsigned n_extra, double level_db, char *err,
+                      size_t err_len)
 {
-    if (dataset_add_list(d, root, list, -1000, err, err_len)) return -1;
+    for (unsigned i = 0; i < n_lists; i++)
+        if (dataset_add_list(d, root, lists[i], -1000, err, err_len)) return -1;
     for (unsigned i = 0; i < n_extra; i++) {
         char spec[4096];
         snprintf(spec, sizeof spec, "%s", extra[i]);
@@ -713,31 +729,14 @@ static model_t *make_model(const train_opts *o, const gru_shape *s, const float 
     model_frontend fe = {p->sample_rate, p->n_fft, p->hop,  p->n_mels,
                          p->n_coeffs,    p->fmin,  p->fmax, window_seconds};
     if (fe.fmax <= 0) fe.fmax = p->sample_rate / 2;
-    model_t *m = model_create(&fe, s->n_layers, s->hidden, s->n_labels,
-                              s->pool_mean ? MODEL_POOL_MEAN : MODEL_POOL_LAST, err, err_len);
-    if (!m) return NULL;
-    gru_params v = gru_params_view(s, (real *)params);
-    size_t h3 = 3 * (size_t)s->hidden;
-    for (unsigned l = 0; l < s->n_layers; l++) {
-        size_t in = l ? s->hidden : s->n_inputs;
-        memcpy(m->layers[l].w_ih, v.layer[l].w_ih, h3 * in * sizeof(float));
-        memcpy(m->layers[l].w_hh, v.layer[l].w_hh, h3 * s->hidden * sizeof(float));
-        memcpy(m->layers[l].b_ih, v.layer[l].b_ih, h3 * sizeof(float));
-        memcpy(m->layers[l].b_hh, v.layer[l].b_hh, h3 * sizeof(float));
-    }
-    memcpy(m->fc_w, v.fc_w, (size_t)s->n_labels * s->hidden * sizeof(float));
-    memcpy(m->fc_b, v.fc_b, s->n_labels * sizeof(float));
-    memcpy(m->mean, mean, s->n_inputs * sizeof(float));
-    memcpy(m->std, std, s->n_inputs * sizeof(float));
-    for (unsigned k = 0; k < s->n_labels; k++)
-        snprintf(m->labels[k], sizeof m->labels[k], "%s", labels[k]);
-    char date[32];
+    char date[32], id[MODEL_ID_LEN + 1];
     time_t now = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
     uint32_t hash = (uint32_t)crc32(0, (const unsigned char *)params,
                                     (unsigned)(gru_param_count(s) * sizeof(float)));
-    snprintf(m->id, sizeof m->id, "%s %s %08x", o->name, date, hash);
-    return m;
+    snprintf(id, sizeof id, "%s %s %08x", o->name, date, hash);
+    return gru_export(s, params, &fe, mean, std, (const char(*)[MODEL_MAX_LABEL_LEN + 1]) labels,
+                      id, err, err_len);
 }
 
 /* Clip- and window-level scores of a model through the real classifier
@@ -863,10 +862,10 @@ int main(int argc, char **argv)
     clip_set tset = {0}, vset = {0};
     unsigned L = 0;
     /* Everything that can be wrong with the input is checked before work. */
-    if (load_lists(&train, o.root, o.train, o.train_extra, o.n_train_extra, o.extra_level_db, err,
-                   sizeof err) ||
-        load_lists(&valid, o.root, o.valid, o.valid_extra, o.n_valid_extra, o.extra_level_db, err,
-                   sizeof err)) {
+    if (load_lists(&train, o.root, o.train, o.n_train, o.train_extra, o.n_train_extra,
+                   o.extra_level_db, err, sizeof err) ||
+        load_lists(&valid, o.root, o.valid, o.n_valid, o.valid_extra, o.n_valid_extra,
+                   o.extra_level_db, err, sizeof err)) {
         rc = fail("%s", err);
         goto early_out;
     }
@@ -876,7 +875,7 @@ int main(int argc, char **argv)
         goto early_out;
     }
     if (L < 2) {
-        rc = fail("%s: training lists hold %u label(s); need at least 2", o.train, L);
+        rc = fail("%s: training lists hold %u label(s); need at least 2", o.train[0], L);
         goto early_out;
     }
     if (dataset_resolve(&train, labels, L, "train", err, sizeof err)) {
@@ -1062,7 +1061,7 @@ int main(int argc, char **argv)
          * alone moves in big steps on a small validation set. */
         double score = 0.5 * (vs.clip_bal + vs.window_bal);
         int improved = score > best_score;
-        if (improved) {
+        if (o.select_last || improved) {
             best_score = score;
             best_epoch = e + 1;
             memcpy(best, params, NP * sizeof *best);
@@ -1073,7 +1072,7 @@ int main(int argc, char **argv)
                 tty ? "\r" : "", e + 1, o.epochs, h.train_loss[e], 100 * h.train_acc[e], vs.loss,
                 100 * vs.window_bal, 100 * vs.clip_bal, 100 * vs.clip_acc, improved ? " *" : "",
                 now_seconds() - epoch_start);
-        if (e + 1 - best_epoch >= o.patience) {
+        if (!o.select_last && e + 1 - best_epoch >= o.patience) {
             fprintf(stderr, "genre-train: early stop: no better validation score for %u epochs\n",
                     o.patience);
             break;

@@ -44,8 +44,17 @@ enum {
     MAX_CLIENTS = 64,
     KEEPALIVE_S = 10,    /* SSE comment so idle proxies keep the stream open */
     CONN_TIMEOUT_S = 30, /* a browser that reads nothing this long is dropped */
-    RETRY_MS = 1000      /* EventSource reconnect delay we ask for */
+    RETRY_MS = 1000,     /* EventSource reconnect delay we ask for */
+    HISTORY_STREAMS = 16,
+    HISTORY_SEGMENTS = 256, /* runs of one top label, per stream */
+    LABELS_MAX = 8192       /* a stream's labels as compact JSON */
 };
+
+/* The page's strip shows the last minutes; genre-web remembers them so a
+ * kiosk that reloads or reboots shows them again at once. A pause longer than
+ * the page's "no signal" time breaks a run. */
+static const int64_t history_ms = 5 * 60 * 1000;
+static const int64_t history_gap_ms = 3000;
 
 /* A new browser is shown the latest message per (topic, stream) so it need not
  * wait a hop (or 5 s for status), but only while that message is fresh: a
@@ -68,12 +77,27 @@ struct cached {
     char text[FRAME_MAX];
 };
 
+struct segment {
+    int64_t start_ms, end_ms; /* monotonic */
+    int top;                  /* index into labels; -1 for silence */
+};
+
+struct history {
+    bool used;
+    int64_t last_ms;
+    char stream_json[2 * STREAM_MAX]; /* the name as a JSON string */
+    char labels_json[LABELS_MAX];
+    unsigned head, count;
+    struct segment seg[HISTORY_SEGMENTS];
+};
+
 struct hub {
     pthread_mutex_t lock;
     pthread_cond_t changed;
     uint64_t next_seq; /* seq the next published frame gets; frames start at 1 */
     struct frame ring[RING_SLOTS];
     struct cached cache[CACHE_SLOTS];
+    struct history history[HISTORY_STREAMS];
     bool stopping;
     unsigned long relayed, rejected, too_big, client_skips;
 };
@@ -82,7 +106,8 @@ struct hub {
 struct client {
     struct hub *hub;
     uint64_t want_seq;
-    int cache_index; /* next cache entry to replay, CACHE_SLOTS when done */
+    int history_index; /* next history to send, HISTORY_STREAMS when done */
+    int cache_index;   /* next cache entry to replay, CACHE_SLOTS when done */
     int64_t connected_ms;
     size_t len, sent;
     char pending[FRAME_MAX];
@@ -182,6 +207,48 @@ static void hub_publish(struct hub *hub, const char *topic, const char *stream, 
     pthread_mutex_unlock(&hub->lock);
 }
 
+/* Caller holds the lock. The slot of a stream, else a free one, else the one
+ * heard from least recently. */
+static struct history *history_slot_locked(struct hub *hub, const char *stream_json)
+{
+    struct history *stalest = &hub->history[0];
+    for (int i = 0; i < HISTORY_STREAMS; i++) {
+        struct history *h = &hub->history[i];
+        if (h->used && strcmp(h->stream_json, stream_json) == 0) return h;
+        if (!h->used || (stalest->used && h->last_ms < stalest->last_ms)) stalest = h;
+    }
+    stalest->used = false;
+    return stalest;
+}
+
+static void hub_record(struct hub *hub, const char *stream_json, const char *labels_json, int top)
+{
+    int64_t now = monotonic_ms();
+    pthread_mutex_lock(&hub->lock);
+    struct history *h = history_slot_locked(hub, stream_json);
+    if (!h->used || strcmp(h->labels_json, labels_json) != 0) {
+        /* New stream, or a new model: old indices would name other labels. */
+        *h = (struct history){.used = true};
+        snprintf(h->stream_json, sizeof h->stream_json, "%s", stream_json);
+        snprintf(h->labels_json, sizeof h->labels_json, "%s", labels_json);
+    }
+    struct segment *last = h->count ? &h->seg[(h->head + h->count - 1) % HISTORY_SEGMENTS] : NULL;
+    bool continuous = last && now - last->end_ms <= history_gap_ms;
+    if (continuous && last->top == top) {
+        last->end_ms = now;
+    } else {
+        if (h->count == HISTORY_SEGMENTS) {
+            h->head = (h->head + 1) % HISTORY_SEGMENTS;
+            h->count--;
+        }
+        int64_t start = continuous ? last->end_ms : now;
+        h->seg[(h->head + h->count++) % HISTORY_SEGMENTS] =
+            (struct segment){.start_ms = start, .end_ms = now, .top = top};
+    }
+    h->last_ms = now;
+    pthread_mutex_unlock(&hub->lock);
+}
+
 /* ---- ZeroMQ side ------------------------------------------------------- */
 
 static const char *const relayed_topics[] = {"genre.probs", "genre.change", "genre.status"};
@@ -224,6 +291,26 @@ static void reject(struct subscriber *sub, const char *why, const char *topic)
                 n == 5 ? " (further drops are counted silently)" : "");
 }
 
+/* Notes a genre.probs in the stream's history. Messages without a usable
+ * stream name or label list are relayed but not remembered. */
+static void remember(struct subscriber *sub, json_t *msg)
+{
+    json_t *stream = json_object_get(msg, "stream");
+    json_t *labels = json_object_get(msg, "labels");
+    json_t *top = json_object_get(msg, "top");
+    if (!json_is_string(stream) || !json_is_array(labels)) return;
+    char stream_json[2 * STREAM_MAX], labels_json[LABELS_MAX];
+    size_t n = json_dumpb(stream, stream_json, sizeof stream_json - 1, JSON_ENCODE_ANY);
+    size_t m = json_dumpb(labels, labels_json, sizeof labels_json - 1, JSON_COMPACT);
+    if (n == 0 || n >= sizeof stream_json || m == 0 || m >= sizeof labels_json) return;
+    stream_json[n] = labels_json[m] = '\0';
+    int index = -1;
+    bool silent = json_is_true(json_object_get(msg, "silence"));
+    for (size_t i = 0; !silent && json_is_string(top) && i < json_array_size(labels); i++)
+        if (json_equal(json_array_get(labels, i), top)) index = (int)i;
+    hub_record(sub->hub, stream_json, labels_json, index);
+}
+
 /* Validates one (topic, body) message and turns it into an SSE frame. */
 static void relay(struct subscriber *sub, const char *topic, const char *body, size_t body_len)
 {
@@ -248,6 +335,7 @@ static void relay(struct subscriber *sub, const char *topic, const char *body, s
     const char *stream = json_string_value(json_object_get(msg, "stream"));
     char stream_key[STREAM_MAX];
     snprintf(stream_key, sizeof stream_key, "%s", stream ? stream : "");
+    if (strcmp(topic, "genre.probs") == 0) remember(sub, msg);
     json_decref(msg);
 
     int n = json_len == 0 || json_len >= sizeof sub->json
@@ -392,6 +480,41 @@ static void set_pending(struct client *c, const char *text, size_t len)
     c->sent = 0;
 }
 
+/* Caller holds the lock. Formats the next stream's recent history as a
+ * genre-web.history event: segments are [seconds ago start, end, label index]
+ * in ms, ages rather than times so the browser's clock does not matter. */
+static bool replay_history_locked(struct client *c)
+{
+    int64_t now = monotonic_ms();
+    while (c->history_index < HISTORY_STREAMS) {
+        const struct history *h = &c->hub->history[c->history_index++];
+        if (!h->used || now - h->last_ms > history_ms) continue;
+        /* Sizes: stream and labels are bounded well under FRAME_MAX, and a
+         * full ring of segments is about 10 KiB. */
+        size_t cap = sizeof c->pending;
+        int n = snprintf(c->pending, cap,
+                         "event: genre-web.history\ndata: {\"v\":1,\"stream\":%s,\"labels\":%s,"
+                         "\"segments\":[",
+                         h->stream_json, h->labels_json);
+        size_t len = (size_t)n;
+        const char *sep = "";
+        for (unsigned i = 0; i < h->count; i++) {
+            const struct segment *g = &h->seg[(h->head + i) % HISTORY_SEGMENTS];
+            if (now - g->end_ms > history_ms) continue;
+            n = snprintf(c->pending + len, cap - len, "%s[%lld,%lld,%d]", sep,
+                         (long long)(now - g->start_ms), (long long)(now - g->end_ms), g->top);
+            if (n < 0 || (size_t)n + 8 >= cap - len) break; /* keep room to close */
+            len += (size_t)n;
+            sep = ",";
+        }
+        n = snprintf(c->pending + len, cap - len, "]}\n\n");
+        c->len = len + (size_t)n;
+        c->sent = 0;
+        return true;
+    }
+    return false;
+}
+
 /* Caller holds the lock. Copies the next fresh cached message, if any. */
 static bool replay_cached_locked(struct client *c)
 {
@@ -440,7 +563,7 @@ static ssize_t events_reader(void *cls, uint64_t pos, char *buf, size_t max)
     struct client *c = cls;
     if (c->sent == c->len) {
         pthread_mutex_lock(&c->hub->lock);
-        bool more = replay_cached_locked(c) || next_frame_locked(c);
+        bool more = replay_history_locked(c) || replay_cached_locked(c) || next_frame_locked(c);
         pthread_mutex_unlock(&c->hub->lock);
         if (!more) return MHD_CONTENT_READER_END_OF_STREAM;
     }
@@ -452,6 +575,7 @@ static struct client *client_create(struct hub *hub)
     struct client *c = malloc(sizeof *c);
     if (!c) return NULL;
     c->hub = hub;
+    c->history_index = 0;
     c->cache_index = 0;
     c->connected_ms = monotonic_ms();
     int n = snprintf(c->pending, sizeof c->pending, "retry: %d\n\n", RETRY_MS);

@@ -1,8 +1,9 @@
 # Real-time back-end tests (JACK, PortAudio): a JACK server per test, real
 # clients, real callbacks. See jackenv.py.
-find_package(Python3 COMPONENTS Interpreter)
+# Debian's python3 (python3-zmq, numpy), not whatever python3 is first on PATH.
+set(GENRED_PYTHON /usr/bin/python3)
 # genred_input's file source needs dsp/audio_file.c to link.
-if(NOT TARGET genred_input OR NOT Python3_FOUND OR NOT EXISTS ${CMAKE_SOURCE_DIR}/dsp/audio_file.c)
+if(NOT TARGET genred_input OR NOT EXISTS ${GENRED_PYTHON} OR NOT EXISTS ${CMAKE_SOURCE_DIR}/dsp/audio_file.c)
     return()
 endif()
 # Imported targets are directory-scoped: look the libraries up again here.
@@ -30,7 +31,7 @@ if(GENRED_FLAVOUR STREQUAL "release")
 endif()
 
 function(genred_jack_test name script labels)
-    add_test(NAME ${name} COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/${script})
+    add_test(NAME ${name} COMMAND ${GENRED_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/${script})
     set_tests_properties(${name} PROPERTIES TIMEOUT 60 LABELS "${labels}" SKIP_RETURN_CODE 77
         ENVIRONMENT "GENRED_SOURCE_DIR=${CMAKE_SOURCE_DIR};GENRED_BUILD_DIR=${CMAKE_BINARY_DIR};GENRED_FLAVOUR=${GENRED_FLAVOUR}")
 endfunction()
@@ -40,4 +41,23 @@ genred_jack_test(jack_restart test_jack_restart.py "jack;threaded")
 genred_jack_test(portaudio_input test_portaudio_input.py "jack;threaded")
 if(GENRED_FLAVOUR STREQUAL "release")
     genred_jack_test(rt_guard test_rt_guard.py "jack")
+endif()
+
+# The same back-ends inside the real daemon, checked over ZeroMQ.
+if(TARGET genred)
+    foreach(scenario jack portaudio jack_restart portaudio_gone)
+        add_test(NAME genred_live_${scenario} COMMAND ${GENRED_PYTHON}
+            ${CMAKE_CURRENT_SOURCE_DIR}/test_genred_jack.py ${scenario})
+        set_tests_properties(genred_live_${scenario} PROPERTIES TIMEOUT 60
+            LABELS "jack;daemon;threaded" SKIP_RETURN_CODE 77 ENVIRONMENT
+            "GENRED_SOURCE_DIR=${CMAKE_SOURCE_DIR};GENRED_BUILD_DIR=${CMAKE_BINARY_DIR};GENRED_FLAVOUR=${GENRED_FLAVOUR}")
+    endforeach()
+endif()
+
+# README's Node subscriber example; skipped without node and its npm binding.
+if(TARGET genred)
+    add_test(NAME node_subscriber COMMAND ${GENRED_PYTHON}
+        ${CMAKE_CURRENT_SOURCE_DIR}/test_node_subscriber.py)
+    set_tests_properties(node_subscriber PROPERTIES TIMEOUT 60 LABELS daemon SKIP_RETURN_CODE 77
+        ENVIRONMENT "GENRED_SOURCE_DIR=${CMAKE_SOURCE_DIR};GENRED_BUILD_DIR=${CMAKE_BINARY_DIR};GENRED_FLAVOUR=${GENRED_FLAVOUR}")
 endif()

@@ -63,6 +63,7 @@ int main(int argc, char **argv)
     double start = now(), next_report = start + 0.5;
     double sum_sq = 0;
     size_t samples = 0;
+    int said_failed = 0;
     while (!atomic_load(&stop_requested) && now() - start < seconds) {
         size_t n;
         while ((n = ring_pop(input_ring(in), buf, BLOCK)) > 0) {
@@ -72,6 +73,11 @@ int main(int argc, char **argv)
                 if (ch && ch <= MAX_CH) ch_sum_sq[pos % ch] += (double)buf[i] * buf[i];
             }
             samples += n;
+        }
+        if (!said_failed && input_get_state(in) == INPUT_FAILED) {
+            input_error(in, err, sizeof err); /* as the daemon's pipeline logs it */
+            fprintf(stderr, "input_probe: input failed: %s\n", err);
+            said_failed = 1;
         }
         if (now() >= next_report) {
             unsigned ch = input_channels(in);

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""A stand-in for genred's ZeroMQ publisher: XPUB, two frames (topic, JSON with
+"""A stand-in for genred's ZeroMQ publisher (fields as documented in
+daemon/publisher.c): XPUB, two frames (topic, JSON with
 "v":1), genre.probs every hop per stream, genre.change when the top label
 changes, genre.status every 5 s. Used where the real daemon is not built, and
 for load shapes genred cannot produce on demand (huge or very fast messages).
@@ -76,7 +77,9 @@ def main():
             position[s] += int(22050 * args.hop)
             msg = {"v": 1, "stream": s, "time_ms": int(now * 1000),
                    "position": position[s], "model": "fake-gtzan",
-                   "labels": labels, "top": labels[best], "p": probs[best],
+                   "rate": 22050.0, "labels": labels,
+                   "top": None if silent else labels[best],
+                   "p": 0.0 if silent else probs[best],
                    "probs": probs, "raw": raw, "silence": silent,
                    "level_dbfs": -80.0 if silent else -18.0 + 3 * math.sin(now)}
             if args.pad:
@@ -84,7 +87,8 @@ def main():
             sock.send_multipart([b"genre.probs", json.dumps(msg).encode()])
             if not silent and top[s] is not None and top[s] != labels[best]:
                 change = {"v": 1, "stream": s, "time_ms": int(now * 1000),
-                          "previous": top[s], "top": labels[best],
+                          "position": position[s], "model": "fake-gtzan",
+                          "previous": top[s], "new": labels[best],
                           "p": probs[best]}
                 sock.send_multipart([b"genre.change",
                                      json.dumps(change).encode()])
@@ -93,12 +97,13 @@ def main():
             for frames in GARBAGE:
                 sock.send_multipart(frames)
         if now >= next_status:
-            status = {"v": 1, "time_ms": int(now * 1000),
+            status = {"v": 1, "time_ms": int(now * 1000), "version": "fake",
                       "uptime_s": now - start, "model": "fake-gtzan",
-                      "streams": [{"stream": s, "state": "running",
-                                   "level_dbfs": -18.0, "overruns": 0,
-                                   "nan_count": 0} for s in streams],
-                      "dropped": 0, "cpu": 0.02}
+                      "cpu_percent": 2.0, "sent": tick, "dropped": 0,
+                      "streams": [{"name": s, "input": "fake", "state": "running",
+                                   "error": "", "rate": 22050.0, "channels": 1,
+                                   "position": position[s], "level_dbfs": -18.0,
+                                   "overruns": 0, "nonfinite": 0} for s in streams]}
             sock.send_multipart([b"genre.status", json.dumps(status).encode()])
             next_status += 5
         tick += 1

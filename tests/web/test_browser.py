@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 """genre-web in a real browser.
 
-  test_browser.py live    genred (or, where it is not built, fake_genred.py)
-                          publishes; the page must show the genre and bars,
-                          then "no signal" once the publisher stops, then
-                          "reconnecting" once genre-web itself goes away.
+  test_browser.py live    genred classifies tests/data/music_excerpt.wav in
+                          real time (fake_genred.py where genred is not
+                          built); the page must show the genre and bars, then
+                          "no signal" once genred stops, then "cannot reach"
+                          once genre-web itself goes away.
+  test_browser.py streams two streams, one silent (fake_genred.py): a panel
+                          each, the silence state, and the stream selector.
   test_browser.py absent  no genred at all: the page must still load and say
                           "no signal".
 Screenshots land in <build>/tests/web/ as artifacts."""
@@ -17,11 +20,18 @@ import webtest
 from webtest import PAGE_STATE_JS, check, wait_for
 
 
-def start_publisher(procs, endpoint, streams):
-    # TODO: switch to the real genred (--input file:CLIP --realtime) once it
-    # is on main; the fake speaks the same protocol.
-    return webtest.start_fake_genred(procs, endpoint, "--streams", streams,
-                                     "--duration", "120")
+def start_genred(procs, endpoint):
+    """The real daemon on a clip, paced like a live source; returns the
+    process and its stream name."""
+    genred = os.path.join(webtest.BUILD, "bin", "genred")
+    clip = os.path.join(webtest.HERE, "..", "data", "music_excerpt.wav")
+    if not os.path.exists(genred) or os.environ.get("GENRE_WEB_TEST_FAKE"):
+        print("note: genred is not built; fake_genred.py publishes instead", flush=True)
+        return webtest.start_fake_genred(procs, endpoint, "--streams", "kiosk",
+                                         "--duration", "120"), "kiosk"
+    p = procs.start([genred, "--input", f"file:{clip}", "--realtime", "--loop",
+                     "--name", "kiosk", "--publish", endpoint])
+    return p, "kiosk"
 
 
 def check_live_panel(panel):
@@ -44,8 +54,7 @@ def check_live_panel(panel):
 
 def live(procs, chrome):
     endpoint = f"ipc://{procs.tmp}/genred.ipc"
-    streams = os.environ.get("GENRE_WEB_TEST_STREAMS", "studio-a")
-    publisher = start_publisher(procs, endpoint, streams)
+    publisher, streams = start_genred(procs, endpoint)
     web, url = webtest.start_genre_web(procs, "--endpoint", endpoint)
     chrome.navigate(url)
 
@@ -54,7 +63,7 @@ def live(procs, chrome):
         ok = s["state"] == "live" and s["panels"] and all(p["bars"] for p in s["panels"])
         return s if ok else None
 
-    state = wait_for(populated, 10)
+    state = wait_for(populated, 15)
     # Bars glide to new values; measure where they are, not where they were.
     chrome.eval("document.head.insertAdjacentHTML('beforeend', "
                 "'<style>* { transition: none !important; }</style>')")
@@ -78,7 +87,7 @@ def live(procs, chrome):
     chrome.screenshot(os.path.join(webtest.ARTIFACTS, "genre-web-live.png"))
 
     publisher.terminate()
-    publisher.wait(5)
+    check(publisher.wait(5) == 0, "the publisher stops cleanly")
     stopped = time.monotonic()
     state = wait_for(lambda: (lambda s: s if s["state"] == "nosignal" else None)(
         chrome.eval(PAGE_STATE_JS)), 8)
@@ -96,6 +105,48 @@ def live(procs, chrome):
         chrome.eval(PAGE_STATE_JS)), 8)
     check(state is not None and "cannot reach genre-web" in state["banner"],
           "page says it cannot reach genre-web once genre-web is gone")
+
+
+def two_streams(procs, chrome):
+    endpoint = f"ipc://{procs.tmp}/genred.ipc"
+    webtest.start_fake_genred(procs, endpoint, "--streams", "hall,lobby",
+                              "--silence-stream", "lobby", "--duration", "60")
+    web, url = webtest.start_genre_web(procs, "--endpoint", endpoint)
+    chrome.navigate(url)
+    both = lambda s: s if len(s["panels"]) == 2 and all(p["bars"] for p in s["panels"]) else None
+    state = wait_for(lambda: both(chrome.eval(PAGE_STATE_JS)), 10)
+    if not check(state is not None, "a panel per stream"):
+        return
+    panels = {p["stream"]: p for p in state["panels"]}
+    check(sorted(panels) == ["hall", "lobby"], f"panels for hall and lobby {sorted(panels)}")
+    check(panels["hall"]["state"] == "live" and panels["hall"]["genre"] in
+          [b["label"] for b in panels["hall"]["bars"]], "hall shows its genre")
+    check(panels["lobby"]["state"] == "silence" and panels["lobby"]["genre"] == "Silence"
+          and panels["lobby"]["badge"] == "SILENCE", "lobby shows silence, not a guess")
+    check(not any(b["top"] for b in panels["lobby"]["bars"]), "no bar is picked while silent")
+    time.sleep(2)
+    chrome.screenshot(os.path.join(webtest.ARTIFACTS, "genre-web-streams.png"))
+
+    chips = chrome.eval("[...document.querySelectorAll('#chips button')].map(b => b.textContent)")
+    check(chips == ["all streams", "hall", "lobby"], f"a selector lists the streams {chips}")
+    chrome.eval("[...document.querySelectorAll('#chips button')][1].click()")
+    shown = lambda: [p["stream"] for p in chrome.eval(PAGE_STATE_JS)["panels"] if not p["hidden"]]
+    check(wait_for(lambda: shown() == ["hall"], 3), "choosing hall shows only hall")
+    check("stream=hall" in chrome.eval("location.hash"), "the choice is in the URL, for kiosks")
+    chrome.eval("[...document.querySelectorAll('#chips button')][0].click()")
+    check(wait_for(lambda: len(shown()) == 2, 3), "'all streams' shows both again")
+
+    # A kiosk that reloads gets the strip's past from genre-web at once.
+    heard_s = chrome.eval("(Date.now() - streams.get('hall').history[0].start) / 1000")
+    chrome.navigate(url)
+    has_past = ("streams.has('hall') && streams.get('hall').history.length && "
+                "(Date.now() - streams.get('hall').history[0].start) / 1000")
+    past_s = wait_for(lambda: chrome.eval(has_past), 2)
+    check(past_s and past_s > heard_s - 1.5,
+          f"after a reload the strip goes back {past_s} s (the page had heard {heard_s:.1f} s)")
+    lobby = "streams.get('lobby').history"
+    check(chrome.eval(f"{lobby}.length > 0 && {lobby}.every(r => r.top === SILENT)"),
+          "the silent stream's past is silence")
 
 
 def absent(procs, chrome):
@@ -116,7 +167,7 @@ def main():
     webtest.chromium_or_skip()
     with webtest.Processes() as procs:
         chrome = webtest.Chromium(procs)
-        {"live": live, "absent": absent}[mode](procs, chrome)
+        {"live": live, "streams": two_streams, "absent": absent}[mode](procs, chrome)
     webtest.finish()
 
 

@@ -108,8 +108,8 @@ def main():
                           if name == "genre.probs")
             print(f"     reader {i}: median delay {lags[len(lags) // 2]:.3f} s (information)")
             names = {name for _, name, _ in r.events}
-            check(names <= {"genre.probs", "genre.change", "genre.status"},
-                  f"reader {i}: only genred's topics are relayed {sorted(names)}")
+            check(names <= {"genre.probs", "genre.change", "genre.status", "genre-web.history"},
+                  f"reader {i}: only genred's topics (and history) are sent {sorted(names)}")
 
         # Readers have stopped too by now, so look for the big queues only.
         stuck = [q for q in stalled_queues(u.port) if q > 1000000]
@@ -156,6 +156,16 @@ def cache_replay(procs):
     from_cache = bool(arrived) and len([t for t in got(first) if t <= arrived[0]]) == 1
     check(from_cache, "a late browser gets the latest genre.probs at once "
           f"({arrived[0] - joined if arrived else -1:.2f} s), not at the next hop")
+    history = [d for _, name, d in late.events if name == "genre-web.history"]
+    segments = history[0].get("segments") if len(history) == 1 else None
+    check(isinstance(segments, list) and len(segments) == 1 and history[0]["stream"] == "main"
+          and history[0]["labels"] == first.events[0][2]["labels"],
+          f"the late browser gets the stream's history: {history}")
+    if segments:
+        start_age, end_age, top = segments[0]
+        probs = [d for _, name, d in first.events if name == "genre.probs"][0]
+        check(start_age >= end_age >= 0 and probs["labels"][top] == probs["top"],
+              "its one run ends with the label genred last sent")
     first.stop = late.stop = True
 
 

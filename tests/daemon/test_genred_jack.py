@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""genred end to end on live audio back-ends (issue 6, tests 1, 2 and 4):
+a JACK server (dummy driver) per test, jack_play playing the music excerpt,
+genred on `jack` or `portaudio`, and a ZeroMQ subscriber checking what it
+publishes.
+
+    test_genred_jack.py {jack,portaudio,jack_restart,portaudio_gone}
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from jackenv import JackTest, check, fail
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_genred as tg  # noqa: E402  (its Subscriber and message checks)
+
+HOP = 0.5
+# Issue 6 asks for 10%; sanitized builds on a loaded machine stretch the
+# dummy server's cycle (see jackenv.py), so they get more slack.
+RATE_TOLERANCE = 0.1 if os.environ.get("GENRED_FLAVOUR", "release") == "release" else 0.3
+TMP = tempfile.mkdtemp(prefix="genred-jack-")
+EP = "ipc://%s/pub.ipc" % TMP
+
+
+def clip(jt):
+    return os.path.join(jt.source, "tests", "data", "music_excerpt.wav")
+
+
+def genred(jt, spec, env=None):
+    return jt.spawn("genred", [jt.bin("genred"), "--input", spec, "--publish", EP,
+                               "--hop", str(HOP), "--status-interval", "1"], env=env)
+
+
+def probs_since(sub, t):
+    return [m for m in sub.of("genre.probs") if m[0] >= t]
+
+
+def check_publishing(sub, info, seconds, what):
+    """Publishing at 1/hop, valid messages with the model's fields, audio
+    heard (not silence)."""
+    start = time.monotonic()
+    sub.wait_for("genre.probs", len(sub.of("genre.probs")) + 1, 8)
+    first = sub.of("genre.probs")[-1][0] if sub.of("genre.probs") else start
+    time.sleep(seconds)
+    msgs = probs_since(sub, first)
+    check(len(msgs) >= 4, "%s: %d genre.probs in %.0f s" % (what, len(msgs), seconds))
+    rate = (len(msgs) - 1) / (msgs[-1][0] - msgs[0][0])
+    check(abs(rate - 1 / HOP) <= RATE_TOLERANCE / HOP, "%s: %.2f messages/s, expected %.2f +- %d%%"
+          % (what, rate, 1 / HOP, RATE_TOLERANCE * 100))
+    check(not sub.bad, "%s: every message is two frames of valid JSON" % what)
+    for m in msgs:
+        tg.check_probs_message(m[2], info)
+    if tg.failures:
+        fail("%s: message checks: %s" % (what, "; ".join(tg.failures[:5])))
+    check(all(m[2]["stream"] == "main" for m in msgs), "%s: stream name 'main'" % what)
+    loud = [m for m in msgs if not m[2]["silence"]]
+    check(len(loud) == len(msgs), "%s: the music is heard (%d of %d not silent, level %.1f dBFS)"
+          % (what, len(loud), len(msgs), msgs[-1][2]["level_dbfs"]))
+    print("%s: top labels %s" % (what, sorted({m[2]["top"] for m in msgs})), flush=True)
+    return msgs
+
+
+def scenario_jack(jt, sub, info):
+    jt.start_server()
+    jt.spawn("player", [jt.bin("jack_play"), "-n", "src", "-f", clip(jt)])
+    jt.wait_port("src:out")
+    genred(jt, "jack:src:out")
+    check(sub.wait_for("genre.probs", 1, 10), "first genre.probs within 10 s")
+    check("src:out" in jt.connections("genred:in_1"), "genred:in_1 connected to src:out")
+    check_publishing(sub, info, 4.5, "jack")
+    code, took = jt.stop("genred")
+    check(code == 0 and took < jt.stop_limit, "SIGTERM: exit %s in %.2f s" % (code, took))
+
+
+def scenario_portaudio(jt, sub, info):
+    jt.start_server()
+    jt.spawn("player", [jt.bin("jack_play"), "-n", "src", "-f", clip(jt)])
+    jt.wait_port("src:out")
+    genred(jt, "portaudio")
+    jt.wait_port("genred:in_0")
+    jt.connect("src:out", "genred:in_0")
+    jt.connect("src:out", "genred:in_1")
+    check(sub.wait_for("genre.probs", 1, 10), "first genre.probs within 10 s")
+    check_publishing(sub, info, 4.5, "portaudio")
+    code, took = jt.stop("genred")
+    check(code == 0 and took < jt.stop_limit, "SIGTERM: exit %s in %.2f s" % (code, took))
+
+
+def scenario_jack_restart(jt, sub, info):
+    jt.start_server()
+    jt.spawn("player", [jt.bin("jack_play"), "-n", "src", "-f", clip(jt)])
+    jt.wait_port("src:out")
+    genred(jt, "jack:src:out")
+    check(sub.wait_for("genre.probs", 3, 12), "publishing before the crash")
+
+    jt.kill_server()
+    jt.procs.pop("player").wait(5)
+    t_gone = time.monotonic()
+    time.sleep(2.0)
+    status = [m[2] for m in sub.of("genre.status") if m[0] > t_gone + 0.5]
+    states = [s["streams"][0].get("state") for s in status if s.get("streams")]
+    check("waiting" in states, "genre.status reports the stream waiting (%s)" % states)
+    check(jt.procs["genred"].poll() is None, "genred keeps running without a server")
+
+    jt.start_server()
+    t_back = time.monotonic()
+    jt.spawn("player2", [jt.bin("jack_play"), "-n", "src", "-f", clip(jt)])
+    while time.monotonic() < t_back + 6 and not probs_since(sub, t_back):
+        time.sleep(0.05)
+    resumed = probs_since(sub, t_back)
+    delay = resumed[0][0] - t_back if resumed else None
+    check(resumed and delay <= 5.0, "publishing resumed %.2f s after the server returned"
+          % (delay if resumed else -1))
+    jt.wait_port("src:out")
+    time.sleep(1.0)
+    check("src:out" in jt.connections("genred:in_1"), "reconnected to the restarted player")
+    check_publishing(sub, info, 3.0, "after restart")
+    code, took = jt.stop("genred")
+    check(code == 0, "SIGTERM after the restart: exit %s" % code)
+
+
+def scenario_portaudio_gone(jt, sub, info):
+    """PortAudio cannot reopen a JACK device in-process (see
+    input_portaudio.c): genred must say so clearly and exit non-zero without
+    crashing or hanging, so that systemd (Restart=on-failure) brings it back."""
+    jt.start_server()
+    genred(jt, "portaudio", env=jt.abandoning_env())
+    check(sub.wait_for("genre.probs", 2, 12), "publishing through PortAudio")
+    jt.kill_server()
+    p = jt.procs["genred"]
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        fail("genred neither recovered nor exited 10 s after its device vanished")
+    check(p.returncode not in (0, None) and p.returncode > 0,
+          "genred exits with failure status %s, not a signal" % p.returncode)
+    log = jt.read_log("genred")
+    check(log.count("its JACK server went away") == 1, "one clear line says why")
+    check("Sanitizer" not in log and "Assertion" not in log, "no sanitizer report or assertion")
+    jt.procs.pop("genred")
+    jt.start_server()  # frees the killed server's registry slot
+
+
+SCENARIOS = {n[len("scenario_"):]: f for n, f in globals().items() if n.startswith("scenario_")}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:
+        sys.exit("usage: test_genred_jack.py {%s}" % ",".join(sorted(SCENARIOS)))
+    try:
+        with JackTest(tag="genred_" + sys.argv[1]) as jt:
+            info = tg.model_info()
+            sub = tg.Subscriber(EP)
+            try:
+                SCENARIOS[sys.argv[1]](jt, sub, info)
+            finally:
+                sub.close()
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+        shutil.rmtree(tg.TMP, ignore_errors=True)

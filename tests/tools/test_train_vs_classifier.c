@@ -1,0 +1,85 @@
+/* The trainer's float forward pass (gru_train) and the daemon's classifier
+ * (nn/, float and int8 kernels) must agree on the same weights: otherwise
+ * validation during training would not predict what the daemon does. */
+#include "check.h"
+#include "classifier.h"
+#include "gru_export.h"
+
+#include <string.h>
+
+static void check_shape(unsigned layers, int pool_mean)
+{
+    enum { IN = 20, HID = 24, LABELS = 5, FRAMES = 126, BATCH = 3 };
+    gru_shape s = {IN, HID, layers, LABELS, pool_mean};
+    size_t n = gru_param_count(&s);
+    float *params = malloc(n * sizeof *params);
+    REQUIRE(params);
+    gru_params_init(&s, params, 11 + layers);
+    for (size_t i = 0; i < n; i++)
+        params[i] *= 2.5f; /* weights well beyond the init range, as after training */
+    float mean[IN], std[IN];
+    for (unsigned k = 0; k < IN; k++) {
+        mean[k] = (float)(k * 0.7 - 3);
+        std[k] = (float)(0.5 + k * 0.1);
+    }
+    char labels[LABELS][MODEL_MAX_LABEL_LEN + 1] = {"a", "b", "c", "d", "e"};
+    model_frontend fe = {22050, 2048, 512, 128, IN, 0, 11025, 3.0};
+    char err[256];
+    model_t *m =
+        gru_export(&s, params, &fe, mean, std, (const char(*)[MODEL_MAX_LABEL_LEN + 1]) labels,
+                   "test 2026-01-01 00000000", err, sizeof err);
+    REQUIRE(m);
+    model_t *q = model_quantize(m, err, sizeof err);
+    REQUIRE(q);
+    classifier_t *cf = classifier_create(m, FRAMES, err, sizeof err);
+    classifier_t *cq = classifier_create(q, FRAMES, err, sizeof err);
+    gru_work *w = gru_work_create(&s, BATCH, FRAMES);
+    REQUIRE(cf && cq && w);
+
+    static float raw[BATCH][FRAMES * IN], norm[BATCH][FRAMES * IN];
+    uint64_t st = 99;
+    for (unsigned b = 0; b < BATCH; b++)
+        for (unsigned i = 0; i < FRAMES * IN; i++) {
+            st = st * 6364136223846793005ull + 1442695040888963407ull;
+            double u = (double)(st >> 11) / 9007199254740992.0;
+            unsigned k = i % IN;
+            raw[b][i] = (float)(mean[k] + std[k] * (4 * u - 2 + sin(i * 0.01 * (b + 1))));
+            norm[b][i] = (raw[b][i] - mean[k]) / std[k];
+        }
+    float train_probs[BATCH * LABELS], pf[LABELS], pq[LABELS];
+    /* Full windows, and a shorter one as the tools use for short clips. */
+    for (unsigned frames = FRAMES; frames >= 84; frames -= 42) {
+        static float batch[BATCH * FRAMES * IN];
+        for (unsigned b = 0; b < BATCH; b++)
+            memcpy(batch + (size_t)b * frames * IN, norm[b], (size_t)frames * IN * sizeof(float));
+        gru_forward(w, params, batch, BATCH, frames, train_probs);
+        for (unsigned b = 0; b < BATCH; b++) {
+            classifier_process(cf, raw[b], frames, pf);
+            classifier_process(cq, raw[b], frames, pq);
+            double worst = 0, worst_q = 0;
+            for (unsigned k = 0; k < LABELS; k++) {
+                worst = fmax(worst, fabs(pf[k] - train_probs[b * LABELS + k]));
+                worst_q = fmax(worst_q, fabs(pq[k] - train_probs[b * LABELS + k]));
+            }
+            printf("layers %u pool %s frames %u window %u: |float - trainer| %.2e, |int8 - "
+                   "trainer| %.2e\n",
+                   layers, pool_mean ? "mean" : "last", frames, b, worst, worst_q);
+            CHECK(worst < 1e-4);
+            CHECK(worst_q < 0.05);
+        }
+    }
+    gru_work_destroy(w);
+    classifier_destroy(cf);
+    classifier_destroy(cq);
+    model_destroy(m);
+    model_destroy(q);
+    free(params);
+}
+
+int main(void)
+{
+    for (unsigned layers = 1; layers <= 2; layers++)
+        for (int pool = 0; pool <= 1; pool++)
+            check_shape(layers, pool);
+    return check_report("test_train_vs_classifier");
+}

@@ -1,0 +1,65 @@
+/* bench_model: CPU time of one window through a model file's classifier
+ * (its own front-end geometry and kernels), one thread, median of RUNS.
+ * Usage: bench_model [MODEL] [RUNS]; without MODEL the built-in default. */
+#include "classifier.h"
+#include "model.h"
+#include "mfcc_window.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
+}
+
+int main(int argc, char **argv)
+{
+    char err[512];
+    model_t *m = argc > 1 && strcmp(argv[1], "-") ? model_load_file(argv[1], err, sizeof err)
+                                                  : model_load_default(err, sizeof err);
+    int runs = argc > 2 ? atoi(argv[2]) : 500;
+    if (!m) {
+        fprintf(stderr, "bench_model: %s\n", err);
+        return 1;
+    }
+    if (runs < 1) runs = 1;
+    const model_frontend *fe = &m->frontend;
+    unsigned frames = mfcc_window_frames(fe->window_seconds, fe->sample_rate, fe->n_fft, fe->hop);
+    classifier_t *c = classifier_create(m, frames, err, sizeof err);
+    float *window = malloc((size_t)frames * m->n_inputs * sizeof *window);
+    double *t = malloc((size_t)runs * sizeof *t);
+    float probs[MODEL_MAX_LABELS];
+    if (!c || !window || !t) {
+        fprintf(stderr, "bench_model: %s\n", c ? "out of memory" : err);
+        return 1;
+    }
+    for (size_t i = 0; i < (size_t)frames * m->n_inputs; i++)
+        window[i] = m->mean[i % m->n_inputs] +
+                    m->std[i % m->n_inputs] * (float)((i * 7919 % 1000) / 500.0 - 1);
+    for (int r = 0; r < runs; r++) {
+        double t0 = cpu_us();
+        classifier_process(c, window, frames, probs);
+        t[r] = cpu_us() - t0;
+    }
+    qsort(t, (size_t)runs, sizeof *t, cmp_double);
+    printf("%s: %u layer(s) x %u hidden, %u inputs, %u frames, %s: median %.1f us per window "
+           "(%d runs, one thread)\n",
+           m->id, m->n_layers, m->layers[0].hidden, m->n_inputs, frames,
+           m->layers[0].weights == MODEL_WEIGHTS_Q8 ? "int8" : "float", t[runs / 2], runs);
+    free(t);
+    free(window);
+    classifier_destroy(c);
+    model_destroy(m);
+    return 0;
+}
