@@ -316,6 +316,7 @@ static void track_change(pipeline_t *p, int state, uint64_t at)
     json_t *msg = message_head(p);
     json_object_set_new(msg, "previous", label_or_null(m, p->current));
     json_object_set_new(msg, "new", label_or_null(m, state));
+    json_object_set_new(msg, "silence", json_boolean(state == STATE_SILENCE));
     json_object_set_new(msg, "p", json_real(state >= 0 ? p->eng.smoothed[state] : 0.0));
     post(p, "genre.change", msg, 0);
     log_info("stream '%s': %s -> %s", p->name, p->current >= 0 ? m->labels[p->current] : "-",
@@ -479,13 +480,16 @@ static void *pipeline_main(void *arg)
         /* Read the state before popping: ENDED seen first means the ring
          * already holds everything the source will ever push. */
         input_state state = input_get_state(p->input);
-        size_t n = ring_pop(ring, p->buf, (size_t)POP_FRAMES * p->channels);
+        /* Whole frames only, and never more than the buffer, whatever
+         * channel count a back-end reports. */
+        size_t ch = p->channels ? p->channels : 1;
+        size_t n = ring_pop(ring, p->buf, (size_t)POP_FRAMES * MAX_CHANNELS / ch * ch);
         if (n) {
             int64_t arrival = monotonic_ns();
             if (p->fe)
-                process_block(p, p->buf, n / p->channels, arrival);
+                process_block(p, p->buf, n / ch, arrival);
             else
-                p->position += n / p->channels;
+                p->position += n / ch;
         } else {
             finished = state == INPUT_ENDED || state == INPUT_FAILED;
             if (!finished) nanosleep(&idle, NULL);

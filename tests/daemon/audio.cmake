@@ -53,3 +53,11 @@ if(TARGET genred)
             "GENRED_SOURCE_DIR=${CMAKE_SOURCE_DIR};GENRED_BUILD_DIR=${CMAKE_BINARY_DIR};GENRED_FLAVOUR=${GENRED_FLAVOUR}")
     endforeach()
 endif()
+
+# README's Node subscriber example; skipped without node and its npm binding.
+if(TARGET genred)
+    add_test(NAME node_subscriber COMMAND ${GENRED_PYTHON}
+        ${CMAKE_CURRENT_SOURCE_DIR}/test_node_subscriber.py)
+    set_tests_properties(node_subscriber PROPERTIES TIMEOUT 60 LABELS daemon SKIP_RETURN_CODE 77
+        ENVIRONMENT "GENRED_SOURCE_DIR=${CMAKE_SOURCE_DIR};GENRED_BUILD_DIR=${CMAKE_BINARY_DIR};GENRED_FLAVOUR=${GENRED_FLAVOUR}")
+endif()

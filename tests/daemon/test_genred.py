@@ -561,7 +561,7 @@ def test_streams_and_silence():
     changes = [m[2] for m in sub.of("genre.change")]
     check(any(c["stream"] == "music" and c["new"] in info["labels"] for c in changes),
           "music stream announced its genre: %r" % changes)
-    check(any(c["stream"] == "quiet" and c["new"] is None for c in changes),
+    check(any(c["stream"] == "quiet" and c["new"] is None and c["silence"] for c in changes),
           "quiet stream announced silence: %r" % changes)
     check(status and [s["name"] for s in status["streams"]] == ["music", "quiet"],
           "status lists both streams")
