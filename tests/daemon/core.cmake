@@ -23,3 +23,7 @@ foreach(entry ${GENRED_CORE_TESTS})
     set_tests_properties(genred_${scenario} PROPERTIES TIMEOUT 90 LABELS "${labels}"
         ENVIRONMENT "GENRED_SOURCE_DIR=${CMAKE_SOURCE_DIR};GENRED_BUILD_DIR=${CMAKE_BINARY_DIR};GENRED_FLAVOUR=${GENRED_FLAVOUR};TSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/tsan.supp")
 endforeach()
+
+genred_test(test_smoother SOURCES test_smoother.c ${CMAKE_SOURCE_DIR}/daemon/smoother.c
+    LIBS m LABELS daemon)
+target_include_directories(test_smoother PRIVATE ${CMAKE_SOURCE_DIR}/daemon)
