@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "curve.h"
 #include "log.h"
 
 #include <errno.h>
@@ -41,6 +42,9 @@ static const key_info keys[] = {
     {TEXT(model, KEY_TEXT)},
     {TEXT(log_level, KEY_LOG_LEVEL)},
     {TEXT(drop_policy, KEY_DROP)},
+    {TEXT(curve_secret_key, KEY_TEXT)},
+    {TEXT(curve_allow, KEY_TEXT)},
+    {BOOL(allow_plaintext_remote)},
 };
 
 static const key_info *find_key(const char *name)
@@ -382,5 +386,19 @@ int conf_check(const genred_config *c, char *err, size_t err_len)
                 snprintf(err, err_len, "streams: the name '%s' is used twice", c->streams[i].name);
                 return -1;
             }
+    if (c->curve_allow[0] && !c->curve_secret_key[0]) {
+        snprintf(err, err_len, "curve_allow: needs curve_secret_key (CURVE is off without it)");
+        return -1;
+    }
+    /* Plain text off this machine lets anyone on the path read and subscribe. */
+    for (unsigned i = 0; i < c->n_publish; i++)
+        if (!c->curve_secret_key[0] && !c->allow_plaintext_remote &&
+            !curve_endpoint_is_local(c->publish[i])) {
+            snprintf(err, err_len,
+                     "publish '%s': not loopback or ipc, so it needs curve_secret_key (see "
+                     "genred --gen-keys), or allow_plaintext_remote = true",
+                     c->publish[i]);
+            return -1;
+        }
     return 0;
 }

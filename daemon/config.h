@@ -35,6 +35,9 @@ typedef struct {
     config_drop_policy drop_policy;
     int realtime, loop, print;
     char log_level[16];
+    char curve_secret_key[CONFIG_TEXT_LEN]; /* server secret key file; "" = no CURVE */
+    char curve_allow[CONFIG_TEXT_LEN];      /* client public keys allowed; "" = any */
+    int allow_plaintext_remote;             /* non-loopback endpoints without CURVE */
 } genred_config;
 
 #define CONFIG_DEFAULT_PATH "/etc/genred/genred.conf"
@@ -54,7 +57,8 @@ int conf_set(genred_config *c, const char *key, const char *value, const char *f
 void conf_set_input(genred_config *c, const char *name, const char *input);
 int conf_add_publish(genred_config *c, const char *endpoint, int reset, char *err, size_t err_len);
 
-/* Cross-field checks (unique stream names, at least one endpoint). */
+/* Cross-field checks (unique stream names, at least one endpoint, CURVE
+ * or allow_plaintext_remote for endpoints that leave the machine). */
 int conf_check(const genred_config *c, char *err, size_t err_len);
 
 #endif

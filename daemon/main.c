@@ -7,6 +7,7 @@
  * sigtimedwait, so no handler ever runs inside another thread. */
 #include "classifier.h"
 #include "config.h"
+#include "curve.h"
 #include "frontend.h"
 #include "input.h"
 #include "log.h"
@@ -46,6 +47,7 @@ typedef struct {
     } set[MAX_OVERRIDES];
     unsigned n_set;
     int check_config, list_devices, model_info, wait_subscriber;
+    const char *gen_keys; /* --gen-keys DIR, or NULL */
 } cli;
 
 typedef struct {
@@ -96,6 +98,7 @@ static void usage(FILE *out)
             "      --log-level LEVEL   error | warn | info | debug (info)\n"
             "      --list-devices      list PortAudio capture devices\n"
             "      --model-info        print the model's labels and front-end as JSON\n"
+            "      --gen-keys DIR      write a CURVE keypair DIR/curve.key, DIR/curve.pub\n"
             "  -h, --help              this help\n"
             "  -V, --version           version and built-in model\n");
 }
@@ -107,6 +110,7 @@ enum {
     OPT_WAIT,
     OPT_LIST,
     OPT_MODEL_INFO,
+    OPT_GEN_KEYS,
 };
 
 static const struct option long_options[] = {
@@ -131,6 +135,7 @@ static const struct option long_options[] = {
     {"wait-subscriber", no_argument, NULL, OPT_WAIT},
     {"list-devices", no_argument, NULL, OPT_LIST},
     {"model-info", no_argument, NULL, OPT_MODEL_INFO},
+    {"gen-keys", required_argument, NULL, OPT_GEN_KEYS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -205,6 +210,9 @@ static int parse_cli(cli *a, int argc, char **argv)
             break;
         case OPT_MODEL_INFO:
             a->model_info = 1;
+            break;
+        case OPT_GEN_KEYS:
+            a->gen_keys = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -569,6 +577,17 @@ static int print_model_info(const model_t *m)
     return 0;
 }
 
+static int generate_keys(const char *dir)
+{
+    char err[512];
+    if (curve_generate_keys(dir, err, sizeof err)) {
+        fprintf(stderr, "genred: %s\n", err);
+        return 1;
+    }
+    printf("genred: wrote %s/curve.key (secret, 0600) and %s/curve.pub (public, 0644)\n", dir, dir);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     app g;
@@ -583,6 +602,7 @@ int main(int argc, char **argv)
     }
     if (rc >= 0) return rc;
     if (g.args.list_devices) return input_list_devices();
+    if (g.args.gen_keys) return generate_keys(g.args.gen_keys);
 
     char err[512];
     if (build_config(&g.args, &g.cfg, &g.config_file, err, sizeof err)) {

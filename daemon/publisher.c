@@ -80,6 +80,7 @@
  * genred and not counted. Either way the pipeline never waits. */
 #include "publisher.h"
 
+#include "curve.h"
 #include "log.h"
 
 #include <errno.h>
@@ -108,6 +109,7 @@ typedef struct {
 
 struct publisher {
     void *zctx, *xpub, *pull;
+    curve_t *curve; /* NULL: plain text */
     char inproc[64];
     config_drop_policy drop_policy;
     double status_interval;
@@ -143,6 +145,30 @@ static void set_int(void *sock, int option, int value)
     zmq_setsockopt(sock, option, &value, sizeof value);
 }
 
+/* CURVE on the XPUB (before any bind), or a warning for each endpoint that
+ * leaves the machine in plain text (conf_check refused those unless
+ * allow_plaintext_remote). */
+static int secure(publisher_t *p, const genred_config *cfg, char *err, size_t err_len)
+{
+    if (!cfg->curve_secret_key[0]) {
+        for (unsigned i = 0; i < cfg->n_publish; i++)
+            if (!curve_endpoint_is_local(cfg->publish[i]))
+                log_warn("publish '%s': plain text off this machine (allow_plaintext_remote): "
+                         "anyone who reaches it can subscribe",
+                         cfg->publish[i]);
+        return 0;
+    }
+    p->curve = curve_create(p->zctx, cfg->curve_secret_key, cfg->curve_allow, err, err_len);
+    if (!p->curve || curve_apply(p->curve, p->xpub, err, err_len)) return -1;
+    if (curve_allowed(p->curve))
+        log_info("CURVE on, server public key %s; %u client key(s) allowed by %s",
+                 curve_public_key(p->curve), curve_allowed(p->curve), cfg->curve_allow);
+    else
+        log_info("CURVE on, server public key %s; any client with it may subscribe",
+                 curve_public_key(p->curve));
+    return 0;
+}
+
 publisher_t *publisher_create(const genred_config *cfg, char *err, size_t err_len)
 {
     publisher_t *p = calloc(1, sizeof *p);
@@ -170,6 +196,10 @@ publisher_t *publisher_create(const genred_config *cfg, char *err, size_t err_le
     set_int(p->xpub, ZMQ_XPUB_VERBOSE, 1); /* every subscribe, for the cache */
     if (cfg->drop_policy == DROP_COUNT) set_int(p->xpub, ZMQ_XPUB_NODROP, 1);
     set_int(p->pull, ZMQ_RCVHWM, INPROC_HWM);
+    if (secure(p, cfg, err, err_len)) {
+        publisher_destroy(p);
+        return NULL;
+    }
     for (unsigned i = 0; i < cfg->n_publish; i++)
         if (zmq_bind(p->xpub, cfg->publish[i])) {
             snprintf(err, err_len, "publish '%s': %s", cfg->publish[i], zmq_strerror(zmq_errno()));
@@ -191,6 +221,7 @@ void publisher_destroy(publisher_t *p)
     publisher_stop(p);
     if (p->xpub) zmq_close(p->xpub);
     if (p->pull) zmq_close(p->pull);
+    curve_destroy(p->curve);
     if (p->zctx) zmq_ctx_term(p->zctx);
     for (unsigned i = 0; i < p->n_tracks; i++) {
         free(p->tracks[i].last_probs);
