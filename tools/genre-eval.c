@@ -167,8 +167,9 @@ int main(int argc, char **argv)
         free(text);
         json_decref(o);
     } else {
-        printf("model %s\n%lu clips (%zu skipped), %lu windows of %u frames, hop %.3f s\n", m->id,
-               metrics_total(&t.clip), skipped, metrics_total(&t.window), g.window_frames, hop);
+        printf("model %s\n%lu clips (%zu skipped), %lu windows of up to %u frames, hop %.3f s\n",
+               m->id, metrics_total(&t.clip), skipped, metrics_total(&t.window), g.window_frames,
+               hop);
         printf("clip level:   accuracy %6.2f%%  balanced accuracy %6.2f%%\n",
                100 * metrics_accuracy(&t.clip), 100 * metrics_balanced_accuracy(&t.clip));
         printf("window level: accuracy %6.2f%%  balanced accuracy %6.2f%%\n\n",
