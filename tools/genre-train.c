@@ -54,7 +54,7 @@ static void usage(FILE *out)
             "  --report DIR              metrics.json and SVG plots (default: MODEL's folder)\n"
             "  --cache DIR               feature cache (default: REPORT/cache; 'none' disables)\n"
             "  --hidden N (64) --layers N (1) --pool last|mean (mean) --coeffs N (20)\n"
-            "  --mels N (128) --epochs N (60) --batch N (64) --epoch-windows N (3072)\n"
+            "  --mels N (128) --epochs N (40) --batch N (64) --epoch-windows N (3072)\n"
             "  --patience N (15) --lr X (0.002) --weight-decay X (0.01) --dropout X (0.2)\n"
             "  --clip-norm X (2) --hop S (0.5: validation window hop) --seed N (1)\n"
             "  --threads N (all cores) --variants N (3 augmented copies per clip)\n"
@@ -146,7 +146,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
                       .coeffs = 20,
                       .mels = 128,
                       .pool_mean = 1,
-                      .epochs = 60,
+                      .epochs = 40,
                       .batch = 64,
                       .epoch_windows = 3072,
                       .patience = 15,
