@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct audio_file {
     SNDFILE *sf;
@@ -39,7 +40,14 @@ audio_file_t *audio_file_open(const char *path, char *err, size_t err_len)
         audio_file_close(f);
         return NULL;
     }
+    struct stat st;
+    int is_dir = fstat(fileno(probe), &st) == 0 && S_ISDIR(st.st_mode);
     fclose(probe);
+    if (is_dir) {
+        snprintf(err, err_len, "%s: %s", path, strerror(EISDIR));
+        audio_file_close(f);
+        return NULL;
+    }
     f->sf = sf_open(path, SFM_READ, &f->info);
     if (!f->sf) {
         report(err, err_len, path, sf_strerror(NULL));

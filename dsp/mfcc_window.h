@@ -19,7 +19,8 @@ const float *mfcc_window_view(const mfcc_window_t *w);
 void mfcc_window_reset(mfcc_window_t *w);
 
 /* Frames in a window of `seconds` at the given rate and framing:
- * 1 + (round(seconds * rate) - n_fft) / hop, e.g. 126 for 3 s at the defaults. */
+ * 1 + (round(seconds * rate) - n_fft) / hop, e.g. 126 for 3 s at the defaults;
+ * 0 when the window is shorter than one frame. */
 unsigned mfcc_window_frames(double seconds, double sample_rate, unsigned n_fft, unsigned hop);
 
 #endif

@@ -54,6 +54,11 @@ static void test_errors(void)
     printf("missing: %s\n", err);
     CHECK(strncmp(err, path, strlen(path)) == 0 && err[strlen(path)] == ':');
 
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    CHECK(audio_file_open(dir, err, sizeof err) == NULL);
+    printf("directory: %s\n", err);
+    CHECK(strncmp(err, dir, strlen(dir)) == 0 && strstr(err, "directory"));
+
     temp_path(path, sizeof path, "garbage.wav");
     FILE *g = fopen(path, "wb");
     REQUIRE(g);
