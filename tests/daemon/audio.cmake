@@ -45,7 +45,7 @@ endif()
 
 # The same back-ends inside the real daemon, checked over ZeroMQ.
 if(TARGET genred)
-    foreach(scenario jack portaudio jack_restart portaudio_gone)
+    foreach(scenario jack_and_portaudio jack_restart portaudio_gone)
         add_test(NAME genred_live_${scenario} COMMAND ${GENRED_PYTHON}
             ${CMAKE_CURRENT_SOURCE_DIR}/test_genred_jack.py ${scenario})
         set_tests_properties(genred_live_${scenario} PROPERTIES TIMEOUT 60

@@ -74,9 +74,11 @@ class JackTest:
         release = os.environ.get("GENRED_FLAVOUR", "release") == "release"
         # Sanitizers slow process exit down; a clean stop must still be prompt.
         self.stop_limit = 1.0 if release else 3.0
-        # The dummy driver is paced by a timer but waits for its clients, so a
-        # sanitized client on a loaded machine stretches the server's cycle.
-        self.rate_tolerance = 0.1 if release else 0.3
+        # The dummy driver is paced by a timer but waits for its clients, so on
+        # a loaded machine (and with sanitized clients) its cycle stretches.
+        # This bounds the sample rate the back-ends deliver, measured against
+        # the wall clock; loss inside genred shows as ring overruns instead.
+        self.rate_tolerance = 0.15 if release else 0.3
         self.logdir = os.path.join(self.build, "Testing", "jack-logs")
         os.makedirs(self.logdir, exist_ok=True)
 
@@ -159,6 +161,14 @@ class JackTest:
                            text=True, timeout=5)
         if r.returncode != 0:
             fail("jack_connect %s %s: %s" % (src, dst, r.stdout + r.stderr))
+
+    def wait_connection(self, port, other, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if other in self.connections(port):
+                return True
+            time.sleep(0.1)
+        return False
 
     def connections(self, port):
         r = subprocess.run(["jack_lsp", "-c", port], env=self.env, capture_output=True,

@@ -70,13 +70,13 @@ static void next_symbol(void *fn_out, const char *name, const char *version)
 
 /* ---- the wrapped callbacks ---- */
 
-/* RT_GUARD_ONLY=jack or =portaudio guards one API only: PortAudio's JACK
- * host registers its own JACK process callback, whose internals are
- * PortAudio's business, around the callback genred gives PortAudio. */
-static int guarding(const char *api)
+/* PortAudio's JACK host registers a JACK process callback of its own, whose
+ * internals (a trylock, its buffer processor) are PortAudio's business; the
+ * callback genred gives PortAudio is guarded through Pa_OpenStream instead. */
+static int registered_by_portaudio(const void *caller)
 {
-    const char *only = getenv("RT_GUARD_ONLY");
-    return !only || !strcmp(only, api);
+    Dl_info info;
+    return dladdr(caller, &info) && info.dli_fname && strstr(info.dli_fname, "libportaudio");
 }
 
 /* A handful of slots: genred registers one callback per stream. Slots are
@@ -104,7 +104,8 @@ int jack_set_process_callback(jack_client_t *client, JackProcessCallback cb, voi
 {
     typedef int (*fn)(jack_client_t *, JackProcessCallback, void *);
     NEXT(fn, jack_set_process_callback, NULL);
-    if (!cb || !guarding("jack")) return next_jack_set_process_callback(client, cb, arg);
+    if (!cb || registered_by_portaudio(__builtin_return_address(0)))
+        return next_jack_set_process_callback(client, cb, arg);
     int i = atomic_fetch_add(&jack_used, 1);
     if (i >= SLOTS) return next_jack_set_process_callback(client, cb, arg);
     jack_slots[i] = (struct jack_slot){cb, arg};
@@ -137,8 +138,7 @@ PaError Pa_OpenStream(PaStream **stream, const PaStreamParameters *in,
     typedef PaError (*fn)(PaStream **, const PaStreamParameters *, const PaStreamParameters *,
                           double, unsigned long, PaStreamFlags, PaStreamCallback *, void *);
     NEXT(fn, Pa_OpenStream, NULL);
-    if (!cb || !guarding("portaudio"))
-        return next_Pa_OpenStream(stream, in, out, rate, frames, flags, cb, arg);
+    if (!cb) return next_Pa_OpenStream(stream, in, out, rate, frames, flags, cb, arg);
     int i = atomic_fetch_add(&pa_used, 1);
     if (i >= SLOTS) return next_Pa_OpenStream(stream, in, out, rate, frames, flags, cb, arg);
     pa_slots[i] = (struct pa_slot){cb, arg};

@@ -4,7 +4,7 @@ a JACK server (dummy driver) per test, jack_play playing the music excerpt,
 genred on `jack` or `portaudio`, and a ZeroMQ subscriber checking what it
 publishes.
 
-    test_genred_jack.py {jack,portaudio,jack_restart,portaudio_gone}
+    test_genred_jack.py {jack_and_portaudio,jack_restart,portaudio_gone}
 """
 
 import os
@@ -40,53 +40,49 @@ def probs_since(sub, t):
     return [m for m in sub.of("genre.probs") if m[0] >= t]
 
 
-def check_publishing(sub, info, seconds, what):
-    """Publishing at 1/hop, valid messages with the model's fields, audio
-    heard (not silence)."""
-    start = time.monotonic()
-    sub.wait_for("genre.probs", len(sub.of("genre.probs")) + 1, 8)
-    first = sub.of("genre.probs")[-1][0] if sub.of("genre.probs") else start
+def check_publishing(sub, info, seconds, what, streams=("main",)):
+    """Publishing at 1/hop per stream, valid messages with the model's
+    fields, audio heard (not silence)."""
+    n0 = len(sub.of("genre.probs"))
+    sub.wait_for("genre.probs", n0 + len(streams), 8)
+    start = sub.of("genre.probs")[-1][0]
     time.sleep(seconds)
-    msgs = probs_since(sub, first)
-    check(len(msgs) >= 4, "%s: %d genre.probs in %.0f s" % (what, len(msgs), seconds))
-    rate = (len(msgs) - 1) / (msgs[-1][0] - msgs[0][0])
-    check(abs(rate - 1 / HOP) <= RATE_TOLERANCE / HOP, "%s: %.2f messages/s, expected %.2f +- %d%%"
-          % (what, rate, 1 / HOP, RATE_TOLERANCE * 100))
     check(not sub.bad, "%s: every message is two frames of valid JSON" % what)
-    for m in msgs:
-        tg.check_probs_message(m[2], info)
-    if tg.failures:
-        fail("%s: message checks: %s" % (what, "; ".join(tg.failures[:5])))
-    check(all(m[2]["stream"] == "main" for m in msgs), "%s: stream name 'main'" % what)
-    loud = [m for m in msgs if not m[2]["silence"]]
-    check(len(loud) == len(msgs), "%s: the music is heard (%d of %d not silent, level %.1f dBFS)"
-          % (what, len(loud), len(msgs), msgs[-1][2]["level_dbfs"]))
-    print("%s: top labels %s" % (what, sorted({m[2]["top"] for m in msgs})), flush=True)
-    return msgs
+    for stream in streams:
+        label = "%s, stream %s" % (what, stream)
+        msgs = [m for m in probs_since(sub, start) if m[2]["stream"] == stream]
+        check(len(msgs) >= 4, "%s: %d genre.probs in %.0f s" % (label, len(msgs), seconds))
+        rate = (len(msgs) - 1) / (msgs[-1][0] - msgs[0][0])
+        check(abs(rate - 1 / HOP) <= RATE_TOLERANCE / HOP,
+              "%s: %.2f messages/s, expected %.2f +- %d%%"
+              % (label, rate, 1 / HOP, RATE_TOLERANCE * 100))
+        for m in msgs:
+            tg.check_probs_message(m[2], info)
+        if tg.failures:
+            fail("%s: message checks: %s" % (label, "; ".join(tg.failures[:5])))
+        loud = [m for m in msgs if not m[2]["silence"]]
+        check(len(loud) == len(msgs), "%s: the music is heard (%d of %d not silent, %.1f dBFS)"
+              % (label, len(loud), len(msgs), msgs[-1][2]["level_dbfs"]))
+        print("%s: top labels %s" % (label, sorted({m[2]["top"] for m in msgs})), flush=True)
 
 
-def scenario_jack(jt, sub, info):
+def scenario_jack_and_portaudio(jt, sub, info):
+    """Tests 1 and 2 at once: one genred with two streams, `jack` (j) and
+    `portaudio` (p), both fed by the player; clients genred-j and genred-p."""
     jt.start_server()
     jt.spawn("player", [jt.bin("jack_play"), "-n", "src", "-f", clip(jt)])
     jt.wait_port("src:out")
-    genred(jt, "jack:src:out")
-    check(sub.wait_for("genre.probs", 1, 10), "first genre.probs within 10 s")
-    check("src:out" in jt.connections("genred:in_1"), "genred:in_1 connected to src:out")
-    check_publishing(sub, info, 4.5, "jack")
-    code, took = jt.stop("genred")
-    check(code == 0 and took < jt.stop_limit, "SIGTERM: exit %s in %.2f s" % (code, took))
-
-
-def scenario_portaudio(jt, sub, info):
-    jt.start_server()
-    jt.spawn("player", [jt.bin("jack_play"), "-n", "src", "-f", clip(jt)])
-    jt.wait_port("src:out")
-    genred(jt, "portaudio")
-    jt.wait_port("genred:in_0")
-    jt.connect("src:out", "genred:in_0")
-    jt.connect("src:out", "genred:in_1")
-    check(sub.wait_for("genre.probs", 1, 10), "first genre.probs within 10 s")
-    check_publishing(sub, info, 4.5, "portaudio")
+    conf = os.path.join(TMP, "genred.conf")
+    with open(conf, "w") as f:
+        f.write('streams = ( { name = "j"; input = "jack:src:out"; },\n'
+                '            { name = "p"; input = "portaudio"; } );\n')
+    jt.spawn("genred", [jt.bin("genred"), "--config", conf, "--publish", EP, "--hop", str(HOP)])
+    jt.wait_port("genred-p:in_0")
+    jt.connect("src:out", "genred-p:in_0")
+    jt.connect("src:out", "genred-p:in_1")
+    check(sub.wait_for("genre.probs", 2, 10), "first genre.probs within 10 s")
+    check(jt.wait_connection("genred-j:in_1", "src:out"), "genred-j:in_1 auto-connected to src:out")
+    check_publishing(sub, info, 4.5, "live", streams=("j", "p"))
     code, took = jt.stop("genred")
     check(code == 0 and took < jt.stop_limit, "SIGTERM: exit %s in %.2f s" % (code, took))
 
@@ -118,7 +114,7 @@ def scenario_jack_restart(jt, sub, info):
           % (delay if resumed else -1))
     jt.wait_port("src:out")
     time.sleep(1.0)
-    check("src:out" in jt.connections("genred:in_1"), "reconnected to the restarted player")
+    check(jt.wait_connection("genred:in_1", "src:out"), "reconnected to the restarted player")
     check_publishing(sub, info, 3.0, "after restart")
     code, took = jt.stop("genred")
     check(code == 0, "SIGTERM after the restart: exit %s" % code)

@@ -40,35 +40,34 @@ with JackTest() as jt:
     jt.spawn("player", [jt.bin("jack_play"), "-n", "src"])
     jt.wait_port("src:out")
 
-    # One port, auto-connected to the player.
-    p, r = probe(jt, "mono", "jack:src:out", 2.6, "genred-mono")
-    jt.wait_port("genred-mono:in_1")
-    time.sleep(0.5)
-    check("src:out" in jt.connections("genred-mono:in_1"), "in_1 auto-connected to src:out")
-    p.wait(10)
-    check(p.returncode == 0, "probe exits 0")
-    check_flow(jt, r.lines, 48000, 1, "mono")
-    # The synthesised clip has an RMS near 0.107; silence or garbage would not.
-    rms = [l["rms"] for l in steady(r.lines)]
-    check(all(0.08 < x < 0.13 for x in rms), "mono: the player's signal arrives (rms %s)" % rms)
-
-    # Two ports, interleaved: the player on in_1, the dummy's silent capture on in_2.
-    p, r = probe(jt, "stereo", "jack:src:out,system:capture_1", 2.6, "genred-stereo")
-    p.wait(10)
-    check_flow(jt, r.lines, 48000, 2, "stereo")
-    rms = [l["ch_rms"] for l in steady(r.lines)]
-    check(all(0.08 < a < 0.13 and b < 1e-6 for a, b in rms),
-          "stereo: player on channel 1, silence on channel 2, interleaved (rms %s)" % rms)
-
-    # A source that appears after genred: connected when it registers.
-    p, r = probe(jt, "late", "jack:late:out", 5, "genred-late")
-    jt.wait_port("genred-late:in_1")
-    time.sleep(0.5)
+    # Three inputs at once, each its own client: one port auto-connected to
+    # the player; two ports interleaved (the player on in_1, the dummy's
+    # silent capture on in_2); and a source that appears only after genred.
+    mono, r_mono = probe(jt, "mono", "jack:src:out", 3.2, "genred-mono")
+    stereo, r_stereo = probe(jt, "stereo", "jack:src:out,system:capture_1", 3.2, "genred-stereo")
+    late, r_late = probe(jt, "late", "jack:late:out", 4.5, "genred-late")
+    for port in ("genred-mono:in_1", "genred-stereo:in_2", "genred-late:in_1"):
+        jt.wait_port(port)
     jt.spawn("late-player", [jt.bin("jack_play"), "-n", "late"])
     jt.wait_port("late:out")
     t_player = time.monotonic()
-    p.wait(10)
-    after = [l for l in r.since(t_player + 1.0)]
+    time.sleep(0.3)
+    check(jt.wait_connection("genred-mono:in_1", "src:out"), "in_1 auto-connected to src:out")
+    for p in (mono, stereo, late):
+        p.wait(10)
+        check(p.returncode == 0, "probe exits 0")
+
+    check_flow(jt, r_mono.lines, 48000, 1, "mono")
+    # The synthesised clip has an RMS near 0.107; silence or garbage would not.
+    rms = [l["rms"] for l in steady(r_mono.lines)]
+    check(all(0.08 < x < 0.13 for x in rms), "mono: the player's signal arrives (rms %s)" % rms)
+
+    check_flow(jt, r_stereo.lines, 48000, 2, "stereo")
+    rms = [l["ch_rms"] for l in steady(r_stereo.lines)]
+    check(all(0.08 < a < 0.13 and b < 1e-6 for a, b in rms),
+          "stereo: player on channel 1, silence on channel 2, interleaved (rms %s)" % rms)
+
+    after = r_late.since(t_player + 1.0)
     check(after and all(l["rms"] > 0.08 for l in after),
           "late source connected once it appeared (rms %s)" % [l["rms"] for l in after])
     check("does not exist (yet)" in jt.read_log("late"), "genred said the source was missing")

@@ -20,80 +20,85 @@ if os.environ.get("GENRED_FLAVOUR", "release") != "release":
     skip("rt_guard needs the release flavour (sanitizers interpose malloc too)")
 
 
-def guarded(jt, name, argv, seconds, extra_env=None, connect=None):
-    """Runs argv under the guard for about `seconds`, stops it with SIGTERM,
-    and returns (callbacks, violations, first offending call) for its pid."""
-    report = jt.log(name + ".rtguard")
-    if os.path.exists(report):
-        os.remove(report)
-    env = dict(extra_env or {}, LD_PRELOAD=jt.bin("rt_guard.so"), RT_GUARD_REPORT=report)
-    p = jt.spawn(name, argv, env=env)
-    if connect:
-        jt.wait_port(connect[1])
-        jt.connect(*connect)
+def run_guarded(jt, runs, seconds):
+    """Starts every run {name: (argv, extra env, (src, dst) to connect or
+    None)} at once under the guard, lets them work for `seconds`, stops them
+    with SIGTERM, and returns {name: (callbacks, violations, first call)}."""
+    started = {}
+    for name, (argv, extra_env, connect) in runs.items():
+        report = jt.log(name + ".rtguard")
+        if os.path.exists(report):
+            os.remove(report)
+        env = dict(extra_env, LD_PRELOAD=jt.bin("rt_guard.so"), RT_GUARD_REPORT=report)
+        started[name] = (jt.spawn(name, argv, env=env), report)
+    for name, (argv, extra_env, connect) in runs.items():
+        if connect:
+            jt.wait_port(connect[1])
+            jt.connect(*connect)
     time.sleep(seconds)
-    code, _ = jt.stop(name)
-    check(code == 0, "%s exits 0 under the guard" % name)
-    with open(report) as f:
-        for line in f:
-            m = re.match(r"pid=(\d+) callbacks=(\d+) violations=(\d+) first=(\S+)", line)
-            if m and int(m.group(1)) == p.pid:
-                return int(m.group(2)), int(m.group(3)), m.group(4)
-    fail("no rt_guard report line for %s (pid %d)" % (name, p.pid))
+    results = {}
+    for name, (p, report) in started.items():
+        code, _ = jt.stop(name)
+        check(code == 0, "%s exits 0 under the guard" % name)
+        with open(report) as f:
+            for line in f:
+                m = re.match(r"pid=(\d+) callbacks=(\d+) violations=(\d+) first=(\S+)", line)
+                if m and int(m.group(1)) == p.pid:
+                    results[name] = (int(m.group(2)), int(m.group(3)), m.group(4))
+        if name not in results:
+            fail("no rt_guard report line for %s (pid %d)" % (name, p.pid))
+    return results
+
+
+def check_clean(result, what, at_least):
+    cb, bad, first = result
+    check(cb >= at_least and bad == 0, "%s: %d callbacks, %d violations (first %s)"
+          % (what, cb, bad, first))
 
 
 with JackTest() as jt:
     jt.start_server()
 
-    cb, bad, first = guarded(jt, "dirty", [jt.bin("jack_play"), "-n", "dirty"], 1.0,
-                             {"JACK_PLAY_RT_MALLOC": "1"})
+    r = run_guarded(jt, {
+        "dirty": ([jt.bin("jack_play"), "-n", "dirty"], {"JACK_PLAY_RT_MALLOC": "1"}, None),
+        "clean": ([jt.bin("jack_play"), "-n", "src"], {}, None),
+    }, 1.0)
+    cb, bad, first = r["dirty"]
     check(cb > 10 and bad >= cb and first == "malloc",
           "self-check: a callback that allocates is caught (%d callbacks, %d violations, "
           "first %s)" % (cb, bad, first))
-
-    cb, bad, first = guarded(jt, "clean", [jt.bin("jack_play"), "-n", "src"], 1.0)
-    check(cb > 10 and bad == 0, "self-check: the same client without allocation is clean "
-          "(%d callbacks, %d violations, first %s)" % (cb, bad, first))
+    check_clean(r["clean"], "self-check: the same client without allocation is clean", 10)
 
     jt.spawn("player", [jt.bin("jack_play"), "-n", "src"])
     jt.wait_port("src:out")
 
-    # One port: the callback pushes the port buffer straight into the ring.
-    cb, bad, first = guarded(jt, "jack-mono", [jt.bin("input_probe"), "jack:src:out", "30",
-                                               "genred-mono"], 1.2, {"RT_GUARD_ONLY": "jack"})
-    check(cb > 30 and bad == 0, "jack input, one port: %d callbacks, %d violations (first %s)"
-          % (cb, bad, first))
-
-    # Two ports: interleaving through the preallocated scratch buffer.
-    cb, bad, first = guarded(jt, "jack-stereo",
-                             [jt.bin("input_probe"), "jack:src:out,src:out", "30",
-                              "genred-stereo"], 1.2, {"RT_GUARD_ONLY": "jack"})
-    check(cb > 30 and bad == 0, "jack input, two ports: %d callbacks, %d violations (first %s)"
-          % (cb, bad, first))
-
-    # PortAudio: genred's stream callback, inside PortAudio's JACK host.
-    cb, bad, first = guarded(jt, "portaudio", [jt.bin("input_probe"), "portaudio", "30",
-                                               "genred-pa"], 1.2, {"RT_GUARD_ONLY": "portaudio"},
-                             connect=("src:out", "genred-pa:in_0"))
-    check(cb > 30 and bad == 0, "portaudio input: %d callbacks, %d violations (first %s)"
-          % (cb, bad, first))
+    # The back-ends through input.h: one port (the port buffer straight into
+    # the ring), two ports (interleaved through the preallocated scratch),
+    # and PortAudio (genred's stream callback inside PortAudio's JACK host).
+    probe = jt.bin("input_probe")
+    r = run_guarded(jt, {
+        "jack-mono": ([probe, "jack:src:out", "30", "genred-mono"], {}, None),
+        "jack-stereo": ([probe, "jack:src:out,src:out", "30", "genred-stereo"], {}, None),
+        "portaudio": ([probe, "portaudio", "30", "genred-pa"], {}, ("src:out", "genred-pa:in_0")),
+    }, 1.5)
+    check_clean(r["jack-mono"], "jack input, one port", 30)
+    check_clean(r["jack-stereo"], "jack input, two ports", 30)
+    check_clean(r["portaudio"], "portaudio input", 30)
 
     # The daemon itself: the same callbacks with the whole pipeline, publisher
-    # and supervision threads running around them.
+    # and supervision threads running around them. Two streams of one genred
+    # process, so each back-end gets its own client name (genred-<stream>).
     genred = os.path.join(jt.build, "bin", "genred")
     if os.path.exists(genred):
         tmp = tempfile.mkdtemp(prefix="genred-rtguard-")
         try:
-            args = ["--publish", "ipc://%s/pub.ipc" % tmp, "--hop", "0.25"]
-            cb, bad, first = guarded(jt, "genred-jack",
-                                     [genred, "--input", "jack:src:out"] + args, 2.0,
-                                     {"RT_GUARD_ONLY": "jack"})
-            check(cb > 50 and bad == 0, "genred on jack: %d callbacks, %d violations (first %s)"
-                  % (cb, bad, first))
-            cb, bad, first = guarded(jt, "genred-portaudio", [genred, "--input", "portaudio"] + args,
-                                     2.0, {"RT_GUARD_ONLY": "portaudio"},
-                                     connect=("src:out", "genred:in_0"))
-            check(cb > 50 and bad == 0,
-                  "genred on portaudio: %d callbacks, %d violations (first %s)" % (cb, bad, first))
+            conf = os.path.join(tmp, "genred.conf")
+            with open(conf, "w") as f:
+                f.write('streams = ( { name = "j"; input = "jack:src:out"; },\n'
+                        '            { name = "p"; input = "portaudio"; } );\n')
+            args = [genred, "--config", conf, "--publish", "ipc://%s/pub.ipc" % tmp,
+                    "--hop", "0.25"]
+            r = run_guarded(jt, {"genred": (args, {}, ("src:out", "genred-p:in_0"))}, 2.0)
+            check_clean(r["genred"], "genred on jack and portaudio", 100)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
