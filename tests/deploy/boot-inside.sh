@@ -35,7 +35,7 @@ PY
 }
 receive 5556 && result "received: genre.probs"
 pid=$(systemctl show -P MainPID genred.service)
-sleep 5
+sleep 3
 result "watchdog restarts: $(systemctl show -P NRestarts genred.service)"
 timeout 30 systemctl reload genred.service && result "reload: ok"
 cp /etc/genred/genred.conf /root/good.conf
