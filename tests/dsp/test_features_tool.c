@@ -11,6 +11,11 @@
 
 static char tool[4096];
 
+/* Coefficients per output line when the model keeps more than the
+ * reference (0: as many as the reference). The first ones of an orthonormal
+ * DCT-II do not depend on how many are kept, so the reference is a prefix. */
+static unsigned line_coeffs;
+
 /* Runs the tool; compares its lines with the reference (if any) and returns
  * the exit status. */
 static int run(const char *args, const reference *ref, const char *what)
@@ -32,7 +37,7 @@ static int run(const char *args, const reference *ref, const char *what)
                 worst = fmax(worst, fabs(v - ref->values[frames * ref->coeffs + n]));
             s = end;
         }
-        CHECK(n == ref->coeffs);
+        CHECK(n == (line_coeffs ? line_coeffs : ref->coeffs));
         frames++;
     }
     int status = pclose(p);
@@ -85,8 +90,15 @@ int main(void)
     source_path(music, sizeof music, "tests/data/music_excerpt.wav");
 
     reference ref = reference_load("tests/data/mfcc_ref_music.txt");
+    char err[256];
+    model_t *def = model_load_default(err, sizeof err);
+    REQUIRE(def);
+    line_coeffs = def->frontend.n_coeffs;
+    CHECK(line_coeffs >= ref.coeffs);
+    model_destroy(def);
     snprintf(args, sizeof args, "'%s'", music);
     CHECK(run(args, &ref, "music, default model") == 0);
+    line_coeffs = 0;
     reference_free(&ref);
 
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
