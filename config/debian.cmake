@@ -20,6 +20,8 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION sound)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# genre-import-torch (converting PyTorch checkpoints) is Python and needs torch.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "python3, python3-torch, python3-numpy")
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
 
 # dpkg only protects files listed as conffiles; maintainer scripts create the

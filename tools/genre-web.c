@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -118,7 +119,13 @@ struct options {
     const char *endpoints[MAX_ENDPOINTS];
     int n_endpoints;
     bool allow_remote;
+    const char *server_key; /* genred's CURVE public key file, or NULL */
+    const char *client_key; /* our CURVE secret key file, or NULL: a fresh one */
+    /* The keys themselves (Z85), loaded before anything starts. */
+    char curve_server[41], curve_public[41], curve_secret[41];
 };
+
+enum { Z85_KEY_LEN = 40 };
 
 static int64_t monotonic_ms(void)
 {
@@ -420,6 +427,73 @@ static void subscriber_destroy(struct subscriber *sub)
     free(sub);
 }
 
+/* Reads a Z85 CURVE key file as genred --gen-keys writes it: one 40-character
+ * key, '#' comment lines. A secret key must not be readable by others, as
+ * genred and ssh insist. */
+static bool read_key(const char *flag, const char *path, bool secret, char key[Z85_KEY_LEN + 1])
+{
+    FILE *f = fopen(path, "r");
+    struct stat st;
+    if (!f || fstat(fileno(f), &st) != 0) {
+        fprintf(stderr, "genre-web: %s '%s': %s\n", flag, path, strerror(errno));
+        if (f) fclose(f);
+        return false;
+    }
+    if (secret && (st.st_mode & 077)) {
+        fprintf(stderr,
+                "genre-web: %s '%s': readable by group or others (mode %04o); chmod 600 it\n", flag,
+                path, (unsigned)(st.st_mode & 07777));
+        fclose(f);
+        return false;
+    }
+    char line[256];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '#' || line[0] == '\0') continue;
+        uint8_t raw[32];
+        found = strlen(line) == Z85_KEY_LEN && zmq_z85_decode(raw, line) != NULL;
+        if (!found) break;
+        memcpy(key, line, Z85_KEY_LEN + 1);
+    }
+    fclose(f);
+    if (!found)
+        fprintf(stderr, "genre-web: %s '%s': expected one 40-character Z85 key\n", flag, path);
+    return found;
+}
+
+/* Loads the CURVE keys of --server-key and --client-key, or makes a fresh
+ * keypair for us; false after a one-line error. */
+static bool load_curve_keys(struct options *opt)
+{
+    if (!opt->server_key) return true;
+    if (!read_key("--server-key", opt->server_key, false, opt->curve_server)) return false;
+    if (opt->client_key) {
+        if (!read_key("--client-key", opt->client_key, true, opt->curve_secret)) return false;
+        if (zmq_curve_public(opt->curve_public, opt->curve_secret) != 0) {
+            fprintf(stderr, "genre-web: --client-key '%s': not a secret key\n", opt->client_key);
+            return false;
+        }
+    } else if (zmq_curve_keypair(opt->curve_public, opt->curve_secret) != 0) {
+        fprintf(stderr, "genre-web: --server-key: this libzmq has no CURVE support\n");
+        return false;
+    }
+    return true;
+}
+
+/* Makes the socket a CURVE client of genred when --server-key was given. */
+static bool apply_curve(void *sock, const struct options *opt)
+{
+    if (!opt->server_key) return true;
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, opt->curve_server, Z85_KEY_LEN + 1) != 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, opt->curve_public, Z85_KEY_LEN + 1) != 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, opt->curve_secret, Z85_KEY_LEN + 1) != 0) {
+        fprintf(stderr, "genre-web: cannot use CURVE: %s\n", zmq_strerror(zmq_errno()));
+        return false;
+    }
+    return true;
+}
+
 static struct subscriber *subscriber_create(struct hub *hub, const struct options *opt)
 {
     struct subscriber *sub = calloc(1, sizeof *sub);
@@ -436,6 +510,10 @@ static struct subscriber *subscriber_create(struct hub *hub, const struct option
     }
     int linger = 0;
     zmq_setsockopt(sub->sock, ZMQ_LINGER, &linger, sizeof linger);
+    if (!apply_curve(sub->sock, opt)) {
+        subscriber_destroy(sub);
+        return NULL;
+    }
     for (size_t i = 0; i < sizeof relayed_topics / sizeof relayed_topics[0]; i++)
         zmq_setsockopt(sub->sock, ZMQ_SUBSCRIBE, relayed_topics[i], strlen(relayed_topics[i]));
     for (int i = 0; i < opt->n_endpoints; i++) {
@@ -668,12 +746,17 @@ static void usage(FILE *out)
     fprintf(
         out,
         "usage: genre-web [--listen HOST:PORT] [--endpoint ENDPOINT]... [--allow-remote]\n"
+        "                 [--server-key FILE [--client-key FILE]]\n"
         "Serves a live kiosk page of what genred hears and relays its messages as\n"
         "Server-Sent Events on /events.\n"
         "  --listen HOST:PORT   address to serve on (default 127.0.0.1:8080; port 0 picks one)\n"
         "  --endpoint ENDPOINT  genred's ZeroMQ publisher (default tcp://127.0.0.1:5556);\n"
         "                       repeat to show several genred processes on one page\n"
         "  --allow-remote       allow a --listen address other than loopback\n"
+        "  --server-key FILE    genred's CURVE public key (its curve.pub): subscribe\n"
+        "                       encrypted, as genred requires off this machine\n"
+        "  --client-key FILE    our CURVE secret key, for genred's allow-list\n"
+        "                       (default: a fresh key each start)\n"
         "  --help, --version\n");
 }
 
@@ -742,9 +825,10 @@ static bool is_loopback(const struct sockaddr_storage *addr)
 static int parse_options(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
-        {"listen", required_argument, NULL, 'l'}, {"endpoint", required_argument, NULL, 'e'},
-        {"allow-remote", no_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+        {"listen", required_argument, NULL, 'l'},     {"endpoint", required_argument, NULL, 'e'},
+        {"allow-remote", no_argument, NULL, 'r'},     {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},          {"server-key", required_argument, NULL, 's'},
+        {"client-key", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
     *opt = (struct options){.listen = "127.0.0.1:8080"};
     opterr = 0;
     int ch;
@@ -762,6 +846,12 @@ static int parse_options(int argc, char **argv, struct options *opt)
         case 'r':
             opt->allow_remote = true;
             break;
+        case 's':
+            opt->server_key = optarg;
+            break;
+        case 'c':
+            opt->client_key = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -775,6 +865,8 @@ static int parse_options(int argc, char **argv, struct options *opt)
         }
     }
     if (optind < argc) return bad_usage("unexpected argument '%s'", argv[optind]);
+    if (opt->client_key && !opt->server_key)
+        return bad_usage("--client-key needs --server-key%s", "");
     if (opt->n_endpoints == 0) opt->endpoints[opt->n_endpoints++] = "tcp://127.0.0.1:5556";
     return -1;
 }
@@ -843,7 +935,7 @@ int main(int argc, char **argv)
     if (status >= 0) return status;
     struct sockaddr_storage addr;
     socklen_t addr_len = 0;
-    if (parse_listen(opt.listen, &addr, &addr_len) != 0) return 2;
+    if (parse_listen(opt.listen, &addr, &addr_len) != 0 || !load_curve_keys(&opt)) return 2;
     if (!is_loopback(&addr) && !opt.allow_remote) {
         fprintf(stderr,
                 "genre-web: --listen %s is not a loopback address; add --allow-remote to "

@@ -22,6 +22,7 @@ target_link_libraries(genre-eval PRIVATE genred_tools)
 
 add_executable(genre-classify ${CMAKE_CURRENT_LIST_DIR}/genre-classify.c)
 target_link_libraries(genre-classify PRIVATE genred_tools)
+install(TARGETS genre-train genre-eval genre-classify)
 
 # bench_model: one window's inference time for a model file (README figure).
 add_executable(bench_model ${CMAKE_CURRENT_LIST_DIR}/bench/bench_model.c)

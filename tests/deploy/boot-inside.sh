@@ -22,17 +22,20 @@ systemctl daemon-reload
 
 timeout 30 systemctl start genred.service && result "start: ok"
 result "active: $(systemctl is-active genred.service)"
-/usr/bin/python3 - <<'PY' && result "received: genre.probs"
-import zmq
+receive() { # port: one genre.probs within 5 s
+    /usr/bin/python3 - "$1" <<'PY'
+import sys, zmq
 s = zmq.Context().socket(zmq.SUB)
 s.setsockopt(zmq.SUBSCRIBE, b"genre.probs")
 s.setsockopt(zmq.RCVTIMEO, 5000)
-s.connect("tcp://127.0.0.1:5556")
+s.connect("tcp://127.0.0.1:" + sys.argv[1])
 topic, body = s.recv_multipart()
 print(topic, body[:200])
 PY
+}
+receive 5556 && result "received: genre.probs"
 pid=$(systemctl show -P MainPID genred.service)
-sleep 5
+sleep 3
 result "watchdog restarts: $(systemctl show -P NRestarts genred.service)"
 timeout 30 systemctl reload genred.service && result "reload: ok"
 cp /etc/genred/genred.conf /root/good.conf
@@ -42,6 +45,13 @@ cp /root/good.conf /etc/genred/genred.conf
 sleep 1
 [ "$(systemctl show -P MainPID genred.service)" = "$pid" ] &&
     [ "$(systemctl is-active genred.service)" = active ] && result "still running after reloads: yes"
+# A template instance beside it, with its own config and runtime directory.
+sed 's/5556/5557/' /etc/genred/genred.conf >/etc/genred/radio1.conf
+timeout 30 systemctl start genred@radio1.service && result "instance start: ok"
+receive 5557 && result "instance received: genre.probs"
+[ -d /run/genred/radio1 ] && result "instance runtime directory: yes"
+timeout 30 systemctl stop genred@radio1.service
+[ "$(systemctl is-active genred.service)" = active ] && result "main unaffected: yes"
 result "exposure: $(systemd-analyze security genred.service | sed -n 's/.*Overall exposure level for [^:]*: //p')"
 timeout 30 systemctl stop genred.service && result "stop: ok"
 result "result: $(systemctl show -P Result genred.service)"

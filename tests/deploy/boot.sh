@@ -4,7 +4,8 @@
 # the Debian package there with dpkg -i, and drives genred.service with
 # systemctl: start (Type=notify: returns once genred reports ready), a
 # subscriber receives genre.probs through the sandbox, the watchdog is fed,
-# reload re-reads the config and refuses a broken one, stop is clean. Needs
+# reload re-reads the config and refuses a broken one, an instance of
+# genred@.service runs beside it, stop is clean. Needs
 # root and systemd-nspawn (package systemd-container); skips without them.
 # The package comes from the deb_package test (a ctest fixture).
 set -euo pipefail
@@ -75,6 +76,10 @@ expect "watchdog restarts: 0"
 expect "reload: ok"
 expect "bad reload refused: yes"
 expect "still running after reloads: yes"
+expect "instance start: ok"
+expect "instance received: genre.probs"
+expect "instance runtime directory: yes"
+expect "main unaffected: yes"
 expect "stop: ok"
 expect "result: success"
 exposure=$(sed -n 's/^RESULT exposure: //p' "$log")

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The manual pages stay true to the programs: each renders without groff
+# warnings, and the long options its OPTIONS section documents are exactly
+# those the program's --help lists (--help itself aside).
+set -euo pipefail
+src=${GENRED_SOURCE_DIR:?} bin=${GENRED_BUILD_DIR:?}/bin
+fail() { echo "FAIL: $*" >&2; exit 1; }
+command -v groff >/dev/null || { echo "SKIP: groff not installed"; exit 77; }
+
+check() { # program page
+    local program=$1 page=$src/$2 warnings help documented
+    warnings=$(groff -man -ww -z "$page" 2>&1) || fail "groff failed on $2"
+    [ -z "$warnings" ] || fail "$2: groff warnings: $warnings"
+    help=$("$bin/$program" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u)
+    documented=$(sed -n '/^\.SH OPTIONS/,/^\.SH /p' "$page" | sed 's/\\-/-/g; s/\\f[BIRP]//g' |
+        grep -oE -- '--[a-z][a-z0-9-]*' | sort -u)
+    [ -n "$help" ] || fail "$program --help lists no options"
+    local missing extra
+    missing=$(comm -23 <(echo "$help") <(echo "$documented"))
+    # --help itself may go unmentioned in the help text.
+    extra=$(comm -13 <(echo "$help") <(echo "$documented") | grep -vx -- --help || true)
+    [ -z "$missing" ] || fail "$2 lacks options $program --help lists: $(echo $missing)"
+    [ -z "$extra" ] || fail "$2 documents options $program --help does not list: $(echo $extra)"
+    echo "$2: $(echo "$help" | wc -l) options, all documented; no groff warnings"
+}
+check genred daemon/genred.8
+check genre-train tools/genre-train.1
