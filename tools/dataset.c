@@ -432,6 +432,49 @@ static uint32_t file_crc(const char *path, long long *size)
     return (uint32_t)crc;
 }
 
+/* The front-end's output on a fixed probe signal, through the resampler
+ * (16 kHz stereo in) and without (model rate): part of every cache key, so
+ * that features cached by an older dsp/ implementation are never reused.
+ * Computed once per thread and parameter set. */
+static uint32_t frontend_fingerprint(const mfcc_params *p)
+{
+    static _Thread_local mfcc_params fp_params;
+    static _Thread_local uint32_t fp_value;
+    static _Thread_local int fp_valid;
+    if (fp_valid && same_params(&fp_params, p)) return fp_value;
+    const double rates[2] = {16000, p->sample_rate};
+    const unsigned channels[2] = {2, 1};
+    uLong crc = crc32(0, Z_NULL, 0);
+    for (int k = 0; k < 2; k++) {
+        size_t n = (size_t)(rates[k] * 0.5);
+        float *x = malloc(n * channels[k] * sizeof *x);
+        if (!x) return 0;
+        for (size_t i = 0; i < n * channels[k]; i++)
+            x[i] = (float)(0.3 * sin(0.013 * (double)i * (1 + (double)(i % 7))) +
+                           0.1 * sin(0.5 * (double)i));
+        char err[256];
+        frontend_t *fe = frontend_create(p, (double)p->n_fft / p->sample_rate, rates[k],
+                                         channels[k], err, sizeof err);
+        const float *in = x;
+        size_t left = n;
+        while (fe && left) {
+            size_t used;
+            int got = frontend_process(fe, in, left, &used);
+            in += used * channels[k];
+            left -= used;
+            if (got && frontend_window_full(fe))
+                crc = crc32(crc, (const Bytef *)frontend_window(fe),
+                            (uInt)(p->n_coeffs * sizeof(float)));
+        }
+        frontend_destroy(fe);
+        free(x);
+    }
+    fp_params = *p;
+    fp_value = (uint32_t)crc;
+    fp_valid = 1;
+    return fp_value;
+}
+
 static void cache_name(char *name, size_t len, const char *dir, const char *path,
                        const mfcc_params *p, double level_dbfs, const dataset_augment *a)
 {
@@ -441,10 +484,11 @@ static void cache_name(char *name, size_t len, const char *dir, const char *path
     dataset_augment none;
     dataset_augment_none(&none);
     if (!a) a = &none;
-    int n = snprintf(
-        key, sizeof key, "v1 %.6f %u %u %u %u %.6f %.6f | %.4f | %.4f %.4f %.4f %.6f %llu",
-        p->sample_rate, p->n_fft, p->hop, p->n_mels, p->n_coeffs, p->fmin, p->fmax, level_dbfs,
-        a->gain_db, a->snr_db, a->lowpass_hz, a->speed, (unsigned long long)a->seed);
+    int n = snprintf(key, sizeof key,
+                     "v2 %08x %.6f %u %u %u %u %.6f %.6f | %.4f | %.4f %.4f %.4f %.6f %llu",
+                     frontend_fingerprint(p), p->sample_rate, p->n_fft, p->hop, p->n_mels,
+                     p->n_coeffs, p->fmin, p->fmax, level_dbfs, a->gain_db, a->snr_db,
+                     a->lowpass_hz, a->speed, (unsigned long long)a->seed);
     uint32_t params = (uint32_t)crc32(0, (const Bytef *)key, (uInt)n);
     snprintf(name, len, "%s/%08x-%08x-%lld.f32", dir, content, params, size);
 }

@@ -61,7 +61,9 @@ int dataset_features_compute(const char *path, const mfcc_params *p, double leve
                              const dataset_augment *a, dataset_features *out, char *err,
                              size_t err_len);
 /* The same through a cache directory (NULL: no cache): entries are keyed by
- * the front-end parameters, level, augmentation and the file's contents. */
+ * the front-end parameters and its output on a probe signal (so a changed
+ * dsp/ implementation never reuses stale entries), level, augmentation and
+ * the file's contents (CRC32 and size). */
 int dataset_features_cached(const char *cache_dir, const char *path, const mfcc_params *p,
                             double level_dbfs, const dataset_augment *a, dataset_features *out,
                             char *err, size_t err_len);
