@@ -349,27 +349,43 @@ static int read_root(genred_config *c, const file_ctx *f, const config_setting_t
     return 0;
 }
 
-int conf_load_file(genred_config *c, const char *path, char *err, size_t err_len)
+/* Validates what libconfig read into lc (ok = its read succeeded) over c;
+ * `name` stands for the file in errors and in c->source. */
+static int load_parsed(genred_config *c, config_t *lc, int ok, const char *name, char *err,
+                       size_t err_len)
 {
-    genred_config work = *c;
-    config_t lc;
-    config_init(&lc);
-    int rc = -1;
-    if (!config_read_file(&lc, path)) {
-        if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-            snprintf(err, err_len, "%s: cannot read: %s", path, strerror(errno));
+    if (!ok) {
+        if (config_error_type(lc) == CONFIG_ERR_FILE_IO)
+            snprintf(err, err_len, "%s: cannot read: %s", name, strerror(errno));
         else
             snprintf(err, err_len, "%s:%d: %s",
-                     config_error_file(&lc) ? config_error_file(&lc) : path, config_error_line(&lc),
-                     config_error_text(&lc));
-    } else {
-        file_ctx f = {path, err, err_len};
-        if (!read_root(&work, &f, config_root_setting(&lc))) {
-            snprintf(work.source, sizeof work.source, "%s", path);
-            *c = work;
-            rc = 0;
-        }
+                     config_error_file(lc) ? config_error_file(lc) : name, config_error_line(lc),
+                     config_error_text(lc));
+        return -1;
     }
+    genred_config work = *c;
+    file_ctx f = {name, err, err_len};
+    if (read_root(&work, &f, config_root_setting(lc))) return -1;
+    snprintf(work.source, sizeof work.source, "%s", name);
+    *c = work;
+    return 0;
+}
+
+int conf_load_file(genred_config *c, const char *path, char *err, size_t err_len)
+{
+    config_t lc;
+    config_init(&lc);
+    int rc = load_parsed(c, &lc, config_read_file(&lc, path), path, err, err_len);
+    config_destroy(&lc);
+    return rc;
+}
+
+int conf_load_string(genred_config *c, const char *text, const char *name, char *err,
+                     size_t err_len)
+{
+    config_t lc;
+    config_init(&lc);
+    int rc = load_parsed(c, &lc, config_read_string(&lc, text), name, err, err_len);
     config_destroy(&lc);
     return rc;
 }

@@ -48,6 +48,11 @@ void conf_defaults(genred_config *c);
  * (syntax errors, unknown keys, wrong types, values out of range). */
 int conf_load_file(genred_config *c, const char *path, char *err, size_t err_len);
 
+/* The same for settings held in memory (tests, fuzzing); `name` stands for
+ * the file in errors and in c->source. */
+int conf_load_string(genred_config *c, const char *text, const char *name, char *err,
+                     size_t err_len);
+
 /* Sets one scalar key from text, as a command-line override; `flag` names
  * the option in errors ("--hop: ..."). 0, or -1 with err set. */
 int conf_set(genred_config *c, const char *key, const char *value, const char *flag, char *err,
