@@ -224,3 +224,24 @@ int input_backend_push_wait(input_t *in, const float *samples, size_t n, const a
     ring_push(in->ring, samples, n);
     return 0;
 }
+
+int input_reader_start(input_reader *r, void *(*main)(void *), input_t *in, char *err,
+                       size_t err_len)
+{
+    atomic_store(&r->stop, false);
+    int e = pthread_create(&r->thread, NULL, main, in);
+    if (e) {
+        snprintf(err, err_len, "input '%s': cannot start reader thread: %s", in->opt.spec,
+                 strerror(e));
+        return -1;
+    }
+    r->started = 1;
+    return 0;
+}
+
+void input_reader_stop(input_reader *r)
+{
+    atomic_store(&r->stop, true);
+    if (r->started) pthread_join(r->thread, NULL);
+    r->started = 0;
+}

@@ -82,4 +82,17 @@ void input_backend_add_nonfinite(input_t *in, uint64_t n);
  * when *stop became true first. Never from an audio callback. */
 int input_backend_push_wait(input_t *in, const float *samples, size_t n, const atomic_bool *stop);
 
+/* The reader thread of a non-real-time source (stdin, file): started once,
+ * asked to stop through `stop`, joined on close. */
+typedef struct {
+    pthread_t thread;
+    int started;
+    atomic_bool stop;
+} input_reader;
+/* 0, or -1 with "input 'SPEC': cannot start reader thread: why" in err. */
+int input_reader_start(input_reader *r, void *(*main)(void *), input_t *in, char *err,
+                       size_t err_len);
+/* Sets stop and joins the thread if it was started. */
+void input_reader_stop(input_reader *r);
+
 #endif

@@ -17,9 +17,7 @@ typedef struct {
     audio_file_t *file;
     unsigned channels;
     double rate;
-    pthread_t thread;
-    int thread_started;
-    atomic_bool stop;
+    input_reader reader;
     float *samples;
 } file_source;
 
@@ -42,7 +40,7 @@ static void pace(file_source *src, const struct timespec *start, uint64_t frames
     for (;;) {
         struct timespec now, slice;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (atomic_load(&src->stop) || now.tv_sec > due.tv_sec ||
+        if (atomic_load(&src->reader.stop) || now.tv_sec > due.tv_sec ||
             (now.tv_sec == due.tv_sec && now.tv_nsec >= due.tv_nsec))
             return;
         slice = now;
@@ -76,7 +74,7 @@ static void *reader_main(void *arg)
     char err[256];
     clock_gettime(CLOCK_MONOTONIC, &start);
     input_backend_set_state(in, INPUT_RUNNING);
-    while (!atomic_load(&src->stop)) {
+    while (!atomic_load(&src->reader.stop)) {
         long got = audio_file_read(src->file, src->samples, FILE_BLOCK_FRAMES, err, sizeof err);
         if (got < 0) {
             input_backend_set_error(in, "%s", err);
@@ -87,7 +85,8 @@ static void *reader_main(void *arg)
             if (in->opt.loop && sent > 0 && !rewind_file(in, src)) continue;
             break;
         }
-        if (input_backend_push_wait(in, src->samples, (size_t)got * src->channels, &src->stop))
+        if (input_backend_push_wait(in, src->samples, (size_t)got * src->channels,
+                                    &src->reader.stop))
             break;
         sent += (uint64_t)got;
         if (in->opt.realtime) pace(src, &start, sent);
@@ -100,22 +99,14 @@ static void *reader_main(void *arg)
 static int file_start(input_t *in, char *err, size_t err_len)
 {
     file_source *src = in->priv;
-    int e = pthread_create(&src->thread, NULL, reader_main, in);
-    if (e) {
-        snprintf(err, err_len, "input '%s': cannot start reader thread: %s", in->opt.spec,
-                 strerror(e));
-        return -1;
-    }
-    src->thread_started = 1;
-    return 0;
+    return input_reader_start(&src->reader, reader_main, in, err, err_len);
 }
 
 static void file_close(input_t *in)
 {
     file_source *src = in->priv;
     if (!src) return;
-    atomic_store(&src->stop, true);
-    if (src->thread_started) pthread_join(src->thread, NULL);
+    input_reader_stop(&src->reader);
     if (src->file) audio_file_close(src->file);
     free(src->samples);
     free(src->path);
@@ -138,7 +129,7 @@ int input_file_open(input_t *in, const char *args, char *err, size_t err_len)
     }
     in->priv = src;
     in->ops = &file_ops;
-    atomic_init(&src->stop, false);
+    atomic_init(&src->reader.stop, false);
     src->path = strdup(args);
     src->file = src->path ? audio_file_open(src->path, err, err_len) : NULL;
     if (!src->file) {

@@ -18,9 +18,7 @@
 typedef struct {
     int fd;
     pcm_layout pcm;
-    pthread_t thread;
-    int thread_started;
-    atomic_bool stop;
+    input_reader reader;
     unsigned char *bytes; /* one block of raw input plus a carried partial frame */
     float *samples;
 } stdin_source;
@@ -30,7 +28,7 @@ typedef struct {
 static int wait_readable(stdin_source *src)
 {
     struct pollfd p = {.fd = src->fd, .events = POLLIN};
-    while (!atomic_load(&src->stop)) {
+    while (!atomic_load(&src->reader.stop)) {
         int r = poll(&p, 1, 100);
         if (r > 0) return 1;
         if (r < 0 && errno != EINTR) return -1;
@@ -69,8 +67,8 @@ static void *reader_main(void *arg)
         uint64_t bad = 0;
         size_t frames = pcm_take_frames(&src->pcm, src->bytes, &have, src->samples, &bad);
         if (bad) input_backend_add_nonfinite(in, bad);
-        if (frames &&
-            input_backend_push_wait(in, src->samples, frames * src->pcm.channels, &src->stop))
+        if (frames && input_backend_push_wait(in, src->samples, frames * src->pcm.channels,
+                                              &src->reader.stop))
             break;
     }
     input_backend_set_state(in, INPUT_ENDED);
@@ -80,23 +78,14 @@ static void *reader_main(void *arg)
 static int stdin_start(input_t *in, char *err, size_t err_len)
 {
     stdin_source *src = in->priv;
-    atomic_store(&src->stop, false);
-    int e = pthread_create(&src->thread, NULL, reader_main, in);
-    if (e) {
-        snprintf(err, err_len, "input '%s': cannot start reader thread: %s", in->opt.spec,
-                 strerror(e));
-        return -1;
-    }
-    src->thread_started = 1;
-    return 0;
+    return input_reader_start(&src->reader, reader_main, in, err, err_len);
 }
 
 static void stdin_close(input_t *in)
 {
     stdin_source *src = in->priv;
     if (!src) return;
-    atomic_store(&src->stop, true);
-    if (src->thread_started) pthread_join(src->thread, NULL);
+    input_reader_stop(&src->reader);
     free(src->bytes);
     free(src->samples);
     free(src);
@@ -117,7 +106,7 @@ int input_stdin_open(input_t *in, const char *args, char *err, size_t err_len)
         return -1;
     }
     src->fd = STDIN_FILENO;
-    atomic_init(&src->stop, false);
+    atomic_init(&src->reader.stop, false);
     src->bytes = malloc((size_t)src->pcm.bytes_per_sample * src->pcm.channels * STDIN_BLOCK_FRAMES);
     src->samples = malloc(sizeof(float) * src->pcm.channels * STDIN_BLOCK_FRAMES);
     in->priv = src;
