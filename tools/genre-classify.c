@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli.h"
+
+#define PROG      "genre-classify"
+#define fail(...) cli_error(PROG, __VA_ARGS__)
 
 static void usage(FILE *out)
 {
@@ -20,17 +24,6 @@ static void usage(FILE *out)
             "  --hop      window step in seconds (default 0.5)\n"
             "  --windows  also print every window (JSON output always carries them)\n"
             "  --json     one JSON object per file per line\n");
-}
-
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "genre-classify: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    return 2;
 }
 
 /* File names need not be UTF-8; JSON strings must be. */

@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli.h"
+
+#define PROG      "genre-eval"
+#define fail(...) cli_error(PROG, __VA_ARGS__)
 
 static void usage(FILE *out)
 {
@@ -22,28 +26,6 @@ static void usage(FILE *out)
             "  --cache     reuse/keep features in DIR\n"
             "  --level-db  scale every clip to this RMS level first (for peak-normalised\n"
             "              excerpts, e.g. -19)\n");
-}
-
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "genre-eval: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    return 2;
-}
-
-static int parse_seconds(const char *opt, const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi))
-        return fail("--%s: '%s' is not a number in %g..%g", opt, s, lo, hi);
-    *out = v;
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -74,10 +56,10 @@ int main(int argc, char **argv)
             cache = optarg;
             break;
         case 'h':
-            if (parse_seconds("hop", optarg, 0.01, 60, &hop)) return 2;
+            if (cli_real(PROG, "hop", optarg, 0.01, 60, &hop)) return 2;
             break;
         case 'L':
-            if (parse_seconds("level-db", optarg, -80, 0, &level)) return 2;
+            if (cli_real(PROG, "level-db", optarg, -80, 0, &level)) return 2;
             break;
         default:
             if (!strcmp(argv[optind - 1], "--help")) {

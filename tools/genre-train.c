@@ -24,6 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "cli.h"
+
+#define PROG      "genre-train"
+#define fail(...) cli_error(PROG, __VA_ARGS__)
 
 #define MAX_EXTRA 8
 
@@ -62,43 +66,6 @@ static void usage(FILE *out)
             "  --name NAME (genred) model id prefix\n"
             "  --select best|last (best): keep the epoch with the best validation score, or\n"
             "                     the last one (for a final run on train+valid)\n");
-}
-
-static int fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "genre-train: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    return 2;
-}
-
-static int parse_uint(const char *opt, const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) {
-        fail("--%s: '%s' is not a whole number in %u..%u", opt, s, lo, hi);
-        return -1;
-    }
-    *out = (unsigned)v;
-    return 0;
-}
-
-static int parse_real(const char *opt, const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
-        fail("--%s: '%s' is not a number in %g..%g", opt, s, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
 }
 
 static int parse_args(int argc, char **argv, train_opts *o)
@@ -198,13 +165,13 @@ static int parse_args(int argc, char **argv, train_opts *o)
             break;
         }
         case 'E':
-            rc = parse_real("extra-level-db", optarg, -80, 0, &o->extra_level_db);
+            rc = cli_real(PROG, "extra-level-db", optarg, -80, 0, &o->extra_level_db);
             break;
         case 'H':
-            rc = parse_uint("hidden", optarg, 4, 512, &o->hidden);
+            rc = cli_uint(PROG, "hidden", optarg, 4, 512, &o->hidden);
             break;
         case 'L':
-            rc = parse_uint("layers", optarg, 1, GRU_TRAIN_MAX_LAYERS, &o->layers);
+            rc = cli_uint(PROG, "layers", optarg, 1, GRU_TRAIN_MAX_LAYERS, &o->layers);
             break;
         case 'P':
             if (strcmp(optarg, "last") && strcmp(optarg, "mean"))
@@ -212,47 +179,47 @@ static int parse_args(int argc, char **argv, train_opts *o)
             o->pool_mean = !strcmp(optarg, "mean");
             break;
         case 'c':
-            rc = parse_uint("coeffs", optarg, 2, 128, &o->coeffs);
+            rc = cli_uint(PROG, "coeffs", optarg, 2, 128, &o->coeffs);
             break;
         case 'm':
-            rc = parse_uint("mels", optarg, 8, 256, &o->mels);
+            rc = cli_uint(PROG, "mels", optarg, 8, 256, &o->mels);
             break;
         case 'e':
-            rc = parse_uint("epochs", optarg, 1, 100000, &o->epochs);
+            rc = cli_uint(PROG, "epochs", optarg, 1, 100000, &o->epochs);
             break;
         case 'b':
-            rc = parse_uint("batch", optarg, 1, 4096, &o->batch);
+            rc = cli_uint(PROG, "batch", optarg, 1, 4096, &o->batch);
             break;
         case 'w':
-            rc = parse_uint("epoch-windows", optarg, 1, 10000000, &o->epoch_windows);
+            rc = cli_uint(PROG, "epoch-windows", optarg, 1, 10000000, &o->epoch_windows);
             break;
         case 'p':
-            rc = parse_uint("patience", optarg, 1, 100000, &o->patience);
+            rc = cli_uint(PROG, "patience", optarg, 1, 100000, &o->patience);
             break;
         case 'l':
-            rc = parse_real("lr", optarg, 1e-7, 1, &o->lr);
+            rc = cli_real(PROG, "lr", optarg, 1e-7, 1, &o->lr);
             break;
         case 'd':
-            rc = parse_real("weight-decay", optarg, 0, 1, &o->weight_decay);
+            rc = cli_real(PROG, "weight-decay", optarg, 0, 1, &o->weight_decay);
             break;
         case 'D':
-            rc = parse_real("dropout", optarg, 0, 0.9, &o->dropout);
+            rc = cli_real(PROG, "dropout", optarg, 0, 0.9, &o->dropout);
             break;
         case 'n':
-            rc = parse_real("clip-norm", optarg, 0, 1e6, &o->clip_norm);
+            rc = cli_real(PROG, "clip-norm", optarg, 0, 1e6, &o->clip_norm);
             break;
         case 'h':
-            rc = parse_real("hop", optarg, 0.01, 60, &o->hop_seconds);
+            rc = cli_real(PROG, "hop", optarg, 0.01, 60, &o->hop_seconds);
             break;
         case 's':
-            if (parse_uint("seed", optarg, 0, UINT_MAX, &u)) return 2;
+            if (cli_uint(PROG, "seed", optarg, 0, UINT_MAX, &u)) return 2;
             o->seed = u;
             break;
         case 'j':
-            rc = parse_uint("threads", optarg, 1, 256, &o->threads);
+            rc = cli_uint(PROG, "threads", optarg, 1, 256, &o->threads);
             break;
         case 'k':
-            rc = parse_uint("variants", optarg, 0, 32, &o->variants);
+            rc = cli_uint(PROG, "variants", optarg, 0, 32, &o->variants);
             break;
         case 'A':
             o->aug_gain = o->aug_noise = o->aug_lowpass = o->aug_speed = 0;

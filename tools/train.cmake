@@ -5,6 +5,7 @@ find_library(GENRED_TOOLS_LIQUID liquid REQUIRED)
 find_package(ZLIB REQUIRED)
 
 add_library(genred_tools STATIC
+    ${CMAKE_CURRENT_LIST_DIR}/cli.c
     ${CMAKE_CURRENT_LIST_DIR}/dataset.c
     ${CMAKE_CURRENT_LIST_DIR}/evaluate.c
     ${CMAKE_CURRENT_LIST_DIR}/metrics.c

@@ -1,0 +1,15 @@
+/* cli: argument helpers the companion programs share, so every tool words
+ * its errors the same way: one line, "PROGRAM: reason". */
+#ifndef GENRED_CLI_H
+#define GENRED_CLI_H
+
+/* Prints the line; returns 2, the exit status for usage errors. */
+int cli_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse option --opt's value s into *out within lo..hi. 0, or -1 after
+ * printing "PROGRAM: --opt: 's' is not ..." */
+int cli_real(const char *prog, const char *opt, const char *s, double lo, double hi, double *out);
+int cli_uint(const char *prog, const char *opt, const char *s, unsigned lo, unsigned hi,
+             unsigned *out);
+
+#endif
