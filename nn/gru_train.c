@@ -8,13 +8,18 @@
 #include <string.h>
 
 #ifdef GRU_TRAIN_DOUBLE
-#define GEMM  cblas_dgemm
-#define REXP  exp
-#define RTANH tanh
+#define GEMM        cblas_dgemm
+#define REXP        exp
+#define RTANH       tanh
+#define RSIGMOID(x) (1.0 / (1.0 + exp(-(x))))
 #else
-#define GEMM  cblas_sgemm
-#define REXP  expf
-#define RTANH tanhf
+/* The float trainer's gates use the same rational tanh as the int8
+ * kernels; the double build (the gradient check) keeps libm's. */
+#include "tanh_fast.h"
+#define GEMM        cblas_sgemm
+#define REXP        expf
+#define RTANH       tanh_fast
+#define RSIGMOID(x) sigmoid_fast(x)
 #endif
 
 struct gru_work {
@@ -191,7 +196,7 @@ gru_work *gru_work_create(const gru_shape *s, unsigned max_batch, unsigned max_f
 
 static real sigmoid(real x)
 {
-    return (real)1 / ((real)1 + REXP(-x));
+    return RSIGMOID(x);
 }
 
 /* Inverted dropout factors: 0 or 1/(1-p), drawn from a stream that depends
