@@ -326,8 +326,11 @@ static int read_streams(genred_config *c, const file_ctx *f, const config_settin
     if (config_setting_type(s) != CONFIG_TYPE_LIST)
         return wrong_type(f, s, "a list of groups ( { name = ...; input = ...; }, ... )");
     int n = config_setting_length(s);
-    if (n < 1 || n > CONFIG_MAX_STREAMS)
-        return fail_at(f, s, "streams must list 1..16 streams%s%s", "", "");
+    if (n < 1 || n > CONFIG_MAX_STREAMS) {
+        char most[16];
+        snprintf(most, sizeof most, "%d", CONFIG_MAX_STREAMS);
+        return fail_at(f, s, "streams must list 1..%s streams%s", most, "");
+    }
     for (int i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
         config_stream *st = &c->streams[i];

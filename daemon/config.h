@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#define CONFIG_MAX_STREAMS 16
+#define CONFIG_MAX_STREAMS 128
 #define CONFIG_MAX_PUBLISH 8
 #define CONFIG_NAME_LEN    64
 #define CONFIG_TEXT_LEN    512

@@ -186,6 +186,11 @@ void input_destroy(input_t *in)
     free_input(in);
 }
 
+void input_request_stop(input_t *in)
+{
+    if (in && in->reader) atomic_store(&in->reader->stop, true);
+}
+
 ring_t *input_ring(input_t *in)
 {
     return in->ring;
@@ -293,6 +298,7 @@ int input_reader_start(input_reader *r, void *(*main)(void *), input_t *in, char
                        size_t err_len)
 {
     atomic_store(&r->stop, false);
+    in->reader = r;
     int e = pthread_create(&r->thread, NULL, main, in);
     if (e) {
         snprintf(err, err_len, "input '%s': cannot start reader thread: %s", in->opt.spec,

@@ -48,6 +48,10 @@ int input_check_spec(const char *spec, char *err, size_t err_len);
 int input_start(input_t *in, char *err, size_t err_len);
 /* Stops the producer and releases the source. Safe from the main thread. */
 void input_destroy(input_t *in);
+/* Asks a reader thread (stdin, file) to stop without waiting, so that many
+ * streams stop together; input_destroy joins it. Audio-callback back-ends
+ * stop in input_destroy. */
+void input_request_stop(input_t *in);
 
 ring_t *input_ring(input_t *in);
 double input_rate(const input_t *in);

@@ -51,17 +51,24 @@ typedef struct {
     const char *gen_keys; /* --gen-keys DIR, or NULL */
 } cli;
 
+/* One running stream. Its settings are fixed at start (a reload cannot
+ * change them), so the status thread reads them without a lock while
+ * reload rewrites cfg. */
+typedef struct {
+    config_stream conf;
+    input_t *input;
+    pipeline_t *pipeline;
+} stream_slot;
+
 typedef struct {
     cli args;
     genred_config cfg;
     const char *config_file; /* what was actually read, or NULL */
     model_ref *model;
     publisher_t *publisher;
-    input_t *inputs[CONFIG_MAX_STREAMS];
-    pipeline_t *pipelines[CONFIG_MAX_STREAMS];
-    /* Fixed at start (a reload cannot change them), so the status thread
-     * reads them without a lock while reload rewrites cfg. */
-    config_stream streams[CONFIG_MAX_STREAMS];
+    /* Sized at start from the config, not to CONFIG_MAX_STREAMS: a daemon
+     * with one stream does not carry 128 slots. */
+    stream_slot *streams;
     unsigned n_streams;
     int running; /* inputs were started */
 
@@ -322,20 +329,20 @@ static double cpu_seconds(double *user, double *sys)
 static json_t *stream_status(app *g, unsigned i, publisher_t *pub)
 {
     pipeline_stats st;
-    pipeline_get_stats(g->pipelines[i], &st);
+    pipeline_get_stats(g->streams[i].pipeline, &st);
     char error[256];
-    input_error(g->inputs[i], error, sizeof error);
-    json_t *s = json_pack("{s:s, s:s, s:s, s:s, s:f, s:i, s:I, s:I, s:b, s:I, s:I, s:I}", "name",
-                          g->streams[i].name, "input", g->streams[i].input, "state", st.state,
-                          "error", error, "rate", st.rate, "channels", (int)st.channels, "position",
-                          (json_int_t)st.position, "hops", (json_int_t)st.hops, "silence",
-                          st.silence, "overruns", (json_int_t)st.overruns, "overrun_samples",
-                          (json_int_t)st.overrun_samples, "nonfinite", (json_int_t)st.nonfinite);
+    input_error(g->streams[i].input, error, sizeof error);
+    json_t *s = json_pack(
+        "{s:s, s:s, s:s, s:s, s:f, s:i, s:I, s:I, s:b, s:I, s:I, s:I}", "name",
+        g->streams[i].conf.name, "input", g->streams[i].conf.input, "state", st.state, "error",
+        error, "rate", st.rate, "channels", (int)st.channels, "position", (json_int_t)st.position,
+        "hops", (json_int_t)st.hops, "silence", st.silence, "overruns", (json_int_t)st.overruns,
+        "overrun_samples", (json_int_t)st.overrun_samples, "nonfinite", (json_int_t)st.nonfinite);
     json_object_set_new(s, "level_dbfs", st.have_level ? json_real(st.level_dbfs) : json_null());
     json_object_set_new(s, "top", st.have_top ? json_string(st.top) : json_null());
     json_object_set_new(s, "p", json_real(st.have_top ? st.p : 0.0));
     double p50, p99, max;
-    unsigned n = publisher_take_latency(pub, g->streams[i].name, &p50, &p99, &max);
+    unsigned n = publisher_take_latency(pub, g->streams[i].conf.name, &p50, &p99, &max);
     json_object_set_new(
         s, "latency_ms",
         n ? json_pack("{s:f, s:f, s:f, s:i}", "p50", p50, "p99", p99, "max", max, "n", (int)n)
@@ -378,18 +385,24 @@ static void set_model_id(app *g, const char *id)
 
 static int start_streams(app *g, char *err, size_t len)
 {
+    g->streams = calloc(g->cfg.n_streams, sizeof *g->streams);
+    if (!g->streams) {
+        snprintf(err, len, "out of memory for %u streams", g->cfg.n_streams);
+        return -1;
+    }
     g->n_streams = g->cfg.n_streams;
-    memcpy(g->streams, g->cfg.streams, sizeof g->streams);
     for (unsigned i = 0; i < g->n_streams; i++) {
         const config_stream *s = &g->cfg.streams[i];
+        g->streams[i].conf = *s;
         char client[CONFIG_NAME_LEN + 8];
         snprintf(client, sizeof client, g->n_streams > 1 ? "genred-%s" : "genred", s->name);
         input_options io = {s->input, client, g->cfg.realtime, g->cfg.loop, g->cfg.ring_seconds};
-        g->inputs[i] = input_create(&io, err, len);
-        if (!g->inputs[i]) return -1;
-        pipeline_options po = {s->name, g->inputs[i], g->publisher, g->model, settings_of(&g->cfg)};
-        g->pipelines[i] = pipeline_create(&po, err, len);
-        if (!g->pipelines[i]) return -1;
+        g->streams[i].input = input_create(&io, err, len);
+        if (!g->streams[i].input) return -1;
+        pipeline_options po = {s->name, g->streams[i].input, g->publisher, g->model,
+                               settings_of(&g->cfg)};
+        g->streams[i].pipeline = pipeline_create(&po, err, len);
+        if (!g->streams[i].pipeline) return -1;
     }
     return 0;
 }
@@ -397,19 +410,24 @@ static int start_streams(app *g, char *err, size_t len)
 static int run_streams(app *g, char *err, size_t len)
 {
     for (unsigned i = 0; i < g->n_streams; i++)
-        if (pipeline_start(g->pipelines[i], err, len)) return -1;
+        if (pipeline_start(g->streams[i].pipeline, err, len)) return -1;
     for (unsigned i = 0; i < g->n_streams; i++) {
-        if (input_start(g->inputs[i], err, len)) return -1;
-        log_info("stream '%s': %s (%g Hz, %u channel(s))", g->cfg.streams[i].name,
-                 g->cfg.streams[i].input, input_rate(g->inputs[i]), input_channels(g->inputs[i]));
+        if (input_start(g->streams[i].input, err, len)) return -1;
+        log_info("stream '%s': %s (%g Hz, %u channel(s))", g->streams[i].conf.name,
+                 g->streams[i].conf.input, input_rate(g->streams[i].input),
+                 input_channels(g->streams[i].input));
     }
     return 0;
 }
 
 static void stop_all(app *g)
 {
+    /* Every worker and reader is asked first and joined after, so that 128
+     * streams stop as fast as one. */
     for (unsigned i = 0; i < g->n_streams; i++)
-        if (g->pipelines[i]) pipeline_stop(g->pipelines[i]);
+        if (g->streams[i].pipeline) pipeline_request_stop(g->streams[i].pipeline);
+    for (unsigned i = 0; i < g->n_streams; i++)
+        if (g->streams[i].pipeline) pipeline_stop(g->streams[i].pipeline);
     if (g->publisher) publisher_stop(g->publisher);
     if (g->running) {
         log_info("published %llu messages, dropped %llu",
@@ -418,19 +436,22 @@ static void stop_all(app *g)
     }
     for (unsigned i = 0; g->running && i < g->n_streams; i++) {
         pipeline_stats st;
-        pipeline_get_stats(g->pipelines[i], &st);
+        pipeline_get_stats(g->streams[i].pipeline, &st);
         log_info("stream '%s': %llu hops, %llu overruns (%llu samples), %llu non-finite samples",
-                 pipeline_name(g->pipelines[i]), (unsigned long long)st.hops,
+                 pipeline_name(g->streams[i].pipeline), (unsigned long long)st.hops,
                  (unsigned long long)st.overruns, (unsigned long long)st.overrun_samples,
                  (unsigned long long)st.nonfinite);
     }
     /* Inputs outlive the publisher's closing status, which reports them. */
+    for (unsigned i = 0; i < g->n_streams; i++)
+        input_request_stop(g->streams[i].input);
     for (unsigned i = 0; i < g->n_streams; i++) {
-        pipeline_destroy(g->pipelines[i]);
-        g->pipelines[i] = NULL;
-        input_destroy(g->inputs[i]);
-        g->inputs[i] = NULL;
+        pipeline_destroy(g->streams[i].pipeline);
+        input_destroy(g->streams[i].input);
     }
+    free(g->streams);
+    g->streams = NULL;
+    g->n_streams = 0;
     publisher_destroy(g->publisher);
     g->publisher = NULL;
     model_ref_release(g->model);
@@ -475,17 +496,17 @@ static void reload(app *g)
     unsigned i;
     pipeline_settings s = settings_of(&cfg);
     for (i = 0; i < g->n_streams; i++)
-        if (pipeline_prepare_reload(g->pipelines[i], ref, &s, err, sizeof err)) break;
+        if (pipeline_prepare_reload(g->streams[i].pipeline, ref, &s, err, sizeof err)) break;
     if (i < g->n_streams) {
         for (unsigned j = 0; j < g->n_streams; j++)
-            pipeline_abort_reload(g->pipelines[j]);
+            pipeline_abort_reload(g->streams[j].pipeline);
         log_error("reload failed, keeping model '%s': %s", g->model_id, err);
         model_ref_release(ref);
         notify_ready();
         return;
     }
     for (i = 0; i < g->n_streams; i++)
-        pipeline_commit_reload(g->pipelines[i]);
+        pipeline_commit_reload(g->streams[i].pipeline);
     warn_fixed_settings(&g->cfg, &cfg);
     log_set_level((log_level)log_parse_level(cfg.log_level));
     model_ref_release(g->model);
@@ -521,7 +542,7 @@ static int supervise(app *g, supervision *sv, int *failed)
     *failed = 0;
     for (unsigned i = 0; i < g->n_streams; i++) {
         pipeline_stats st;
-        pipeline_get_stats(g->pipelines[i], &st);
+        pipeline_get_stats(g->streams[i].pipeline, &st);
         all_done &= st.finished;
         flowing |= st.audio_seen;
         *failed |= !strcmp(st.state, "failed");
@@ -529,7 +550,7 @@ static int supervise(app *g, supervision *sv, int *failed)
         if (!st.finished && now - st.heartbeat_ns > 1000000000LL) alive = 0;
         if (used < sizeof status)
             used += (size_t)snprintf(status + used, sizeof status - used, "%s%s: %s", i ? "; " : "",
-                                     pipeline_name(g->pipelines[i]),
+                                     pipeline_name(g->streams[i].pipeline),
                                      st.have_top  ? st.top
                                      : st.silence ? "(silence)"
                                                   : st.state);

@@ -426,6 +426,16 @@ def test_bad_config():
                         "unknown key 'bogus'")
     expect_config_error('input = "stdin";\nstreams = ( { name = "a"; input = "stdin"; } );\n',
                         "cannot be combined")
+    # The stream cap (CONFIG_MAX_STREAMS): 128 parse, one more does not.
+    def many(n):
+        return "streams = (%s);\n" % ", ".join(
+            '{ name = "s%d"; input = "stdin"; }' % i for i in range(n))
+
+    expect_config_error(many(129), p + ":1:", "streams must list 1..128 streams")
+    out = subprocess.run([GENRED, "--check-config", "--config", write_config("many.conf", many(128))],
+                         capture_output=True, text=True)
+    check(out.returncode == 0 and "128 stream(s)" in out.stdout, "128 streams: " + out.stdout
+          + out.stderr)
     out = subprocess.run([GENRED, "--config", os.path.join(TMP, "missing.conf")],
                          capture_output=True, text=True)
     check(out.returncode == 1 and "missing.conf" in out.stderr, "missing file: " + out.stderr)
