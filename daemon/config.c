@@ -14,7 +14,16 @@
 /* The scalar keys, shared by the file parser and the command line so both
  * accept exactly the same values. Lists (publish, streams) and the single
  * stream shorthand (input, name) are handled separately. */
-typedef enum { KEY_NUMBER, KEY_INT, KEY_BOOL, KEY_TEXT, KEY_LOG_LEVEL, KEY_DROP } key_kind;
+/* KEY_PLAYS: true (forever, -1), false (once, 0) or a number of plays. */
+typedef enum {
+    KEY_NUMBER,
+    KEY_INT,
+    KEY_BOOL,
+    KEY_PLAYS,
+    KEY_TEXT,
+    KEY_LOG_LEVEL,
+    KEY_DROP
+} key_kind;
 
 typedef struct {
     const char *name;
@@ -38,7 +47,7 @@ static const key_info keys[] = {
     {NUM(ring_seconds, 0.1, 60)},
     {INT(send_hwm, 1, 1000000)},
     {BOOL(realtime)},
-    {BOOL(loop)},
+    {"loop", KEY_PLAYS, offsetof(genred_config, loop), 0, 1, 1e9},
     {BOOL(print)},
     {TEXT(model, KEY_TEXT)},
     {TEXT(log_level, KEY_LOG_LEVEL)},
@@ -82,7 +91,7 @@ static int store_number(genred_config *c, const key_info *k, double v, const cha
         snprintf(err, err_len, "%s: %s must be in %g..%g, not %g", where, k->name, k->lo, k->hi, v);
         return -1;
     }
-    if (k->kind == KEY_INT && v != floor(v)) {
+    if ((k->kind == KEY_INT || k->kind == KEY_PLAYS) && v != floor(v)) {
         snprintf(err, err_len, "%s: %s must be an integer, not %g", where, k->name, v);
         return -1;
     }
@@ -130,15 +139,20 @@ int conf_set(genred_config *c, const char *key, const char *value, const char *f
     }
     if (k->kind == KEY_TEXT || k->kind == KEY_LOG_LEVEL || k->kind == KEY_DROP)
         return store_text(c, k, value, flag, err, err_len);
-    if (k->kind == KEY_BOOL) {
-        int on = !strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "yes");
-        int off = !strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no");
-        if (!on && !off) {
+    int plays = k->kind == KEY_PLAYS;
+    if (k->kind == KEY_BOOL || plays) {
+        /* For a play count, "1" is one play, not true. */
+        int on = !strcmp(value, "true") || !strcmp(value, "yes") || (!plays && !strcmp(value, "1"));
+        int off =
+            !strcmp(value, "false") || !strcmp(value, "no") || (!plays && !strcmp(value, "0"));
+        if (on || off) {
+            *(int *)((char *)c + k->offset) = plays ? (on ? -1 : 0) : on;
+            return 0;
+        }
+        if (!plays) {
             snprintf(err, err_len, "%s: expected true or false, not '%s'", flag, value);
             return -1;
         }
-        *(int *)((char *)c + k->offset) = on;
-        return 0;
     }
     char *end;
     errno = 0;
@@ -271,6 +285,14 @@ static int read_scalar(genred_config *c, const file_ctx *f, const config_setting
         if (config_setting_type(s) != CONFIG_TYPE_BOOL) return wrong_type(f, s, "true or false");
         *(int *)((char *)c + k->offset) = config_setting_get_bool(s);
         return 0;
+    case KEY_PLAYS:
+        if (config_setting_type(s) == CONFIG_TYPE_BOOL) {
+            *(int *)((char *)c + k->offset) = config_setting_get_bool(s) ? -1 : 0;
+            return 0;
+        }
+        if (config_setting_type(s) == CONFIG_TYPE_FLOAT || !is_number(s))
+            return wrong_type(f, s, "true, false or a number of plays");
+        return store_number(c, k, (double)config_setting_get_int64(s), at, f->err, f->err_len);
     default:
         if (config_setting_type(s) != CONFIG_TYPE_STRING) return wrong_type(f, s, "a string");
         return store_text(c, k, config_setting_get_string(s), at, f->err, f->err_len);

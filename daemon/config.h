@@ -33,7 +33,8 @@ typedef struct {
     double ring_seconds;         /* input ring capacity, s */
     int send_hwm;                /* ZeroMQ send high-water mark, messages per subscriber */
     config_drop_policy drop_policy;
-    int realtime, loop, print;
+    int realtime, print;
+    int loop; /* file: inputs: 0 play once, -1 forever, N > 0 play N times in all */
     char log_level[16];
     char curve_secret_key[CONFIG_TEXT_LEN]; /* server secret key file; "" = no CURVE */
     char curve_allow[CONFIG_TEXT_LEN];      /* client public keys allowed; "" = any */

@@ -31,7 +31,7 @@ typedef struct {
     const char *spec;
     const char *client_name; /* JACK client name, e.g. "genred" or "genred-<stream>" */
     int realtime;            /* file: pace like a live source instead of full speed */
-    int loop;                /* file: start again from the beginning at the end */
+    int loop;                /* file: 0 play once, -1 forever, N > 0 play N times in all */
     double ring_seconds;     /* ring capacity in seconds of input; 0 = 2 s */
 } input_options;
 

@@ -100,7 +100,7 @@ static void usage(FILE *out)
             "      --drop-policy P     count | isolate (see README)\n"
             "      --ring-seconds S    input buffer length (2)\n"
             "      --realtime          file input: pace like a live source\n"
-            "      --loop              file input: start again at the end\n"
+            "      --loop[=N]          file input: start again at the end (N: play N times)\n"
             "      --print             print a line per update on stdout\n"
             "      --wait-subscriber   start the inputs once a subscriber is connected\n"
             "      --log-level LEVEL   error | warn | info | debug (info)\n"
@@ -115,6 +115,7 @@ enum {
     OPT_CHECK = 256,
     OPT_SET,
     OPT_FLAG,
+    OPT_LOOP,
     OPT_WAIT,
     OPT_LIST,
     OPT_MODEL_INFO,
@@ -138,7 +139,7 @@ static const struct option long_options[] = {
     {"ring-seconds", required_argument, NULL, OPT_SET},
     {"log-level", required_argument, NULL, OPT_SET},
     {"realtime", no_argument, NULL, OPT_FLAG},
-    {"loop", no_argument, NULL, OPT_FLAG},
+    {"loop", optional_argument, NULL, OPT_LOOP},
     {"print", no_argument, NULL, OPT_FLAG},
     {"wait-subscriber", no_argument, NULL, OPT_WAIT},
     {"list-devices", no_argument, NULL, OPT_LIST},
@@ -198,6 +199,7 @@ static int parse_cli(cli *a, int argc, char **argv)
         case 'm':
         case OPT_SET:
         case OPT_FLAG:
+        case OPT_LOOP:
             if (a->n_set == MAX_OVERRIDES) {
                 fprintf(stderr, "genred: more than %d settings on the command line\n",
                         MAX_OVERRIDES);
@@ -205,7 +207,9 @@ static int parse_cli(cli *a, int argc, char **argv)
             }
             if (c == 'm') name = "model";
             snprintf(flags[a->n_set], sizeof flags[0], "--%s", name);
-            add_override(a, option_key(name), c == OPT_FLAG ? "true" : optarg, flags[a->n_set]);
+            add_override(a, option_key(name),
+                         c == OPT_FLAG || (c == OPT_LOOP && !optarg) ? "true" : optarg,
+                         flags[a->n_set]);
             break;
         case OPT_CHECK:
             a->check_config = 1;
