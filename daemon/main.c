@@ -34,6 +34,7 @@
 
 #define MAX_OVERRIDES 32
 #define LOOP_MS       100
+#define ERR_LEN       2048 /* room for FILE:LINE: and a reason naming another file */
 
 /* Command-line settings, kept so that a reload re-applies them over the
  * re-read file: the command line always wins. */
@@ -99,7 +100,7 @@ static void usage(FILE *out)
             "      --drop-policy P     count | isolate (see README)\n"
             "      --ring-seconds S    input buffer length (2)\n"
             "      --realtime          file input: pace like a live source\n"
-            "      --loop              file input: start again at the end\n"
+            "      --loop[=N]          file input: start again at the end (N: play N times)\n"
             "      --print             print a line per update on stdout\n"
             "      --wait-subscriber   start the inputs once a subscriber is connected\n"
             "      --log-level LEVEL   error | warn | info | debug (info)\n"
@@ -114,6 +115,7 @@ enum {
     OPT_CHECK = 256,
     OPT_SET,
     OPT_FLAG,
+    OPT_LOOP,
     OPT_WAIT,
     OPT_LIST,
     OPT_MODEL_INFO,
@@ -137,7 +139,7 @@ static const struct option long_options[] = {
     {"ring-seconds", required_argument, NULL, OPT_SET},
     {"log-level", required_argument, NULL, OPT_SET},
     {"realtime", no_argument, NULL, OPT_FLAG},
-    {"loop", no_argument, NULL, OPT_FLAG},
+    {"loop", optional_argument, NULL, OPT_LOOP},
     {"print", no_argument, NULL, OPT_FLAG},
     {"wait-subscriber", no_argument, NULL, OPT_WAIT},
     {"list-devices", no_argument, NULL, OPT_LIST},
@@ -197,6 +199,7 @@ static int parse_cli(cli *a, int argc, char **argv)
         case 'm':
         case OPT_SET:
         case OPT_FLAG:
+        case OPT_LOOP:
             if (a->n_set == MAX_OVERRIDES) {
                 fprintf(stderr, "genred: more than %d settings on the command line\n",
                         MAX_OVERRIDES);
@@ -204,7 +207,9 @@ static int parse_cli(cli *a, int argc, char **argv)
             }
             if (c == 'm') name = "model";
             snprintf(flags[a->n_set], sizeof flags[0], "--%s", name);
-            add_override(a, option_key(name), c == OPT_FLAG ? "true" : optarg, flags[a->n_set]);
+            add_override(a, option_key(name),
+                         c == OPT_FLAG || (c == OPT_LOOP && !optarg) ? "true" : optarg,
+                         flags[a->n_set]);
             break;
         case OPT_CHECK:
             a->check_config = 1;
@@ -242,6 +247,37 @@ static int parse_cli(cli *a, int argc, char **argv)
     return -1;
 }
 
+/* Where a setting came from, as a prefix for errors found after loading:
+ * "--flag: " when the command line set it, "FILE:LINE: " when the file did. */
+static void origin(const cli *a, const char *file, const char *key, char *buf, size_t len)
+{
+    for (unsigned i = a->n_set; i-- > 0;)
+        if (!strcmp(a->set[i].key, key)) {
+            snprintf(buf, len, "%s: ", a->set[i].flag);
+            return;
+        }
+    unsigned line = conf_key_line(file, key);
+    if (line)
+        snprintf(buf, len, "%s:%u: ", file, line);
+    else
+        buf[0] = '\0';
+}
+
+/* What the config names outside itself: the key files must load, so that
+ * --check-config and a reload catch what would stop a restart. */
+static int check_key_files(const cli *a, const genred_config *cfg, const char *file, char *err,
+                           size_t len)
+{
+    char why[512], at[CONFIG_TEXT_LEN + 32];
+    if (!cfg->curve_secret_key[0] ||
+        !curve_check_files(cfg->curve_secret_key, cfg->curve_allow, why, sizeof why))
+        return 0;
+    origin(a, file, strncmp(why, "curve_allow", 11) ? "curve_secret_key" : "curve_allow", at,
+           sizeof at);
+    snprintf(err, len, "%s%s", at, why);
+    return -1;
+}
+
 /* Defaults, then the file, then the command line. */
 static int build_config(const cli *a, genred_config *cfg, const char **file, char *err, size_t len)
 {
@@ -249,20 +285,31 @@ static int build_config(const cli *a, genred_config *cfg, const char **file, cha
     *file = a->config_path;
     if (!*file && access(CONFIG_DEFAULT_PATH, F_OK) == 0) *file = CONFIG_DEFAULT_PATH;
     if (*file && conf_load_file(cfg, *file, err, len)) return -1;
-    if (a->input)
+    if (a->input) {
+        if (input_check_spec(a->input, err, len)) return -1;
         conf_set_input(cfg, a->name, a->input);
-    else if (a->name)
+    } else if (a->name) {
         snprintf(cfg->streams[0].name, sizeof cfg->streams[0].name, "%s", a->name);
+    }
     for (unsigned i = 0; i < a->n_publish; i++)
         if (conf_add_publish(cfg, a->publish[i], i == 0, err, len)) return -1;
     for (unsigned i = 0; i < a->n_set; i++)
         if (conf_set(cfg, a->set[i].key, a->set[i].value, a->set[i].flag, err, len)) return -1;
-    return conf_check(cfg, err, len);
+    return conf_check(cfg, err, len) || check_key_files(a, cfg, *file, err, len);
 }
 
-static model_t *load_model(const genred_config *cfg, char *err, size_t len)
+/* The model the settings name; errors say where it was named. */
+static model_t *load_model(const cli *a, const genred_config *cfg, const char *file, char *err,
+                           size_t len)
 {
-    return cfg->model[0] ? model_load_file(cfg->model, err, len) : model_load_default(err, len);
+    if (!cfg->model[0]) return model_load_default(err, len);
+    char why[512], at[CONFIG_TEXT_LEN + 32];
+    model_t *m = model_load_file(cfg->model, why, sizeof why);
+    if (!m) {
+        origin(a, file, "model", at, sizeof at);
+        snprintf(err, len, "%smodel: %s", at, why);
+    }
+    return m;
 }
 
 static pipeline_settings settings_of(const genred_config *cfg)
@@ -432,7 +479,7 @@ static void warn_fixed_settings(const genred_config *old, const genred_config *n
 
 static void reload(app *g)
 {
-    char err[512];
+    char err[ERR_LEN];
     genred_config cfg;
     const char *file;
     notify_reloading();
@@ -442,7 +489,7 @@ static void reload(app *g)
         notify_ready();
         return;
     }
-    model_t *m = load_model(&cfg, err, sizeof err);
+    model_t *m = load_model(&g->args, &cfg, file, err, sizeof err);
     model_ref *ref = m ? model_ref_new(m) : NULL;
     if (!ref) {
         if (m) model_destroy(m);
@@ -625,13 +672,13 @@ int main(int argc, char **argv)
     if (g.args.list_devices) return input_list_devices();
     if (g.args.gen_keys) return generate_keys(g.args.gen_keys);
 
-    char err[512];
+    char err[ERR_LEN];
     if (build_config(&g.args, &g.cfg, &g.config_file, err, sizeof err)) {
         fprintf(stderr, "genred: %s\n", err);
         return 1;
     }
     log_set_level((log_level)log_parse_level(g.cfg.log_level));
-    model_t *m = load_model(&g.cfg, err, sizeof err);
+    model_t *m = load_model(&g.args, &g.cfg, g.config_file, err, sizeof err);
     if (!m) {
         fprintf(stderr, "genred: %s\n", err);
         return 1;
