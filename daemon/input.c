@@ -305,6 +305,7 @@ int input_reader_start(input_reader *r, void *(*main)(void *), input_t *in, char
                  strerror(e));
         return -1;
     }
+    pthread_setname_np(r->thread, "gr-read");
     r->started = 1;
     return 0;
 }

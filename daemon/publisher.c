@@ -418,6 +418,7 @@ int publisher_start(publisher_t *p, publisher_status_fn status, void *ctx, char 
         snprintf(err, err_len, "publisher: cannot start thread: %s", strerror(e));
         return -1;
     }
+    pthread_setname_np(p->thread, "gr-publish");
     p->started = 1;
     return 0;
 }
