@@ -1,10 +1,12 @@
 # Fault injection on the real daemon (test_faults.py, issue 9): SIGHUP
 # storms, a model file rewritten during reloads, every config key wrong in
-# turn, stdin cut mid-frame or stalled. A few seconds each.
+# turn, stdin cut mid-frame or stalled, a subscriber that never reads next to
+# one that does. A few seconds each.
 if(NOT TARGET genred)
     return()
 endif()
-foreach(entry sighup_storm:threaded model_swap:threaded config_keys: stdin_cut: stdin_stall:threaded)
+foreach(entry sighup_storm:threaded model_swap:threaded config_keys: stdin_cut: stdin_stall:threaded
+    stalled_subscriber:)
     string(REPLACE ":" ";" parts "${entry}")
     list(GET parts 0 scenario)
     set(labels daemon)

@@ -69,7 +69,8 @@ def write_wav(path, samples, rate):
 def expected_hops(n_samples, info, hop_s):
     """genre.probs count for n model-rate samples: frame k ends at
     k*hop + n_fft; the first hop is the first full window, then every
-    round(hop_s * rate) samples while a frame ends at or after it."""
+    round(hop_s * rate) samples while a frame ends at or after it; several
+    hops due within one frame make one."""
     fe = info["frontend"]
     if n_samples < fe["n_fft"]:
         return 0
@@ -79,6 +80,8 @@ def expected_hops(n_samples, info, hop_s):
     first = (fe["window_frames"] - 1) * fe["hop"] + fe["n_fft"]
     last = (frames - 1) * fe["hop"] + fe["n_fft"]
     step = round(hop_s * fe["sample_rate"])
+    if step <= fe["hop"]:  # a hop shorter than a frame: one per frame
+        return frames - fe["window_frames"] + 1
     return (last - first) // step + 1
 
 
