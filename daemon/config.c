@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "curve.h"
+#include "input.h"
 #include "log.h"
 
 #include <errno.h>
@@ -13,7 +14,16 @@
 /* The scalar keys, shared by the file parser and the command line so both
  * accept exactly the same values. Lists (publish, streams) and the single
  * stream shorthand (input, name) are handled separately. */
-typedef enum { KEY_NUMBER, KEY_INT, KEY_BOOL, KEY_TEXT, KEY_LOG_LEVEL, KEY_DROP } key_kind;
+/* KEY_PLAYS: true (forever, -1), false (once, 0) or a number of plays. */
+typedef enum {
+    KEY_NUMBER,
+    KEY_INT,
+    KEY_BOOL,
+    KEY_PLAYS,
+    KEY_TEXT,
+    KEY_LOG_LEVEL,
+    KEY_DROP
+} key_kind;
 
 typedef struct {
     const char *name;
@@ -37,7 +47,7 @@ static const key_info keys[] = {
     {NUM(ring_seconds, 0.1, 60)},
     {INT(send_hwm, 1, 1000000)},
     {BOOL(realtime)},
-    {BOOL(loop)},
+    {"loop", KEY_PLAYS, offsetof(genred_config, loop), 0, 1, 1e9},
     {BOOL(print)},
     {TEXT(model, KEY_TEXT)},
     {TEXT(log_level, KEY_LOG_LEVEL)},
@@ -81,7 +91,7 @@ static int store_number(genred_config *c, const key_info *k, double v, const cha
         snprintf(err, err_len, "%s: %s must be in %g..%g, not %g", where, k->name, k->lo, k->hi, v);
         return -1;
     }
-    if (k->kind == KEY_INT && v != floor(v)) {
+    if ((k->kind == KEY_INT || k->kind == KEY_PLAYS) && v != floor(v)) {
         snprintf(err, err_len, "%s: %s must be an integer, not %g", where, k->name, v);
         return -1;
     }
@@ -129,15 +139,20 @@ int conf_set(genred_config *c, const char *key, const char *value, const char *f
     }
     if (k->kind == KEY_TEXT || k->kind == KEY_LOG_LEVEL || k->kind == KEY_DROP)
         return store_text(c, k, value, flag, err, err_len);
-    if (k->kind == KEY_BOOL) {
-        int on = !strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "yes");
-        int off = !strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no");
-        if (!on && !off) {
+    int plays = k->kind == KEY_PLAYS;
+    if (k->kind == KEY_BOOL || plays) {
+        /* For a play count, "1" is one play, not true. */
+        int on = !strcmp(value, "true") || !strcmp(value, "yes") || (!plays && !strcmp(value, "1"));
+        int off =
+            !strcmp(value, "false") || !strcmp(value, "no") || (!plays && !strcmp(value, "0"));
+        if (on || off) {
+            *(int *)((char *)c + k->offset) = plays ? (on ? -1 : 0) : on;
+            return 0;
+        }
+        if (!plays) {
             snprintf(err, err_len, "%s: expected true or false, not '%s'", flag, value);
             return -1;
         }
-        *(int *)((char *)c + k->offset) = on;
-        return 0;
     }
     char *end;
     errno = 0;
@@ -156,6 +171,28 @@ void conf_set_input(genred_config *c, const char *name, const char *input)
     snprintf(c->streams[0].input, sizeof c->streams[0].input, "%s", input);
 }
 
+/* tcp://HOST:PORT (PORT 1..65535 or *) or ipc://PATH: what genred binds,
+ * checked here so that --check-config catches a typo before a restart. */
+static int check_endpoint(const char *ep, char *err, size_t err_len)
+{
+    const char *why = NULL;
+    if (!strncmp(ep, "ipc://", 6)) {
+        if (!ep[6]) why = "ipc:// needs a path";
+    } else if (!strncmp(ep, "tcp://", 6)) {
+        const char *colon = strrchr(ep + 6, ':');
+        char *end;
+        long port = colon ? strtol(colon + 1, &end, 10) : 0;
+        if (!colon || colon == ep + 6)
+            why = "expected tcp://HOST:PORT";
+        else if (strcmp(colon + 1, "*") && (!colon[1] || *end || port < 1 || port > 65535))
+            why = "the port must be 1..65535 or *";
+    } else {
+        why = "expected tcp://HOST:PORT or ipc://PATH";
+    }
+    if (why) snprintf(err, err_len, "publish '%.200s': %s", ep, why);
+    return why ? -1 : 0;
+}
+
 int conf_add_publish(genred_config *c, const char *endpoint, int reset, char *err, size_t err_len)
 {
     if (reset) c->n_publish = 0;
@@ -167,6 +204,7 @@ int conf_add_publish(genred_config *c, const char *endpoint, int reset, char *er
         snprintf(err, err_len, "publish: endpoint '%.40s' is empty or too long", endpoint);
         return -1;
     }
+    if (check_endpoint(endpoint, err, err_len)) return -1;
     snprintf(c->publish[c->n_publish++], CONFIG_TEXT_LEN, "%s", endpoint);
     return 0;
 }
@@ -247,6 +285,14 @@ static int read_scalar(genred_config *c, const file_ctx *f, const config_setting
         if (config_setting_type(s) != CONFIG_TYPE_BOOL) return wrong_type(f, s, "true or false");
         *(int *)((char *)c + k->offset) = config_setting_get_bool(s);
         return 0;
+    case KEY_PLAYS:
+        if (config_setting_type(s) == CONFIG_TYPE_BOOL) {
+            *(int *)((char *)c + k->offset) = config_setting_get_bool(s) ? -1 : 0;
+            return 0;
+        }
+        if (config_setting_type(s) == CONFIG_TYPE_FLOAT || !is_number(s))
+            return wrong_type(f, s, "true, false or a number of plays");
+        return store_number(c, k, (double)config_setting_get_int64(s), at, f->err, f->err_len);
     default:
         if (config_setting_type(s) != CONFIG_TYPE_STRING) return wrong_type(f, s, "a string");
         return store_text(c, k, config_setting_get_string(s), at, f->err, f->err_len);
@@ -288,13 +334,25 @@ static int read_stream_text(const file_ctx *f, const config_setting_t *s, char *
     return 0;
 }
 
+static int read_input(const file_ctx *f, const config_setting_t *s, char dst[CONFIG_TEXT_LEN])
+{
+    char why[CONFIG_TEXT_LEN + 128];
+    if (read_stream_text(f, s, dst, CONFIG_TEXT_LEN)) return -1;
+    if (!input_check_spec(dst, why, sizeof why)) return 0;
+    snprintf(f->err, f->err_len, "%s:%u: %s", f->path, config_setting_source_line(s), why);
+    return -1;
+}
+
 static int read_streams(genred_config *c, const file_ctx *f, const config_setting_t *s)
 {
     if (config_setting_type(s) != CONFIG_TYPE_LIST)
         return wrong_type(f, s, "a list of groups ( { name = ...; input = ...; }, ... )");
     int n = config_setting_length(s);
-    if (n < 1 || n > CONFIG_MAX_STREAMS)
-        return fail_at(f, s, "streams must list 1..16 streams%s%s", "", "");
+    if (n < 1 || n > CONFIG_MAX_STREAMS) {
+        char most[16];
+        snprintf(most, sizeof most, "%d", CONFIG_MAX_STREAMS);
+        return fail_at(f, s, "streams must list 1..%s streams%s", most, "");
+    }
     for (int i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
         config_stream *st = &c->streams[i];
@@ -308,7 +366,7 @@ static int read_streams(genred_config *c, const file_ctx *f, const config_settin
             if (!strcmp(key, "name"))
                 bad = read_stream_text(f, e, st->name, sizeof st->name);
             else if (!strcmp(key, "input"))
-                bad = read_stream_text(f, e, st->input, sizeof st->input);
+                bad = read_input(f, e, st->input);
             else
                 bad = fail_at(f, e, "unknown key '%s' in a stream (name, input)%s", key, "");
             if (bad) return -1;
@@ -334,7 +392,7 @@ static int read_root(genred_config *c, const file_ctx *f, const config_setting_t
         else if (!strcmp(key, "streams"))
             bad = read_streams(c, f, (streams = s));
         else if (!strcmp(key, "input"))
-            bad = read_stream_text(f, (input = s), c->streams[0].input, CONFIG_TEXT_LEN);
+            bad = read_input(f, (input = s), c->streams[0].input);
         else if (!strcmp(key, "name"))
             bad = read_stream_text(f, (name = s), c->streams[0].name, CONFIG_NAME_LEN);
         else
@@ -390,8 +448,33 @@ int conf_load_string(genred_config *c, const char *text, const char *name, char 
     return rc;
 }
 
+unsigned conf_key_line(const char *path, const char *key)
+{
+    unsigned line = 0;
+    if (!path || !*path) return 0;
+    config_t lc;
+    config_init(&lc);
+    if (config_read_file(&lc, path)) {
+        const config_setting_t *s = config_lookup(&lc, key);
+        if (s) line = config_setting_source_line(s);
+    }
+    config_destroy(&lc);
+    return line;
+}
+
+/* "FILE:LINE: " for a key the loaded file set, else "". */
+static void key_where(const genred_config *c, const char *key, char *buf, size_t len)
+{
+    unsigned line = conf_key_line(c->source, key);
+    if (line)
+        snprintf(buf, len, "%s:%u: ", c->source, line);
+    else
+        buf[0] = '\0';
+}
+
 int conf_check(const genred_config *c, char *err, size_t err_len)
 {
+    char at[CONFIG_TEXT_LEN + 16];
     if (!c->n_publish) {
         snprintf(err, err_len, "publish: no endpoint");
         return -1;
@@ -399,21 +482,26 @@ int conf_check(const genred_config *c, char *err, size_t err_len)
     for (unsigned i = 0; i < c->n_streams; i++)
         for (unsigned j = 0; j < i; j++)
             if (!strcmp(c->streams[i].name, c->streams[j].name)) {
-                snprintf(err, err_len, "streams: the name '%s' is used twice", c->streams[i].name);
+                key_where(c, "streams", at, sizeof at);
+                snprintf(err, err_len, "%sstreams: the name '%s' is used twice", at,
+                         c->streams[i].name);
                 return -1;
             }
     if (c->curve_allow[0] && !c->curve_secret_key[0]) {
-        snprintf(err, err_len, "curve_allow: needs curve_secret_key (CURVE is off without it)");
+        key_where(c, "curve_allow", at, sizeof at);
+        snprintf(err, err_len, "%scurve_allow: needs curve_secret_key (CURVE is off without it)",
+                 at);
         return -1;
     }
     /* Plain text off this machine lets anyone on the path read and subscribe. */
     for (unsigned i = 0; i < c->n_publish; i++)
         if (!c->curve_secret_key[0] && !c->allow_plaintext_remote &&
             !curve_endpoint_is_local(c->publish[i])) {
+            key_where(c, "publish", at, sizeof at);
             snprintf(err, err_len,
-                     "publish '%s': not loopback or ipc, so it needs curve_secret_key (see "
+                     "%spublish '%s': not loopback or ipc, so it needs curve_secret_key (see "
                      "genred --gen-keys), or allow_plaintext_remote = true",
-                     c->publish[i]);
+                     at, c->publish[i]);
             return -1;
         }
     return 0;

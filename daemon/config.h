@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#define CONFIG_MAX_STREAMS 16
+#define CONFIG_MAX_STREAMS 128
 #define CONFIG_MAX_PUBLISH 8
 #define CONFIG_NAME_LEN    64
 #define CONFIG_TEXT_LEN    512
@@ -33,7 +33,8 @@ typedef struct {
     double ring_seconds;         /* input ring capacity, s */
     int send_hwm;                /* ZeroMQ send high-water mark, messages per subscriber */
     config_drop_policy drop_policy;
-    int realtime, loop, print;
+    int realtime, print;
+    int loop; /* file: inputs: 0 play once, -1 forever, N > 0 play N times in all */
     char log_level[16];
     char curve_secret_key[CONFIG_TEXT_LEN]; /* server secret key file; "" = no CURVE */
     char curve_allow[CONFIG_TEXT_LEN];      /* client public keys allowed; "" = any */
@@ -61,6 +62,11 @@ int conf_set(genred_config *c, const char *key, const char *value, const char *f
 /* Replaces the stream list by one stream, and the publish list. */
 void conf_set_input(genred_config *c, const char *name, const char *input);
 int conf_add_publish(genred_config *c, const char *endpoint, int reset, char *err, size_t err_len);
+
+/* The line of `key` (a libconfig path: "model", "streams.[1].input") in the
+ * file at path, or 0 when it is not there: errors found after loading (a
+ * model or key file that will not load) name the line too. */
+unsigned conf_key_line(const char *path, const char *key);
 
 /* Cross-field checks (unique stream names, at least one endpoint, CURVE
  * or allow_plaintext_remote for endpoints that leave the machine). */

@@ -242,6 +242,7 @@ static int start_zap(curve_t *c, void *ctx, char *err, size_t err_len)
     return 0;
 }
 
+/* zmq_ctx NULL: the files are read and checked, but no ZAP handler runs. */
 curve_t *curve_create(void *zmq_ctx, const char *secret_key_path, const char *allow_path, char *err,
                       size_t err_len)
 {
@@ -257,12 +258,22 @@ curve_t *curve_create(void *zmq_ctx, const char *secret_key_path, const char *al
     atomic_init(&c->denied, 0);
     int rc = load_secret(c, secret_key_path, err, err_len);
     if (!rc && allow_path && allow_path[0])
-        rc = load_allow_list(c, allow_path, err, err_len) || start_zap(c, zmq_ctx, err, err_len);
+        rc = load_allow_list(c, allow_path, err, err_len) ||
+             (zmq_ctx && start_zap(c, zmq_ctx, err, err_len));
     if (rc) {
         curve_destroy(c);
         return NULL;
     }
     return c;
+}
+
+int curve_check_files(const char *secret_key_path, const char *allow_path, char *err,
+                      size_t err_len)
+{
+    curve_t *c = curve_create(NULL, secret_key_path, allow_path, err, err_len);
+    int rc = c ? 0 : -1;
+    curve_destroy(c);
+    return rc;
 }
 
 int curve_apply(const curve_t *c, void *socket, char *err, size_t err_len)

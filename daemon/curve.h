@@ -27,6 +27,11 @@ typedef struct curve curve_t;
  * (mode 0640); chmod 600 it". */
 curve_t *curve_create(void *zmq_ctx, const char *secret_key_path, const char *allow_path, char *err,
                       size_t err_len);
+/* Reads and checks the same files without keeping or serving anything
+ * (--check-config and reloads). 0, or -1 with the reason curve_create would
+ * give. */
+int curve_check_files(const char *secret_key_path, const char *allow_path, char *err,
+                      size_t err_len);
 /* Makes socket a CURVE server with the loaded key; call before bind. */
 int curve_apply(const curve_t *c, void *socket, char *err, size_t err_len);
 /* The server public key (Z85), to log and to hand to clients. */

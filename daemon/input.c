@@ -1,13 +1,17 @@
 /* input: spec parsing, dispatch to a back-end, and the shared state every
  * back-end publishes (see input_backend.h). */
 #include "input_backend.h"
+#include "pcm.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+/* Opens a back-end for a spec that input_check_spec accepted. */
 static int open_backend(input_t *in, const char *scheme, const char *args, char *err,
                         size_t err_len)
 {
@@ -19,13 +23,80 @@ static int open_backend(input_t *in, const char *scheme, const char *args, char 
 #ifdef GENRED_WITH_PORTAUDIO
     if (!strcmp(scheme, "portaudio")) return input_portaudio_open(in, args, err, err_len);
 #endif
-    if (!strcmp(scheme, "jack") || !strcmp(scheme, "portaudio")) {
-        snprintf(err, err_len, "input '%s': this genred was built without %s support", in->opt.spec,
-                 scheme);
+    snprintf(err, err_len, "input '%s': no back-end for '%s'", in->opt.spec, scheme);
+    return -1;
+}
+
+/* Splits "scheme:args"; args is NULL without a colon. */
+static const char *split_spec(const char *spec, char scheme[16])
+{
+    const char *colon = strchr(spec, ':');
+    size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
+    if (len >= 16) len = 15;
+    memcpy(scheme, spec, len);
+    scheme[len] = '\0';
+    return colon ? colon + 1 : NULL;
+}
+
+static int compiled_in(const char *scheme)
+{
+#ifdef GENRED_WITH_JACK
+    if (!strcmp(scheme, "jack")) return 1;
+#endif
+#ifdef GENRED_WITH_PORTAUDIO
+    if (!strcmp(scheme, "portaudio")) return 1;
+#endif
+    (void)scheme;
+    return 0;
+}
+
+static int check_jack_ports(const char *spec, const char *args, char *err, size_t err_len)
+{
+    if (!args) return 0;
+    for (const char *p = args;; p++) {
+        const char *comma = strchr(p, ',');
+        if ((comma ? comma : p + strlen(p)) == p) {
+            snprintf(err, err_len, "input '%s': empty JACK port name", spec);
+            return -1;
+        }
+        if (!comma) return 0;
+        p = comma;
+    }
+}
+
+int input_check_spec(const char *spec, char *err, size_t err_len)
+{
+    if (!spec || !*spec) {
+        snprintf(err, err_len, "input: empty source spec");
         return -1;
     }
-    snprintf(err, err_len, "input '%s': unknown source '%s' (portaudio, jack, stdin or file)",
-             in->opt.spec, scheme);
+    char scheme[16];
+    const char *args = split_spec(spec, scheme);
+    if (!strcmp(scheme, "stdin")) {
+        pcm_layout l;
+        return pcm_parse(spec, args, &l, err, err_len);
+    }
+    if (!strcmp(scheme, "file")) {
+        if (!args || !*args) {
+            snprintf(err, err_len, "input '%s': expected file:PATH", spec);
+            return -1;
+        }
+        if (access(args, R_OK)) {
+            snprintf(err, err_len, "input '%s': %s", spec, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    if (!strcmp(scheme, "jack") || !strcmp(scheme, "portaudio")) {
+        if (!compiled_in(scheme)) {
+            snprintf(err, err_len, "input '%s': this genred was built without %s support", spec,
+                     scheme);
+            return -1;
+        }
+        return strcmp(scheme, "jack") ? 0 : check_jack_ports(spec, args, err, err_len);
+    }
+    snprintf(err, err_len, "input '%s': unknown source '%s' (portaudio, jack, stdin or file)", spec,
+             scheme);
     return -1;
 }
 
@@ -61,10 +132,7 @@ static int create_ring(input_t *in, char *err, size_t err_len)
 
 input_t *input_create(const input_options *opt, char *err, size_t err_len)
 {
-    if (!opt || !opt->spec || !*opt->spec) {
-        snprintf(err, err_len, "input: empty source spec");
-        return NULL;
-    }
+    if (input_check_spec(opt ? opt->spec : NULL, err, err_len)) return NULL;
     input_t *in = calloc(1, sizeof *in);
     if (!in) {
         snprintf(err, err_len, "input '%s': out of memory", opt->spec);
@@ -86,12 +154,8 @@ input_t *input_create(const input_options *opt, char *err, size_t err_len)
     }
 
     char scheme[16];
-    const char *colon = strchr(in->opt.spec, ':');
-    size_t len = colon ? (size_t)(colon - in->opt.spec) : strlen(in->opt.spec);
-    if (len >= sizeof scheme) len = sizeof scheme - 1;
-    memcpy(scheme, in->opt.spec, len);
-    scheme[len] = '\0';
-    if (open_backend(in, scheme, colon ? colon + 1 : NULL, err, err_len)) {
+    const char *args = split_spec(in->opt.spec, scheme);
+    if (open_backend(in, scheme, args, err, err_len)) {
         free_input(in);
         return NULL;
     }
@@ -120,6 +184,11 @@ void input_destroy(input_t *in)
     if (!in) return;
     in->ops->close(in);
     free_input(in);
+}
+
+void input_request_stop(input_t *in)
+{
+    if (in && in->reader) atomic_store(&in->reader->stop, true);
 }
 
 ring_t *input_ring(input_t *in)
@@ -229,12 +298,14 @@ int input_reader_start(input_reader *r, void *(*main)(void *), input_t *in, char
                        size_t err_len)
 {
     atomic_store(&r->stop, false);
+    in->reader = r;
     int e = pthread_create(&r->thread, NULL, main, in);
     if (e) {
         snprintf(err, err_len, "input '%s': cannot start reader thread: %s", in->opt.spec,
                  strerror(e));
         return -1;
     }
+    pthread_setname_np(r->thread, "gr-read");
     r->started = 1;
     return 0;
 }

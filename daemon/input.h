@@ -31,7 +31,7 @@ typedef struct {
     const char *spec;
     const char *client_name; /* JACK client name, e.g. "genred" or "genred-<stream>" */
     int realtime;            /* file: pace like a live source instead of full speed */
-    int loop;                /* file: start again from the beginning at the end */
+    int loop;                /* file: 0 play once, -1 forever, N > 0 play N times in all */
     double ring_seconds;     /* ring capacity in seconds of input; 0 = 2 s */
 } input_options;
 
@@ -40,10 +40,18 @@ typedef struct input input_t;
 /* Parses and validates the spec, opens the source. NULL with a one-line
  * reason in err ("input 'stdin:s17le': unknown sample format 's17le'"). */
 input_t *input_create(const input_options *opt, char *err, size_t err_len);
+/* Checks a spec without opening the source, for --check-config and reloads:
+ * a known source, a valid stdin FORMAT:RATE:CHANNELS, non-empty JACK port
+ * names, a readable file. 0, or -1 with the reason input_create would give. */
+int input_check_spec(const char *spec, char *err, size_t err_len);
 /* Starts producing; returns 0, or -1 with err set. */
 int input_start(input_t *in, char *err, size_t err_len);
 /* Stops the producer and releases the source. Safe from the main thread. */
 void input_destroy(input_t *in);
+/* Asks a reader thread (stdin, file) to stop without waiting, so that many
+ * streams stop together; input_destroy joins it. Audio-callback back-ends
+ * stop in input_destroy. */
+void input_request_stop(input_t *in);
 
 ring_t *input_ring(input_t *in);
 double input_rate(const input_t *in);

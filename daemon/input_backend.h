@@ -38,6 +38,14 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+/* The reader thread of a non-real-time source (stdin, file): started once,
+ * asked to stop through `stop`, joined on close. */
+typedef struct {
+    pthread_t thread;
+    int started;
+    atomic_bool stop;
+} input_reader;
+
 typedef struct {
     const char *name; /* "jack", "portaudio", "stdin", "file" */
     int (*start)(input_t *in, char *err, size_t err_len);
@@ -47,7 +55,8 @@ typedef struct {
 struct input {
     input_options opt; /* spec and client_name point at copies owned by input.c */
     const input_backend_ops *ops;
-    void *priv; /* back-end state */
+    void *priv;           /* back-end state */
+    input_reader *reader; /* the back-end's reader thread, or NULL */
     ring_t *ring;
 
     _Atomic double rate;
@@ -82,13 +91,6 @@ void input_backend_add_nonfinite(input_t *in, uint64_t n);
  * when *stop became true first. Never from an audio callback. */
 int input_backend_push_wait(input_t *in, const float *samples, size_t n, const atomic_bool *stop);
 
-/* The reader thread of a non-real-time source (stdin, file): started once,
- * asked to stop through `stop`, joined on close. */
-typedef struct {
-    pthread_t thread;
-    int started;
-    atomic_bool stop;
-} input_reader;
 /* 0, or -1 with "input 'SPEC': cannot start reader thread: why" in err. */
 int input_reader_start(input_reader *r, void *(*main)(void *), input_t *in, char *err,
                        size_t err_len);

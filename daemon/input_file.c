@@ -71,6 +71,7 @@ static void *reader_main(void *arg)
     file_source *src = in->priv;
     struct timespec start;
     uint64_t sent = 0;
+    long played = 1;
     char err[256];
     clock_gettime(CLOCK_MONOTONIC, &start);
     input_backend_set_state(in, INPUT_RUNNING);
@@ -82,7 +83,13 @@ static void *reader_main(void *arg)
             return NULL;
         }
         if (got == 0) {
-            if (in->opt.loop && sent > 0 && !rewind_file(in, src)) continue;
+            /* Plays join up as one stream: --loop=N makes a long soak from
+             * a short file without writing it N times. */
+            int again = in->opt.loop < 0 || played < in->opt.loop;
+            if (again && sent > 0 && !rewind_file(in, src)) {
+                played++;
+                continue;
+            }
             break;
         }
         if (input_backend_push_wait(in, src->samples, (size_t)got * src->channels,

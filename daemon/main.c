@@ -34,6 +34,7 @@
 
 #define MAX_OVERRIDES 32
 #define LOOP_MS       100
+#define ERR_LEN       2048 /* room for FILE:LINE: and a reason naming another file */
 
 /* Command-line settings, kept so that a reload re-applies them over the
  * re-read file: the command line always wins. */
@@ -50,17 +51,24 @@ typedef struct {
     const char *gen_keys; /* --gen-keys DIR, or NULL */
 } cli;
 
+/* One running stream. Its settings are fixed at start (a reload cannot
+ * change them), so the status thread reads them without a lock while
+ * reload rewrites cfg. */
+typedef struct {
+    config_stream conf;
+    input_t *input;
+    pipeline_t *pipeline;
+} stream_slot;
+
 typedef struct {
     cli args;
     genred_config cfg;
     const char *config_file; /* what was actually read, or NULL */
     model_ref *model;
     publisher_t *publisher;
-    input_t *inputs[CONFIG_MAX_STREAMS];
-    pipeline_t *pipelines[CONFIG_MAX_STREAMS];
-    /* Fixed at start (a reload cannot change them), so the status thread
-     * reads them without a lock while reload rewrites cfg. */
-    config_stream streams[CONFIG_MAX_STREAMS];
+    /* Sized at start from the config, not to CONFIG_MAX_STREAMS: a daemon
+     * with one stream does not carry 128 slots. */
+    stream_slot *streams;
     unsigned n_streams;
     int running; /* inputs were started */
 
@@ -92,7 +100,7 @@ static void usage(FILE *out)
             "      --drop-policy P     count | isolate (see README)\n"
             "      --ring-seconds S    input buffer length (2)\n"
             "      --realtime          file input: pace like a live source\n"
-            "      --loop              file input: start again at the end\n"
+            "      --loop[=N]          file input: start again at the end (N: play N times)\n"
             "      --print             print a line per update on stdout\n"
             "      --wait-subscriber   start the inputs once a subscriber is connected\n"
             "      --log-level LEVEL   error | warn | info | debug (info)\n"
@@ -107,6 +115,7 @@ enum {
     OPT_CHECK = 256,
     OPT_SET,
     OPT_FLAG,
+    OPT_LOOP,
     OPT_WAIT,
     OPT_LIST,
     OPT_MODEL_INFO,
@@ -130,7 +139,7 @@ static const struct option long_options[] = {
     {"ring-seconds", required_argument, NULL, OPT_SET},
     {"log-level", required_argument, NULL, OPT_SET},
     {"realtime", no_argument, NULL, OPT_FLAG},
-    {"loop", no_argument, NULL, OPT_FLAG},
+    {"loop", optional_argument, NULL, OPT_LOOP},
     {"print", no_argument, NULL, OPT_FLAG},
     {"wait-subscriber", no_argument, NULL, OPT_WAIT},
     {"list-devices", no_argument, NULL, OPT_LIST},
@@ -190,6 +199,7 @@ static int parse_cli(cli *a, int argc, char **argv)
         case 'm':
         case OPT_SET:
         case OPT_FLAG:
+        case OPT_LOOP:
             if (a->n_set == MAX_OVERRIDES) {
                 fprintf(stderr, "genred: more than %d settings on the command line\n",
                         MAX_OVERRIDES);
@@ -197,7 +207,9 @@ static int parse_cli(cli *a, int argc, char **argv)
             }
             if (c == 'm') name = "model";
             snprintf(flags[a->n_set], sizeof flags[0], "--%s", name);
-            add_override(a, option_key(name), c == OPT_FLAG ? "true" : optarg, flags[a->n_set]);
+            add_override(a, option_key(name),
+                         c == OPT_FLAG || (c == OPT_LOOP && !optarg) ? "true" : optarg,
+                         flags[a->n_set]);
             break;
         case OPT_CHECK:
             a->check_config = 1;
@@ -235,6 +247,37 @@ static int parse_cli(cli *a, int argc, char **argv)
     return -1;
 }
 
+/* Where a setting came from, as a prefix for errors found after loading:
+ * "--flag: " when the command line set it, "FILE:LINE: " when the file did. */
+static void origin(const cli *a, const char *file, const char *key, char *buf, size_t len)
+{
+    for (unsigned i = a->n_set; i-- > 0;)
+        if (!strcmp(a->set[i].key, key)) {
+            snprintf(buf, len, "%s: ", a->set[i].flag);
+            return;
+        }
+    unsigned line = conf_key_line(file, key);
+    if (line)
+        snprintf(buf, len, "%s:%u: ", file, line);
+    else
+        buf[0] = '\0';
+}
+
+/* What the config names outside itself: the key files must load, so that
+ * --check-config and a reload catch what would stop a restart. */
+static int check_key_files(const cli *a, const genred_config *cfg, const char *file, char *err,
+                           size_t len)
+{
+    char why[512], at[CONFIG_TEXT_LEN + 32];
+    if (!cfg->curve_secret_key[0] ||
+        !curve_check_files(cfg->curve_secret_key, cfg->curve_allow, why, sizeof why))
+        return 0;
+    origin(a, file, strncmp(why, "curve_allow", 11) ? "curve_secret_key" : "curve_allow", at,
+           sizeof at);
+    snprintf(err, len, "%s%s", at, why);
+    return -1;
+}
+
 /* Defaults, then the file, then the command line. */
 static int build_config(const cli *a, genred_config *cfg, const char **file, char *err, size_t len)
 {
@@ -242,20 +285,31 @@ static int build_config(const cli *a, genred_config *cfg, const char **file, cha
     *file = a->config_path;
     if (!*file && access(CONFIG_DEFAULT_PATH, F_OK) == 0) *file = CONFIG_DEFAULT_PATH;
     if (*file && conf_load_file(cfg, *file, err, len)) return -1;
-    if (a->input)
+    if (a->input) {
+        if (input_check_spec(a->input, err, len)) return -1;
         conf_set_input(cfg, a->name, a->input);
-    else if (a->name)
+    } else if (a->name) {
         snprintf(cfg->streams[0].name, sizeof cfg->streams[0].name, "%s", a->name);
+    }
     for (unsigned i = 0; i < a->n_publish; i++)
         if (conf_add_publish(cfg, a->publish[i], i == 0, err, len)) return -1;
     for (unsigned i = 0; i < a->n_set; i++)
         if (conf_set(cfg, a->set[i].key, a->set[i].value, a->set[i].flag, err, len)) return -1;
-    return conf_check(cfg, err, len);
+    return conf_check(cfg, err, len) || check_key_files(a, cfg, *file, err, len);
 }
 
-static model_t *load_model(const genred_config *cfg, char *err, size_t len)
+/* The model the settings name; errors say where it was named. */
+static model_t *load_model(const cli *a, const genred_config *cfg, const char *file, char *err,
+                           size_t len)
 {
-    return cfg->model[0] ? model_load_file(cfg->model, err, len) : model_load_default(err, len);
+    if (!cfg->model[0]) return model_load_default(err, len);
+    char why[512], at[CONFIG_TEXT_LEN + 32];
+    model_t *m = model_load_file(cfg->model, why, sizeof why);
+    if (!m) {
+        origin(a, file, "model", at, sizeof at);
+        snprintf(err, len, "%smodel: %s", at, why);
+    }
+    return m;
 }
 
 static pipeline_settings settings_of(const genred_config *cfg)
@@ -279,20 +333,20 @@ static double cpu_seconds(double *user, double *sys)
 static json_t *stream_status(app *g, unsigned i, publisher_t *pub)
 {
     pipeline_stats st;
-    pipeline_get_stats(g->pipelines[i], &st);
+    pipeline_get_stats(g->streams[i].pipeline, &st);
     char error[256];
-    input_error(g->inputs[i], error, sizeof error);
-    json_t *s = json_pack("{s:s, s:s, s:s, s:s, s:f, s:i, s:I, s:I, s:b, s:I, s:I, s:I}", "name",
-                          g->streams[i].name, "input", g->streams[i].input, "state", st.state,
-                          "error", error, "rate", st.rate, "channels", (int)st.channels, "position",
-                          (json_int_t)st.position, "hops", (json_int_t)st.hops, "silence",
-                          st.silence, "overruns", (json_int_t)st.overruns, "overrun_samples",
-                          (json_int_t)st.overrun_samples, "nonfinite", (json_int_t)st.nonfinite);
+    input_error(g->streams[i].input, error, sizeof error);
+    json_t *s = json_pack(
+        "{s:s, s:s, s:s, s:s, s:f, s:i, s:I, s:I, s:b, s:I, s:I, s:I}", "name",
+        g->streams[i].conf.name, "input", g->streams[i].conf.input, "state", st.state, "error",
+        error, "rate", st.rate, "channels", (int)st.channels, "position", (json_int_t)st.position,
+        "hops", (json_int_t)st.hops, "silence", st.silence, "overruns", (json_int_t)st.overruns,
+        "overrun_samples", (json_int_t)st.overrun_samples, "nonfinite", (json_int_t)st.nonfinite);
     json_object_set_new(s, "level_dbfs", st.have_level ? json_real(st.level_dbfs) : json_null());
     json_object_set_new(s, "top", st.have_top ? json_string(st.top) : json_null());
     json_object_set_new(s, "p", json_real(st.have_top ? st.p : 0.0));
     double p50, p99, max;
-    unsigned n = publisher_take_latency(pub, g->streams[i].name, &p50, &p99, &max);
+    unsigned n = publisher_take_latency(pub, g->streams[i].conf.name, &p50, &p99, &max);
     json_object_set_new(
         s, "latency_ms",
         n ? json_pack("{s:f, s:f, s:f, s:i}", "p50", p50, "p99", p99, "max", max, "n", (int)n)
@@ -335,18 +389,24 @@ static void set_model_id(app *g, const char *id)
 
 static int start_streams(app *g, char *err, size_t len)
 {
+    g->streams = calloc(g->cfg.n_streams, sizeof *g->streams);
+    if (!g->streams) {
+        snprintf(err, len, "out of memory for %u streams", g->cfg.n_streams);
+        return -1;
+    }
     g->n_streams = g->cfg.n_streams;
-    memcpy(g->streams, g->cfg.streams, sizeof g->streams);
     for (unsigned i = 0; i < g->n_streams; i++) {
         const config_stream *s = &g->cfg.streams[i];
+        g->streams[i].conf = *s;
         char client[CONFIG_NAME_LEN + 8];
         snprintf(client, sizeof client, g->n_streams > 1 ? "genred-%s" : "genred", s->name);
         input_options io = {s->input, client, g->cfg.realtime, g->cfg.loop, g->cfg.ring_seconds};
-        g->inputs[i] = input_create(&io, err, len);
-        if (!g->inputs[i]) return -1;
-        pipeline_options po = {s->name, g->inputs[i], g->publisher, g->model, settings_of(&g->cfg)};
-        g->pipelines[i] = pipeline_create(&po, err, len);
-        if (!g->pipelines[i]) return -1;
+        g->streams[i].input = input_create(&io, err, len);
+        if (!g->streams[i].input) return -1;
+        pipeline_options po = {s->name, g->streams[i].input, g->publisher, g->model,
+                               settings_of(&g->cfg)};
+        g->streams[i].pipeline = pipeline_create(&po, err, len);
+        if (!g->streams[i].pipeline) return -1;
     }
     return 0;
 }
@@ -354,19 +414,24 @@ static int start_streams(app *g, char *err, size_t len)
 static int run_streams(app *g, char *err, size_t len)
 {
     for (unsigned i = 0; i < g->n_streams; i++)
-        if (pipeline_start(g->pipelines[i], err, len)) return -1;
+        if (pipeline_start(g->streams[i].pipeline, err, len)) return -1;
     for (unsigned i = 0; i < g->n_streams; i++) {
-        if (input_start(g->inputs[i], err, len)) return -1;
-        log_info("stream '%s': %s (%g Hz, %u channel(s))", g->cfg.streams[i].name,
-                 g->cfg.streams[i].input, input_rate(g->inputs[i]), input_channels(g->inputs[i]));
+        if (input_start(g->streams[i].input, err, len)) return -1;
+        log_info("stream '%s': %s (%g Hz, %u channel(s))", g->streams[i].conf.name,
+                 g->streams[i].conf.input, input_rate(g->streams[i].input),
+                 input_channels(g->streams[i].input));
     }
     return 0;
 }
 
 static void stop_all(app *g)
 {
+    /* Every worker and reader is asked first and joined after, so that 128
+     * streams stop as fast as one. */
     for (unsigned i = 0; i < g->n_streams; i++)
-        if (g->pipelines[i]) pipeline_stop(g->pipelines[i]);
+        if (g->streams[i].pipeline) pipeline_request_stop(g->streams[i].pipeline);
+    for (unsigned i = 0; i < g->n_streams; i++)
+        if (g->streams[i].pipeline) pipeline_stop(g->streams[i].pipeline);
     if (g->publisher) publisher_stop(g->publisher);
     if (g->running) {
         log_info("published %llu messages, dropped %llu",
@@ -375,19 +440,22 @@ static void stop_all(app *g)
     }
     for (unsigned i = 0; g->running && i < g->n_streams; i++) {
         pipeline_stats st;
-        pipeline_get_stats(g->pipelines[i], &st);
+        pipeline_get_stats(g->streams[i].pipeline, &st);
         log_info("stream '%s': %llu hops, %llu overruns (%llu samples), %llu non-finite samples",
-                 pipeline_name(g->pipelines[i]), (unsigned long long)st.hops,
+                 pipeline_name(g->streams[i].pipeline), (unsigned long long)st.hops,
                  (unsigned long long)st.overruns, (unsigned long long)st.overrun_samples,
                  (unsigned long long)st.nonfinite);
     }
     /* Inputs outlive the publisher's closing status, which reports them. */
+    for (unsigned i = 0; i < g->n_streams; i++)
+        input_request_stop(g->streams[i].input);
     for (unsigned i = 0; i < g->n_streams; i++) {
-        pipeline_destroy(g->pipelines[i]);
-        g->pipelines[i] = NULL;
-        input_destroy(g->inputs[i]);
-        g->inputs[i] = NULL;
+        pipeline_destroy(g->streams[i].pipeline);
+        input_destroy(g->streams[i].input);
     }
+    free(g->streams);
+    g->streams = NULL;
+    g->n_streams = 0;
     publisher_destroy(g->publisher);
     g->publisher = NULL;
     model_ref_release(g->model);
@@ -411,7 +479,7 @@ static void warn_fixed_settings(const genred_config *old, const genred_config *n
 
 static void reload(app *g)
 {
-    char err[512];
+    char err[ERR_LEN];
     genred_config cfg;
     const char *file;
     notify_reloading();
@@ -421,7 +489,7 @@ static void reload(app *g)
         notify_ready();
         return;
     }
-    model_t *m = load_model(&cfg, err, sizeof err);
+    model_t *m = load_model(&g->args, &cfg, file, err, sizeof err);
     model_ref *ref = m ? model_ref_new(m) : NULL;
     if (!ref) {
         if (m) model_destroy(m);
@@ -432,17 +500,17 @@ static void reload(app *g)
     unsigned i;
     pipeline_settings s = settings_of(&cfg);
     for (i = 0; i < g->n_streams; i++)
-        if (pipeline_prepare_reload(g->pipelines[i], ref, &s, err, sizeof err)) break;
+        if (pipeline_prepare_reload(g->streams[i].pipeline, ref, &s, err, sizeof err)) break;
     if (i < g->n_streams) {
         for (unsigned j = 0; j < g->n_streams; j++)
-            pipeline_abort_reload(g->pipelines[j]);
+            pipeline_abort_reload(g->streams[j].pipeline);
         log_error("reload failed, keeping model '%s': %s", g->model_id, err);
         model_ref_release(ref);
         notify_ready();
         return;
     }
     for (i = 0; i < g->n_streams; i++)
-        pipeline_commit_reload(g->pipelines[i]);
+        pipeline_commit_reload(g->streams[i].pipeline);
     warn_fixed_settings(&g->cfg, &cfg);
     log_set_level((log_level)log_parse_level(cfg.log_level));
     model_ref_release(g->model);
@@ -478,7 +546,7 @@ static int supervise(app *g, supervision *sv, int *failed)
     *failed = 0;
     for (unsigned i = 0; i < g->n_streams; i++) {
         pipeline_stats st;
-        pipeline_get_stats(g->pipelines[i], &st);
+        pipeline_get_stats(g->streams[i].pipeline, &st);
         all_done &= st.finished;
         flowing |= st.audio_seen;
         *failed |= !strcmp(st.state, "failed");
@@ -486,7 +554,7 @@ static int supervise(app *g, supervision *sv, int *failed)
         if (!st.finished && now - st.heartbeat_ns > 1000000000LL) alive = 0;
         if (used < sizeof status)
             used += (size_t)snprintf(status + used, sizeof status - used, "%s%s: %s", i ? "; " : "",
-                                     pipeline_name(g->pipelines[i]),
+                                     pipeline_name(g->streams[i].pipeline),
                                      st.have_top  ? st.top
                                      : st.silence ? "(silence)"
                                                   : st.state);
@@ -604,13 +672,13 @@ int main(int argc, char **argv)
     if (g.args.list_devices) return input_list_devices();
     if (g.args.gen_keys) return generate_keys(g.args.gen_keys);
 
-    char err[512];
+    char err[ERR_LEN];
     if (build_config(&g.args, &g.cfg, &g.config_file, err, sizeof err)) {
         fprintf(stderr, "genred: %s\n", err);
         return 1;
     }
     log_set_level((log_level)log_parse_level(g.cfg.log_level));
-    model_t *m = load_model(&g.cfg, err, sizeof err);
+    model_t *m = load_model(&g.args, &g.cfg, g.config_file, err, sizeof err);
     if (!m) {
         fprintf(stderr, "genred: %s\n", err);
         return 1;

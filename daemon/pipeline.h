@@ -59,7 +59,10 @@ typedef struct pipeline pipeline_t;
 /* Builds the front-end, classifier and smoother. NULL with err set. */
 pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_len);
 int pipeline_start(pipeline_t *p, char *err, size_t err_len);
-/* Stops and joins the worker (returns within a few ms). */
+/* Asks the worker to stop without waiting, so that many streams stop
+ * together; pipeline_stop then joins it. */
+void pipeline_request_stop(pipeline_t *p);
+/* Stops and joins the worker (returns within 50 ms). */
 void pipeline_stop(pipeline_t *p);
 void pipeline_destroy(pipeline_t *p);
 

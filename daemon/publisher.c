@@ -22,7 +22,8 @@
  *   probs       [number] smoothed probabilities, model order, sum 1 (1e-4)
  *   raw         [number] this window's unsmoothed probabilities, sum 1
  *   silence     bool    window level below silence_dbfs
- *   level_dbfs  number  RMS level of the window, dBFS (-200 for digital 0)
+ *   level_dbfs  number  RMS level of the window about its mean, dBFS (-200 for
+ *                       digital 0 or a bare DC offset)
  *
  * genre.change (per stream, when the smoothed top label, or silence,
  * changed and then held for change_hold seconds of audio)
@@ -417,6 +418,7 @@ int publisher_start(publisher_t *p, publisher_status_fn status, void *ctx, char 
         snprintf(err, err_len, "publisher: cannot start thread: %s", strerror(e));
         return -1;
     }
+    pthread_setname_np(p->thread, "gr-publish");
     p->started = 1;
     return 0;
 }

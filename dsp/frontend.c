@@ -7,8 +7,12 @@
  * returns 0 no finished frame is held back, whatever the caller's block
  * size, and the frames do not depend on how the input was split.
  *
- * The level meter keeps the energy of every hop-long segment of model-rate
- * audio the window covers; the RMS is recomputed once per frame. */
+ * The level meter keeps the energy and the sum of every hop-long segment of
+ * model-rate audio the window covers; once per frame it takes the RMS about
+ * the window's mean. Removing the mean makes a DC offset (a cheap interface's
+ * bias, a stuck converter) read as the silence it sounds like, with no
+ * start-up transient as a DC-blocking filter would have, and leaves music
+ * untouched: over 3 s its mean is next to nothing. */
 #include "frontend.h"
 
 #include "mfcc_window.h"
@@ -34,7 +38,8 @@ struct frontend {
     float *frame;
     uint64_t frame_count;
     uint64_t samples; /* model-rate samples fed to mfcc */
-    double *segment;  /* energy of hop-long segment j at j % n_segments */
+    double *energy;   /* sum of squares of hop-long segment j at j % n_segments */
+    double *sum;      /* sum of its samples */
     unsigned n_segments;
     double level_db;
 };
@@ -79,8 +84,9 @@ frontend_t *frontend_create(const mfcc_params *params, double window_seconds, do
     fe->win = mfcc_window_create(fe->n_frames, fe->p->n_coeffs);
     fe->pending = malloc(resampler_max_output(fe->rs, fe->chunk) * sizeof *fe->pending);
     fe->frame = malloc(fe->p->n_coeffs * sizeof *fe->frame);
-    fe->segment = malloc(fe->n_segments * sizeof *fe->segment);
-    if (!fe->win || !fe->pending || !fe->frame || !fe->segment) {
+    fe->energy = malloc(fe->n_segments * sizeof *fe->energy);
+    fe->sum = malloc(fe->n_segments * sizeof *fe->sum);
+    if (!fe->win || !fe->pending || !fe->frame || !fe->energy || !fe->sum) {
         snprintf(err, err_len, "frontend: out of memory");
         goto fail;
     }
@@ -99,41 +105,50 @@ void frontend_destroy(frontend_t *fe)
     mfcc_window_destroy(fe->win);
     free(fe->pending);
     free(fe->frame);
-    free(fe->segment);
+    free(fe->energy);
+    free(fe->sum);
     free(fe);
 }
 
-/* Adds the energy of n samples about to be fed to mfcc. */
+/* Adds the energy and sum of n samples about to be fed to mfcc. */
 static void meter(frontend_t *fe, const float *x, size_t n)
 {
     unsigned hop = fe->p->hop;
     while (n) {
         uint64_t j = fe->samples / hop;
         unsigned offset = (unsigned)(fe->samples % hop);
-        double *e = &fe->segment[j % fe->n_segments];
-        if (!offset) *e = 0.0;
+        double *e = &fe->energy[j % fe->n_segments], *s = &fe->sum[j % fe->n_segments];
+        if (!offset) *e = *s = 0.0;
         size_t run = hop - offset < n ? hop - offset : n;
-        double s = 0.0;
-        for (size_t i = 0; i < run; i++)
-            s += (double)x[i] * x[i];
-        *e += s;
+        double se = 0.0, ss = 0.0;
+        for (size_t i = 0; i < run; i++) {
+            se += (double)x[i] * x[i];
+            ss += x[i];
+        }
+        *e += se;
+        *s += ss;
         fe->samples += run;
         x += run;
         n -= run;
     }
 }
 
-/* RMS over the window: from the oldest held frame's first sample to now
- * (the newest frame's last sample). */
+/* RMS about the mean over the window: from the oldest held frame's first
+ * sample to now (the newest frame's last sample). Sums in double keep the
+ * cancellation error of a full-scale offset near 1e-16, far below any
+ * silence threshold. */
 static void update_level(frontend_t *fe)
 {
     unsigned hop = fe->p->hop;
     uint64_t first = fe->frame_count > fe->n_frames ? fe->frame_count - fe->n_frames : 0;
     uint64_t last = (fe->samples - 1) / hop;
-    double e = 0.0;
-    for (uint64_t j = first; j <= last; j++)
-        e += fe->segment[j % fe->n_segments];
-    double ms = e / (double)(fe->samples - first * hop);
+    double e = 0.0, s = 0.0;
+    for (uint64_t j = first; j <= last; j++) {
+        e += fe->energy[j % fe->n_segments];
+        s += fe->sum[j % fe->n_segments];
+    }
+    double n = (double)(fe->samples - first * hop), mean = s / n;
+    double ms = e / n - mean * mean;
     fe->level_db = ms > 1e-20 ? 10.0 * log10(ms) : LEVEL_FLOOR;
 }
 

@@ -40,8 +40,8 @@ const float *frontend_window(const frontend_t *fe);
 /* MFCC frames produced since create/reset; frame k ends at model-rate
  * sample k * hop + n_fft. */
 uint64_t frontend_frame_count(const frontend_t *fe);
-/* RMS level of the audio covered by the window, dBFS (-inf..0, floored at
- * -200 for silence). */
+/* RMS level of the audio covered by the window about its mean (so a DC
+ * offset alone reads as silence), dBFS (-inf..0, floored at -200). */
 double frontend_level_dbfs(const frontend_t *fe);
 /* Non-finite input samples replaced by 0 so far. */
 uint64_t frontend_nonfinite_count(const frontend_t *fe);

@@ -769,6 +769,15 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* CPU of all threads: the epoch line reports it next to wall time, which a
+ * shared machine inflates (tools/bench/run compares it with PyTorch). */
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static char *dir_of(const char *path)
 {
     char *d = strdup(path);
@@ -985,7 +994,7 @@ int main(int argc, char **argv)
         double lr = o.lr * (0.05 + 0.95 * 0.5 * (1 + cos(M_PI * e / o.epochs)));
         gru_adam_opts adam = {(real)lr, 0.9f, 0.999f, 1e-8f, (real)o.weight_decay};
         uint64_t rng = mix64(o.seed * 1000003ull + e);
-        double loss_sum = 0, epoch_start = now_seconds();
+        double loss_sum = 0, epoch_start = now_seconds(), cpu_start = cpu_seconds();
         unsigned long correct = 0, seen = 0;
         for (unsigned st = 0; st < steps; st++) {
             fill_batch(&s, &tset, &sm, &o, std, &rng);
@@ -1015,7 +1024,9 @@ int main(int argc, char **argv)
                         loss_sum / (st + 1), rate, eta);
             }
         }
+        double cpu_steps = cpu_seconds() - cpu_start;
         valid_scores vs = validate(&vc, &totals);
+        double cpu_epoch = cpu_seconds() - cpu_start;
         h.train_loss[e] = loss_sum / steps;
         h.train_acc[e] = (double)correct / (double)seen;
         h.valid_loss[e] = vs.loss;
@@ -1036,10 +1047,11 @@ int main(int argc, char **argv)
         }
         fprintf(stderr,
                 "%sepoch %u/%u: train loss %.4f acc %.1f%% | valid loss %.4f window bal %.1f%% "
-                "clip bal %.1f%% (acc %.1f%%)%s | %.1f s\n",
+                "clip bal %.1f%% (acc %.1f%%)%s | %.1f s, cpu %.2f s (steps %.2f, validation "
+                "%.2f)\n",
                 tty ? "\r" : "", e + 1, o.epochs, h.train_loss[e], 100 * h.train_acc[e], vs.loss,
                 100 * vs.window_bal, 100 * vs.clip_bal, 100 * vs.clip_acc, improved ? " *" : "",
-                now_seconds() - epoch_start);
+                now_seconds() - epoch_start, cpu_epoch, cpu_steps, cpu_epoch - cpu_steps);
         if (!o.select_last && e + 1 - best_epoch >= o.patience) {
             fprintf(stderr, "genre-train: early stop: no better validation score for %u epochs\n",
                     o.patience);

@@ -25,5 +25,4 @@ foreach(entry ${GENRED_CORE_TESTS})
 endforeach()
 
 genred_test(test_smoother SOURCES test_smoother.c ${CMAKE_SOURCE_DIR}/daemon/smoother.c
-    LIBS m LABELS daemon)
-target_include_directories(test_smoother PRIVATE ${CMAKE_SOURCE_DIR}/daemon)
+    LIBS m LABELS daemon INCLUDES ${CMAKE_SOURCE_DIR}/daemon)

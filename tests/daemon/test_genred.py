@@ -69,7 +69,8 @@ def write_wav(path, samples, rate):
 def expected_hops(n_samples, info, hop_s):
     """genre.probs count for n model-rate samples: frame k ends at
     k*hop + n_fft; the first hop is the first full window, then every
-    round(hop_s * rate) samples while a frame ends at or after it."""
+    round(hop_s * rate) samples while a frame ends at or after it; several
+    hops due within one frame make one."""
     fe = info["frontend"]
     if n_samples < fe["n_fft"]:
         return 0
@@ -79,6 +80,8 @@ def expected_hops(n_samples, info, hop_s):
     first = (fe["window_frames"] - 1) * fe["hop"] + fe["n_fft"]
     last = (frames - 1) * fe["hop"] + fe["n_fft"]
     step = round(hop_s * fe["sample_rate"])
+    if step <= fe["hop"]:  # a hop shorter than a frame: one per frame
+        return frames - fe["window_frames"] + 1
     return (last - first) // step + 1
 
 
@@ -426,6 +429,16 @@ def test_bad_config():
                         "unknown key 'bogus'")
     expect_config_error('input = "stdin";\nstreams = ( { name = "a"; input = "stdin"; } );\n',
                         "cannot be combined")
+    # The stream cap (CONFIG_MAX_STREAMS): 128 parse, one more does not.
+    def many(n):
+        return "streams = (%s);\n" % ", ".join(
+            '{ name = "s%d"; input = "stdin"; }' % i for i in range(n))
+
+    expect_config_error(many(129), p + ":1:", "streams must list 1..128 streams")
+    out = subprocess.run([GENRED, "--check-config", "--config", write_config("many.conf", many(128))],
+                         capture_output=True, text=True)
+    check(out.returncode == 0 and "128 stream(s)" in out.stdout, "128 streams: " + out.stdout
+          + out.stderr)
     out = subprocess.run([GENRED, "--config", os.path.join(TMP, "missing.conf")],
                          capture_output=True, text=True)
     check(out.returncode == 1 and "missing.conf" in out.stderr, "missing file: " + out.stderr)

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Pathological audio through the real genred (file: inputs written here):
-digital silence, DC, a full-scale square wave, full-scale white noise,
+digital silence, DC (which must read as silence: a biased interface is
+quiet), a full-scale square wave, full-scale white noise,
 clicks, and two files at different rates and channel counts in sequence.
 Every genre.probs must hold finite probabilities in [0, 1] that sum to 1,
 the count must be what the audio length gives, and silence must be
@@ -26,8 +27,10 @@ def signal(kind, rate, channels=1, seconds=SECONDS):
     t = np.arange(n) / rate
     if kind == "silence":
         x = np.zeros(n)
-    elif kind == "dc":
+    elif kind.startswith("dc"):
         x = np.full(n, 0.5)
+    elif kind == "music_on_dc":  # quiet music on a large negative offset
+        return 0.05 * tg.tone(seconds, rate, channels) - 0.4
     elif kind == "square":  # 441 Hz, the full 16-bit range
         x = np.where(np.sin(2 * np.pi * 441 * t) >= 0, 1.0, -1.0)
     elif kind == "noise":
@@ -74,13 +77,15 @@ def check_messages(probs, info, name, want, silent):
 
 
 def test_signals():
-    """Five streams in one process, each pathological, at rates that put
+    """Seven streams in one process, each pathological, at rates that put
     the resampler in the path for most."""
     info = tg.model_info()
     model_rate = int(info["frontend"]["sample_rate"])
     streams = (  # name, rate, channels, silent
         ("silence", model_rate, 1, True),
-        ("dc", 44100, 2, None),  # a level but no spectrum: either answer is honest
+        ("dc", 44100, 2, True),
+        ("dc_model_rate", model_rate, 1, True),
+        ("music_on_dc", 44100, 2, False),
         ("square", 48000, 1, False),
         ("noise", 16000, 1, False),
         ("clicks", model_rate, 1, False),

@@ -71,6 +71,30 @@ static void test_level(void)
         free(x);
         frontend_destroy(fe);
     }
+    /* A DC offset is silence, and does not change the level of what rides
+     * on it; both through the resampler and at the model rate. */
+    double rates[] = {44100, p.sample_rate};
+    for (int r = 0; r < 2; r++) {
+        frontend_t *dc = make(&p, rates[r], 2), *mixed = make(&p, rates[r], 2);
+        size_t n = (size_t)(4 * rates[r]);
+        float *x = calloc(2 * n, sizeof *x);
+        REQUIRE(x);
+        for (size_t i = 0; i < 2 * n; i++)
+            x[i] = 0.5f;
+        feed(dc, x, n, 2, 1024, NULL, NULL);
+        free(x);
+        x = stereo_sine(rates[r], 0.01, n);
+        for (size_t i = 0; i < 2 * n; i++)
+            x[i] -= 0.25f;
+        feed(mixed, x, n, 2, 1024, NULL, NULL);
+        printf("%.0f Hz: DC 0.5 reads %.1f dBFS; sine 0.01 on DC -0.25 reads %.4f dBFS\n", rates[r],
+               frontend_level_dbfs(dc), frontend_level_dbfs(mixed));
+        CHECK(frontend_level_dbfs(dc) < -120.0);
+        CHECK_NEAR(frontend_level_dbfs(mixed), -40.0 - 3.0103, 0.02);
+        free(x);
+        frontend_destroy(dc);
+        frontend_destroy(mixed);
+    }
     frontend_t *fe = make(&p, 48000, 2);
     float *silence = calloc(2 * 48000, sizeof *silence);
     feed(fe, silence, 48000, 2, 333, NULL, NULL);

@@ -35,9 +35,8 @@ static int sane(const genred_config *c)
            c->change_hold >= 0 && c->change_hold <= 3600 && c->silence_dbfs >= -200 &&
            c->silence_dbfs <= 0 && c->status_interval >= 0.1 && c->status_interval <= 3600 &&
            c->ring_seconds >= 0.1 && c->ring_seconds <= 60 && c->send_hwm >= 1 &&
-           c->send_hwm <= 1000000 &&
-           (c->realtime | c->loop | c->print | c->allow_plaintext_remote) <= 1 &&
-           (c->drop_policy == DROP_COUNT || c->drop_policy == DROP_ISOLATE);
+           c->send_hwm <= 1000000 && (c->realtime | c->print | c->allow_plaintext_remote) <= 1 &&
+           c->loop >= -1 && (c->drop_policy == DROP_COUNT || c->drop_policy == DROP_ISOLATE);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
