@@ -57,7 +57,7 @@ static void usage(FILE *out)
             "                            level-normalised (--extra-level-db, default -19 dBFS)\n"
             "  --report DIR              metrics.json and SVG plots (default: MODEL's folder)\n"
             "  --cache DIR               feature cache (default: REPORT/cache; 'none' disables)\n"
-            "  --hidden N (64) --layers N (1) --pool last|mean (mean) --coeffs N (20)\n"
+            "  --hidden N (128) --layers N (1) --pool last|mean (mean) --coeffs N (20)\n"
             "  --mels N (128) --epochs N (40) --batch N (64) --epoch-windows N (3072)\n"
             "  --patience N (15) --lr X (0.002) --weight-decay X (0.01) --dropout X (0.2)\n"
             "  --clip-norm X (2) --hop S (0.5: validation window hop) --seed N (1)\n"
@@ -108,7 +108,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
     unsigned u;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     *o = (train_opts){.extra_level_db = -19,
-                      .hidden = 64,
+                      .hidden = 128,
                       .layers = 1,
                       .coeffs = 20,
                       .mels = 128,
