@@ -188,7 +188,9 @@ void input_destroy(input_t *in)
 
 void input_request_stop(input_t *in)
 {
-    if (in && in->reader) atomic_store(&in->reader->stop, true);
+    if (!in) return;
+    if (in->reader) atomic_store(&in->reader->stop, true);
+    if (in->ops->request_stop) in->ops->request_stop(in);
 }
 
 ring_t *input_ring(input_t *in)

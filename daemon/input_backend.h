@@ -50,6 +50,9 @@ typedef struct {
     const char *name; /* "jack", "portaudio", "stdin", "file" */
     int (*start)(input_t *in, char *err, size_t err_len);
     void (*close)(input_t *in);
+    /* Optional: asks a supervisor thread to stop without waiting (see
+     * input_request_stop); reader threads need none, input.c stops them. */
+    void (*request_stop)(input_t *in);
 } input_backend_ops;
 
 struct input {

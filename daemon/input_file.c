@@ -121,7 +121,7 @@ static void file_close(input_t *in)
     in->priv = NULL;
 }
 
-static const input_backend_ops file_ops = {"file", file_start, file_close};
+static const input_backend_ops file_ops = {"file", file_start, file_close, NULL};
 
 int input_file_open(input_t *in, const char *args, char *err, size_t err_len)
 {

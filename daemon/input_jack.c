@@ -259,7 +259,13 @@ static void jack_close(input_t *in)
     in->priv = NULL;
 }
 
-static const input_backend_ops jack_ops = {"jack", jack_start, jack_close};
+static void jack_request_stop(input_t *in)
+{
+    jack_source *s = in->priv;
+    if (s) atomic_store(&s->stop, true);
+}
+
+static const input_backend_ops jack_ops = {"jack", jack_start, jack_close, jack_request_stop};
 
 /* Splits "a:b,c:d" into source port names; 0 or -1 with err set. */
 static int parse_sources(jack_source *s, const char *args, char *err, size_t err_len)

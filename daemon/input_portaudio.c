@@ -326,7 +326,13 @@ static void pa_close(input_t *in)
     in->priv = NULL;
 }
 
-static const input_backend_ops pa_ops = {"portaudio", pa_start, pa_close};
+static void pa_request_stop(input_t *in)
+{
+    pa_source *s = in->priv;
+    if (s) atomic_store(&s->stop, true);
+}
+
+static const input_backend_ops pa_ops = {"portaudio", pa_start, pa_close, pa_request_stop};
 
 int input_portaudio_open(input_t *in, const char *args, char *err, size_t err_len)
 {

@@ -92,7 +92,7 @@ static void stdin_close(input_t *in)
     in->priv = NULL;
 }
 
-static const input_backend_ops stdin_ops = {"stdin", stdin_start, stdin_close};
+static const input_backend_ops stdin_ops = {"stdin", stdin_start, stdin_close, NULL};
 
 int input_stdin_open(input_t *in, const char *args, char *err, size_t err_len)
 {
