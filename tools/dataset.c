@@ -105,6 +105,7 @@ int dataset_add_list(dataset *d, const char *root, const char *list, double leve
             break;
         }
         snprintf(c->path, n, "%s/%s", root, rel);
+        c->rel = c->path + strlen(root) + 1;
         size_t label_len = (size_t)(strchr(rel, '/') - rel);
         memcpy(c->label, rel, label_len);
         c->label[label_len] = 0;

@@ -12,7 +12,8 @@
 #define DATASET_LABEL_LEN 63
 
 typedef struct {
-    char *path; /* root + "/" + line */
+    char *path;      /* root + "/" + line */
+    const char *rel; /* the line: inside path, independent of where the root is */
     char label[DATASET_LABEL_LEN + 1];
     int label_index;   /* into the dataset's label set, -1 before resolving */
     double level_dbfs; /* > -200: scale the clip to this RMS level first */

@@ -57,7 +57,7 @@ static void usage(FILE *out)
             "                            level-normalised (--extra-level-db, default -19 dBFS)\n"
             "  --report DIR              metrics.json and SVG plots (default: MODEL's folder)\n"
             "  --cache DIR               feature cache (default: REPORT/cache; 'none' disables)\n"
-            "  --hidden N (64) --layers N (1) --pool last|mean (mean) --coeffs N (20)\n"
+            "  --hidden N (128) --layers N (1) --pool last|mean (mean) --coeffs N (20)\n"
             "  --mels N (128) --epochs N (40) --batch N (64) --epoch-windows N (3072)\n"
             "  --patience N (15) --lr X (0.002) --weight-decay X (0.01) --dropout X (0.2)\n"
             "  --clip-norm X (2) --hop S (0.5: validation window hop) --seed N (1)\n"
@@ -108,7 +108,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
     unsigned u;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     *o = (train_opts){.extra_level_db = -19,
-                      .hidden = 64,
+                      .hidden = 128,
                       .layers = 1,
                       .coeffs = 20,
                       .mels = 128,
@@ -321,13 +321,14 @@ static double unit(uint64_t *st)
     return (double)(mix64(*st) >> 11) / 9007199254740992.0;
 }
 
-/* Augmentation of copy v of a clip: a fixed function of the clip's path and
- * v (not of --seed), so cached copies stay valid across runs. */
-static void variant_augment(const train_opts *o, const char *path, unsigned v, dataset_augment *a)
+/* Augmentation of copy v of a clip: a fixed function of the clip's list line
+ * and v (not of --seed, nor of where the corpus is mounted), so cached copies
+ * stay valid across runs and a run repeats on another machine. */
+static void variant_augment(const train_opts *o, const char *rel, unsigned v, dataset_augment *a)
 {
     dataset_augment_none(a);
     if (v == 0) return;
-    uint64_t st = crc32(0, (const unsigned char *)path, (unsigned)strlen(path)) * 1000003ull + v;
+    uint64_t st = crc32(0, (const unsigned char *)rel, (unsigned)strlen(rel)) * 1000003ull + v;
     if (o->aug_noise && unit(&st) < 0.5) a->snr_db = 5 + 25 * unit(&st);
     if (o->aug_lowpass && unit(&st) < 0.5) a->lowpass_hz = 2500 + 5500 * unit(&st);
     /* Few distinct speeds, so the front-ends (one per rate) can be reused. */
@@ -347,7 +348,7 @@ static void *extract_worker(void *arg)
         unsigned v = (unsigned)(i % j->variants);
         const dataset_clip *c = &j->d->clips[clip];
         dataset_augment a;
-        variant_augment(j->o, c->path, v, &a);
+        variant_augment(j->o, c->rel, v, &a);
         char err[512];
         if (dataset_features_cached(j->cache, c->path, j->p, c->level_dbfs, &a, &j->out[i], err,
                                     sizeof err))
