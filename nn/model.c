@@ -211,7 +211,7 @@ uint32_t model_output_hidden(const model_t *m)
 
 /* Symmetric per row: scale = max|w| / 127, q = round-half-away(w / scale).
  * tools/genre-import-torch implements the same rule. */
-static void quantize_rows(const float *w, size_t rows, size_t cols, int8_t *q, float *scale)
+void model_quantize_rows(const float *w, size_t rows, size_t cols, int8_t *q, float *scale)
 {
     for (size_t r = 0; r < rows; r++) {
         const float *row = w + r * cols;
@@ -232,8 +232,8 @@ static int layer_copy(model_gru_layer *dst, const model_gru_layer *src, bool qua
     if (layer_alloc(dst, src->input, src->hidden, w)) return -1;
     size_t g = 3 * (size_t)src->hidden, n_ih = g * src->input, n_hh = g * src->hidden;
     if (src->weights == MODEL_WEIGHTS_F32 && w == MODEL_WEIGHTS_Q8) {
-        quantize_rows(src->w_ih, g, src->input, dst->q_ih, dst->s_ih);
-        quantize_rows(src->w_hh, g, src->hidden, dst->q_hh, dst->s_hh);
+        model_quantize_rows(src->w_ih, g, src->input, dst->q_ih, dst->s_ih);
+        model_quantize_rows(src->w_hh, g, src->hidden, dst->q_hh, dst->s_hh);
     } else if (w == MODEL_WEIGHTS_F32) {
         memcpy(dst->w_ih, src->w_ih, n_ih * sizeof(float));
         memcpy(dst->w_hh, src->w_hh, n_hh * sizeof(float));
