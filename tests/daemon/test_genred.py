@@ -491,6 +491,18 @@ def test_sigterm():
     check(took < 1.0 * SLOW, "stopped in %.2f s" % took)
     g.proc.stdin.close()
     sub.close()
+    # 64 streams stop together, not one after another: each worker and file
+    # reader may be asleep for up to 50 ms, 6 s in a row. About 2 s.
+    wav = write_wav(os.path.join(TMP, "many.wav"), tone(2, 22050, 1), 22050)
+    conf = write_config("many-stop.conf", "streams = (%s);\npublish = \"%s\";\n" % (", ".join(
+        '{ name = "s%d"; input = "file:%s"; }' % (i, wav) for i in range(64)), endpoint()))
+    g = Genred("--realtime", "--loop", config=conf)
+    time.sleep(1.0 * SLOW)
+    check(g.proc.poll() is None, "64 streams running: " + g.stderr()[-300:])
+    start = time.monotonic()
+    rc = g.stop()
+    took = time.monotonic() - start
+    check(rc == 0 and took < 1.0 * SLOW, "64 streams: exit %r in %.2f s" % (rc, took))
 
 
 def pcm(seconds, rate=22050):
