@@ -634,9 +634,10 @@ static int print_model_info(const model_t *m)
     for (unsigned i = 0; i < m->n_labels; i++)
         json_array_append_new(labels, json_string(m->labels[i]));
     json_t *info = json_pack(
-        "{s:s, s:o, s:{s:f, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i}}", "id", m->id, "labels",
-        labels, "frontend", "sample_rate", m->frontend.sample_rate, "n_fft", (int)m->frontend.n_fft,
-        "hop", (int)m->frontend.hop, "n_mels", (int)m->frontend.n_mels, "n_coeffs",
+        "{s:s, s:o, s:b, s:i, s:{s:f, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i}}", "id", m->id,
+        "labels", labels, "deltas", (int)m->deltas, "n_inputs", (int)m->n_inputs, "frontend",
+        "sample_rate", m->frontend.sample_rate, "n_fft", (int)m->frontend.n_fft, "hop",
+        (int)m->frontend.hop, "n_mels", (int)m->frontend.n_mels, "n_coeffs",
         (int)m->frontend.n_coeffs, "fmin", m->frontend.fmin, "fmax", m->frontend.fmax,
         "window_seconds", m->frontend.window_seconds, "window_frames", (int)frames);
     json_dumpf(info, stdout, JSON_INDENT(2));

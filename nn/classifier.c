@@ -2,6 +2,7 @@
 
 #include "gru_f32.h"
 #include "gru_q8.h"
+#include "model_input.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@ struct classifier {
     const model_t *m;
     unsigned max_frames;
     layer_kernel *kernels;
+    model_input_spec input;
     float *x;      /* max_frames x n_inputs, normalised */
     float *seq[2]; /* max_frames x widest hidden: layer outputs, ping-pong */
     float *pooled; /* last layer's hidden */
@@ -48,6 +50,7 @@ classifier_t *classifier_create(const model_t *m, unsigned max_frames, char *err
     classifier_t *c = calloc(1, sizeof *c);
     if (!c) goto oom;
     c->m = m;
+    c->input = model_input_spec_of(m);
     c->max_frames = max_frames;
     c->kernels = calloc(m->n_layers, sizeof *c->kernels);
     if (!c->kernels) goto oom;
@@ -76,16 +79,6 @@ oom:
 const model_t *classifier_model(const classifier_t *c)
 {
     return c->m;
-}
-
-/* Non-finite features would poison every later frame; they count as the mean. */
-static void normalise(const model_t *m, const float *window, unsigned n, float *x)
-{
-    for (unsigned t = 0; t < n; t++)
-        for (uint32_t i = 0; i < m->n_inputs; i++) {
-            float v = (window[(size_t)t * m->n_inputs + i] - m->mean[i]) / m->std[i];
-            x[(size_t)t * m->n_inputs + i] = isfinite(v) ? v : 0;
-        }
 }
 
 static void pool(const model_t *m, const float *seq, unsigned n, unsigned H, float *out)
@@ -133,10 +126,10 @@ void classifier_process(classifier_t *c, const float *window, unsigned n_frames,
         return;
     }
     if (n_frames > c->max_frames) { /* keep the newest frames */
-        window += (size_t)(n_frames - c->max_frames) * m->n_inputs;
+        window += (size_t)(n_frames - c->max_frames) * m->frontend.n_coeffs;
         n_frames = c->max_frames;
     }
-    normalise(m, window, n_frames, c->x);
+    model_input(&c->input, window, n_frames, c->x);
     const float *in = c->x;
     float *out = c->seq[0];
     for (uint32_t i = 0; i < m->n_layers; i++) {

@@ -19,7 +19,8 @@ typedef struct classifier classifier_t;
 classifier_t *classifier_create(const model_t *m, unsigned max_frames, char *err, size_t err_len);
 void classifier_destroy(classifier_t *c);
 
-/* window: n_frames x n_inputs, row-major, oldest first, not normalised.
+/* window: n_frames x n_coeffs raw MFCCs, row-major, oldest first (the model
+ * input, deltas and normalisation included, is computed from it: model_input.h).
  * probs: n_labels, summing to 1. */
 void classifier_process(classifier_t *c, const float *window, unsigned n_frames, float *probs);
 

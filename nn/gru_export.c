@@ -5,18 +5,20 @@
 #include <string.h>
 
 model_t *gru_export(const gru_shape *s, const float *params, const model_frontend *fe,
-                    const float *mean, const float *std,
+                    unsigned deltas, const float *mean, const float *std,
                     const char (*labels)[MODEL_MAX_LABEL_LEN + 1], const char *id, char *err,
                     size_t err_len)
 {
     if (gru_shape_check(s, err, err_len)) return NULL;
-    if (fe->n_coeffs != s->n_inputs) {
-        snprintf(err, err_len, "gru_export: front-end has %u coefficients, network %u inputs",
-                 fe->n_coeffs, s->n_inputs);
+    if (deltas > 1 || fe->n_coeffs * (1 + deltas) != s->n_inputs) {
+        snprintf(err, err_len,
+                 "gru_export: front-end has %u coefficients (deltas %u), network %u inputs",
+                 fe->n_coeffs, deltas, s->n_inputs);
         return NULL;
     }
-    model_t *m = model_create(fe, s->n_layers, s->hidden, s->n_labels,
-                              s->pool_mean ? MODEL_POOL_MEAN : MODEL_POOL_LAST, err, err_len);
+    model_t *m =
+        model_create(fe, s->n_layers, s->hidden, s->n_labels,
+                     s->pool_mean ? MODEL_POOL_MEAN : MODEL_POOL_LAST, deltas, err, err_len);
     if (!m) return NULL;
     gru_params v = gru_params_view(s, (real *)params);
     size_t h3 = 3 * (size_t)s->hidden;

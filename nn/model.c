@@ -1,6 +1,6 @@
 /* model: creation, quantisation and the model file.
  *
- * File format, version 1. Little-endian throughout; no padding; f32/f64 are
+ * File format, version 2. Little-endian throughout; no padding; f32/f64 are
  * IEEE-754. H is a layer's hidden size, I its input size, K = n_labels.
  *
  *   magic           8 bytes  "GRDMODEL"
@@ -8,7 +8,9 @@
  *   front-end       f64 sample_rate, u32 n_fft, u32 hop, u32 n_mels,
  *                   u32 n_coeffs, f64 fmin, f64 fmax (0 = sample_rate/2),
  *                   f64 window_seconds
- *   n_inputs        u32      == n_coeffs
+ *   n_inputs        u32      == n_coeffs * (1 + deltas)
+ *   deltas          u32      0 or 1: inputs are each frame's coefficients then
+ *                            their deltas over the window (nn/model_input.h)
  *   mean, std       f32[n_inputs] each; std > 0
  *   n_labels        u32      K, 2..MODEL_MAX_LABELS
  *   labels          K x (u8 length 1..63, UTF-8 bytes without NUL); distinct,
@@ -24,6 +26,9 @@
  *   fc_w, fc_b      f32[K x H_last], f32[K]
  *   id              u8 length 0..127, UTF-8 bytes ("name date shorthash")
  *   crc32           u32      zlib crc32 of every preceding byte
+ *
+ * Version 1 is version 2 without the deltas field (deltas = 0); the loader
+ * reads both, the writer writes version 2.
  *
  * The loader checks magic and version first (so a newer file says so), then
  * the CRC, then every field in order against the bytes left, so no input
@@ -168,10 +173,15 @@ static model_t *model_alloc(uint32_t n_inputs, uint32_t n_layers, uint32_t n_lab
 }
 
 model_t *model_create(const model_frontend *fe, uint32_t n_layers, uint32_t hidden,
-                      uint32_t n_labels, model_pool pool, char *err, size_t err_len)
+                      uint32_t n_labels, model_pool pool, uint32_t deltas, char *err,
+                      size_t err_len)
 {
     const char *name = "model";
     if (check_frontend(fe, name, err, err_len)) return NULL;
+    if (deltas > 1) {
+        fail(err, err_len, name, "deltas", "%u is not 0 or 1", deltas);
+        return NULL;
+    }
     if (n_layers < 1 || n_layers > MODEL_MAX_LAYERS) {
         fail(err, err_len, name, "n_layers", "%u is outside 1..%d", n_layers, MODEL_MAX_LAYERS);
         return NULL;
@@ -188,13 +198,14 @@ model_t *model_create(const model_frontend *fe, uint32_t n_layers, uint32_t hidd
         fail(err, err_len, name, "pool", "%d is not last (0) or mean (1)", (int)pool);
         return NULL;
     }
-    model_t *m = model_alloc(fe->n_coeffs, n_layers, n_labels, hidden);
+    uint32_t n_inputs = fe->n_coeffs * (1 + deltas);
+    model_t *m = model_alloc(n_inputs, n_layers, n_labels, hidden);
     if (!m) goto oom;
     m->frontend = *fe;
+    m->deltas = deltas;
     m->pool = pool;
     for (uint32_t i = 0; i < n_layers; i++)
-        if (layer_alloc(&m->layers[i], i ? hidden : fe->n_coeffs, hidden, MODEL_WEIGHTS_F32))
-            goto oom;
+        if (layer_alloc(&m->layers[i], i ? hidden : n_inputs, hidden, MODEL_WEIGHTS_F32)) goto oom;
     return m;
 oom:
     model_destroy(m);
@@ -254,6 +265,7 @@ model_t *model_quantize(const model_t *src, char *err, size_t err_len)
     model_t *m = model_alloc(src->n_inputs, src->n_layers, src->n_labels, fc_in);
     if (!m) goto oom;
     m->frontend = src->frontend;
+    m->deltas = src->deltas;
     m->pool = src->pool;
     memcpy(m->id, src->id, sizeof m->id);
     memcpy(m->mean, src->mean, src->n_inputs * sizeof(float));
@@ -330,6 +342,7 @@ static void write_model(writer *w, const model_t *m)
     put_f64(w, fe->fmax);
     put_f64(w, fe->window_seconds);
     put_u32(w, m->n_inputs);
+    put_u32(w, m->deltas);
     put_f32s(w, m->mean, m->n_inputs);
     put_f32s(w, m->std, m->n_inputs);
     put_u32(w, m->n_labels);
@@ -638,13 +651,18 @@ static int read_labels(reader *r, model_t *m)
 }
 
 /* Parses everything after the header fields read by the caller. */
-static model_t *read_body(reader *r, const model_frontend *fe)
+static model_t *read_body(reader *r, const model_frontend *fe, uint32_t version)
 {
-    uint32_t n_inputs, n_labels, n_layers, pool;
+    uint32_t n_inputs, deltas = 0, n_labels, n_layers, pool;
     if (get_u32(r, "n_inputs", &n_inputs)) return NULL;
-    if (n_inputs != fe->n_coeffs) {
-        fail(r->err, r->err_len, r->name, "n_inputs", "%u does not match n_coeffs (%u)", n_inputs,
-             fe->n_coeffs);
+    if (version >= 2 && get_u32(r, "deltas", &deltas)) return NULL;
+    if (deltas > 1) {
+        fail(r->err, r->err_len, r->name, "deltas", "%u is not 0 or 1", deltas);
+        return NULL;
+    }
+    if (n_inputs != fe->n_coeffs * (1 + deltas)) {
+        fail(r->err, r->err_len, r->name, "n_inputs", "%u does not match n_coeffs (%u)%s", n_inputs,
+             fe->n_coeffs, deltas ? " x 2 (coefficients and deltas)" : "");
         return NULL;
     }
     if (need(r, "mean", 8 * (size_t)n_inputs)) return NULL;
@@ -660,6 +678,7 @@ static model_t *read_body(reader *r, const model_frontend *fe)
         return NULL;
     }
     m->frontend = *fe;
+    m->deltas = deltas;
     if (get_f32s(r, "mean", m->mean, n_inputs, 0) || get_f32s(r, "std", m->std, n_inputs, 1))
         goto bad;
     r->pos += 4; /* n_labels, read above */
@@ -712,9 +731,9 @@ model_t *model_load_memory(const void *data, size_t size, const char *name, char
     }
     r.pos = sizeof model_magic;
     if (get_u32(&r, "version", &version)) return NULL;
-    if (version != MODEL_FORMAT_VERSION) {
-        fail(err, err_len, r.name, "version", "%u is not supported (this build reads %d)", version,
-             MODEL_FORMAT_VERSION);
+    if (version < 1 || version > MODEL_FORMAT_VERSION) {
+        fail(err, err_len, r.name, "version", "%u is not supported (this build reads 1..%d)",
+             version, MODEL_FORMAT_VERSION);
         return NULL;
     }
     if (size < r.pos + 4) {
@@ -736,7 +755,7 @@ model_t *model_load_memory(const void *data, size_t size, const char *name, char
     }
     model_frontend fe;
     if (read_frontend(&r, &fe)) return NULL;
-    return read_body(&r, &fe);
+    return read_body(&r, &fe, version);
 }
 
 model_t *model_load_file(const char *path, char *err, size_t err_len)

@@ -1,7 +1,9 @@
 /* model: a genre classifier's weights and everything needed to feed it.
  *
  * The network, in PyTorch terms:
- *   x = (mfcc_window - mean) / std          N frames x n_inputs
+ *   f = mfcc_window, or with deltas         N frames x n_coeffs
+ *       cat(f, compute_deltas(f))           (nn/model_input.h)
+ *   x = (f - mean) / std                    N frames x n_inputs
  *   h = GRU layers (nn.GRU, batch_first)    gates r, z, n; rows ordered r,z,n
  *   p = pool(h)                             last state, or mean over time
  *   y = softmax(fc_w p + fc_b)              n_labels
@@ -16,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MODEL_FORMAT_VERSION 1
+#define MODEL_FORMAT_VERSION 2
 #define MODEL_MAX_LABELS     256
 #define MODEL_MAX_LABEL_LEN  63
 #define MODEL_ID_LEN         127
@@ -43,7 +45,8 @@ typedef struct {
 
 typedef struct {
     model_frontend frontend;
-    uint32_t n_inputs; /* == frontend.n_coeffs */
+    uint32_t deltas;   /* 0 or 1: each frame's coefficients followed by their deltas */
+    uint32_t n_inputs; /* == frontend.n_coeffs * (1 + deltas) */
     float *mean, *std; /* [n_inputs] */
     uint32_t n_layers;
     model_gru_layer *layers;
@@ -55,9 +58,11 @@ typedef struct {
 } model_t;
 
 /* A zeroed float model with every array allocated for the given shape
- * (mean 0, std 1). NULL on bad shape with the reason in err. */
+ * (mean 0, std 1). deltas: 0 or 1 (see model_t). NULL on bad shape with the
+ * reason in err. */
 model_t *model_create(const model_frontend *fe, uint32_t n_layers, uint32_t hidden,
-                      uint32_t n_labels, model_pool pool, char *err, size_t err_len);
+                      uint32_t n_labels, model_pool pool, uint32_t deltas, char *err,
+                      size_t err_len);
 void model_destroy(model_t *m);
 
 /* Deep copy with every GRU layer quantized to int8 (symmetric per row). */

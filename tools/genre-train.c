@@ -7,6 +7,7 @@
 #include "gru_train.h"
 #include "metrics.h"
 #include "model.h"
+#include "model_input.h"
 #include "plot.h"
 
 #include <cblas.h>
@@ -39,7 +40,7 @@ typedef struct {
     unsigned n_train_extra, n_valid_extra;
     double extra_level_db;
     unsigned hidden, layers, coeffs, mels;
-    int pool_mean, select_last;
+    int pool_mean, select_last, deltas;
     unsigned epochs, batch, epoch_windows, patience, threads, variants;
     double lr, weight_decay, dropout, clip_norm, hop_seconds;
     unsigned qat_epochs;
@@ -60,6 +61,8 @@ static void usage(FILE *out)
             "  --report DIR              metrics.json and SVG plots (default: MODEL's folder)\n"
             "  --cache DIR               feature cache (default: REPORT/cache; 'none' disables)\n"
             "  --hidden N (128) --layers N (1) --pool last|mean (mean) --coeffs N (20)\n"
+            "  --deltas | --no-deltas    inputs: coefficients and their deltas (default), or\n"
+            "                            the coefficients alone\n"
             "  --mels N (128) --epochs N (40) --batch N (64) --epoch-windows N (3072)\n"
             "  --patience N (15) --lr X (0.002) --weight-decay X (0.01) --dropout X (0.2)\n"
             "  --clip-norm X (2) --hop S (0.5: validation window hop) --seed N (1)\n"
@@ -75,43 +78,20 @@ static void usage(FILE *out)
 
 static int parse_args(int argc, char **argv, train_opts *o)
 {
-    static const struct option longs[] = {{"root", 1, 0, 'r'},
-                                          {"train", 1, 0, 't'},
-                                          {"valid", 1, 0, 'v'},
-                                          {"out", 1, 0, 'o'},
-                                          {"report", 1, 0, 'R'},
-                                          {"cache", 1, 0, 'C'},
-                                          {"train-extra", 1, 0, 'T'},
-                                          {"valid-extra", 1, 0, 'V'},
-                                          {"extra-level-db", 1, 0, 'E'},
-                                          {"hidden", 1, 0, 'H'},
-                                          {"layers", 1, 0, 'L'},
-                                          {"pool", 1, 0, 'P'},
-                                          {"coeffs", 1, 0, 'c'},
-                                          {"mels", 1, 0, 'm'},
-                                          {"epochs", 1, 0, 'e'},
-                                          {"batch", 1, 0, 'b'},
-                                          {"epoch-windows", 1, 0, 'w'},
-                                          {"patience", 1, 0, 'p'},
-                                          {"lr", 1, 0, 'l'},
-                                          {"weight-decay", 1, 0, 'd'},
-                                          {"dropout", 1, 0, 'D'},
-                                          {"clip-norm", 1, 0, 'n'},
-                                          {"hop", 1, 0, 'h'},
-                                          {"seed", 1, 0, 's'},
-                                          {"threads", 1, 0, 'j'},
-                                          {"variants", 1, 0, 'k'},
-                                          {"no-augment", 0, 0, 'A'},
-                                          {"no-gain", 0, 0, 'G'},
-                                          {"no-noise", 0, 0, 'N'},
-                                          {"no-lowpass", 0, 0, 'W'},
-                                          {"no-speed", 0, 0, 'S'},
-                                          {"name", 1, 0, 'x'},
-                                          {"select", 1, 0, 'Z'},
-                                          {"qat-epochs", 1, 0, 'Q'},
-                                          {"qat-always", 0, 0, 'K'},
-                                          {"help", 0, 0, '?'},
-                                          {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"root", 1, 0, 'r'},          {"train", 1, 0, 't'},       {"valid", 1, 0, 'v'},
+        {"out", 1, 0, 'o'},           {"report", 1, 0, 'R'},      {"cache", 1, 0, 'C'},
+        {"train-extra", 1, 0, 'T'},   {"valid-extra", 1, 0, 'V'}, {"extra-level-db", 1, 0, 'E'},
+        {"hidden", 1, 0, 'H'},        {"layers", 1, 0, 'L'},      {"pool", 1, 0, 'P'},
+        {"coeffs", 1, 0, 'c'},        {"mels", 1, 0, 'm'},        {"deltas", 0, 0, 'Y'},
+        {"no-deltas", 0, 0, 'y'},     {"epochs", 1, 0, 'e'},      {"batch", 1, 0, 'b'},
+        {"epoch-windows", 1, 0, 'w'}, {"patience", 1, 0, 'p'},    {"lr", 1, 0, 'l'},
+        {"weight-decay", 1, 0, 'd'},  {"dropout", 1, 0, 'D'},     {"clip-norm", 1, 0, 'n'},
+        {"hop", 1, 0, 'h'},           {"seed", 1, 0, 's'},        {"threads", 1, 0, 'j'},
+        {"variants", 1, 0, 'k'},      {"no-augment", 0, 0, 'A'},  {"no-gain", 0, 0, 'G'},
+        {"no-noise", 0, 0, 'N'},      {"no-lowpass", 0, 0, 'W'},  {"no-speed", 0, 0, 'S'},
+        {"name", 1, 0, 'x'},          {"select", 1, 0, 'Z'},      {"qat-epochs", 1, 0, 'Q'},
+        {"qat-always", 0, 0, 'K'},    {"help", 0, 0, '?'},        {0, 0, 0, 0}};
     unsigned u;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     *o = (train_opts){.extra_level_db = -19,
@@ -120,6 +100,7 @@ static int parse_args(int argc, char **argv, train_opts *o)
                       .coeffs = 20,
                       .mels = 128,
                       .pool_mean = 1,
+                      .deltas = 1,
                       .epochs = 40,
                       .batch = 64,
                       .epoch_windows = 3072,
@@ -191,6 +172,10 @@ static int parse_args(int argc, char **argv, train_opts *o)
             break;
         case 'm':
             rc = cli_uint(PROG, "mels", optarg, 8, 256, &o->mels);
+            break;
+        case 'Y':
+        case 'y':
+            o->deltas = c == 'Y';
             break;
         case 'e':
             rc = cli_uint(PROG, "epochs", optarg, 1, 100000, &o->epochs);
@@ -438,37 +423,39 @@ static void clip_set_free(clip_set *s)
     free(s->clips);
 }
 
-/* Per-coefficient mean and standard deviation of the clean training frames. */
-static void feature_stats(const clip_set *s, unsigned C, float *mean, float *std)
+/* Per-input mean and standard deviation over the clean training clips, cut
+ * into consecutive windows of W frames so that deltas are taken exactly as
+ * the network will see them (within a window, edges clamped). */
+static int feature_stats(const clip_set *s, unsigned C, unsigned deltas, unsigned W, float *mean,
+                         float *std)
 {
-    double sum[128] = {0}, sq[128] = {0};
+    unsigned NI = C * (1 + deltas);
+    double sum[256] = {0}, sq[256] = {0};
     size_t count = 0;
+    float *d = malloc((size_t)W * C * sizeof *d);
+    if (!d) return fail("out of memory");
     for (size_t i = 0; i < s->n; i++) {
         const dataset_features *f = &s->clips[i].variants[0];
-        for (size_t r = 0; r < f->n_frames; r++)
-            for (unsigned k = 0; k < C; k++) {
-                double x = f->frames[r * C + k];
-                sum[k] += x;
-                sq[k] += x * x;
-            }
-        count += f->n_frames;
+        for (size_t r0 = 0; r0 < f->n_frames; r0 += W) {
+            unsigned n = f->n_frames - r0 < W ? (unsigned)(f->n_frames - r0) : W;
+            const float *c = f->frames + r0 * C;
+            if (deltas) model_input_deltas(c, n, C, d);
+            for (unsigned r = 0; r < n; r++)
+                for (unsigned k = 0; k < NI; k++) {
+                    double x = k < C ? c[(size_t)r * C + k] : d[(size_t)r * C + k - C];
+                    sum[k] += x;
+                    sq[k] += x * x;
+                }
+            count += n;
+        }
     }
-    for (unsigned k = 0; k < C; k++) {
+    free(d);
+    for (unsigned k = 0; k < NI; k++) {
         double m = sum[k] / (double)count, var = sq[k] / (double)count - m * m;
         mean[k] = (float)m;
         std[k] = (float)(var > 1e-12 ? sqrt(var) : 1);
     }
-}
-
-static void normalise(clip_set *s, unsigned C, const float *mean, const float *std)
-{
-    for (size_t i = 0; i < s->n; i++)
-        for (unsigned v = 0; v < s->clips[i].n_variants; v++) {
-            dataset_features *f = &s->clips[i].variants[v];
-            for (size_t r = 0; r < f->n_frames; r++)
-                for (unsigned k = 0; k < C; k++)
-                    f->frames[r * C + k] = (f->frames[r * C + k] - mean[k]) / std[k];
-        }
+    return 0;
 }
 
 /* ---- training ------------------------------------------------------------ */
@@ -476,7 +463,9 @@ static void normalise(clip_set *s, unsigned C, const float *mean, const float *s
 typedef struct {
     gru_shape shape;
     size_t n_params;
-    unsigned threads, batch, win, C;
+    unsigned threads, batch, win, C, NI; /* NI: network inputs per frame */
+    model_input_spec input;              /* raw window -> network input */
+    float *raw;                          /* one raw window, win x C */
     gru_work **work;
     real **grad;
     /* One step's batch, split into a full-window group and a group of
@@ -518,8 +507,8 @@ static void *step_worker(void *arg)
         shard(total, t, s->threads, &from, &n);
         if (!n) continue;
         s->loss[t] +=
-            gru_train_step(s->work[t], s->params, x + (size_t)from * T * s->C, n, T, y + from, NULL,
-                           &s->opts, (g ? s->n_long : 0) + from, s->grad[t], s->probs[t]);
+            gru_train_step(s->work[t], s->params, x + (size_t)from * T * s->NI, n, T, y + from,
+                           NULL, &s->opts, (g ? s->n_long : 0) + from, s->grad[t], s->probs[t]);
         for (unsigned b = 0; b < n; b++)
             s->correct[t] +=
                 metrics_argmax(s->probs[t] + (size_t)b * L, L) == (unsigned)y[from + b];
@@ -583,10 +572,12 @@ static void sampler_free(sampler *s)
 
 /* Fills one training batch. Full windows start at a random frame; clips
  * shorter than a window go to the short group, all cut to the shortest of
- * them. Gain augmentation is exact on MFCCs: a gain of g dB adds
- * g * sqrt(n_mels) to c0 of the orthonormal DCT and changes nothing else. */
+ * them. Each raw window becomes network input as the classifier makes it
+ * (model_input). Gain augmentation is exact on MFCCs: a gain of g dB adds
+ * g * sqrt(n_mels) to c0 of the orthonormal DCT and changes nothing else
+ * (its deltas, of a constant, stay 0). */
 static void fill_batch(step_ctx *s, const clip_set *set, const sampler *sm, const train_opts *o,
-                       const float *std, uint64_t *rng)
+                       uint64_t *rng)
 {
     size_t picks[4096];
     unsigned variants[4096];
@@ -607,7 +598,7 @@ static void fill_batch(step_ctx *s, const clip_set *set, const sampler *sm, cons
         }
     }
     unsigned nl = 0, ns = 0;
-    double c0_per_db = sqrt((double)o->mels) / std[0];
+    double c0_per_db = sqrt((double)o->mels);
     for (unsigned b = 0; b < s->batch; b++) {
         const clip_data *c = &set->clips[picks[b]];
         const dataset_features *f = &c->variants[variants[b]];
@@ -615,13 +606,14 @@ static void fill_batch(step_ctx *s, const clip_set *set, const sampler *sm, cons
         unsigned T = is_short ? s->t_short : s->win;
         unsigned start = (unsigned)(unit(rng) * (f->n_frames - T + 1)) % (f->n_frames - T + 1);
         float *x =
-            is_short ? s->x_short + (size_t)ns * T * s->C : s->x_long + (size_t)nl * T * s->C;
-        memcpy(x, f->frames + (size_t)start * s->C, (size_t)T * s->C * sizeof *x);
+            is_short ? s->x_short + (size_t)ns * T * s->NI : s->x_long + (size_t)nl * T * s->NI;
+        memcpy(s->raw, f->frames + (size_t)start * s->C, (size_t)T * s->C * sizeof *x);
         if (o->aug_gain) {
             float shift = (float)((unit(rng) * 24 - 12) * c0_per_db);
             for (unsigned r = 0; r < T; r++)
-                x[(size_t)r * s->C] += shift;
+                s->raw[(size_t)r * s->C] += shift;
         }
+        model_input(&s->input, s->raw, T, x);
         if (is_short)
             s->y_short[ns++] = c->label;
         else
@@ -641,10 +633,10 @@ typedef struct {
  * weights, or their int8 image during quantisation-aware fine-tuning: the
  * straight-through estimator) and applied to params. Returns the loss. */
 static double train_batch(step_ctx *s, step_arg *sargs, const train_opts *o, const clip_set *tset,
-                          const sampler *sm, const float *std, uint64_t *rng, float *params,
-                          adam_state *as, const gru_adam_opts *adam, unsigned long *correct)
+                          const sampler *sm, uint64_t *rng, float *params, adam_state *as,
+                          const gru_adam_opts *adam, unsigned long *correct)
 {
-    fill_batch(s, tset, sm, o, std, rng);
+    fill_batch(s, tset, sm, o, rng);
     s->opts = (gru_train_opts){(real)o->dropout, mix64(*rng ^ 0x5eed), (real)1 / o->batch};
     run_threads(o->threads, step_worker, s, sizeof sargs[0], sargs);
     for (unsigned t = 1; t < o->threads; t++)
@@ -674,8 +666,7 @@ static void round_trip_int8(float *w, size_t rows, size_t cols, int8_t *q, float
  * schedule's final learning rate, with fresh Adam moments. Activations are
  * quantised per step by the int8 kernels and not modelled here. */
 static int qat_finetune(step_ctx *s, step_arg *sargs, const train_opts *o, const clip_set *tset,
-                        const sampler *sm, const float *std, float *params,
-                        const unsigned char *decay)
+                        const sampler *sm, float *params, const unsigned char *decay)
 {
     const gru_shape *sh = &s->shape;
     size_t NP = s->n_params, rows = 3 * (size_t)sh->hidden;
@@ -698,7 +689,7 @@ static int qat_finetune(step_ctx *s, step_arg *sargs, const train_opts *o, const
                 round_trip_int8(v.layer[l].w_ih, rows, l ? sh->hidden : sh->n_inputs, q, scale);
                 round_trip_int8(v.layer[l].w_hh, rows, sh->hidden, q, scale);
             }
-            loss += train_batch(s, sargs, o, tset, sm, std, &rng, params, &as, &adam, &correct);
+            loss += train_batch(s, sargs, o, tset, sm, &rng, params, &as, &adam, &correct);
         }
         fprintf(stderr, "qat epoch %u/%u: train loss %.4f acc %.1f%%\n", e + 1, o->qat_epochs,
                 loss / steps, 100.0 * (double)correct / ((double)steps * o->batch));
@@ -717,8 +708,9 @@ typedef struct {
     const eval_geometry *g;
     gru_work **work;
     const float *params;
-    unsigned threads, L, C, max_batch;
-    float **x;           /* per thread, max_batch windows */
+    unsigned threads, L, C, NI, max_batch;
+    model_input_spec input;
+    float **x;           /* per thread, max_batch windows of network input */
     float *window_probs; /* per clip: offsets[i] */
     size_t *offsets;
     unsigned *counts;
@@ -739,9 +731,8 @@ static void *valid_worker(void *arg)
         for (unsigned w0 = 0; w0 < count; w0 += v->max_batch) {
             unsigned nb = count - w0 < v->max_batch ? count - w0 : v->max_batch;
             for (unsigned b = 0; b < nb; b++)
-                memcpy(v->x[a->t] + (size_t)b * length * v->C,
-                       f->frames + (size_t)eval_window_start(v->g, w0 + b) * v->C,
-                       (size_t)length * v->C * sizeof(float));
+                model_input(&v->input, f->frames + (size_t)eval_window_start(v->g, w0 + b) * v->C,
+                            length, v->x[a->t] + (size_t)b * length * v->NI);
             gru_forward(v->work[a->t], v->params, v->x[a->t], nb, length,
                         v->window_probs + v->offsets[i] + (size_t)w0 * v->L);
         }
@@ -798,8 +789,8 @@ static model_t *make_model(const train_opts *o, const gru_shape *s, const float 
     uint32_t hash = (uint32_t)crc32(0, (const unsigned char *)params,
                                     (unsigned)(gru_param_count(s) * sizeof(float)));
     snprintf(id, sizeof id, "%s %s %08x", o->name, date, hash);
-    return gru_export(s, params, &fe, mean, std, (const char(*)[MODEL_MAX_LABEL_LEN + 1]) labels,
-                      id, err, err_len);
+    return gru_export(s, params, &fe, (unsigned)o->deltas, mean, std,
+                      (const char(*)[MODEL_MAX_LABEL_LEN + 1]) labels, id, err, err_len);
 }
 
 /* Clip- and window-level scores of a model through the real classifier
@@ -990,40 +981,35 @@ int main(int argc, char **argv)
     if ((rc = extract(&valid, &p, &o, 1, geo.min_frames, "valid", &vset))) goto early_out;
     fprintf(stderr, "genre-train: features ready in %.1f s\n", now_seconds() - t0);
 
-    float mean[128], std[128];
-    feature_stats(&tset, C, mean, std);
-    /* Validation through the classifier needs raw features; a normalised
-     * copy serves the batched float validation during training. */
-    clip_set vnorm = {calloc(vset.n, sizeof(clip_data)), vset.n};
-    if (!vnorm.clips) return fail("out of memory");
-    for (size_t i = 0; i < vset.n; i++) {
-        const dataset_features *f = &vset.clips[i].variants[0];
-        vnorm.clips[i] = vset.clips[i];
-        vnorm.clips[i].variants = calloc(1, sizeof(dataset_features));
-        if (!vnorm.clips[i].variants) return fail("out of memory");
-        *vnorm.clips[i].variants = *f;
-        vnorm.clips[i].variants->frames = malloc((size_t)f->n_frames * C * sizeof(float));
-        if (!vnorm.clips[i].variants->frames) return fail("out of memory");
-        memcpy(vnorm.clips[i].variants->frames, f->frames, (size_t)f->n_frames * C * sizeof(float));
-    }
-    normalise(&tset, C, mean, std);
-    normalise(&vnorm, C, mean, std);
+    /* Features stay raw: every window, in training and validation, becomes
+     * network input through model_input, as in the classifier. */
+    const unsigned NI = C * (1 + (unsigned)o.deltas);
+    float mean[256], std[256];
+    if ((rc = feature_stats(&tset, C, (unsigned)o.deltas, W, mean, std))) goto early_out;
+    const model_input_spec input = {C, (unsigned)o.deltas, mean, std};
 
-    gru_shape shape = {C, o.hidden, o.layers, L, o.pool_mean};
+    gru_shape shape = {NI, o.hidden, o.layers, L, o.pool_mean};
     size_t NP = gru_param_count(&shape);
     float *params = malloc(NP * sizeof *params), *best = malloc(NP * sizeof *best);
     float *m1 = calloc(NP, sizeof *m1), *m2 = calloc(NP, sizeof *m2);
     unsigned char *decay = malloc(NP);
-    step_ctx s = {
-        .shape = shape, .n_params = NP, .threads = o.threads, .batch = o.batch, .win = W, .C = C};
+    step_ctx s = {.shape = shape,
+                  .n_params = NP,
+                  .threads = o.threads,
+                  .batch = o.batch,
+                  .win = W,
+                  .C = C,
+                  .NI = NI,
+                  .input = input};
+    s.raw = malloc((size_t)W * C * sizeof(float));
     s.work = calloc(o.threads, sizeof *s.work);
     s.grad = calloc(o.threads, sizeof *s.grad);
-    s.x_long = malloc((size_t)o.batch * W * C * sizeof(float));
-    s.x_short = malloc((size_t)o.batch * W * C * sizeof(float));
+    s.x_long = malloc((size_t)o.batch * W * NI * sizeof(float));
+    s.x_short = malloc((size_t)o.batch * W * NI * sizeof(float));
     s.y_long = malloc(o.batch * sizeof(int));
     s.y_short = malloc(o.batch * sizeof(int));
-    if (!params || !best || !m1 || !m2 || !decay || !s.work || !s.grad || !s.x_long || !s.x_short ||
-        !s.y_long || !s.y_short)
+    if (!params || !best || !m1 || !m2 || !decay || !s.work || !s.grad || !s.raw || !s.x_long ||
+        !s.x_short || !s.y_long || !s.y_short)
         return fail("out of memory");
     unsigned shard_max = (o.batch + o.threads - 1) / o.threads;
     for (unsigned t = 0; t < o.threads; t++) {
@@ -1036,28 +1022,30 @@ int main(int argc, char **argv)
     gru_params_decay_mask(&shape, decay);
     memcpy(best, params, NP * sizeof *best);
 
-    valid_ctx vc = {.set = &vnorm,
+    valid_ctx vc = {.set = &vset,
                     .g = &geo,
                     .work = s.work,
                     .params = params,
                     .threads = o.threads,
                     .L = L,
                     .C = C,
+                    .NI = NI,
+                    .input = input,
                     .max_batch = 64};
     vc.x = calloc(o.threads, sizeof *vc.x);
-    vc.offsets = calloc(vnorm.n, sizeof *vc.offsets);
-    vc.counts = calloc(vnorm.n, sizeof *vc.counts);
+    vc.offsets = calloc(vset.n, sizeof *vc.offsets);
+    vc.counts = calloc(vset.n, sizeof *vc.counts);
     if (!vc.x || !vc.offsets || !vc.counts) return fail("out of memory");
     size_t total_windows = 0;
-    for (size_t i = 0; i < vnorm.n; i++) {
+    for (size_t i = 0; i < vset.n; i++) {
         unsigned length;
         vc.offsets[i] = total_windows * L;
-        vc.counts[i] = eval_window_count(&geo, vnorm.clips[i].variants[0].n_frames, &length);
+        vc.counts[i] = eval_window_count(&geo, vset.clips[i].variants[0].n_frames, &length);
         total_windows += vc.counts[i];
     }
     vc.window_probs = malloc((total_windows ? total_windows : 1) * L * sizeof(float));
     for (unsigned t = 0; t < o.threads; t++)
-        vc.x[t] = malloc((size_t)vc.max_batch * W * C * sizeof(float));
+        vc.x[t] = malloc((size_t)vc.max_batch * W * NI * sizeof(float));
     for (unsigned t = 0; t < o.threads; t++)
         if (!vc.x[t] || !vc.window_probs) return fail("out of memory");
 
@@ -1092,8 +1080,7 @@ int main(int argc, char **argv)
         double loss_sum = 0, epoch_start = now_seconds(), cpu_start = cpu_seconds();
         unsigned long correct = 0, seen = 0;
         for (unsigned st = 0; st < steps; st++) {
-            loss_sum +=
-                train_batch(&s, sargs, &o, &tset, &sm, std, &rng, params, &as, &adam, &correct);
+            loss_sum += train_batch(&s, sargs, &o, &tset, &sm, &rng, params, &as, &adam, &correct);
             seen += o.batch;
             if (tty) {
                 double elapsed = now_seconds() - train_start;
@@ -1159,7 +1146,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "genre-train: int8 loses %.2f points; quantisation-aware fine-tuning\n",
                 loss_points);
         memcpy(params, best, NP * sizeof *params);
-        if ((rc = qat_finetune(&s, sargs, &o, &tset, &sm, std, params, decay))) return rc;
+        if ((rc = qat_finetune(&s, sargs, &o, &tset, &sm, params, decay))) return rc;
         model_t *qf =
             make_model(&o, &shape, params, &p, window_seconds, mean, std, labels, err, sizeof err);
         model_t *qq = qf ? model_quantize(qf, err, sizeof err) : NULL;
@@ -1219,17 +1206,17 @@ int main(int argc, char **argv)
     for (unsigned k = 0; k < L; k++)
         json_array_append_new(label_json, json_string(labels[k]));
     json_t *report = json_pack(
-        "{s:s, s:o, s:o, s:{s:I, s:I, s:I, s:s, s:I, s:I, s:f}, s:{s:I, s:I, s:I, s:I}, "
+        "{s:s, s:o, s:o, s:{s:I, s:b, s:I, s:I, s:s, s:I, s:I, s:f}, s:{s:I, s:I, s:I, s:I}, "
         "s:I, s:I, s:f, s:o, s:o, s:o, s:f, s:o}",
         "model", mq->id, "command", cmd, "labels", label_json, "architecture", "coeffs",
-        (json_int_t)C, "hidden", (json_int_t)o.hidden, "layers", (json_int_t)o.layers, "pool",
-        o.pool_mean ? "mean" : "last", "window_frames", (json_int_t)W, "parameters", (json_int_t)NP,
-        "window_seconds", window_seconds, "data", "train_clips", (json_int_t)tset.n, "valid_clips",
-        (json_int_t)vset.n, "train_skipped", (json_int_t)(train.n_clips - tset.n), "valid_skipped",
-        (json_int_t)(valid.n_clips - vset.n), "epochs_run", (json_int_t)epochs_run, "best_epoch",
-        (json_int_t)best_epoch, "train_seconds", train_seconds, "valid_float",
-        eval_totals_json(&tf, (const char(*)[64])labels), "valid_int8",
-        eval_totals_json(&tq, (const char(*)[64])labels), "history", hist_json,
+        (json_int_t)C, "deltas", o.deltas, "hidden", (json_int_t)o.hidden, "layers",
+        (json_int_t)o.layers, "pool", o.pool_mean ? "mean" : "last", "window_frames", (json_int_t)W,
+        "parameters", (json_int_t)NP, "window_seconds", window_seconds, "data", "train_clips",
+        (json_int_t)tset.n, "valid_clips", (json_int_t)vset.n, "train_skipped",
+        (json_int_t)(train.n_clips - tset.n), "valid_skipped", (json_int_t)(valid.n_clips - vset.n),
+        "epochs_run", (json_int_t)epochs_run, "best_epoch", (json_int_t)best_epoch, "train_seconds",
+        train_seconds, "valid_float", eval_totals_json(&tf, (const char(*)[64])labels),
+        "valid_int8", eval_totals_json(&tq, (const char(*)[64])labels), "history", hist_json,
         "int8_clip_balanced_accuracy_loss_points", loss_points, "qat", qat_json);
     char *metrics_path = join(report_dir, "metrics.json");
     if (!report || !metrics_path ||
@@ -1281,6 +1268,7 @@ int main(int argc, char **argv)
     free(vc.window_probs);
     free(s.work);
     free(s.grad);
+    free(s.raw);
     free(s.x_long);
     free(s.x_short);
     free(s.y_long);
@@ -1292,7 +1280,6 @@ int main(int argc, char **argv)
     free(decay);
     clip_set_free(&tset);
     clip_set_free(&vset);
-    clip_set_free(&vnorm);
     dataset_free(&train);
     dataset_free(&valid);
     free(labels);

@@ -73,7 +73,7 @@ static void write_alt_model(const char *path)
                          .fmin = 30.0,
                          .fmax = 8000.0,
                          .window_seconds = 3.0};
-    model_t *m = model_create(&fe, 1, 4, 2, MODEL_POOL_LAST, err, sizeof err);
+    model_t *m = model_create(&fe, 1, 4, 2, MODEL_POOL_LAST, 0, err, sizeof err);
     if (!m) fprintf(stderr, "%s\n", err);
     REQUIRE(m);
     snprintf(m->labels[0], sizeof m->labels[0], "a");

@@ -3,7 +3,9 @@
 #include "check.h"
 #include "classifier.h"
 #include "model.h"
+#include "model_input.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,11 +36,12 @@ static void fill(float *x, size_t n, float a)
         x[i] = rnd(a);
 }
 
-static model_t *make_model(uint32_t layers, uint32_t hidden, uint32_t labels, model_pool pool)
+static model_t *make_model_deltas(uint32_t layers, uint32_t hidden, uint32_t labels,
+                                  model_pool pool, uint32_t deltas)
 {
     model_frontend fe = default_frontend();
     char err[256];
-    model_t *m = model_create(&fe, layers, hidden, labels, pool, err, sizeof err);
+    model_t *m = model_create(&fe, layers, hidden, labels, pool, deltas, err, sizeof err);
     REQUIRE(m);
     for (uint32_t i = 0; i < m->n_inputs; i++) {
         m->mean[i] = rnd(10);
@@ -60,6 +63,11 @@ static model_t *make_model(uint32_t layers, uint32_t hidden, uint32_t labels, mo
     return m;
 }
 
+static model_t *make_model(uint32_t layers, uint32_t hidden, uint32_t labels, model_pool pool)
+{
+    return make_model_deltas(layers, hidden, labels, pool, 0);
+}
+
 static void *serialize(const model_t *m, size_t *size)
 {
     char err[256];
@@ -78,12 +86,14 @@ static void classify(const model_t *m, const float *window, unsigned n, float *p
     classifier_destroy(c);
 }
 
+/* Raw coefficients (n x n_coeffs) around the model's means. */
 static float *random_window(const model_t *m, unsigned n)
 {
-    float *w = malloc((size_t)n * m->n_inputs * sizeof(float));
+    unsigned C = m->frontend.n_coeffs;
+    float *w = malloc((size_t)n * C * sizeof(float));
     REQUIRE(w);
-    for (size_t i = 0; i < (size_t)n * m->n_inputs; i++)
-        w[i] = m->mean[i % m->n_inputs] + rnd(20);
+    for (size_t i = 0; i < (size_t)n * C; i++)
+        w[i] = m->mean[i % C] + rnd(20);
     return w;
 }
 
@@ -140,6 +150,23 @@ static void check_round_trips(void)
     }
     model_destroy(q);
     model_destroy(m);
+    /* Version 2 with deltas: the field and the doubled inputs survive. */
+    model_t *d = make_model_deltas(1, 8, 3, MODEL_POOL_LAST, 1);
+    CHECK(d->deltas == 1 && d->n_inputs == 26 && d->layers[0].input == 26);
+    check_round_trip(d);
+    model_t *dq = model_quantize(d, err, sizeof err);
+    REQUIRE(dq);
+    CHECK(dq->deltas == 1 && dq->n_inputs == 26);
+    check_round_trip(dq);
+    size_t size;
+    unsigned char *image = serialize(dq, &size);
+    model_t *back = model_load_memory(image, size, "d", err, sizeof err);
+    REQUIRE(back);
+    CHECK(back->deltas == 1 && back->n_inputs == 26 && back->layers[0].input == 26);
+    model_destroy(back);
+    free(image);
+    model_destroy(dq);
+    model_destroy(d);
 }
 
 static void recrc(unsigned char *p, size_t size)
@@ -177,7 +204,7 @@ static void expect_error(const unsigned char *image, size_t size, size_t at, con
 }
 
 /* Offsets in a model with 13 inputs and labels "label0".."labelK" (see nn/model.c). */
-enum { OFF_VERSION = 8, OFF_N_INPUTS = 60, OFF_MEAN = 64 };
+enum { OFF_VERSION = 8, OFF_N_INPUTS = 60, OFF_DELTAS = 64, OFF_MEAN = 68 };
 #define OFF_STD      (OFF_MEAN + 4 * 13)
 #define OFF_N_LABELS (OFF_MEAN + 8 * 13)
 #define OFF_LABELS   (OFF_N_LABELS + 4)
@@ -193,10 +220,16 @@ static void check_structural_errors(void)
     const size_t off_n_layers = OFF_LABELS + 3 * 7, off_layer = off_n_layers + 4;
     unsigned char b4[4];
 
-    put_u32(b4, 2);
-    expect_error(image, size, OFF_VERSION, b4, 4, "version: 2 is not supported");
+    put_u32(b4, 3);
+    expect_error(image, size, OFF_VERSION, b4, 4, "version: 3 is not supported");
+    put_u32(b4, 0);
+    expect_error(image, size, OFF_VERSION, b4, 4, "version: 0 is not supported");
     put_u32(b4, 12);
     expect_error(image, size, OFF_N_INPUTS, b4, 4, "n_inputs: 12 does not match n_coeffs (13)");
+    put_u32(b4, 2);
+    expect_error(image, size, OFF_DELTAS, b4, 4, "deltas: 2 is not 0 or 1");
+    put_u32(b4, 1);
+    expect_error(image, size, OFF_DELTAS, b4, 4, "n_inputs: 13 does not match n_coeffs (13) x 2");
     float v = 0;
     expect_error(image, size, OFF_STD + 4, &v, 4, "std[1]: 0 is not positive");
     v = NAN;
@@ -278,6 +311,94 @@ static void check_every_byte(const model_t *m)
     free(image);
 }
 
+/* A version 1 file is version 2 without the deltas field: it loads as a
+ * deltas = 0 model and is written back as exactly the version 2 image. */
+static void check_version_1(void)
+{
+    model_t *m = make_model(2, 6, 3, MODEL_POOL_MEAN);
+    size_t size;
+    unsigned char *v2 = serialize(m, &size), *v1 = malloc(size - 4);
+    REQUIRE(v1);
+    memcpy(v1, v2, OFF_DELTAS);
+    memcpy(v1 + OFF_DELTAS, v2 + OFF_DELTAS + 4, size - OFF_DELTAS - 4);
+    put_u32(v1 + OFF_VERSION, 1);
+    recrc(v1, size - 4);
+    char err[256];
+    model_t *old = model_load_memory(v1, size - 4, "v1", err, sizeof err);
+    if (!old) fprintf(stderr, "%s\n", err);
+    REQUIRE(old);
+    CHECK(old->deltas == 0 && old->n_inputs == 13);
+    size_t size2;
+    unsigned char *again = serialize(old, &size2);
+    CHECK(size2 == size && !memcmp(again, v2, size));
+    free(again);
+    model_destroy(old);
+    free(v1);
+    free(v2);
+    model_destroy(m);
+}
+
+/* The spec's delta, in double with explicit clamping: the reference that
+ * nn/model_input.c must match. */
+static double naive_delta(const float *c, unsigned n, unsigned C, unsigned t, unsigned k)
+{
+    double v[5];
+    for (int j = -2; j <= 2; j++) {
+        long u = (long)t + j;
+        u = u < 0 ? 0 : u > (long)n - 1 ? (long)n - 1 : u;
+        v[j + 2] = c[(size_t)u * C + k];
+    }
+    return ((v[3] - v[1]) + 2 * (v[4] - v[0])) / 10;
+}
+
+static void check_deltas(void)
+{
+    enum { C = 13, N = 126 };
+    static float c[N * C], d[N * C], x[N * 2 * C];
+    float mean[2 * C], std[2 * C];
+    for (unsigned i = 0; i < N * C; i++)
+        c[i] = 40 * sinf((float)i * 0.37f) + rnd(30);
+    for (unsigned k = 0; k < 2 * C; k++) {
+        mean[k] = rnd(5);
+        std[k] = 1.5f + rnd(1);
+    }
+    static const unsigned lengths[] = {1, 2, 3, 4, 5, 17, N};
+    double worst = 0, worst_x = 0;
+    for (size_t li = 0; li < sizeof lengths / sizeof *lengths; li++) {
+        unsigned n = lengths[li];
+        model_input_deltas(c, n, C, d);
+        model_input_spec spec = {C, 1, mean, std};
+        CHECK(model_input_width(&spec) == 2 * C);
+        model_input(&spec, c, n, x);
+        for (unsigned t = 0; t < n; t++)
+            for (unsigned k = 0; k < C; k++) {
+                double ref = naive_delta(c, n, C, t, k);
+                worst = fmax(worst, fabs(d[t * C + k] - ref));
+                double xc = (c[t * C + k] - mean[k]) / std[k];
+                double xd = (ref - mean[C + k]) / std[C + k];
+                worst_x = fmax(worst_x, fabs(x[t * 2 * C + k] - xc));
+                worst_x = fmax(worst_x, fabs(x[t * 2 * C + C + k] - xd));
+            }
+    }
+    printf("deltas vs double reference: %.2e, normalised input %.2e\n", worst, worst_x);
+    CHECK(worst < 1e-4);   /* values up to ~70: a few float ulps */
+    CHECK(worst_x < 3e-5); /* normalised values are O(10) */
+    /* A constant (a gain on c0) has zero deltas; one frame has zero deltas. */
+    for (unsigned i = 0; i < N * C; i++)
+        c[i] = 7.25f;
+    model_input_deltas(c, N, C, d);
+    int zero = 1;
+    for (unsigned i = 0; i < N * C; i++)
+        zero &= d[i] == 0;
+    CHECK(zero);
+    /* Without deltas the input is the normalised coefficients alone. */
+    model_input_spec plain = {C, 0, mean, std};
+    CHECK(model_input_width(&plain) == C);
+    c[3] = NAN;
+    model_input(&plain, c, 2, x);
+    CHECK(x[3] == 0 && x[C + 3] == (7.25f - mean[3]) / std[3]);
+}
+
 static void check_default_model(void)
 {
     char err[256];
@@ -311,13 +432,16 @@ static void check_create_and_open_errors(void)
 {
     model_frontend fe = default_frontend();
     char err[256];
-    CHECK(!model_create(&fe, 0, 8, 3, MODEL_POOL_LAST, err, sizeof err));
+    CHECK(!model_create(&fe, 0, 8, 3, MODEL_POOL_LAST, 0, err, sizeof err));
     CHECK(strstr(err, "model: n_layers: 0 is outside") != NULL);
-    CHECK(!model_create(&fe, 1, 8, 1, MODEL_POOL_LAST, err, sizeof err));
+    CHECK(!model_create(&fe, 1, 8, 1, MODEL_POOL_LAST, 0, err, sizeof err));
     CHECK(strstr(err, "model: n_labels: 1 is outside") != NULL);
     fe.hop = 4096;
-    CHECK(!model_create(&fe, 1, 8, 3, MODEL_POOL_LAST, err, sizeof err));
+    CHECK(!model_create(&fe, 1, 8, 3, MODEL_POOL_LAST, 0, err, sizeof err));
     CHECK(strstr(err, "model: hop: 4096") != NULL);
+    fe.hop = 512;
+    CHECK(!model_create(&fe, 1, 8, 3, MODEL_POOL_LAST, 2, err, sizeof err));
+    CHECK(strstr(err, "model: deltas: 2 is not 0 or 1") != NULL);
     CHECK(!model_load_file("/nonexistent/m.gmdl", err, sizeof err));
     CHECK(strstr(err, "/nonexistent/m.gmdl: open: No such file") != NULL);
     CHECK(!model_load_memory("GRDMODE", 7, "short", err, sizeof err));
@@ -371,6 +495,8 @@ int main(void)
     check_every_byte(q);
     model_destroy(q);
     model_destroy(small);
+    check_version_1();
+    check_deltas();
     check_default_model();
     check_create_and_open_errors();
     check_classifier_edges();

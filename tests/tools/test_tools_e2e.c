@@ -90,6 +90,8 @@ static double check_qat_report(const char *path)
     json_error_t e;
     json_t *o = json_load_file(path, 0, &e);
     REQUIRE(o);
+    /* Deltas are the default: the model reads 13 coefficients and 13 deltas. */
+    CHECK(json_is_true(json_object_get(json_object_get(o, "architecture"), "deltas")));
     json_t *qat = json_object_get(o, "qat");
     CHECK(json_integer_value(json_object_get(qat, "epochs")) == 2);
     double ptq = json_number_value(json_object_get(qat, "ptq_int8_clip_balanced_accuracy"));
@@ -102,6 +104,18 @@ static double check_qat_report(const char *path)
     CHECK(fabs(reported - (kept ? fine : ptq)) < 1e-6);
     json_decref(o);
     return reported;
+}
+
+/* Whether the file at path contains text. */
+static int file_contains(const char *path, const char *text)
+{
+    static char buf[1 << 16];
+    FILE *f = fopen(path, "r");
+    REQUIRE(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return strstr(buf, text) != NULL;
 }
 
 static double check_eval_json(const char *path, const char *model)
@@ -210,6 +224,10 @@ int main(void)
     CHECK(stat(cmd, &st) == 0 && st.st_size > 100);
     snprintf(cmd, sizeof cmd, "%s/metrics.json", dir);
     double reported_int8 = check_qat_report(cmd);
+    snprintf(cmd, sizeof cmd, "%s/bin/genre-model-info %s", build, model);
+    CHECK(run(cmd, out) == 0);
+    CHECK(file_contains(out, "deltas:    yes"));
+    CHECK(file_contains(out, "layer 0:   GRU 26 -> 12"));
 
     snprintf(cmd, sizeof cmd, "%s/bin/genre-eval --model %s --root %s --list %s --json", build,
              model, root, valid);

@@ -13,7 +13,9 @@ definitions:
   MFCC as dsp/mfcc.h defines it (MelSpectrogram n_fft 2048, hop 512, 128
   mels, center=False, slaney norm and scale, power 2, periodic Hann; then
   10*log10(max(S, 1e-10)); orthonormal DCT-II, n_coeffs), one window of the
-  newest 126 frames every 0.5 s of audio, normalised, through nn.GRU of the
+  newest 126 frames every 0.5 s of audio, with the model's deltas
+  (torchaudio.functional.compute_deltas per window, as nn/model_input.h
+  defines them) when it has them, normalised, through nn.GRU of the
   model's size, pooled like the model (mean over time or last state), a
   dense layer and softmax.
 The sizes come from `genre-model-info` of the model genred runs (--info).
@@ -56,10 +58,11 @@ class Pipeline:
             power=2.0, window_fn=torch.hann_window)
         self.dct = torchaudio.functional.create_dct(s["n_coeffs"], s["n_mels"], "ortho")
         torch.manual_seed(0)
-        self.gru = torch.nn.GRU(s["n_coeffs"], s["hidden"], s["layers"], batch_first=True).eval()
+        n_inputs = s["n_coeffs"] * (2 if s["deltas"] else 1)
+        self.gru = torch.nn.GRU(n_inputs, s["hidden"], s["layers"], batch_first=True).eval()
         self.fc = torch.nn.Linear(s["hidden"], s["labels"]).eval()
-        self.mean = torch.zeros(s["n_coeffs"])
-        self.std = torch.ones(s["n_coeffs"])
+        self.mean = torch.zeros(n_inputs)
+        self.std = torch.ones(n_inputs)
         self.pending = torch.zeros(0)  # model-rate samples not yet in a frame
         self.frames = []               # MFCC frames, n_coeffs each, kept for windows
         self.n_frames = 0
@@ -111,7 +114,11 @@ class Pipeline:
             ends = self.due_ends[:self.batch]
             del self.due_ends[:self.batch]
             idx = torch.tensor(ends)[:, None] - base - (W - 1) + torch.arange(W)[None, :]
-            x = (feats[idx] - self.mean) / self.std  # batch x W x n_coeffs
+            x = feats[idx]  # batch x W x n_coeffs
+            if self.s["deltas"]:  # over each window's frames (time is the last axis)
+                d = torchaudio.functional.compute_deltas(x.transpose(1, 2), 5, "replicate")
+                x = torch.cat([x, d.transpose(1, 2)], dim=2)
+            x = (x - self.mean) / self.std
             with torch.inference_mode():
                 h, _ = self.gru(x)
                 p = h.mean(dim=1) if self.s["pool"] == "mean" else h[:, -1]
