@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """Writes the fuzz_model seed corpus (tests/fuzz/corpus/model/): a few tiny
-valid models (float and int8, 1 and 2 layers, both pools, UTF-8 labels) and
+valid models (float and int8, 1 and 2 layers, both pools, UTF-8 labels;
+version 1 as the importer writes them, and version 2 with deltas) and
 truncations of one. Run: /usr/bin/python3 tests/fuzz/make_model_corpus.py"""
 import importlib.machinery
 import os
+import struct
+import zlib
 
 import torch
 
@@ -28,6 +31,17 @@ def tiny(n_coeffs, hidden, layers, labels, pool, quantize, seed):
                           "seed%d" % seed)
 
 
+def with_deltas(image):
+    """A version 1 model of 2C inputs as the version 2 model of C coefficients
+    and their deltas (nn/model.c): n_coeffs halved, deltas = 1 after n_inputs."""
+    body = bytearray(image[:-4])
+    n_inputs = struct.unpack_from("<I", body, 60)[0]
+    struct.pack_into("<I", body, 8, 2)               # version
+    struct.pack_into("<I", body, 32, n_inputs // 2)  # n_coeffs
+    body[64:64] = struct.pack("<I", 1)               # deltas
+    return bytes(body) + struct.pack("<I", zlib.crc32(bytes(body)))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     models = [
@@ -36,6 +50,7 @@ def main():
         tiny(3, 4, 2, ["rock", "jazz", "ünï"], "last", True, 3),
         tiny(1, 3, 2, ["x", "y"], "mean", False, 4),
     ]
+    models.append(with_deltas(tiny(4, 3, 1, ["p", "q", "r"], "mean", True, 5)))
     for i, m in enumerate(models):
         with open(os.path.join(OUT, "valid%d.gmdl" % i), "wb") as f:
             f.write(m)

@@ -410,7 +410,8 @@ static void check_default_model(void)
     CHECK(m->frontend.sample_rate == 22050);
     CHECK(m->frontend.n_fft == 2048 && m->frontend.hop == 512);
     CHECK(m->frontend.n_mels == 128 && m->frontend.n_coeffs >= 13 &&
-          m->frontend.n_coeffs <= m->frontend.n_mels && m->n_inputs == m->frontend.n_coeffs);
+          m->frontend.n_coeffs <= m->frontend.n_mels && m->deltas <= 1 &&
+          m->n_inputs == m->frontend.n_coeffs * (1 + m->deltas));
     CHECK(m->frontend.fmin == 0);
     CHECK(m->frontend.fmax == 0 || m->frontend.fmax == 11025);
     CHECK(m->frontend.window_seconds == 3);

@@ -37,16 +37,17 @@ int main(int argc, char **argv)
     const model_frontend *fe = &m->frontend;
     unsigned frames = mfcc_window_frames(fe->window_seconds, fe->sample_rate, fe->n_fft, fe->hop);
     classifier_t *c = classifier_create(m, frames, err, sizeof err);
-    float *window = malloc((size_t)frames * m->n_inputs * sizeof *window);
+    /* Raw MFCCs: the classifier adds deltas and normalises (nn/model_input.h). */
+    const unsigned C = fe->n_coeffs;
+    float *window = malloc((size_t)frames * C * sizeof *window);
     double *t = malloc((size_t)runs * sizeof *t);
     float probs[MODEL_MAX_LABELS];
     if (!c || !window || !t) {
         fprintf(stderr, "bench_model: %s\n", c ? "out of memory" : err);
         return 1;
     }
-    for (size_t i = 0; i < (size_t)frames * m->n_inputs; i++)
-        window[i] = m->mean[i % m->n_inputs] +
-                    m->std[i % m->n_inputs] * (float)((i * 7919 % 1000) / 500.0 - 1);
+    for (size_t i = 0; i < (size_t)frames * C; i++)
+        window[i] = m->mean[i % C] + m->std[i % C] * (float)((i * 7919 % 1000) / 500.0 - 1);
     for (int r = 0; r < runs; r++) {
         double t0 = cpu_us();
         classifier_process(c, window, frames, probs);
