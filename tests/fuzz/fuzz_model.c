@@ -29,10 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int v1 = data[OFF_VERSION] == 1;
     if (!image || (v1 ? n != size + 4 : n != size)) __builtin_trap();
     if (!v1 && memcmp(image, data, size - 4)) __builtin_trap();
-    if (v1 && (memcmp(image, data, OFF_VERSION) || memcmp(image + OFF_VERSION, v2, 4) ||
-               memcmp(image + 12, data + 12, OFF_DELTAS - 12) ||
-               memcmp(image + OFF_DELTAS, zero, 4) ||
-               memcmp(image + OFF_DELTAS + 4, data + OFF_DELTAS, size - 4 - OFF_DELTAS)))
+    if (v1 &&
+        (memcmp(image, data, OFF_VERSION) || memcmp(image + OFF_VERSION, v2, 4) ||
+         memcmp(image + 12, data + 12, OFF_DELTAS - 12) || memcmp(image + OFF_DELTAS, zero, 4) ||
+         memcmp(image + OFF_DELTAS + 4, data + OFF_DELTAS, size - 4 - OFF_DELTAS)))
         __builtin_trap();
     free(image);
 
