@@ -74,6 +74,7 @@ PY
 grep -qF "CURVE on, server public key $(key "$tmp/server/curve.pub"); 1 client key(s) allowed" \
     "$tmp/log" || { cat "$tmp/log"; fail "genred did not log the CURVE server key"; }
 kill "${pids[0]}"
+wait "${pids[0]}" || true # its port and its log must be free for step 3
 
 # 2. Start-up refusals, each with a message that names the problem.
 refused() { # expected-text: genred must exit non-zero at start, saying it
