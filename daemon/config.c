@@ -448,7 +448,7 @@ int conf_load_string(genred_config *c, const char *text, const char *name, char 
     return rc;
 }
 
-unsigned conf_key_line(const char *path, const char *key)
+static unsigned key_line(const char *path, const char *key)
 {
     unsigned line = 0;
     if (!path || !*path) return 0;
@@ -462,14 +462,18 @@ unsigned conf_key_line(const char *path, const char *key)
     return line;
 }
 
-/* "FILE:LINE: " for a key the loaded file set, else "". */
-static void key_where(const genred_config *c, const char *key, char *buf, size_t len)
+void conf_key_where(const char *path, const char *key, char *buf, size_t len)
 {
-    unsigned line = conf_key_line(c->source, key);
+    unsigned line = key_line(path, key);
     if (line)
-        snprintf(buf, len, "%s:%u: ", c->source, line);
+        snprintf(buf, len, "%s:%u: ", path, line);
     else
         buf[0] = '\0';
+}
+
+static void key_where(const genred_config *c, const char *key, char *buf, size_t len)
+{
+    conf_key_where(c->source, key, buf, len);
 }
 
 int conf_check(const genred_config *c, char *err, size_t err_len)

@@ -63,10 +63,10 @@ int conf_set(genred_config *c, const char *key, const char *value, const char *f
 void conf_set_input(genred_config *c, const char *name, const char *input);
 int conf_add_publish(genred_config *c, const char *endpoint, int reset, char *err, size_t err_len);
 
-/* The line of `key` (a libconfig path: "model", "streams.[1].input") in the
- * file at path, or 0 when it is not there: errors found after loading (a
- * model or key file that will not load) name the line too. */
-unsigned conf_key_line(const char *path, const char *key);
+/* "PATH:LINE: " for `key` (a libconfig path: "model", "streams.[1].input")
+ * in the file at path, or "" when it is not there: errors found after
+ * loading (a model or key file that will not load) name the line too. */
+void conf_key_where(const char *path, const char *key, char *buf, size_t len);
 
 /* Cross-field checks (unique stream names, at least one endpoint, CURVE
  * or allow_plaintext_remote for endpoints that leave the machine). */

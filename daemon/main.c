@@ -256,11 +256,7 @@ static void origin(const cli *a, const char *file, const char *key, char *buf, s
             snprintf(buf, len, "%s: ", a->set[i].flag);
             return;
         }
-    unsigned line = conf_key_line(file, key);
-    if (line)
-        snprintf(buf, len, "%s:%u: ", file, line);
-    else
-        buf[0] = '\0';
+    conf_key_where(file, key, buf, len);
 }
 
 /* What the config names outside itself: the key files must load, so that
