@@ -116,6 +116,8 @@ int main(void)
                    "--epochs: 'x'");
     expect_failure("genre-train", TRAIN_ARGS("train.txt", "valid.txt", "out/m") " --pool max", 2,
                    "--pool: 'max'");
+    expect_failure("genre-train", TRAIN_ARGS("train.txt", "valid.txt", "out/m") " --qat-epochs 5x",
+                   2, "--qat-epochs: '5x'");
     expect_failure("genre-train", TRAIN_ARGS("train.txt", "valid.txt", "out/m") " --train-extra x",
                    2, "ROOT:LIST");
     expect_failure("genre-train", "--root audio --train train.txt", 2, "required");
