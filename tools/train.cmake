@@ -1,11 +1,10 @@
 # genre-train, genre-eval, genre-classify: offline training and evaluation on
 # the daemon's own front-end (genred_dsp) and inference code (genred_nn).
-# The library is tools/train/; genred_tools adds the programs' shared
-# command-line helpers.
+# The library is tools/train/ (with the programs' shared command-line
+# helpers, tools/cli.c); genred_tools is its older name.
 add_subdirectory(${CMAKE_CURRENT_LIST_DIR}/train ${CMAKE_CURRENT_BINARY_DIR}/train)
-add_library(genred_tools STATIC ${CMAKE_CURRENT_LIST_DIR}/cli.c)
-target_include_directories(genred_tools PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(genred_tools PUBLIC genred_trainer)
+add_library(genred_tools INTERFACE)
+target_link_libraries(genred_tools INTERFACE genred_trainer)
 
 add_executable(genre-train ${CMAKE_CURRENT_LIST_DIR}/genre-train.c)
 target_link_libraries(genre-train PRIVATE genred_tools genred_train)
