@@ -19,8 +19,7 @@
 static int add_lists(dataset *d, const train_list *l, unsigned n, char *err, size_t err_len)
 {
     for (unsigned i = 0; i < n; i++)
-        if (dataset_add_source(d, l[i].source, l[i].root, l[i].list, l[i].level_dbfs, err,
-                               err_len))
+        if (dataset_add_source(d, l[i].source, l[i].root, l[i].list, l[i].level_dbfs, err, err_len))
             return -1;
     return 0;
 }
@@ -114,8 +113,8 @@ static void *extract_worker(void *arg)
         dataset_augment a;
         variant_augment(j->o, c->rel, v, &a);
         char err[512];
-        if (dataset_features_cached(j->o->cache, c->path, j->p, c->level_dbfs, &a, &j->out[i],
-                                    err, sizeof err))
+        if (dataset_features_cached(j->o->cache, c->path, j->p, c->level_dbfs, &a, &j->out[i], err,
+                                    sizeof err))
             snprintf(j->errors[clip], sizeof j->errors[clip], "%s", err);
         pthread_mutex_lock(&j->lock);
         j->done++;

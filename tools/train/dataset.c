@@ -196,7 +196,8 @@ int dataset_load_groups(dataset *d, const char *tsv, char *err, size_t err_len)
             break;
         }
         for (size_t i = 0; i < d->n_clips; i++)
-            if (!strcmp(d->clips[i].rel, file)) snprintf(d->clips[i].group, DATASET_GROUP_LEN + 1, "%s", group);
+            if (!strcmp(d->clips[i].rel, file))
+                snprintf(d->clips[i].group, DATASET_GROUP_LEN + 1, "%s", group);
     }
     fclose(f);
     return rc;
@@ -226,9 +227,9 @@ static int fold_of_groups(const dataset *d, unsigned folds, unsigned *fold)
     for (size_t i = 0; i < d->n_clips; i++) {
         const dataset_clip *c = &d->clips[i];
         if (!c->group[0]) continue;
-        keys[n++] = (group_key){c->label, c->group,
-                                (uint32_t)crc32(0, (const unsigned char *)c->group,
-                                                (unsigned)strlen(c->group))};
+        keys[n++] = (group_key){
+            c->label, c->group,
+            (uint32_t)crc32(0, (const unsigned char *)c->group, (unsigned)strlen(c->group))};
     }
     qsort(keys, n, sizeof *keys, cmp_group_key);
     for (size_t i = 0; i < d->n_clips; i++) {
@@ -384,7 +385,6 @@ static double mean_square(const float *x, size_t n)
         sum += (double)x[i] * x[i];
     return n ? sum / (double)n : 0;
 }
-
 
 static double gauss(uint64_t *st)
 {

@@ -11,11 +11,11 @@
 struct events {
     unsigned L;
     size_t n_segments, n_windows;
-    int *segment_label;    /* [n_segments] */
-    double segment_s;      /* each segment's length */
-    double *window_end;    /* [n_windows] s of audio */
-    float *window_probs;   /* [n_windows x L] */
-    double *window_level;  /* [n_windows] dBFS of the segment the window ends in */
+    int *segment_label;   /* [n_segments] */
+    double segment_s;     /* each segment's length */
+    double *window_end;   /* [n_windows] s of audio */
+    float *window_probs;  /* [n_windows x L] */
+    double *window_level; /* [n_windows] dBFS of the segment the window ends in */
     double hop_s;
 };
 
@@ -59,8 +59,8 @@ static size_t deal(const int *labels, const char *usable, size_t n, unsigned L, 
 
 /* The playlist's frames: the first segment_frames of each dealt clip. */
 static int build(events_t *e, classifier_t *c, const eval_geometry *g,
-                 const dataset_features *clips, const size_t *order, unsigned seg_frames,
-                 char *err, size_t err_len)
+                 const dataset_features *clips, const size_t *order, unsigned seg_frames, char *err,
+                 size_t err_len)
 {
     unsigned C = clips[order[0]].n_coeffs;
     dataset_features all = {malloc((size_t)seg_frames * e->n_segments * C * sizeof(float)),

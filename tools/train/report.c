@@ -81,8 +81,7 @@ void report_print(const report_scores *f, const report_scores *q, const corpus *
         const eval_totals *t = &q->per_source[s];
         if (!metrics_total(&t->clip)) continue;
         fprintf(out, "  %s (%lu clips): int8 %.2f%% / %.2f%%; per-class clip recall:\n",
-                c->sources[s], metrics_total(&t->clip),
-                100 * metrics_balanced_accuracy(&t->clip),
+                c->sources[s], metrics_total(&t->clip), 100 * metrics_balanced_accuracy(&t->clip),
                 100 * metrics_balanced_accuracy(&t->window));
         print_recalls(&t->clip, c, out);
     }
@@ -119,8 +118,7 @@ static json_t *scores_json(const report_scores *s, const corpus *c)
         if (metrics_total(&s->per_source[k].clip))
             json_object_set_new(sources, c->sources[k],
                                 eval_totals_json(&s->per_source[k], LABELS(c)));
-    return json_pack("{s:o, s:o}", "all", eval_totals_json(&s->all, LABELS(c)), "sources",
-                     sources);
+    return json_pack("{s:o, s:o}", "all", eval_totals_json(&s->all, LABELS(c)), "sources", sources);
 }
 
 /* Clips per source and label on each side. */
@@ -164,14 +162,14 @@ static int write_plots(const char *dir, const report_scores *q, const corpus *c,
                          {"selection score", hh.valid_score}};
     char *paths[4] = {join(dir, "loss.svg"), join(dir, "accuracy.svg"), join(dir, "confusion.svg"),
                       join(dir, "confusion-window.svg")};
-    int rc = !paths[0] || !paths[1] || !paths[2] || !paths[3] ||
-             plot_lines(paths[0], "cross-entropy per window", "loss", loss, 2, h->epochs_run) ||
-             plot_lines(paths[1], "accuracy (balanced where marked)", "share", acc, 4,
-                        h->epochs_run) ||
-             plot_confusion(paths[2], "validation, clip level, int8 model", q->all.clip.counts,
-                            LABELS(c), c->n_labels) ||
-             plot_confusion(paths[3], "validation, window level, int8 model",
-                            q->all.window.counts, LABELS(c), c->n_labels);
+    int rc =
+        !paths[0] || !paths[1] || !paths[2] || !paths[3] ||
+        plot_lines(paths[0], "cross-entropy per window", "loss", loss, 2, h->epochs_run) ||
+        plot_lines(paths[1], "accuracy (balanced where marked)", "share", acc, 4, h->epochs_run) ||
+        plot_confusion(paths[2], "validation, clip level, int8 model", q->all.clip.counts,
+                       LABELS(c), c->n_labels) ||
+        plot_confusion(paths[3], "validation, window level, int8 model", q->all.window.counts,
+                       LABELS(c), c->n_labels);
     for (int i = 0; i < 4; i++)
         free(paths[i]);
     return rc ? fail("%s: cannot write plots", dir) : 0;
@@ -183,15 +181,16 @@ int report_write(const char *dir, const report_scores *f, const report_scores *q
     json_t *labels = json_array();
     for (unsigned k = 0; k < c->n_labels; k++)
         json_array_append_new(labels, json_string(c->labels[k]));
-    json_t *report = json_pack(
-        "{s:o, s:o, s:I, s:I, s:f, s:o, s:o, s:o}", "labels", labels, "data", data_json(c),
-        "epochs_run", (json_int_t)h->epochs_run, "best_epoch", (json_int_t)h->best_epoch,
-        "train_seconds", h->seconds, "valid_float", scores_json(f, c), "valid_int8",
-        scores_json(q, c), "history", history_json(h));
+    json_t *report =
+        json_pack("{s:o, s:o, s:I, s:I, s:f, s:o, s:o, s:o}", "labels", labels, "data",
+                  data_json(c), "epochs_run", (json_int_t)h->epochs_run, "best_epoch",
+                  (json_int_t)h->best_epoch, "train_seconds", h->seconds, "valid_float",
+                  scores_json(f, c), "valid_int8", scores_json(q, c), "history", history_json(h));
     json_object_update(report, extra);
     json_decref(extra);
     char *path = join(dir, "metrics.json");
-    int rc = !report || !path || json_dump_file(report, path, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+    int rc =
+        !report || !path || json_dump_file(report, path, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(report);
     free(path);
     if (rc) return fail("%s/metrics.json: cannot write", dir);

@@ -26,8 +26,13 @@ sampler_t *sampler_create(const clip_set *set, unsigned n_labels, unsigned n_sou
     sampler_t *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     size_t cells = (size_t)n_labels * n_sources;
-    *s = (sampler_t){set, n_labels, n_sources, 0, calloc(n_labels, sizeof(unsigned)),
-                     calloc(cells, sizeof(stratum)), calloc(cells, sizeof(unsigned)),
+    *s = (sampler_t){set,
+                     n_labels,
+                     n_sources,
+                     0,
+                     calloc(n_labels, sizeof(unsigned)),
+                     calloc(cells, sizeof(stratum)),
+                     calloc(cells, sizeof(unsigned)),
                      calloc(n_labels, sizeof(unsigned))};
     int ok = s->labels && s->strata && s->sources_of && s->n_sources_of;
     for (size_t c = 0; ok && c < cells; c++) {

@@ -14,10 +14,6 @@
 #define PROG      "genre-train"
 #define fail(...) cli_error(PROG, __VA_ARGS__)
 
-/* Marks a list whose level is --level-db, known only once all flags are read. */
-#define LEVEL_FROM_FLAG 1.0
-#define LEVEL_AS_IS     -1000.0
-
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -88,22 +84,26 @@ static void defaults(train_opts *o)
 
 /* "[NAME=]ROOT:LIST" (named) or "ROOT:LIST" into a list entry; the string
  * is argv's, cut in place. */
-static int add_spec(const char *flag, char *spec, int named, train_list *lists, unsigned *n)
+int train_list_parse(const char *prog, const char *flag, char *spec, int named, train_list *lists,
+                     unsigned *n)
 {
-    if (*n == TRAIN_MAX_LISTS) return fail("%s: at most %d lists", flag, TRAIN_MAX_LISTS);
+    if (*n == TRAIN_MAX_LISTS)
+        return cli_error(prog, "%s: at most %d lists", flag, TRAIN_MAX_LISTS);
     train_list *l = &lists[*n];
     *l = (train_list){.level_dbfs = LEVEL_FROM_FLAG};
     char *eq = named ? strchr(spec, '=') : NULL, *colon = strrchr(spec, ':');
     const char *slash = strchr(spec, '/');
     if (eq && colon && eq < colon && (!slash || eq < slash)) {
         if (eq == spec || eq - spec > 31 || memchr(spec, ' ', (size_t)(eq - spec)))
-            return fail("%s: NAME in '%s' must be 1-31 characters without spaces", flag, spec);
+            return cli_error(prog, "%s: NAME in '%s' must be 1-31 characters without spaces", flag,
+                             spec);
         *eq = 0;
         l->source = spec;
         spec = eq + 1;
     }
     if (!colon || colon == spec || !colon[1])
-        return fail("%s: expected %sROOT:LIST, got '%s'", flag, named ? "[NAME=]" : "", spec);
+        return cli_error(prog, "%s: expected %sROOT:LIST, got '%s'", flag, named ? "[NAME=]" : "",
+                         spec);
     *colon = 0;
     l->root = spec;
     l->list = colon + 1;
@@ -118,14 +118,14 @@ static int add_plain(const char *flag, const char *list, train_list *lists, unsi
     return 0;
 }
 
-static int parse_fold(const char *s, train_opts *o)
+int train_fold_parse(const char *prog, const char *s, unsigned *fold, unsigned *folds)
 {
     unsigned k, n;
     char end;
     if (sscanf(s, "%u/%u%c", &k, &n, &end) != 2 || n < 2 || n > 100 || k >= n)
-        return fail("--fold: '%s' is not K/N with 0 <= K < N and 2 <= N <= 100", s);
-    o->fold = k;
-    o->folds = n;
+        return cli_error(prog, "--fold: '%s' is not K/N with 0 <= K < N and 2 <= N <= 100", s);
+    *fold = k;
+    *folds = n;
     return 0;
 }
 
@@ -225,15 +225,16 @@ static int other_flag(int c, char *arg, const char *flag, train_opts *o, const c
     case 'V':
     case 'a':
     case 'B':
-        return add_spec(flag, arg, c == 'a' || c == 'B', c == 'T' || c == 'a' ? o->train : o->valid,
-                        c == 'T' || c == 'a' ? &o->n_train : &o->n_valid);
+        return train_list_parse(PROG, flag, arg, c == 'a' || c == 'B',
+                                c == 'T' || c == 'a' ? o->train : o->valid,
+                                c == 'T' || c == 'a' ? &o->n_train : &o->n_valid);
     case 'g':
         if (o->n_groups == TRAIN_MAX_LISTS)
             return fail("--groups: at most %d files", TRAIN_MAX_LISTS);
         o->groups[o->n_groups++] = arg;
         return 0;
     case 'f':
-        return parse_fold(arg, o);
+        return train_fold_parse(PROG, arg, &o->fold, &o->folds);
     case 'o':
         o->out = arg;
         return 0;

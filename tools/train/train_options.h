@@ -5,6 +5,11 @@
 
 #define TRAIN_MAX_LISTS 16
 
+/* A list whose level is --level-db, known only once every flag is read;
+ * one played as recorded. */
+#define LEVEL_FROM_FLAG 1.0
+#define LEVEL_AS_IS     -1000.0
+
 /* A list of clips: paths in LIST relative to ROOT, the first folder the
  * label; source names the dataset in reports (NULL: LIST's folder). */
 typedef struct {
@@ -32,6 +37,13 @@ typedef struct {
     int aug_gain, aug_eq, aug_noise, aug_lowpass, aug_speed, aug_drive;
     const char *name;
 } train_opts;
+
+/* One "[NAME=]ROOT:LIST" (named) or "ROOT:LIST" value of flag into
+ * lists[*n] (argv's string, cut in place), level from --level-db later;
+ * "K/N" of --fold. 0, or 2 after printing "PROG: reason". */
+int train_list_parse(const char *prog, const char *flag, char *spec, int named, train_list *lists,
+                     unsigned *n);
+int train_fold_parse(const char *prog, const char *s, unsigned *fold, unsigned *folds);
 
 /* Fills o from the command line. 0; 1 after --help or --version (printed,
  * exit 0); 2 after a usage error (printed). */

@@ -84,8 +84,9 @@ static model_t *make_model(const train_opts *o, const gru_shape *s, const float 
     uint32_t hash = (uint32_t)crc32(0, (const unsigned char *)params,
                                     (unsigned)(gru_param_count(s) * sizeof(float)));
     snprintf(id, sizeof id, "%s %s %08x", o->name, date, hash);
-    model_t *m = gru_export(s, params, &fe, in->deltas, in->mean, in->std,
-                            (const char(*)[MODEL_MAX_LABEL_LEN + 1])c->labels, id, err, sizeof err);
+    model_t *m =
+        gru_export(s, params, &fe, in->deltas, in->mean, in->std,
+                   (const char(*)[MODEL_MAX_LABEL_LEN + 1]) c->labels, id, err, sizeof err);
     if (!m) fail("model: %s", err);
     return m;
 }
@@ -146,8 +147,8 @@ static json_t *maybe_finetune(const run_ctx *r, model_t **q, report_scores *qs, 
     report_scores_free(&fs);
     model_destroy(drop);
     return json_pack("{s:I, s:f, s:f, s:b}", "epochs", (json_int_t)o->qat_epochs,
-                     "ptq_int8_clip_balanced_accuracy", ptq, "qat_int8_clip_balanced_accuracy",
-                     qat, "kept", kept);
+                     "ptq_int8_clip_balanced_accuracy", ptq, "qat_int8_clip_balanced_accuracy", qat,
+                     "kept", kept);
 }
 
 static json_t *run_json(const run_ctx *r, const model_t *q, int argc, char **argv, json_t *qat,
@@ -161,10 +162,10 @@ static json_t *run_json(const run_ctx *r, const model_t *q, int argc, char **arg
     return json_pack("{s:s, s:o, s:{s:I, s:b, s:I, s:I, s:s, s:I, s:I, s:f}, s:f, s:o}", "model",
                      q->id, "command", cmd, "architecture", "coeffs", (json_int_t)o->coeffs,
                      "deltas", o->deltas, "hidden", (json_int_t)o->hidden, "layers",
-                     (json_int_t)o->layers, "pool", o->pool_mean ? "mean" : "last",
-                     "window_frames", (json_int_t)r->g->window_frames, "parameters",
-                     (json_int_t)gru_param_count(sh), "window_seconds", WINDOW_SECONDS,
-                     "int8_clip_balanced_accuracy_loss_points", loss_points, "qat", qat);
+                     (json_int_t)o->layers, "pool", o->pool_mean ? "mean" : "last", "window_frames",
+                     (json_int_t)r->g->window_frames, "parameters", (json_int_t)gru_param_count(sh),
+                     "window_seconds", WINDOW_SECONDS, "int8_clip_balanced_accuracy_loss_points",
+                     loss_points, "qat", qat);
 }
 
 /* Float and int8 models of the chosen epoch, scored, saved, reported. */
@@ -185,8 +186,7 @@ static int finish(const run_ctx *r, const char *report_dir, int argc, char **arg
     loss_points = 100 * (report_clip_balanced(&fs) - report_clip_balanced(&qs));
     report_print(&fs, &qs, r->c, h->best_epoch, stdout);
     snprintf(float_path, sizeof float_path, "%s/model-float.gmdl", report_dir);
-    int rc = model_save(q, r->o->out, err, sizeof err) ||
-                     model_save(f, float_path, err, sizeof err)
+    int rc = model_save(q, r->o->out, err, sizeof err) || model_save(f, float_path, err, sizeof err)
                  ? fail("%s", err)
                  : report_write(report_dir, &fs, &qs, r->c, h,
                                 run_json(r, q, argc, argv, qat, loss_points));
@@ -231,8 +231,9 @@ int train_run(train_opts *o, int argc, char **argv)
     /* Features stay raw: every window, in training and validation, becomes
      * network input through model_input, as in the classifier. */
     float mean[256], std[256];
-    if (!rc) rc = corpus_feature_stats(&c.tset, p.n_coeffs, (unsigned)o->deltas, g.window_frames,
-                                       mean, std);
+    if (!rc)
+        rc = corpus_feature_stats(&c.tset, p.n_coeffs, (unsigned)o->deltas, g.window_frames, mean,
+                                  std);
     model_input_spec in = {p.n_coeffs, (unsigned)o->deltas, mean, std};
     trainer_t *t = rc ? NULL : trainer_create(o, &c, &p, &g, &in);
     if (!rc && !t) rc = fail("out of memory");

@@ -129,8 +129,7 @@ static int eq_init(trainer_t *t, const mfcc_params *p)
     }
     for (unsigned k = 0; k < C; k++)
         for (unsigned b = 0; b < M; b++)
-            t->dct[(size_t)k * M + b] =
-                sqrt((k ? 2.0 : 1.0) / M) * cos(M_PI / M * (b + 0.5) * k);
+            t->dct[(size_t)k * M + b] = sqrt((k ? 2.0 : 1.0) / M) * cos(M_PI / M * (b + 0.5) * k);
     return 0;
 }
 
@@ -186,8 +185,8 @@ static void fill_batch(trainer_t *t, uint64_t *rng)
         int is_short = f->n_frames < t->win;
         unsigned T = is_short ? b->t_short : t->win, span = f->n_frames - T + 1;
         unsigned start = (unsigned)(splitmix64_unit(rng) * span) % span;
-        float *x = is_short ? b->x_short + (size_t)ns * T * t->NI
-                            : b->x_long + (size_t)nl * T * t->NI;
+        float *x =
+            is_short ? b->x_short + (size_t)ns * T * t->NI : b->x_long + (size_t)nl * T * t->NI;
         memcpy(t->raw, f->frames + (size_t)start * t->C, (size_t)T * t->C * sizeof *x);
         eq_draw(t, rng, shift);
         for (unsigned r = 0; r < T; r++)
@@ -215,9 +214,9 @@ static void *step_worker(void *arg)
         const int *y = g ? t->b.y_short : t->b.y_long;
         shard(total, i, t->threads, &from, &n);
         if (!n) continue;
-        t->loss[i] += gru_train_step(t->work[i], t->step_params, x + (size_t)from * T * t->NI, n,
-                                     T, y + from, NULL, &t->step, (g ? t->b.n_long : 0) + from,
-                                     t->grad[i], t->probs[i]);
+        t->loss[i] +=
+            gru_train_step(t->work[i], t->step_params, x + (size_t)from * T * t->NI, n, T, y + from,
+                           NULL, &t->step, (g ? t->b.n_long : 0) + from, t->grad[i], t->probs[i]);
         for (unsigned k = 0; k < n; k++)
             t->correct[i] +=
                 metrics_argmax(t->probs[i] + (size_t)k * t->L, t->L) == (unsigned)y[from + k];
@@ -231,8 +230,8 @@ static double train_batch(trainer_t *t, uint64_t *rng, float *params, adam_state
                           const gru_adam_opts *adam, unsigned long *correct)
 {
     fill_batch(t, rng);
-    t->step = (gru_train_opts){(real)t->o->dropout, splitmix64_mix(*rng ^ 0x5eed),
-                               (real)1 / t->o->batch};
+    t->step =
+        (gru_train_opts){(real)t->o->dropout, splitmix64_mix(*rng ^ 0x5eed), (real)1 / t->o->batch};
     run_threads(t, step_worker);
     double loss = 0;
     for (unsigned i = 0; i < t->threads; i++) {
@@ -331,8 +330,7 @@ static int valid_init(trainer_t *t)
     t->offsets = calloc(v->n ? v->n : 1, sizeof *t->offsets);
     t->counts = calloc(v->n ? v->n : 1, sizeof *t->counts);
     t->per_source = calloc(CORPUS_MAX_SOURCES, sizeof *t->per_source);
-    if (!t->offsets || !t->counts || !t->per_source || eval_totals_init(&t->total, t->L))
-        return -1;
+    if (!t->offsets || !t->counts || !t->per_source || eval_totals_init(&t->total, t->L)) return -1;
     for (unsigned s = 0; s < t->c->n_sources; s++)
         if (eval_totals_init(&t->per_source[s], t->L)) return -1;
     for (size_t i = 0; i < v->n; i++) {
@@ -354,8 +352,8 @@ static int threads_init(trainer_t *t)
     t->vx = calloc(t->threads, sizeof *t->vx);
     if (!t->work || !t->grad || !t->probs || !t->vx) return -1;
     for (unsigned i = 0; i < t->threads; i++) {
-        t->work[i] = gru_work_create(&t->shape, shard_max > t->max_batch ? shard_max : t->max_batch,
-                                     t->win);
+        t->work[i] =
+            gru_work_create(&t->shape, shard_max > t->max_batch ? shard_max : t->max_batch, t->win);
         t->grad[i] = malloc(t->n_params * sizeof(real));
         t->probs[i] = malloc((size_t)shard_max * t->L * sizeof(float));
         t->vx[i] = malloc((size_t)t->max_batch * t->win * t->NI * sizeof(float));
@@ -380,8 +378,8 @@ static int buffers_init(trainer_t *t)
         !t->b.x_long || !t->b.x_short || !t->b.y_long || !t->b.y_short || !t->hist)
         return -1;
     double *h = t->hist;
-    t->h = (train_history){h,         h + E,     h + 2 * E, h + 3 * E, h + 4 * E,
-                           h + 5 * E, h + 6 * E, h + 7 * E, h + 8 * E, 0, 0, 0};
+    t->h = (train_history){h,         h + E,     h + 2 * E, h + 3 * E, h + 4 * E, h + 5 * E,
+                           h + 6 * E, h + 7 * E, h + 8 * E, 0,         0,         0};
     gru_params_init(&t->shape, t->params, t->o->seed * 7919 + 17);
     gru_params_decay_mask(&t->shape, t->adam.decay);
     memcpy(t->chosen, t->params, NP * sizeof *t->params);
@@ -472,11 +470,12 @@ static void progress(const trainer_t *t, unsigned e, unsigned st, unsigned steps
 {
     double elapsed = now_seconds() - start, done = (double)e * steps + st + 1;
     double rate = (double)(st + 1) * t->o->batch / (now_seconds() - epoch_start);
-    unsigned long eta = (unsigned long)fmax(0, elapsed / done * ((double)t->o->epochs * steps - done));
+    unsigned long eta =
+        (unsigned long)fmax(0, elapsed / done * ((double)t->o->epochs * steps - done));
     int bar = (int)(20.0 * (st + 1) / steps);
     fprintf(stderr, "\repoch %u/%u [%.*s%*s] %u/%u loss %.3f %.0f win/s ETA %lum%02lus   ", e + 1,
-            t->o->epochs, bar, "####################", 20 - bar, "", st + 1, steps, loss,
-            rate, eta / 60, eta % 60);
+            t->o->epochs, bar, "####################", 20 - bar, "", st + 1, steps, loss, rate,
+            eta / 60, eta % 60);
 }
 
 static void epoch_line(const trainer_t *t, unsigned e, int improved, double seconds, double cpu,
