@@ -113,7 +113,6 @@ events_t *events_create(classifier_t *c, const eval_geometry *g, const dataset_f
     }
     e->L = m->n_labels;
     e->segment_s = seg_frames * frame_s;
-    e->hop_s = g->hop_frames * frame_s;
     for (size_t i = 0; i < n; i++)
         usable[i] = clips[i].n_frames >= seg_frames && labels[i] >= 0;
     uint64_t rng = seed;
@@ -135,6 +134,27 @@ fail:
     free(order);
     events_destroy(e);
     return NULL;
+}
+
+events_t *events_from_windows(unsigned L, const int *segment_label, size_t n_segments,
+                              double segment_s, const float *window_probs,
+                              const double *window_end, const double *window_level,
+                              size_t n_windows)
+{
+    events_t *e = calloc(1, sizeof *e);
+    if (!e) return NULL;
+    *e = (events_t){L, n_segments, n_windows, malloc(n_segments * sizeof(int)), segment_s,
+                    malloc(n_windows * sizeof(double)), malloc(n_windows * L * sizeof(float)),
+                    malloc(n_windows * sizeof(double)), 0};
+    if (!e->segment_label || !e->window_end || !e->window_probs || !e->window_level) {
+        events_destroy(e);
+        return NULL;
+    }
+    memcpy(e->segment_label, segment_label, n_segments * sizeof(int));
+    memcpy(e->window_end, window_end, n_windows * sizeof(double));
+    memcpy(e->window_probs, window_probs, n_windows * L * sizeof(float));
+    memcpy(e->window_level, window_level, n_windows * sizeof(double));
+    return e;
 }
 
 void events_destroy(events_t *e)

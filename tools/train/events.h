@@ -37,6 +37,13 @@ typedef struct events events_t;
 events_t *events_create(classifier_t *c, const eval_geometry *g, const dataset_features *clips,
                         const int *labels, size_t n, double segment_s, uint64_t seed, char *err,
                         size_t err_len);
+/* The same from a playlist already classified: n_segments segments of
+ * segment_s seconds with their labels; n_windows windows with their
+ * probabilities (n_windows x L), end times and levels. Copies them. */
+events_t *events_from_windows(unsigned L, const int *segment_label, size_t n_segments,
+                              double segment_s, const float *window_probs,
+                              const double *window_end, const double *window_level,
+                              size_t n_windows);
 void events_destroy(events_t *e);
 
 /* Replays the tracker with settings s over the playlist and scores it. */
