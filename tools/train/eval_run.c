@@ -340,8 +340,8 @@ static int events(const eval_ctx *e)
     if (!ev) return fail("--events: %s", err);
     printf("\nplaylist: %zu segments of %.0f s (%.2f h), hop %.2f s\n", events_segments(ev),
            o->segment, events_seconds(ev) / 3600, o->hop);
-    static const double smooth[] = {0, 0.5, 1, 1.5, 2, 3, 4, 6, 8};
-    static const double hold[] = {0, 0.5, 1, 2, 3, 4, 5, 6};
+    static const double smooth[] = {0, 1, 1.5, 2, 3, 4, 6, 8, 10, 12, 15};
+    static const double hold[] = {0, 1, 2, 3, 4, 5, 6, 8};
     if (o->sweep) {
         printf("smoothing   hold    right announced  false/h   delay\n");
         for (size_t i = 0; i < sizeof smooth / sizeof *smooth; i++)

@@ -137,15 +137,20 @@ fail:
 }
 
 events_t *events_from_windows(unsigned L, const int *segment_label, size_t n_segments,
-                              double segment_s, const float *window_probs,
-                              const double *window_end, const double *window_level,
-                              size_t n_windows)
+                              double segment_s, const float *window_probs, const double *window_end,
+                              const double *window_level, size_t n_windows)
 {
     events_t *e = calloc(1, sizeof *e);
     if (!e) return NULL;
-    *e = (events_t){L, n_segments, n_windows, malloc(n_segments * sizeof(int)), segment_s,
-                    malloc(n_windows * sizeof(double)), malloc(n_windows * L * sizeof(float)),
-                    malloc(n_windows * sizeof(double)), 0};
+    *e = (events_t){L,
+                    n_segments,
+                    n_windows,
+                    malloc(n_segments * sizeof(int)),
+                    segment_s,
+                    malloc(n_windows * sizeof(double)),
+                    malloc(n_windows * L * sizeof(float)),
+                    malloc(n_windows * sizeof(double)),
+                    0};
     if (!e->segment_label || !e->window_end || !e->window_probs || !e->window_level) {
         events_destroy(e);
         return NULL;

@@ -41,9 +41,8 @@ events_t *events_create(classifier_t *c, const eval_geometry *g, const dataset_f
  * segment_s seconds with their labels; n_windows windows with their
  * probabilities (n_windows x L), end times and levels. Copies them. */
 events_t *events_from_windows(unsigned L, const int *segment_label, size_t n_segments,
-                              double segment_s, const float *window_probs,
-                              const double *window_end, const double *window_level,
-                              size_t n_windows);
+                              double segment_s, const float *window_probs, const double *window_end,
+                              const double *window_level, size_t n_windows);
 void events_destroy(events_t *e);
 
 /* Replays the tracker with settings s over the playlist and scores it. */

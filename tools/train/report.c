@@ -97,17 +97,33 @@ static json_t *series_json(const double *y, unsigned n)
     return a;
 }
 
-static json_t *history_json(const train_history *h)
+/* {source: [clip balanced accuracy per epoch]} */
+static json_t *source_history_json(const train_history *h, const corpus *c)
+{
+    json_t *o = json_object();
+    for (unsigned s = 0; s < c->n_sources; s++) {
+        json_t *a = json_array();
+        for (unsigned e = 0; e < h->epochs_run; e++)
+            json_array_append_new(
+                a, json_real(h->source_clip_bal[(size_t)e * CORPUS_MAX_SOURCES + s]));
+        json_object_set_new(o, c->sources[s], a);
+    }
+    return o;
+}
+
+static json_t *history_json(const train_history *h, const corpus *c)
 {
     unsigned n = h->epochs_run;
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "train_loss",
-                     series_json(h->train_loss, n), "train_window_accuracy",
-                     series_json(h->train_acc, n), "valid_loss", series_json(h->valid_loss, n),
-                     "valid_window_balanced_accuracy", series_json(h->valid_win_bal, n),
-                     "valid_window_accuracy", series_json(h->valid_win_acc, n),
-                     "valid_clip_balanced_accuracy", series_json(h->valid_clip_bal, n),
-                     "valid_clip_accuracy", series_json(h->valid_clip_acc, n), "valid_score",
-                     series_json(h->valid_score, n), "lr", series_json(h->lr, n));
+    json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "train_loss",
+                          series_json(h->train_loss, n), "train_window_accuracy",
+                          series_json(h->train_acc, n), "valid_loss", series_json(h->valid_loss, n),
+                          "valid_window_balanced_accuracy", series_json(h->valid_win_bal, n),
+                          "valid_window_accuracy", series_json(h->valid_win_acc, n),
+                          "valid_clip_balanced_accuracy", series_json(h->valid_clip_bal, n),
+                          "valid_clip_accuracy", series_json(h->valid_clip_acc, n), "valid_score",
+                          series_json(h->valid_score, n), "lr", series_json(h->lr, n));
+    json_object_set_new(o, "valid_clip_balanced_accuracy_by_source", source_history_json(h, c));
+    return o;
 }
 
 /* {"all": ..., "sources": {name: ...}} of eval_totals_json. */
@@ -181,11 +197,11 @@ int report_write(const char *dir, const report_scores *f, const report_scores *q
     json_t *labels = json_array();
     for (unsigned k = 0; k < c->n_labels; k++)
         json_array_append_new(labels, json_string(c->labels[k]));
-    json_t *report =
-        json_pack("{s:o, s:o, s:I, s:I, s:f, s:o, s:o, s:o}", "labels", labels, "data",
-                  data_json(c), "epochs_run", (json_int_t)h->epochs_run, "best_epoch",
-                  (json_int_t)h->best_epoch, "train_seconds", h->seconds, "valid_float",
-                  scores_json(f, c), "valid_int8", scores_json(q, c), "history", history_json(h));
+    json_t *report = json_pack("{s:o, s:o, s:I, s:I, s:f, s:o, s:o, s:o}", "labels", labels, "data",
+                               data_json(c), "epochs_run", (json_int_t)h->epochs_run, "best_epoch",
+                               (json_int_t)h->best_epoch, "train_seconds", h->seconds,
+                               "valid_float", scores_json(f, c), "valid_int8", scores_json(q, c),
+                               "history", history_json(h, c));
     json_object_update(report, extra);
     json_decref(extra);
     char *path = join(dir, "metrics.json");

@@ -310,6 +310,8 @@ static double validate(trainer_t *t, unsigned e)
         if (metrics_total(&t->per_source[s].clip)) {
             score += both(&t->per_source[s]);
             scored++;
+            t->h.source_clip_bal[(size_t)e * CORPUS_MAX_SOURCES + s] =
+                metrics_balanced_accuracy(&t->per_source[s].clip);
         }
     train_history *h = &t->h;
     h->valid_loss[e] = loss / (double)(windows ? windows : 1);
@@ -373,13 +375,21 @@ static int buffers_init(trainer_t *t)
     t->b.x_short = malloc(B * t->win * t->NI * sizeof(float));
     t->b.y_long = malloc(B * sizeof(int));
     t->b.y_short = malloc(B * sizeof(int));
-    t->hist = calloc(9 * E, sizeof *t->hist);
+    t->hist = calloc((9 + CORPUS_MAX_SOURCES) * E, sizeof *t->hist);
     if (!t->params || !t->chosen || !t->adam.m1 || !t->adam.m2 || !t->adam.decay || !t->raw ||
         !t->b.x_long || !t->b.x_short || !t->b.y_long || !t->b.y_short || !t->hist)
         return -1;
     double *h = t->hist;
-    t->h = (train_history){h,         h + E,     h + 2 * E, h + 3 * E, h + 4 * E, h + 5 * E,
-                           h + 6 * E, h + 7 * E, h + 8 * E, 0,         0,         0};
+    t->h = (train_history){.train_loss = h,
+                           .train_acc = h + E,
+                           .valid_loss = h + 2 * E,
+                           .valid_win_bal = h + 3 * E,
+                           .valid_win_acc = h + 4 * E,
+                           .valid_clip_bal = h + 5 * E,
+                           .valid_clip_acc = h + 6 * E,
+                           .valid_score = h + 7 * E,
+                           .lr = h + 8 * E,
+                           .source_clip_bal = h + 9 * E};
     gru_params_init(&t->shape, t->params, t->o->seed * 7919 + 17);
     gru_params_decay_mask(&t->shape, t->adam.decay);
     memcpy(t->chosen, t->params, NP * sizeof *t->params);

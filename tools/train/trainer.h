@@ -17,6 +17,7 @@
 typedef struct {
     double *train_loss, *train_acc, *valid_loss, *valid_win_bal, *valid_win_acc, *valid_clip_bal,
         *valid_clip_acc, *valid_score, *lr;
+    double *source_clip_bal; /* [epoch x CORPUS_MAX_SOURCES] */
     unsigned epochs_run, best_epoch;
     double seconds; /* wall time of the epochs */
 } train_history;
