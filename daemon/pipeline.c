@@ -103,20 +103,6 @@ static void engine_free(engine *e)
     memset(e, 0, sizeof *e);
 }
 
-static mfcc_params model_mfcc_params(const model_t *m)
-{
-    const model_frontend *f = &m->frontend;
-    mfcc_params p = {f->sample_rate, f->n_fft, f->hop, f->n_mels, f->n_coeffs, f->fmin, f->fmax};
-    return p;
-}
-
-static frontend_t *make_frontend(const model_t *m, double rate, unsigned channels, char *err,
-                                 size_t err_len)
-{
-    mfcc_params mp = model_mfcc_params(m);
-    return frontend_create(&mp, m->frontend.window_seconds, rate, channels, err, err_len);
-}
-
 static int engine_build(engine *e, model_ref *model, const pipeline_settings *s, char *err,
                         size_t err_len)
 {
@@ -124,10 +110,7 @@ static int engine_build(engine *e, model_ref *model, const pipeline_settings *s,
     const model_t *m = model->model;
     e->model = model_ref_hold(model);
     e->settings = *s;
-    /* A generous frame bound: the window plus slack for rounding. */
-    unsigned max_frames =
-        (unsigned)(m->frontend.window_seconds * m->frontend.sample_rate / m->frontend.hop) + 4;
-    e->classifier = classifier_create(m, max_frames, err, err_len);
+    e->classifier = classifier_create(m, model_window_frames(m), err, err_len);
     if (!e->classifier) {
         engine_free(e);
         return -1;
@@ -149,12 +132,13 @@ static int engine_build(engine *e, model_ref *model, const pipeline_settings *s,
 /* Model-rate sample at which frame `k` (0-based) ends. */
 static uint64_t frame_end(const model_t *m, uint64_t k)
 {
-    return k * m->frontend.hop + m->frontend.n_fft;
+    return k * m->frontend.mfcc.hop + m->frontend.mfcc.n_fft;
 }
 
 static uint64_t hop_samples(const pipeline_t *p)
 {
-    uint64_t h = (uint64_t)llround(p->eng.settings.hop * p->eng.model->model->frontend.sample_rate);
+    uint64_t h =
+        (uint64_t)llround(p->eng.settings.hop * p->eng.model->model->frontend.mfcc.sample_rate);
     return h ? h : 1;
 }
 
@@ -200,7 +184,8 @@ pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_l
     }
     if (engine_build(&p->eng, opt->model, &opt->settings, err, err_len)) goto fail;
     char why[256];
-    frontend_t *fe = make_frontend(p->eng.model->model, p->in_rate, p->channels, why, sizeof why);
+    frontend_t *fe =
+        model_frontend_create(p->eng.model->model, p->in_rate, p->channels, why, sizeof why);
     if (!fe) {
         snprintf(err, err_len, "stream '%s': %s", p->name, why);
         goto fail;
@@ -319,7 +304,7 @@ static void track_change(pipeline_t *p, int state, uint64_t at)
         p->candidate = state;
         p->candidate_since = at;
     }
-    double held = (double)(at - p->candidate_since) / m->frontend.sample_rate;
+    double held = (double)(at - p->candidate_since) / m->frontend.mfcc.sample_rate;
     if (held + 1e-9 < p->eng.settings.change_hold) return;
     json_t *msg = message_head(p);
     json_object_set_new(msg, "previous", label_or_null(m, p->current));
@@ -393,14 +378,6 @@ static void process_block(pipeline_t *p, const float *in, size_t frames, int64_t
 
 /* ---- reload and format changes (worker side) ---- */
 
-static int same_frontend(const model_t *a, const model_t *b)
-{
-    const model_frontend *x = &a->frontend, *y = &b->frontend;
-    return x->sample_rate == y->sample_rate && x->n_fft == y->n_fft && x->hop == y->hop &&
-           x->n_mels == y->n_mels && x->n_coeffs == y->n_coeffs && x->fmin == y->fmin &&
-           x->fmax == y->fmax && x->window_seconds == y->window_seconds;
-}
-
 static void take_pending(pipeline_t *p)
 {
     pthread_mutex_lock(&p->reload_lock);
@@ -413,7 +390,8 @@ static void take_pending(pipeline_t *p)
     p->pending_ready = p->pending_prepared = 0;
     pthread_mutex_unlock(&p->reload_lock);
 
-    int rebuild = !same_frontend(p->eng.model->model, next.model->model);
+    int rebuild =
+        !frontend_params_equal(&p->eng.model->model->frontend, &next.model->model->frontend);
     int labels_changed = p->eng.model->model->n_labels != next.model->model->n_labels ||
                          memcmp(p->eng.model->model->labels, next.model->model->labels,
                                 next.model->model->n_labels * sizeof *next.model->model->labels);
@@ -430,7 +408,7 @@ static void take_pending(pipeline_t *p)
     if (rebuild) {
         char err[256];
         frontend_t *fe =
-            make_frontend(p->eng.model->model, p->in_rate, p->channels, err, sizeof err);
+            model_frontend_create(p->eng.model->model, p->in_rate, p->channels, err, sizeof err);
         if (!fe) log_error("stream '%s': %s", p->name, err);
         set_frontend(p, fe);
     }
@@ -447,7 +425,7 @@ static void follow_format(pipeline_t *p)
     char err[256];
     frontend_t *fe = NULL;
     if (p->channels >= 1 && p->channels <= MAX_CHANNELS)
-        fe = make_frontend(p->eng.model->model, p->in_rate, p->channels, err, sizeof err);
+        fe = model_frontend_create(p->eng.model->model, p->in_rate, p->channels, err, sizeof err);
     else
         snprintf(err, sizeof err, "%u channels is more than %d", p->channels, MAX_CHANNELS);
     if (!fe)
@@ -505,9 +483,9 @@ static struct timespec idle_sleep(const pipeline_t *p)
         uint64_t frames = frontend_frame_count(p->fe);
         /* Model-rate samples taken in so far, at most: the front-end holds
          * less than one frame hop past the last frame's end. */
-        uint64_t taken = frames ? frame_end(m, frames - 1) + m->frontend.hop : 0;
+        uint64_t taken = frames ? frame_end(m, frames - 1) + m->frontend.mfcc.hop : 0;
         if (p->next_classify > taken) {
-            double due = (double)(p->next_classify - taken) / m->frontend.sample_rate * 1e9;
+            double due = (double)(p->next_classify - taken) / m->frontend.mfcc.sample_rate * 1e9;
             if (due - IDLE_SLEEP_NS > ns) ns = (int64_t)due - IDLE_SLEEP_NS;
         }
         if (ns > IDLE_MAX_NS) ns = IDLE_MAX_NS;
@@ -598,8 +576,8 @@ int pipeline_prepare_reload(pipeline_t *p, model_ref *model, const pipeline_sett
     if (engine_build(&e, model, s, err, err_len)) return -1;
     /* Prove the front-end can be built for this input before committing. */
     char why[256];
-    frontend_t *fe = make_frontend(model->model, input_rate(p->input), input_channels(p->input),
-                                   why, sizeof why);
+    frontend_t *fe = model_frontend_create(model->model, input_rate(p->input),
+                                           input_channels(p->input), why, sizeof why);
     if (!fe) {
         snprintf(err, err_len, "stream '%s': %s", p->name, why);
         engine_free(&e);

@@ -52,15 +52,29 @@ static size_t chunk_frames(const resampler_t *rs, unsigned hop)
     return k;
 }
 
-frontend_t *frontend_create(const mfcc_params *params, double window_seconds, double in_rate,
-                            unsigned channels, char *err, size_t err_len)
+unsigned frontend_params_window_frames(const frontend_params *p)
 {
+    return mfcc_window_frames(p->window_seconds, p->mfcc.sample_rate, p->mfcc.n_fft, p->mfcc.hop);
+}
+
+int frontend_params_equal(const frontend_params *a, const frontend_params *b)
+{
+    const mfcc_params *x = &a->mfcc, *y = &b->mfcc;
+    return x->sample_rate == y->sample_rate && x->n_fft == y->n_fft && x->hop == y->hop &&
+           x->n_mels == y->n_mels && x->n_coeffs == y->n_coeffs && x->fmin == y->fmin &&
+           x->fmax == y->fmax && a->window_seconds == b->window_seconds;
+}
+
+frontend_t *frontend_create(const frontend_params *params, double in_rate, unsigned channels,
+                            char *err, size_t err_len)
+{
+    double window_seconds = params->window_seconds;
     frontend_t *fe = calloc(1, sizeof *fe);
     if (!fe) {
         snprintf(err, err_len, "frontend: out of memory");
         return NULL;
     }
-    fe->mfcc = mfcc_create(params, err, err_len);
+    fe->mfcc = mfcc_create(&params->mfcc, err, err_len);
     if (!fe->mfcc) goto fail;
     fe->p = mfcc_get_params(fe->mfcc);
     fe->rs = resampler_create(in_rate, fe->p->sample_rate, channels, err, err_len);
@@ -216,7 +230,7 @@ uint64_t frontend_nonfinite_count(const frontend_t *fe)
     return resampler_nonfinite_count(fe->rs) + mfcc_nonfinite_count(fe->mfcc);
 }
 
-const mfcc_params *frontend_params(const frontend_t *fe)
+const mfcc_params *frontend_mfcc_params(const frontend_t *fe)
 {
     return fe->p;
 }

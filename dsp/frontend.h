@@ -13,11 +13,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What a classifier's input is made from: the MFCC definition and the
+ * window length. A model file carries one (nn/model.h), and every program
+ * builds its front end from it, so training and serving cannot drift. */
+typedef struct {
+    mfcc_params mfcc;
+    double window_seconds; /* the classifier's window, seconds of audio */
+} frontend_params;
+
+/* Frames in a window: mfcc_window_frames of window_seconds at the MFCC
+ * framing (126 for 3 s at the defaults); 0 when shorter than one frame. */
+unsigned frontend_params_window_frames(const frontend_params *p);
+/* 1 when a and b would compute the same features (field by field). */
+int frontend_params_equal(const frontend_params *a, const frontend_params *b);
+
 typedef struct frontend frontend_t;
 
 /* NULL with a one-line reason in err on bad parameters. */
-frontend_t *frontend_create(const mfcc_params *params, double window_seconds, double in_rate,
-                            unsigned channels, char *err, size_t err_len);
+frontend_t *frontend_create(const frontend_params *params, double in_rate, unsigned channels,
+                            char *err, size_t err_len);
 void frontend_destroy(frontend_t *fe);
 
 /* Consumes up to `frames` interleaved input frames, stopping right after an
@@ -45,7 +59,7 @@ uint64_t frontend_frame_count(const frontend_t *fe);
 double frontend_level_dbfs(const frontend_t *fe);
 /* Non-finite input samples replaced by 0 so far. */
 uint64_t frontend_nonfinite_count(const frontend_t *fe);
-const mfcc_params *frontend_params(const frontend_t *fe);
+const mfcc_params *frontend_mfcc_params(const frontend_t *fe);
 
 void frontend_reset(frontend_t *fe);
 

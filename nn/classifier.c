@@ -126,7 +126,7 @@ void classifier_process(classifier_t *c, const float *window, unsigned n_frames,
         return;
     }
     if (n_frames > c->max_frames) { /* keep the newest frames */
-        window += (size_t)(n_frames - c->max_frames) * m->frontend.n_coeffs;
+        window += (size_t)(n_frames - c->max_frames) * m->frontend.mfcc.n_coeffs;
         n_frames = c->max_frames;
     }
     model_input(&c->input, window, n_frames, c->x);

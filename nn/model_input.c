@@ -4,7 +4,7 @@
 
 model_input_spec model_input_spec_of(const model_t *m)
 {
-    return (model_input_spec){m->frontend.n_coeffs, m->deltas, m->mean, m->std};
+    return (model_input_spec){m->frontend.mfcc.n_coeffs, m->deltas, m->mean, m->std};
 }
 
 unsigned model_input_width(const model_input_spec *s)

@@ -19,15 +19,7 @@ model_t *eval_load_model(const char *path, char *err, size_t err_len)
 
 mfcc_params eval_model_params(const model_t *m)
 {
-    mfcc_params p = mfcc_params_default();
-    p.sample_rate = m->frontend.sample_rate;
-    p.n_fft = m->frontend.n_fft;
-    p.hop = m->frontend.hop;
-    p.n_mels = m->frontend.n_mels;
-    p.n_coeffs = m->frontend.n_coeffs;
-    p.fmin = m->frontend.fmin;
-    p.fmax = m->frontend.fmax;
-    return p;
+    return m->frontend.mfcc;
 }
 
 unsigned eval_window_start(const eval_geometry *g, unsigned i)

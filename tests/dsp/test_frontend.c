@@ -7,10 +7,18 @@
 
 #include <string.h>
 
+/* A front end with a window of `seconds`. */
+static frontend_t *create(const mfcc_params *p, double seconds, double rate, unsigned channels,
+                          char *err, size_t err_len)
+{
+    frontend_params fp = {*p, seconds};
+    return frontend_create(&fp, rate, channels, err, err_len);
+}
+
 static frontend_t *make(const mfcc_params *p, double rate, unsigned channels)
 {
     char err[256];
-    frontend_t *fe = frontend_create(p, 3.0, rate, channels, err, sizeof err);
+    frontend_t *fe = create(p, 3.0, rate, channels, err, sizeof err);
     if (!fe) fprintf(stderr, "%s\n", err);
     REQUIRE(fe);
     return fe;
@@ -273,15 +281,15 @@ static void test_bad_input(void)
 {
     mfcc_params p = mfcc_params_default();
     char err[256] = "";
-    CHECK(!frontend_create(&p, 0.01, 44100, 2, err, sizeof err) && strstr(err, "window_seconds"));
-    CHECK(!frontend_create(&p, 3.0, 4000, 2, err, sizeof err) && strstr(err, "input rate"));
-    CHECK(!frontend_create(&p, 3.0, 44100, 0, err, sizeof err) && strstr(err, "channels"));
+    CHECK(!create(&p, 0.01, 44100, 2, err, sizeof err) && strstr(err, "window_seconds"));
+    CHECK(!create(&p, 3.0, 4000, 2, err, sizeof err) && strstr(err, "input rate"));
+    CHECK(!create(&p, 3.0, 44100, 0, err, sizeof err) && strstr(err, "channels"));
     mfcc_params bad = p;
     bad.n_mels = 0;
-    CHECK(!frontend_create(&bad, 3.0, 44100, 2, err, sizeof err) && strstr(err, "n_mels"));
+    CHECK(!create(&bad, 3.0, 44100, 2, err, sizeof err) && strstr(err, "n_mels"));
     bad = p;
     bad.hop = 4;
-    CHECK(!frontend_create(&bad, 3.0, 8000, 1, err, sizeof err) && strstr(err, "hop"));
+    CHECK(!create(&bad, 3.0, 8000, 1, err, sizeof err) && strstr(err, "hop"));
 
     /* NaN and Inf are counted, zeroed and forgotten once out of the window. */
     frontend_t *fe = make(&p, 44100, 2), *ref = make(&p, 44100, 2);
