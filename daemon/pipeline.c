@@ -68,7 +68,6 @@ struct pipeline {
     double in_rate;
     float *buf;
     uint64_t position;          /* input frames consumed, all generations */
-    uint64_t next_classify;     /* model-rate sample at which the next hop is due */
     uint64_t fe_nonfinite_base; /* front-end NaN counts of earlier front-ends */
     int current, candidate;     /* change tracking states */
     uint64_t candidate_since;   /* model-rate sample where candidate appeared */
@@ -129,26 +128,6 @@ static int engine_build(engine *e, model_ref *model, const pipeline_settings *s,
     return 0;
 }
 
-/* Model-rate sample at which frame `k` (0-based) ends. */
-static uint64_t frame_end(const model_t *m, uint64_t k)
-{
-    return k * m->frontend.mfcc.hop + m->frontend.mfcc.n_fft;
-}
-
-static uint64_t hop_samples(const pipeline_t *p)
-{
-    uint64_t h =
-        (uint64_t)llround(p->eng.settings.hop * p->eng.model->model->frontend.mfcc.sample_rate);
-    return h ? h : 1;
-}
-
-/* Called after a (re)built front-end: the first hop is due when the window
- * first fills. */
-static void restart_hops(pipeline_t *p)
-{
-    p->next_classify = frame_end(p->eng.model->model, frontend_window_frames(p->fe) - 1);
-}
-
 static void set_frontend(pipeline_t *p, frontend_t *fe)
 {
     if (p->fe) {
@@ -156,7 +135,7 @@ static void set_frontend(pipeline_t *p, frontend_t *fe)
         frontend_destroy(p->fe);
     }
     p->fe = fe;
-    if (fe) restart_hops(p);
+    if (fe) frontend_set_hop(fe, p->eng.settings.hop);
 }
 
 pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_len)
@@ -355,24 +334,17 @@ static void classify(pipeline_t *p, uint64_t at, int64_t arrival_ns)
     pthread_mutex_unlock(&p->stats_lock);
 }
 
-/* Runs the front-end over one popped block, classifying whenever a hop is
- * due. */
+/* Runs the front-end over one popped block, classifying whenever it says
+ * a window is due. */
 static void process_block(pipeline_t *p, const float *in, size_t frames, int64_t arrival_ns)
 {
-    const model_t *m = p->eng.model->model;
-    uint64_t hop = hop_samples(p);
     while (frames) {
         size_t used = 0;
         int got = frontend_process(p->fe, in, frames, &used);
         in += used * p->channels;
         frames -= used;
         p->position += used;
-        if (!got || !frontend_window_full(p->fe)) continue;
-        uint64_t end = frame_end(m, frontend_frame_count(p->fe) - 1);
-        if (end < p->next_classify) continue;
-        classify(p, end, arrival_ns);
-        while (p->next_classify <= end)
-            p->next_classify += hop;
+        if (got & FRONTEND_WINDOW_DUE) classify(p, frontend_frame_end(p->fe), arrival_ns);
     }
 }
 
@@ -405,6 +377,7 @@ static void take_pending(pipeline_t *p)
         smoother_process(p->eng.smoother, old.smoothed, p->eng.smoothed);
     }
     engine_free(&old);
+    if (p->fe) frontend_set_hop(p->fe, p->eng.settings.hop);
     if (rebuild) {
         char err[256];
         frontend_t *fe =
@@ -480,14 +453,8 @@ static struct timespec idle_sleep(const pipeline_t *p)
     int64_t ns = IDLE_SLEEP_NS;
     if (p->fe && !p->fast_source) {
         const model_t *m = p->eng.model->model;
-        uint64_t frames = frontend_frame_count(p->fe);
-        /* Model-rate samples taken in so far, at most: the front-end holds
-         * less than one frame hop past the last frame's end. */
-        uint64_t taken = frames ? frame_end(m, frames - 1) + m->frontend.mfcc.hop : 0;
-        if (p->next_classify > taken) {
-            double due = (double)(p->next_classify - taken) / m->frontend.mfcc.sample_rate * 1e9;
-            if (due - IDLE_SLEEP_NS > ns) ns = (int64_t)due - IDLE_SLEEP_NS;
-        }
+        double due = (double)frontend_samples_to_due(p->fe) / m->frontend.mfcc.sample_rate * 1e9;
+        if (due - IDLE_SLEEP_NS > ns) ns = (int64_t)due - IDLE_SLEEP_NS;
         if (ns > IDLE_MAX_NS) ns = IDLE_MAX_NS;
     }
     struct timespec t = {0, (long)ns};
