@@ -4,6 +4,7 @@
 #include "frontend.h"
 #include "log.h"
 #include "smoother.h"
+#include "stream_classifier.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -49,7 +50,8 @@ void model_ref_release(model_ref *r)
 /* What a model brings to a pipeline: built in full before it is used. */
 typedef struct {
     model_ref *model;
-    classifier_t *classifier;
+    classifier_t *classifier;    /* windows the stream classifier did not follow */
+    stream_classifier_t *stream; /* the live windows, frame by frame */
     smoother_t *smoother;
     float *raw, *smoothed;
     pipeline_settings settings;
@@ -95,6 +97,7 @@ struct pipeline {
 static void engine_free(engine *e)
 {
     if (e->classifier) classifier_destroy(e->classifier);
+    stream_classifier_destroy(e->stream);
     smoother_destroy(e->smoother);
     free(e->raw);
     free(e->smoothed);
@@ -109,8 +112,12 @@ static int engine_build(engine *e, model_ref *model, const pipeline_settings *s,
     const model_t *m = model->model;
     e->model = model_ref_hold(model);
     e->settings = *s;
+    uint64_t hop = frontend_hop_samples(&m->frontend, s->hop);
     e->classifier = classifier_create(m, model_window_frames(m), err, err_len);
-    if (!e->classifier) {
+    if (e->classifier)
+        e->stream = stream_classifier_create(
+            m, model_window_frames(m), frontend_windows_live(&m->frontend, hop), err, err_len);
+    if (!e->stream) {
         engine_free(e);
         return -1;
     }
@@ -136,6 +143,8 @@ static void set_frontend(pipeline_t *p, frontend_t *fe)
     }
     p->fe = fe;
     if (fe) frontend_set_hop(fe, p->eng.settings.hop);
+    /* A new front end numbers its frames from 0 again. */
+    if (p->eng.stream) stream_classifier_reset(p->eng.stream);
 }
 
 pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_len)
@@ -303,8 +312,6 @@ static void classify(pipeline_t *p, uint64_t at, int64_t arrival_ns)
     engine *e = &p->eng;
     double level = frontend_level_dbfs(p->fe);
     int silence = level < e->settings.silence_dbfs;
-    classifier_process(e->classifier, frontend_window(p->fe), frontend_window_frames(p->fe),
-                       e->raw);
     /* While silent the smoothed guess is held, so a pause between tracks
      * does not drag it towards whatever the model makes of silence. */
     if (!silence) smoother_process(e->smoother, e->raw, e->smoothed);
@@ -334,17 +341,28 @@ static void classify(pipeline_t *p, uint64_t at, int64_t arrival_ns)
     pthread_mutex_unlock(&p->stats_lock);
 }
 
-/* Runs the front-end over one popped block, classifying whenever it says
- * a window is due. */
+/* Runs the front-end over one popped block, feeding every frame to the
+ * stream classifier and classifying whenever the front end says a window
+ * is due. A window the stream classifier did not follow from its start
+ * (just after a reload) goes through the per-window classifier: the same
+ * probabilities either way. */
 static void process_block(pipeline_t *p, const float *in, size_t frames, int64_t arrival_ns)
 {
+    engine *e = &p->eng;
     while (frames) {
         size_t used = 0;
         int got = frontend_process(p->fe, in, frames, &used);
         in += used * p->channels;
         frames -= used;
         p->position += used;
-        if (got & FRONTEND_WINDOW_DUE) classify(p, frontend_frame_end(p->fe), arrival_ns);
+        if (!got) continue;
+        int have = stream_classifier_push(e->stream, frontend_newest_frame(p->fe),
+                                          got & FRONTEND_WINDOW_START, e->raw);
+        if (!(got & FRONTEND_WINDOW_DUE)) continue;
+        if (!have)
+            classifier_process(e->classifier, frontend_window(p->fe), frontend_window_frames(p->fe),
+                               e->raw);
+        classify(p, frontend_frame_end(p->fe), arrival_ns);
     }
 }
 

@@ -93,6 +93,17 @@ uint64_t frontend_window_start(const frontend_params *p, uint64_t hop_samples, u
     return hop_samples >= fh ? (i * hop_samples + fh - 1) / fh : i;
 }
 
+unsigned frontend_windows_live(const frontend_params *p, uint64_t hop_samples)
+{
+    /* Windows live at frame f start in [f - N + 1, f]: a span of N frame
+     * hops holds at most N * frame_hop / hop + 1 due points. */
+    unsigned n = frontend_params_window_frames(p);
+    uint64_t fh = p->mfcc.hop;
+    if (hop_samples < fh) return n;
+    uint64_t k = (uint64_t)n * fh / hop_samples + 1;
+    return k < n ? (unsigned)k : n;
+}
+
 frontend_t *frontend_create(const frontend_params *params, double in_rate, unsigned channels,
                             char *err, size_t err_len)
 {
@@ -260,6 +271,12 @@ int frontend_window_full(const frontend_t *fe)
 const float *frontend_window(const frontend_t *fe)
 {
     return mfcc_window_view(fe->win);
+}
+
+const float *frontend_newest_frame(const frontend_t *fe)
+{
+    unsigned held = mfcc_window_count(fe->win);
+    return mfcc_window_view(fe->win) + (size_t)(held ? held - 1 : 0) * fe->p->n_coeffs;
 }
 
 uint64_t frontend_frame_count(const frontend_t *fe)

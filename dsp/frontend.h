@@ -41,6 +41,9 @@ uint64_t frontend_hop_samples(const frontend_params *p, double hop_seconds);
 int frontend_window_starts_at(const frontend_params *p, uint64_t hop_samples, uint64_t frame);
 /* First frame of the i-th due window (i from 0). */
 uint64_t frontend_window_start(const frontend_params *p, uint64_t hop_samples, uint64_t i);
+/* The most due windows that share a frame: windows live at once for a
+ * consumer that follows each from its first frame to its last. */
+unsigned frontend_windows_live(const frontend_params *p, uint64_t hop_samples);
 
 typedef struct frontend frontend_t;
 
@@ -75,6 +78,8 @@ int frontend_process(frontend_t *fe, const float *in, size_t frames, size_t *con
 unsigned frontend_window_frames(const frontend_t *fe);
 unsigned frontend_coeffs(const frontend_t *fe);
 int frontend_window_full(const frontend_t *fe);
+/* The newest frame (n_coeffs values); valid until the next process. */
+const float *frontend_newest_frame(const frontend_t *fe);
 const float *frontend_window(const frontend_t *fe);
 
 /* MFCC frames produced since create/reset; frame k ends at model-rate
