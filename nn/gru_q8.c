@@ -17,12 +17,13 @@ struct gru_q8 {
     const model_gru_layer *l;
     const q8_ops *ops;
     unsigned max_frames, max_states, in_pad, h_pad;
-    int8_t *w_ih, *w_hh; /* 3H x in_pad, 3H x h_pad */
-    int8_t *qx, *qh;     /* quantised inputs (max_frames x in_pad), states (max_states x h_pad) */
-    float *sx, *sh;      /* their scales */
-    float *xg;           /* max_frames x 3H: process's input projections */
-    float *hg;           /* max_states x 3H */
-    float *h;            /* H: process's state */
+    int8_t *w_ih, *w_hh;      /* 3H x in_pad, 3H x h_pad */
+    int32_t *sum_ih, *sum_hh; /* their row sums */
+    int8_t *qx, *qh; /* quantised inputs (max_frames x in_pad), states (max_states x h_pad) */
+    float *sx, *sh;  /* their scales */
+    float *xg;       /* max_frames x 3H: process's input projections */
+    float *hg;       /* max_states x 3H */
+    float *h;        /* H: process's state */
 };
 
 /* ---- portable path ---- */
@@ -47,9 +48,11 @@ static float quantize_c(const float *x, unsigned n, int8_t *q)
     return max / 127.0f;
 }
 
-static void matmul_c(const int8_t *w, unsigned rows, unsigned cols_pad, const int8_t *q, unsigned n,
-                     const float *q_scale, const float *row_scale, const float *bias, float *y)
+static void matmul_c(const int8_t *w, const int32_t *row_sum, unsigned rows, unsigned cols_pad,
+                     const int8_t *q, unsigned n, const float *q_scale, const float *row_scale,
+                     const float *bias, float *y)
 {
+    (void)row_sum;
     /* Rows outermost: each row is read from memory once for all vectors. */
     for (unsigned r = 0; r < rows; r++) {
         const int8_t *row = w + (size_t)r * cols_pad;
@@ -109,6 +112,15 @@ static int8_t *pad_rows(const int8_t *w, unsigned rows, unsigned cols, unsigned 
     return p;
 }
 
+static int32_t *row_sums(const int8_t *w, unsigned rows, unsigned cols)
+{
+    int32_t *s = calloc(rows, sizeof *s);
+    if (s)
+        for (size_t i = 0; i < (size_t)rows * cols; i++)
+            s[i / cols] += w[i];
+    return s;
+}
+
 gru_q8_t *gru_q8_create(const model_gru_layer *layer, unsigned max_frames, unsigned max_states)
 {
     if (!layer || layer->weights != MODEL_WEIGHTS_Q8 || !max_frames || !max_states) return NULL;
@@ -123,6 +135,8 @@ gru_q8_t *gru_q8_create(const model_gru_layer *layer, unsigned max_frames, unsig
     g->h_pad = pad32(H);
     g->w_ih = pad_rows(layer->q_ih, G, layer->input, g->in_pad);
     g->w_hh = pad_rows(layer->q_hh, G, H, g->h_pad);
+    g->sum_ih = row_sums(layer->q_ih, G, layer->input);
+    g->sum_hh = row_sums(layer->q_hh, G, H);
     g->qx = calloc((size_t)max_frames * g->in_pad, 1);
     g->qh = calloc((size_t)max_states * g->h_pad, 1);
     g->sx = malloc(max_frames * sizeof(float));
@@ -130,7 +144,8 @@ gru_q8_t *gru_q8_create(const model_gru_layer *layer, unsigned max_frames, unsig
     g->xg = malloc((size_t)max_frames * G * sizeof(float));
     g->hg = malloc((size_t)max_states * G * sizeof(float));
     g->h = malloc(H * sizeof(float));
-    if (!g->w_ih || !g->w_hh || !g->qx || !g->qh || !g->sx || !g->sh || !g->xg || !g->hg || !g->h) {
+    if (!g->w_ih || !g->w_hh || !g->sum_ih || !g->sum_hh || !g->qx || !g->qh || !g->sx || !g->sh ||
+        !g->xg || !g->hg || !g->h) {
         gru_q8_destroy(g);
         return NULL;
     }
@@ -142,6 +157,8 @@ void gru_q8_destroy(gru_q8_t *g)
     if (!g) return;
     free(g->w_ih);
     free(g->w_hh);
+    free(g->sum_ih);
+    free(g->sum_hh);
     free(g->qx);
     free(g->qh);
     free(g->sx);
@@ -169,7 +186,8 @@ void gru_q8_project(gru_q8_t *g, const float *x, unsigned n, float *xg)
     for (unsigned k = 0; k < n; k++)
         g->sx[k] =
             g->ops->quantize(x + (size_t)k * l->input, l->input, g->qx + (size_t)k * g->in_pad);
-    g->ops->matmul(g->w_ih, 3 * l->hidden, g->in_pad, g->qx, n, g->sx, l->s_ih, l->b_ih, xg);
+    g->ops->matmul(g->w_ih, g->sum_ih, 3 * l->hidden, g->in_pad, g->qx, n, g->sx, l->s_ih, l->b_ih,
+                   xg);
 }
 
 void gru_q8_step(gru_q8_t *g, const float *const *xg, float *const *h, unsigned n)
@@ -179,7 +197,7 @@ void gru_q8_step(gru_q8_t *g, const float *const *xg, float *const *h, unsigned 
     if (n > g->max_states) n = g->max_states;
     for (unsigned k = 0; k < n; k++)
         g->sh[k] = g->ops->quantize(h[k], H, g->qh + (size_t)k * g->h_pad);
-    g->ops->matmul(g->w_hh, G, g->h_pad, g->qh, n, g->sh, l->s_hh, l->b_hh, g->hg);
+    g->ops->matmul(g->w_hh, g->sum_hh, G, g->h_pad, g->qh, n, g->sh, l->s_hh, l->b_hh, g->hg);
     for (unsigned k = 0; k < n; k++)
         g->ops->gates(xg[k], g->hg + (size_t)k * G, h[k], H);
 }

@@ -20,9 +20,11 @@ typedef struct {
     /* q = round(x * 127 / max|x|), zero when x is; returns the scale max|x| / 127. */
     float (*quantize)(const float *x, unsigned n, int8_t *q);
     /* For each of n vectors q[k] (cols_pad bytes, zero padded):
-     * y[k * rows + r] = sum_c w[r][c] q[k][c] * (row_scale[r] * q_scale[k]) + bias[r]. */
-    void (*matmul)(const int8_t *w, unsigned rows, unsigned cols_pad, const int8_t *q, unsigned n,
-                   const float *q_scale, const float *row_scale, const float *bias, float *y);
+     * y[k * rows + r] = sum_c w[r][c] q[k][c] * (row_scale[r] * q_scale[k]) + bias[r].
+     * row_sum[r] = sum_c w[r][c], for paths that offset the vectors. */
+    void (*matmul)(const int8_t *w, const int32_t *row_sum, unsigned rows, unsigned cols_pad,
+                   const int8_t *q, unsigned n, const float *q_scale, const float *row_scale,
+                   const float *bias, float *y);
     /* h = GRU update from xg = W_ih x + b_ih and hg = W_hh h + b_hh (3H each). */
     void (*gates)(const float *xg, const float *hg, float *h, unsigned hidden);
 } q8_ops;

@@ -1,10 +1,10 @@
 /* gru_q8_x86: the AVX2+FMA and AVX-512 VNNI paths of the int8 GRU.
  *
- * Both multiply |a| (unsigned) by sign(w, a): AVX2 with maddubs (pairwise
- * int16 sums that cannot saturate, as both magnitudes are <= 127) and madd,
- * VNNI with one dpbusd (four products straight into int32). The integer
- * sums are exact and equal, and the float steps around them are the same
- * code, so the two paths agree bit for bit. */
+ * AVX2 multiplies |a| (unsigned) by sign(w, a) with maddubs (pairwise int16
+ * sums that cannot saturate, as both magnitudes are <= 127) and madd; VNNI
+ * offsets a by 128 and takes dpbusd's int32 sums of four products. The
+ * integer sums are exact and equal, and the float steps around them are the
+ * same code, so the two paths agree bit for bit. */
 #include "gru_q8_ops.h"
 
 #ifdef GRU_Q8_X86
@@ -13,7 +13,10 @@
 #include <string.h>
 
 #define AVX2 __attribute__((target("avx2,fma")))
-#define VNNI __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
+/* Fully unrolled, the eight accumulators stay in registers (at -O2 GCC
+ * would otherwise keep them on the stack). */
+#define UNROLL8 _Pragma("GCC unroll 8")
+#define VNNI    __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
 
 static int has_avx2(void)
 {
@@ -84,12 +87,6 @@ AVX2 static __m256i dot32_avx2(__m256i acc, __m256i abs_a, __m256i a, const int8
     return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
 }
 
-VNNI static __m256i dot32_vnni(__m256i acc, __m256i abs_a, __m256i a, const int8_t *w)
-{
-    __m256i wv = _mm256_loadu_si256((const __m256i *)w);
-    return _mm256_dpbusd_epi32(acc, abs_a, _mm256_sign_epi8(wv, a));
-}
-
 /* y = sum * (row_scale * q_scale) + bias for eight rows of one vector. */
 AVX2 static void finish8(__m256i sum, const float *row_scale, float q_scale, const float *bias,
                          float *y)
@@ -110,36 +107,105 @@ AVX2 static void tail_rows(const int8_t *w, unsigned r, unsigned rows, unsigned 
         }
 }
 
-/* The product for one dot step. A macro because a target attribute cannot
- * be a parameter: each path gets its own compiled copy of the same loop.
- * Eight rows at a time, every vector against them while they sit in L1, so
+/* Eight rows at a time, every vector against them while they sit in L1, so
  * each weight is read from memory once per call. */
-#define Q8_MATMUL(NAME, TARGET, DOT)                                                               \
-    TARGET static void NAME(const int8_t *w, unsigned rows, unsigned cols_pad, const int8_t *q,    \
-                            unsigned n, const float *q_scale, const float *row_scale,              \
-                            const float *bias, float *y)                                           \
-    {                                                                                              \
-        unsigned r = 0;                                                                            \
-        for (; r + 8 <= rows; r += 8)                                                              \
-            for (unsigned k = 0; k < n; k++) {                                                     \
-                const int8_t *qk = q + (size_t)k * cols_pad;                                       \
-                __m256i acc[8];                                                                    \
-                for (int i = 0; i < 8; i++)                                                        \
-                    acc[i] = _mm256_setzero_si256();                                               \
-                for (unsigned c = 0; c < cols_pad; c += 32) {                                      \
-                    __m256i a = _mm256_loadu_si256((const __m256i *)(qk + c));                     \
-                    __m256i abs_a = _mm256_abs_epi8(a);                                            \
-                    for (unsigned i = 0; i < 8; i++)                                               \
-                        acc[i] = DOT(acc[i], abs_a, a, w + (size_t)(r + i) * cols_pad + c);        \
-                }                                                                                  \
-                finish8(hsum8x8(acc), row_scale + r, q_scale[k], bias + r,                         \
-                        y + (size_t)k * rows + r);                                                 \
-            }                                                                                      \
-        tail_rows(w, r, rows, cols_pad, q, n, q_scale, row_scale, bias, y);                        \
-    }
+AVX2 static void matmul_avx2(const int8_t *w, const int32_t *row_sum, unsigned rows,
+                             unsigned cols_pad, const int8_t *q, unsigned n, const float *q_scale,
+                             const float *row_scale, const float *bias, float *y)
+{
+    (void)row_sum;
+    unsigned r = 0;
+    for (; r + 8 <= rows; r += 8)
+        for (unsigned k = 0; k < n; k++) {
+            const int8_t *qk = q + (size_t)k * cols_pad;
+            __m256i acc[8];
+            UNROLL8
+            for (int i = 0; i < 8; i++)
+                acc[i] = _mm256_setzero_si256();
+            for (unsigned c = 0; c < cols_pad; c += 32) {
+                __m256i a = _mm256_loadu_si256((const __m256i *)(qk + c));
+                __m256i abs_a = _mm256_abs_epi8(a);
+                UNROLL8
+                for (unsigned i = 0; i < 8; i++)
+                    acc[i] = dot32_avx2(acc[i], abs_a, a, w + (size_t)(r + i) * cols_pad + c);
+            }
+            finish8(hsum8x8(acc), row_scale + r, q_scale[k], bias + r, y + (size_t)k * rows + r);
+        }
+    tail_rows(w, r, rows, cols_pad, q, n, q_scale, row_scale, bias, y);
+}
 
-Q8_MATMUL(matmul_avx2, AVX2, dot32_avx2)
-Q8_MATMUL(matmul_vnni, VNNI, dot32_vnni)
+/* VNNI multiplies unsigned by signed bytes, so each vector goes in offset
+ * by 128 (a ^ 0x80 = a + 128, 1..255) against the weights as they are, and
+ * 128 * (the row's sum) comes off the int32 total: exact, with no per-weight
+ * sign fix-up. Two vectors share each weight load; the 8 x 2 accumulators,
+ * the row sums and the operands fit AVX-512's 32 vector registers. */
+VNNI static __m256i offset8(const int8_t *q)
+{
+    return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q), _mm256_set1_epi8((char)0x80));
+}
+
+/* Rows r..r+7 against one vector. */
+VNNI static __m256i block1_vnni(const int8_t *w, unsigned cols_pad, const int8_t *q)
+{
+    __m256i a[8];
+    UNROLL8
+    for (int i = 0; i < 8; i++)
+        a[i] = _mm256_setzero_si256();
+    for (unsigned c = 0; c < cols_pad; c += 32) {
+        __m256i u = offset8(q + c);
+        UNROLL8
+        for (unsigned i = 0; i < 8; i++)
+            a[i] = _mm256_dpbusd_epi32(
+                a[i], u, _mm256_loadu_si256((const __m256i *)(w + (size_t)i * cols_pad + c)));
+    }
+    return hsum8x8(a);
+}
+
+/* Rows r..r+7 against two vectors, sharing each weight load. */
+VNNI static void block2_vnni(const int8_t *w, unsigned cols_pad, const int8_t *q0, const int8_t *q1,
+                             __m256i *s0, __m256i *s1)
+{
+    __m256i a0[8], a1[8];
+    UNROLL8
+    for (int i = 0; i < 8; i++)
+        a0[i] = a1[i] = _mm256_setzero_si256();
+    for (unsigned c = 0; c < cols_pad; c += 32) {
+        __m256i u0 = offset8(q0 + c), u1 = offset8(q1 + c);
+        UNROLL8
+        for (unsigned i = 0; i < 8; i++) {
+            __m256i wv = _mm256_loadu_si256((const __m256i *)(w + (size_t)i * cols_pad + c));
+            a0[i] = _mm256_dpbusd_epi32(a0[i], u0, wv);
+            a1[i] = _mm256_dpbusd_epi32(a1[i], u1, wv);
+        }
+    }
+    *s0 = hsum8x8(a0);
+    *s1 = hsum8x8(a1);
+}
+
+VNNI static void matmul_vnni(const int8_t *w, const int32_t *row_sum, unsigned rows,
+                             unsigned cols_pad, const int8_t *q, unsigned n, const float *q_scale,
+                             const float *row_scale, const float *bias, float *y)
+{
+    unsigned r = 0;
+    for (; r + 8 <= rows; r += 8) {
+        const int8_t *wr = w + (size_t)r * cols_pad;
+        __m256i offset = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(row_sum + r)), 7);
+        unsigned k = 0;
+        for (; k + 2 <= n; k += 2) {
+            __m256i s0, s1;
+            block2_vnni(wr, cols_pad, q + (size_t)k * cols_pad, q + (size_t)(k + 1) * cols_pad, &s0,
+                        &s1);
+            finish8(_mm256_sub_epi32(s0, offset), row_scale + r, q_scale[k], bias + r,
+                    y + (size_t)k * rows + r);
+            finish8(_mm256_sub_epi32(s1, offset), row_scale + r, q_scale[k + 1], bias + r,
+                    y + (size_t)(k + 1) * rows + r);
+        }
+        if (k < n)
+            finish8(_mm256_sub_epi32(block1_vnni(wr, cols_pad, q + (size_t)k * cols_pad), offset),
+                    row_scale + r, q_scale[k], bias + r, y + (size_t)k * rows + r);
+    }
+    tail_rows(w, r, rows, cols_pad, q, n, q_scale, row_scale, bias, y);
+}
 
 AVX2 static __m256 tanh8(__m256 x)
 {
