@@ -138,19 +138,25 @@ static tally run_one(const model_t *m, uint64_t hop, unsigned slots)
     return t;
 }
 
-/* float: also the float models (their kernel does not depend on the path). */
-static void check_shapes(const char *path, int with_float)
+/* full: every length and hop, and the float models (their kernel does not
+ * depend on the int8 path); else a few, enough to cover the path's kernels
+ * in batches of every size. */
+static void check_shapes(const char *path, int full)
 {
-    const unsigned lengths[] = {1, 2, 3, 4, 5, 6, 9, 126};
-    const uint64_t hops[] = {300, 512, 1124, 11025, 40000};
+    const unsigned all_lengths[] = {1, 2, 3, 4, 5, 6, 9, 126}, few_lengths[] = {2, 5, 126};
+    const uint64_t all_hops[] = {300, 512, 1124, 11025, 40000}, few_hops[] = {300, 1124};
+    const unsigned *lengths = full ? all_lengths : few_lengths;
+    const uint64_t *hops = full ? all_hops : few_hops;
+    size_t n_lengths = full ? 8 : 3, n_hops = full ? 5 : 2;
+    int with_float = full;
     unsigned cases = 0;
-    for (size_t a = 0; a < sizeof lengths / sizeof *lengths; a++)
+    for (size_t a = 0; a < n_lengths; a++)
         for (int q8 = !with_float; q8 <= 1; q8++)
             for (int shape = 0; shape < 3; shape++) {
                 uint32_t layers = shape == 2 ? 2 : 1, hidden = shape == 1 ? 13 : 24;
                 model_pool pool = shape == 1 ? MODEL_POOL_LAST : MODEL_POOL_MEAN;
                 model_t *m = random_model(lengths[a], layers, hidden, pool, shape != 2, q8);
-                for (size_t h = 0; h < sizeof hops / sizeof *hops; h++) {
+                for (size_t h = 0; h < n_hops; h++) {
                     /* Every-frame hops over 126 frames: slow and nothing new. */
                     if (lengths[a] > 9 && hops[h] <= 512) continue;
                     tally t = run_one(m, hops[h], 0);
