@@ -102,7 +102,7 @@ events_t *events_create(classifier_t *c, const eval_geometry *g, const dataset_f
                         size_t err_len)
 {
     const model_t *m = classifier_model(c);
-    double frame_s = (double)m->frontend.hop / m->frontend.sample_rate;
+    double frame_s = (double)m->frontend.mfcc.hop / m->frontend.mfcc.sample_rate;
     unsigned seg_frames = (unsigned)floor(segment_s / frame_s + 0.5);
     events_t *e = calloc(1, sizeof *e);
     char *usable = calloc(n ? n : 1, 1);

@@ -76,9 +76,8 @@ static model_t *make_model(const train_opts *o, const gru_shape *s, const float 
                            const mfcc_params *p, const model_input_spec *in, const corpus *c)
 {
     char err[512], date[32], id[MODEL_ID_LEN + 1];
-    model_frontend fe = {p->sample_rate, p->n_fft, p->hop,  p->n_mels,
-                         p->n_coeffs,    p->fmin,  p->fmax, WINDOW_SECONDS};
-    if (fe.fmax <= 0) fe.fmax = p->sample_rate / 2;
+    frontend_params fe = {*p, WINDOW_SECONDS};
+    if (fe.mfcc.fmax <= 0) fe.mfcc.fmax = p->sample_rate / 2;
     time_t now = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
     uint32_t hash = (uint32_t)crc32(0, (const unsigned char *)params,
