@@ -153,6 +153,12 @@ static void test_events(void)
     CHECK_NEAR(held.false_per_hour, 0.0, 1e-9);
     CHECK_NEAR(held.announced, 1.0, 1e-9);
     CHECK(held.median_delay >= r.median_delay + 0.9 && held.median_delay <= r.median_delay + 1.6);
+    /* A 9 s hold announces every change right but after the 10 s tolerance:
+     * none is a hit, none is false, and the delay says how late. */
+    events_score late = score(0, 9.0);
+    CHECK(late.hits == 0 && late.changes == SEGS);
+    CHECK_NEAR(late.false_per_hour, 0.0, 1e-9);
+    CHECK_NEAR(late.median_delay, WIN / 2 + 9.0, HOP);
 }
 
 int main(void)

@@ -230,23 +230,30 @@ events_score events_run(const events_t *e, const tracker_settings *s, double tol
         return r;
     }
     size_t n = 0;
+    unsigned delayed = 0;
     for (size_t w = 0; w < e->n_windows; w++) {
         tracker_decision d;
         tracker_process(tr, e->window_probs + w * e->L, e->window_level[w], e->window_end[w], &d);
         if (d.changed) a[n++] = (announcement){e->window_end[w], d.state, 0};
     }
+    /* Per true change, the first announcement of the new genre before the
+     * next change is the right one (a hit when within the tolerance); every
+     * other announcement is false. The delay counts every change whose
+     * genre was announced at all, late ones too. */
     for (size_t b = 1; b < e->n_segments; b++) {
-        double t0 = b * e->segment_s;
+        double t0 = b * e->segment_s, t1 = t0 + e->segment_s;
         int truth = e->segment_label[b];
         r.true_changes++;
         if (state_before(a, n, t0) == truth) {
-            delays[r.hits++] = 0;
+            delays[delayed++] = 0;
+            r.hits++;
             continue;
         }
         for (size_t k = 0; k < n; k++)
-            if (!a[k].used && a[k].t >= t0 && a[k].t <= t0 + tolerance_s && a[k].state == truth) {
+            if (a[k].t >= t0 && a[k].t < t1 && a[k].state == truth) {
                 a[k].used = 1;
-                delays[r.hits++] = a[k].t - t0;
+                delays[delayed++] = a[k].t - t0;
+                r.hits += a[k].t <= t0 + tolerance_s;
                 break;
             }
     }
@@ -260,10 +267,10 @@ events_score events_run(const events_t *e, const tracker_settings *s, double tol
     r.right = right_share(e, a, n);
     r.announced = r.true_changes ? (double)r.hits / r.true_changes : 0;
     r.false_per_hour = r.hours > 0 ? unused / r.hours : 0;
-    qsort(delays, r.hits, sizeof *delays, cmp_double);
-    r.median_delay = r.hits ? (r.hits % 2 ? delays[r.hits / 2]
-                                          : 0.5 * (delays[r.hits / 2 - 1] + delays[r.hits / 2]))
-                            : NAN;
+    qsort(delays, delayed, sizeof *delays, cmp_double);
+    r.median_delay = delayed ? (delayed % 2 ? delays[delayed / 2]
+                                            : 0.5 * (delays[delayed / 2 - 1] + delays[delayed / 2]))
+                             : NAN;
     tracker_destroy(tr);
     free(a);
     free(delays);

@@ -8,8 +8,11 @@
  *   announced  share of true changes announced with the right genre within
  *              `tolerance` seconds (or already announced when the change
  *              came: delay 0)
- *   false/h    announcements that are not such a hit, per hour of audio
- *   delay      median delay of the hits
+ *   false/h    announcements other than the first of the right genre after
+ *              each true change, per hour of audio
+ *   delay      median time from a true change to the announcement of its
+ *              genre, over the changes whose genre was announced before the
+ *              next one (late ones too)
  * The playlist deals clips label by label in random rounds, so neighbours
  * never share a genre and every genre recurs through the hour. */
 #ifndef GENRED_EVENTS_H
