@@ -88,7 +88,6 @@ gru_params gru_params_view(const gru_shape *s, real *flat)
     return p;
 }
 
-
 void gru_params_init(const gru_shape *s, real *flat, uint64_t seed)
 {
     real bound = (real)(1.0 / sqrt((double)s->hidden));

@@ -27,6 +27,7 @@ static void usage(FILE *out)
             "  --fold K/N                validate on fold K (0..N-1) of a group-disjoint,\n"
             "                            label-stratified split of the grouped training clips\n"
             "  --level-db DB (-19)       RMS level --data clips are scaled to first\n"
+            "                            (--extra-level-db: the same)\n"
             "  --root DIR --train LIST --valid LIST   lists under one root, as recorded\n"
             "  --train-extra, --valid-extra ROOT:LIST  the same as --data, --valid-data\n"
             "  --report DIR              metrics.json, SVG plots, the float model\n"
