@@ -1,6 +1,7 @@
 /* input: spec parsing, dispatch to a back-end, and the shared state every
  * back-end publishes (see input_backend.h). */
 #include "input_backend.h"
+#include "log.h"
 #include "pcm.h"
 
 #include <errno.h>
@@ -240,12 +241,23 @@ uint64_t input_nonfinite(const input_t *in)
     return atomic_load(&in->nonfinite);
 }
 
-void input_error(const input_t *in, char *buf, size_t len)
+/* Copies one of the input's lines under the lock. */
+static void read_line(const input_t *in, const char *line, char *buf, size_t len)
 {
     input_t *m = (input_t *)in; /* the lock is not part of the logical state */
     pthread_mutex_lock(&m->error_lock);
-    snprintf(buf, len, "%s", m->error);
+    snprintf(buf, len, "%s", line);
     pthread_mutex_unlock(&m->error_lock);
+}
+
+void input_error(const input_t *in, char *buf, size_t len)
+{
+    read_line(in, in->error, buf, len);
+}
+
+void input_note(const input_t *in, char *buf, size_t len)
+{
+    read_line(in, in->note, buf, len);
 }
 
 int input_list_devices(void)
@@ -270,14 +282,48 @@ void input_backend_set_state(input_t *in, input_state s)
     atomic_store(&in->state, (int)s);
 }
 
+/* Sets `dst` (in->error or in->note) to text and, when `clear` is given,
+ * empties that one, under the lock. */
+static void store(input_t *in, char *dst, char *clear, const char *text)
+{
+    pthread_mutex_lock(&in->error_lock);
+    snprintf(dst, sizeof in->error, "%s", text);
+    if (clear) *clear = '\0';
+    pthread_mutex_unlock(&in->error_lock);
+}
+
 void input_backend_set_error(input_t *in, const char *fmt, ...)
 {
+    char line[sizeof in->error];
     va_list ap;
     va_start(ap, fmt);
-    pthread_mutex_lock(&in->error_lock);
-    vsnprintf(in->error, sizeof in->error, fmt, ap);
-    pthread_mutex_unlock(&in->error_lock);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    store(in, in->error, NULL, line);
+}
+
+void input_backend_set_note(input_t *in, const char *fmt, ...)
+{
+    char line[sizeof in->note];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    store(in, in->note, NULL, line);
+}
+
+void input_backend_say(input_t *in, int level, const char *fmt, ...)
+{
+    char line[sizeof in->error];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    log_msg((log_level)level, "input '%s': %s", in->opt.spec, line);
+    if (level >= LOG_INFO)
+        store(in, in->note, in->error, line);
+    else
+        store(in, in->error, NULL, line);
 }
 
 void input_backend_add_nonfinite(input_t *in, uint64_t n)

@@ -68,8 +68,8 @@ struct input {
     atomic_int state; /* input_state */
     atomic_uint_fast64_t nonfinite;
 
-    pthread_mutex_t error_lock;
-    char error[256];
+    pthread_mutex_t error_lock; /* error and note */
+    char error[256], note[256];
 };
 
 /* Back-end constructors. args: text after "scheme:", or NULL. 0, or -1 with
@@ -84,10 +84,18 @@ int input_portaudio_list_devices(void);
 /* Helpers for back-ends (defined in input.c). */
 void input_backend_set_format(input_t *in, double rate, unsigned channels);
 void input_backend_set_state(input_t *in, input_state s);
-/* Records the status/error line shown by input_error() and genre.status.
- * Takes a mutex: not from the audio callback. */
+/* Records the error line shown by input_error() and genre.status. Takes a
+ * mutex: not from the audio callback. */
 void input_backend_set_error(input_t *in, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Records an ordinary status line (input_note()), same rules. */
+void input_backend_set_note(input_t *in, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Logs "input 'SPEC': line" at `level` and records the line: LOG_INFO as a
+ * note that also clears the error (the source is fine again), anything
+ * worse as the error. */
+void input_backend_say(input_t *in, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void input_backend_add_nonfinite(input_t *in, uint64_t n);
 /* For reader threads (stdin, file), which are not real-time and must lose
  * nothing: waits in short sleeps until the block fits. 0 when pushed, -1

@@ -102,18 +102,8 @@ static void quiet(const char *msg)
 
 /* ---- client life, non-real-time ---- */
 
-/* Logs a state change and keeps it as the input's status line. */
-__attribute__((format(printf, 3, 4))) static void say(const jack_source *s, log_level level,
-                                                      const char *fmt, ...)
-{
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    log_msg(level, "input '%s': %s", s->in->opt.spec, line);
-    input_backend_set_error(s->in, "%s", line);
-}
+/* Logs a state change and keeps it as the input's note or error. */
+#define say(s, level, ...) input_backend_say((s)->in, level, __VA_ARGS__)
 
 static void close_client(jack_source *s)
 {

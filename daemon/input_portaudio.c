@@ -214,11 +214,10 @@ static int start_stream(pa_source *s, char *err, size_t err_len)
 
 /* ---- supervisor ---- */
 
-/* Logs a state change and keeps it as the input's status line. */
+/* Logs a state change and keeps it as the input's note or error. */
 static void say(const pa_source *s, log_level level, const char *line)
 {
-    log_msg(level, "input '%s': %s", s->in->opt.spec, line);
-    input_backend_set_error(s->in, "%s", line);
+    input_backend_say(s->in, level, "%s", line);
 }
 
 static void sleep_ms(long ms)

@@ -11,6 +11,7 @@
 #include "frontend.h"
 #include "input.h"
 #include "log.h"
+#include "messages.h"
 #include "model.h"
 #include "notify.h"
 #include "pipeline.h"
@@ -326,52 +327,39 @@ static double cpu_seconds(double *user, double *sys)
     return *user + *sys;
 }
 
-static json_t *stream_status(app *g, unsigned i, publisher_t *pub)
+static void stream_status(app *g, unsigned i, publisher_t *pub, message_stream_status *s)
 {
-    pipeline_stats st;
-    pipeline_get_stats(g->streams[i].pipeline, &st);
-    char error[256];
-    input_error(g->streams[i].input, error, sizeof error);
-    json_t *s = json_pack(
-        "{s:s, s:s, s:s, s:s, s:f, s:i, s:I, s:I, s:b, s:I, s:I, s:I}", "name",
-        g->streams[i].conf.name, "input", g->streams[i].conf.input, "state", st.state, "error",
-        error, "rate", st.rate, "channels", (int)st.channels, "position", (json_int_t)st.position,
-        "hops", (json_int_t)st.hops, "silence", st.silence, "overruns", (json_int_t)st.overruns,
-        "overrun_samples", (json_int_t)st.overrun_samples, "nonfinite", (json_int_t)st.nonfinite);
-    json_object_set_new(s, "level_dbfs", st.have_level ? json_real(st.level_dbfs) : json_null());
-    json_object_set_new(s, "top", st.have_top ? json_string(st.top) : json_null());
-    json_object_set_new(s, "p", json_real(st.have_top ? st.p : 0.0));
-    double p50, p99, max;
-    unsigned n = publisher_take_latency(pub, g->streams[i].conf.name, &p50, &p99, &max);
-    json_object_set_new(
-        s, "latency_ms",
-        n ? json_pack("{s:f, s:f, s:f, s:i}", "p50", p50, "p99", p99, "max", max, "n", (int)n)
-          : json_null());
-    return s;
+    s->name = g->streams[i].conf.name;
+    s->input = g->streams[i].conf.input;
+    pipeline_get_stats(g->streams[i].pipeline, &s->stats);
+    input_error(g->streams[i].input, s->error, sizeof s->error);
+    input_note(g->streams[i].input, s->note, sizeof s->note);
+    s->latency_n =
+        publisher_take_latency(pub, s->name, &s->latency_p50, &s->latency_p99, &s->latency_max);
 }
 
-static json_t *make_status(publisher_t *pub, void *ctx)
+static char *make_status(publisher_t *pub, void *ctx)
 {
     app *g = ctx;
     int64_t now = monotonic_ns();
-    double user, sys, cpu = cpu_seconds(&user, &sys);
+    message_process_status proc = {GENRED_VERSION, g->model_id, 0, 0, 0, 0, 0, 0};
+    double cpu = cpu_seconds(&proc.cpu_user_s, &proc.cpu_system_s);
+    message_stream_status *streams = calloc(g->n_streams ? g->n_streams : 1, sizeof *streams);
+    if (!streams) return NULL;
+    for (unsigned i = 0; i < g->n_streams; i++)
+        stream_status(g, i, pub, &streams[i]);
     pthread_mutex_lock(&g->lock);
     double wall = (double)(now - g->last_cpu_ns) / 1e9;
-    double percent = wall > 0 ? 100.0 * (cpu - g->last_cpu_s) / wall : 0.0;
+    proc.cpu_percent = wall > 0 ? 100.0 * (cpu - g->last_cpu_s) / wall : 0.0;
+    proc.uptime_s = (double)(now - g->start_ns) / 1e9;
+    proc.sent = publisher_sent(pub);
+    proc.dropped = publisher_dropped(pub);
     g->last_cpu_ns = now;
     g->last_cpu_s = cpu;
-    json_t *status =
-        json_pack("{s:i, s:I, s:s, s:s, s:f, s:f, s:f, s:f, s:I, s:I}", "v", 1, "time_ms",
-                  (json_int_t)wallclock_ms(), "version", GENRED_VERSION, "model", g->model_id,
-                  "uptime_s", (double)(now - g->start_ns) / 1e9, "cpu_percent", percent,
-                  "cpu_user_s", user, "cpu_system_s", sys, "sent", (json_int_t)publisher_sent(pub),
-                  "dropped", (json_int_t)publisher_dropped(pub));
+    char *text = message_status(&proc, streams, g->n_streams);
     pthread_mutex_unlock(&g->lock);
-    json_t *streams = json_array();
-    for (unsigned i = 0; i < g->n_streams; i++)
-        json_array_append_new(streams, stream_status(g, i, pub));
-    json_object_set_new(status, "streams", streams);
-    return status;
+    free(streams);
+    return text;
 }
 
 /* ---- start, reload, stop ---- */

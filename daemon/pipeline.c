@@ -3,6 +3,8 @@
 #include "classifier.h"
 #include "frontend.h"
 #include "log.h"
+#include "messages.h"
+#include "publisher.h"
 #include "tracker.h"
 
 #include <math.h>
@@ -54,8 +56,7 @@ typedef struct {
 struct pipeline {
     char name[CONFIG_NAME_LEN];
     input_t *input;
-    publisher_t *publisher;
-    void *push;
+    publisher_stream_t *out;
 
     /* Worker-owned. */
     engine eng;
@@ -188,7 +189,6 @@ pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_l
     }
     snprintf(p->name, sizeof p->name, "%s", opt->name);
     p->input = opt->input;
-    p->publisher = opt->publisher;
     pthread_mutex_init(&p->reload_lock, NULL);
     pthread_mutex_init(&p->stats_lock, NULL);
     atomic_init(&p->stop, false);
@@ -209,8 +209,8 @@ pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_l
         goto fail;
     }
     set_frontend(p, fe);
-    p->push = publisher_connect(p->publisher, err, err_len);
-    if (!p->push) goto fail;
+    p->out = publisher_connect(opt->publisher, p->name, err, err_len);
+    if (!p->out) goto fail;
     p->stats.state = input_state_name(INPUT_STARTING);
     p->stats.rate = p->in_rate;
     p->stats.channels = p->channels;
@@ -227,7 +227,7 @@ void pipeline_destroy(pipeline_t *p)
     pipeline_abort_reload(p);
     engine_free(&p->eng);
     set_frontend(p, NULL);
-    publisher_disconnect(p->push);
+    publisher_disconnect(p->out);
     free(p->buf);
     pthread_mutex_destroy(&p->reload_lock);
     pthread_mutex_destroy(&p->stats_lock);
@@ -241,43 +241,20 @@ const char *pipeline_name(const pipeline_t *p)
 
 /* ---- messages ---- */
 
-static json_t *labels_json(const model_t *m)
+static message_source source_of(const pipeline_t *p)
 {
-    json_t *a = json_array();
-    for (unsigned i = 0; i < m->n_labels; i++)
-        json_array_append_new(a, json_string(m->labels[i]));
-    return a;
+    message_source s = {p->name, p->eng.model->model, p->position, p->in_rate};
+    return s;
 }
 
-static json_t *floats_json(const float *v, unsigned n)
+/* Posts a built message; text NULL means the builder ran out of memory. */
+static void post(pipeline_t *p, message_topic topic, char *text, int64_t arrival_ns)
 {
-    json_t *a = json_array();
-    for (unsigned i = 0; i < n; i++)
-        json_array_append_new(a, json_real(v[i]));
-    return a;
-}
-
-static json_t *label_or_null(const model_t *m, int state)
-{
-    return state >= 0 ? json_string(m->labels[state]) : json_null();
-}
-
-static json_t *message_head(const pipeline_t *p)
-{
-    return json_pack("{s:i, s:s, s:I, s:I, s:s}", "v", 1, "stream", p->name, "time_ms",
-                     (json_int_t)wallclock_ms(), "position", (json_int_t)p->position, "model",
-                     p->eng.model->model->id);
-}
-
-static void post(pipeline_t *p, const char *topic, json_t *msg, int64_t arrival_ns)
-{
-    char *text = msg ? json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
     if (text)
-        publisher_post(p->publisher, p->push, topic, p->name, text, arrival_ns);
+        publisher_post(p->out, topic, text, arrival_ns);
     else
-        log_error("stream '%s': cannot encode a %s message", p->name, topic);
+        log_error("stream '%s': cannot encode a %s message", p->name, message_topic_name(topic));
     free(text);
-    json_decref(msg);
 }
 
 static void print_line(const pipeline_t *p, const tracker_decision *d, double level)
@@ -301,18 +278,9 @@ static void print_line(const pipeline_t *p, const tracker_decision *d, double le
     funlockfile(stdout);
 }
 
-/* genre.change once the tracker says a new state has held. */
-static void post_change(pipeline_t *p, const tracker_decision *d)
+static const char *state_name(const model_t *m, int state)
 {
-    const model_t *m = p->eng.model->model;
-    json_t *msg = message_head(p);
-    json_object_set_new(msg, "previous", label_or_null(m, d->previous));
-    json_object_set_new(msg, "new", label_or_null(m, d->state));
-    json_object_set_new(msg, "silence", json_boolean(d->state == TRACKER_SILENCE));
-    json_object_set_new(msg, "p", json_real(d->state >= 0 ? d->probs[d->state] : 0.0));
-    post(p, "genre.change", msg, 0);
-    log_info("stream '%s': %s -> %s", p->name, d->previous >= 0 ? m->labels[d->previous] : "-",
-             d->state >= 0 ? m->labels[d->state] : "(silence)");
+    return state >= 0 ? m->labels[state] : state == TRACKER_SILENCE ? "(silence)" : "(none)";
 }
 
 /* One window: `end` is its last model-rate sample in the current
@@ -328,17 +296,13 @@ static void classify(pipeline_t *p, uint64_t end, int64_t arrival_ns)
     tracker_process(e->tracker, e->raw, level,
                     p->fe_start_s + (double)end / m->frontend.sample_rate, &d);
 
-    json_t *msg = message_head(p);
-    json_object_set_new(msg, "rate", json_real(p->in_rate));
-    json_object_set_new(msg, "labels", labels_json(m));
-    json_object_set_new(msg, "top", d.silence ? json_null() : json_string(m->labels[d.top]));
-    json_object_set_new(msg, "p", json_real(d.p));
-    json_object_set_new(msg, "probs", floats_json(d.probs, m->n_labels));
-    json_object_set_new(msg, "raw", floats_json(e->raw, m->n_labels));
-    json_object_set_new(msg, "silence", json_boolean(d.silence));
-    json_object_set_new(msg, "level_dbfs", json_real(level));
-    post(p, "genre.probs", msg, arrival_ns);
-    if (d.changed) post_change(p, &d);
+    message_source src = source_of(p);
+    post(p, MESSAGE_PROBS, message_probs(&src, &d, e->raw, level), arrival_ns);
+    if (d.changed) {
+        post(p, MESSAGE_CHANGE, message_change(&src, &d), 0);
+        log_info("stream '%s': %s -> %s", p->name, state_name(m, d.previous),
+                 state_name(m, d.state));
+    }
     if (e->settings.print) print_line(p, &d, level);
 
     pthread_mutex_lock(&p->stats_lock);
@@ -535,6 +499,7 @@ static void *pipeline_main(void *arg)
     if (finished) {
         char why[256];
         input_error(p->input, why, sizeof why);
+        if (!*why) input_note(p->input, why, sizeof why);
         log_msg(input_get_state(p->input) == INPUT_FAILED ? LOG_ERROR : LOG_INFO,
                 "stream '%s': input %s%s%s", p->name, input_state_name(input_get_state(p->input)),
                 *why ? ": " : "", why);

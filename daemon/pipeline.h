@@ -9,15 +9,17 @@
 #ifndef GENRED_PIPELINE_H
 #define GENRED_PIPELINE_H
 
+#include "config.h"
 #include "input.h"
 #include "model.h"
-#include "publisher.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
 
 /* A model shared read-only by every stream; freed with its last holder, so a
  * reload can swap models while other streams still use the old one. */
+typedef struct publisher publisher_t;
+
 typedef struct {
     model_t *model;
     atomic_int refs;
