@@ -109,6 +109,7 @@ static char *dup_or_null(const char *s)
 static void free_input(input_t *in)
 {
     ring_destroy(in->ring);
+    arrivals_destroy(in->arrivals);
     pthread_mutex_destroy(&in->error_lock);
     free((char *)in->opt.spec);
     free((char *)in->opt.client_name);
@@ -148,8 +149,10 @@ input_t *input_create(const input_options *opt, char *err, size_t err_len)
     atomic_init(&in->generation, 0);
     atomic_init(&in->state, INPUT_STARTING);
     atomic_init(&in->nonfinite, 0);
-    if (!in->opt.spec || !in->opt.client_name) {
-        snprintf(err, err_len, "input '%s': out of memory", opt->spec);
+    char why[128];
+    in->arrivals = arrivals_create(why, sizeof why);
+    if (!in->opt.spec || !in->opt.client_name || !in->arrivals) {
+        snprintf(err, err_len, "input '%s': %s", opt->spec, in->arrivals ? "out of memory" : why);
         free_input(in);
         return NULL;
     }
@@ -275,11 +278,44 @@ void input_backend_set_format(input_t *in, double rate, unsigned channels)
     atomic_store(&in->rate, rate);
     atomic_store(&in->channels, channels);
     atomic_fetch_add(&in->generation, 1);
+    if (in->arrivals) arrivals_kick(in->arrivals);
 }
 
 void input_backend_set_state(input_t *in, input_state s)
 {
     atomic_store(&in->state, (int)s);
+    arrivals_kick(in->arrivals);
+}
+
+size_t input_backend_push(input_t *in, const float *samples, size_t n)
+{
+    size_t done = ring_push(in->ring, samples, n);
+    if (done) {
+        in->pushed += done;
+        arrivals_pushed(in->arrivals, in->pushed,
+                        ring_capacity(in->ring) - ring_writable(in->ring));
+    }
+    return done;
+}
+
+static size_t readable(void *in)
+{
+    return ring_readable(((input_t *)in)->ring);
+}
+
+void input_wait(input_t *in, size_t want, int timeout_ms)
+{
+    arrivals_wait(in->arrivals, want, readable, in, timeout_ms);
+}
+
+void input_wake(input_t *in)
+{
+    arrivals_kick(in->arrivals);
+}
+
+int64_t input_arrival_ns(input_t *in, uint64_t sample)
+{
+    return arrivals_time_of(in->arrivals, sample);
 }
 
 /* Sets `dst` (in->error or in->note) to text and, when `clear` is given,
@@ -338,7 +374,7 @@ int input_backend_push_wait(input_t *in, const float *samples, size_t n, const a
         if (atomic_load(stop)) return -1;
         nanosleep(&pause, NULL);
     }
-    ring_push(in->ring, samples, n);
+    input_backend_push(in, samples, n);
     return 0;
 }
 

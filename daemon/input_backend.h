@@ -16,7 +16,8 @@
  * Threads: exactly one producer pushes into in->ring (the audio callback or
  * the back-end's reader thread). The atomics below are read by the pipeline
  * and publisher threads at any time. The audio callback may only ring_push
- * and touch atomics: no allocation, locking, logging or system calls.
+ * (input_backend_push) and touch atomics: no allocation, locking, logging,
+ * and no system call but the wake-up's non-blocking eventfd write.
  * input_backend_set_error takes a mutex, so call it from non-real-time
  * threads only (open, supervisor/retry thread, JACK shutdown callback).
  *
@@ -32,6 +33,7 @@
 #ifndef GENRED_INPUT_BACKEND_H
 #define GENRED_INPUT_BACKEND_H
 
+#include "arrivals.h"
 #include "input.h"
 
 #include <pthread.h>
@@ -61,6 +63,8 @@ struct input {
     void *priv;           /* back-end state */
     input_reader *reader; /* the back-end's reader thread, or NULL */
     ring_t *ring;
+    arrivals_t *arrivals; /* arrival times and the worker's wake-up */
+    uint64_t pushed;      /* samples pushed since the start (producer only) */
 
     _Atomic double rate;
     atomic_uint channels;
@@ -97,6 +101,11 @@ void input_backend_set_note(input_t *in, const char *fmt, ...)
 void input_backend_say(input_t *in, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void input_backend_add_nonfinite(input_t *in, uint64_t n);
+/* The producer's push: the block into the ring whole or not at all (see
+ * ring_push), its arrival time noted, and the worker woken if it waits for
+ * this much. Real-time safe (see arrivals.h: at most one non-blocking
+ * eventfd write). Returns what ring_push returns. */
+size_t input_backend_push(input_t *in, const float *samples, size_t n);
 /* For reader threads (stdin, file), which are not real-time and must lose
  * nothing: waits in short sleeps until the block fits. 0 when pushed, -1
  * when *stop became true first. Never from an audio callback. */

@@ -55,9 +55,8 @@ typedef struct {
 static int process(jack_nframes_t nframes, void *arg)
 {
     jack_source *s = arg;
-    ring_t *ring = s->in->ring;
     if (s->nports == 1) {
-        ring_push(ring, jack_port_get_buffer(s->ports[0], nframes), nframes);
+        input_backend_push(s->in, jack_port_get_buffer(s->ports[0], nframes), nframes);
         return 0;
     }
     const float *buf[MAX_PORTS];
@@ -69,7 +68,7 @@ static int process(jack_nframes_t nframes, void *arg)
         for (jack_nframes_t i = done; i < done + n; i++)
             for (unsigned k = 0; k < s->nports; k++)
                 *out++ = buf[k][i];
-        ring_push(ring, s->scratch, (size_t)n * s->nports);
+        input_backend_push(s->in, s->scratch, (size_t)n * s->nports);
         done += n;
     }
     return 0;

@@ -67,7 +67,7 @@ static int capture(const void *input, void *output, unsigned long frames,
     (void)flags;
     pa_source *s = arg;
     unsigned ch = atomic_load_explicit(&s->channels, memory_order_relaxed);
-    if (input) ring_push(s->in->ring, input, frames * ch);
+    if (input) input_backend_push(s->in, input, frames * ch);
     return paContinue;
 }
 

@@ -17,8 +17,7 @@
 
 #define POP_FRAMES     1024
 #define MAX_CHANNELS   64
-#define IDLE_SLEEP_NS  (3 * 1000 * 1000)
-#define IDLE_MAX_NS    (50 * 1000 * 1000)
+#define WAIT_MAX_MS    200 /* stop, reload and state changes wake the worker at once */
 #define PACE_WINDOW_NS (250 * 1000 * 1000)
 
 model_ref *model_ref_new(model_t *m)
@@ -65,6 +64,9 @@ struct pipeline {
     double in_rate;
     float *buf;
     uint64_t position;          /* input frames consumed, all generations */
+    uint64_t popped;            /* samples taken off the ring, all generations */
+    uint64_t block_position;    /* position when the block being processed was popped */
+    uint64_t block_popped;      /* popped before that block */
     uint64_t next_classify;     /* model-rate sample at which the next hop is due */
     uint64_t fe_nonfinite_base; /* front-end NaN counts of earlier front-ends */
     /* Seconds of audio consumed, across format changes and front-ends, so
@@ -285,8 +287,11 @@ static const char *state_name(const model_t *m, int state)
 
 /* One window: `end` is its last model-rate sample in the current
  * front-end. */
-static void classify(pipeline_t *p, uint64_t end, int64_t arrival_ns)
+static void classify(pipeline_t *p, uint64_t end)
 {
+    /* The sample that completed this window, and when it arrived. */
+    uint64_t sample = p->block_popped + (p->position - p->block_position) * p->channels;
+    int64_t arrival_ns = input_arrival_ns(p->input, sample);
     const model_t *m = p->eng.model->model;
     engine *e = &p->eng;
     double level = frontend_level_dbfs(p->fe);
@@ -318,7 +323,7 @@ static void classify(pipeline_t *p, uint64_t end, int64_t arrival_ns)
 
 /* Runs the front-end over one popped block, classifying whenever a hop is
  * due. */
-static void process_block(pipeline_t *p, const float *in, size_t frames, int64_t arrival_ns)
+static void process_block(pipeline_t *p, const float *in, size_t frames)
 {
     const model_t *m = p->eng.model->model;
     uint64_t hop = hop_samples(p);
@@ -331,7 +336,7 @@ static void process_block(pipeline_t *p, const float *in, size_t frames, int64_t
         if (!got || !frontend_window_full(p->fe)) continue;
         uint64_t end = frame_end(m, frontend_frame_count(p->fe) - 1);
         if (end < p->next_classify) continue;
-        classify(p, end, arrival_ns);
+        classify(p, end);
         while (p->next_classify <= end)
             p->next_classify += hop;
     }
@@ -433,31 +438,27 @@ static void judge_pace(pipeline_t *p, int64_t now)
     p->pace_since_position = p->position;
 }
 
-/* How long to wait on an empty ring. A source paced in real time cannot
- * complete the next hop before its audio has played, so the worker sleeps
- * until shortly before that (at most IDLE_MAX_NS, for stop and reload) and
- * polls every IDLE_SLEEP_NS only near it: the hop is still taken within
- * IDLE_SLEEP_NS of its last sample arriving, with a few dozen wakeups a
- * second instead of 333 (with 100 streams those polls were half of
- * genred's CPU). A fast source is polled every IDLE_SLEEP_NS, as it can
- * refill the ring within one. */
-static struct timespec idle_sleep(const pipeline_t *p)
+/* How much audio to wait for on an empty ring. A source paced in real time
+ * cannot complete the next hop before its audio has arrived, so the worker
+ * asks the input to wake it once about that much is waiting (a little less:
+ * `taken` is an upper bound, so it may wake once more for the rest, never
+ * late): one or two wake-ups per hop instead of one per period, and the
+ * hop is taken as soon as its last block arrives. A fast source (a file at
+ * full speed) refills the ring at once: any audio will do. */
+static size_t wanted_samples(const pipeline_t *p, size_t ring_capacity)
 {
-    int64_t ns = IDLE_SLEEP_NS;
-    if (p->fe && !p->fast_source) {
-        const model_t *m = p->eng.model->model;
-        uint64_t frames = frontend_frame_count(p->fe);
-        /* Model-rate samples taken in so far, at most: the front-end holds
-         * less than one frame hop past the last frame's end. */
-        uint64_t taken = frames ? frame_end(m, frames - 1) + m->frontend.hop : 0;
-        if (p->next_classify > taken) {
-            double due = (double)(p->next_classify - taken) / m->frontend.sample_rate * 1e9;
-            if (due - IDLE_SLEEP_NS > ns) ns = (int64_t)due - IDLE_SLEEP_NS;
-        }
-        if (ns > IDLE_MAX_NS) ns = IDLE_MAX_NS;
-    }
-    struct timespec t = {0, (long)ns};
-    return t;
+    if (!p->fe || p->fast_source || p->in_rate <= 0) return 1;
+    const model_t *m = p->eng.model->model;
+    uint64_t frames = frontend_frame_count(p->fe);
+    /* Model-rate samples taken in so far, at most: the front-end holds
+     * less than one frame hop past the last frame's end. */
+    uint64_t taken = frames ? frame_end(m, frames - 1) + m->frontend.hop : 0;
+    if (p->next_classify <= taken) return 1;
+    double in_frames = (double)(p->next_classify - taken) * p->in_rate / m->frontend.sample_rate;
+    double want = floor(in_frames) * (p->channels ? p->channels : 1);
+    /* Never more than the ring can hold, or the wake-up would never come. */
+    if (want > (double)(ring_capacity / 2)) want = (double)(ring_capacity / 2);
+    return want >= 1 ? (size_t)want : 1;
 }
 
 static void *pipeline_main(void *arg)
@@ -482,17 +483,17 @@ static void *pipeline_main(void *arg)
         size_t ch = p->channels ? p->channels : 1;
         size_t n = ring_pop(ring, p->buf, (size_t)POP_FRAMES * MAX_CHANNELS / ch * ch);
         if (n) {
-            int64_t arrival = monotonic_ns();
+            p->block_position = p->position;
+            p->block_popped = p->popped;
+            p->popped += n;
             if (p->fe)
-                process_block(p, p->buf, n / ch, arrival);
+                process_block(p, p->buf, n / ch);
             else
                 p->position += n / ch;
         } else {
             finished = state == INPUT_ENDED || state == INPUT_FAILED;
-            if (!finished) {
-                struct timespec idle = idle_sleep(p);
-                nanosleep(&idle, NULL);
-            }
+            if (!finished)
+                input_wait(p->input, wanted_samples(p, ring_capacity(ring)), WAIT_MAX_MS);
         }
         update_stats(p, finished);
     }
@@ -524,12 +525,13 @@ int pipeline_start(pipeline_t *p, char *err, size_t err_len)
 void pipeline_request_stop(pipeline_t *p)
 {
     atomic_store(&p->stop, true);
+    input_wake(p->input);
 }
 
 void pipeline_stop(pipeline_t *p)
 {
     if (!p->started) return;
-    atomic_store(&p->stop, true);
+    pipeline_request_stop(p);
     pthread_join(p->thread, NULL);
     p->started = 0;
 }
@@ -565,6 +567,7 @@ void pipeline_commit_reload(pipeline_t *p)
     pthread_mutex_lock(&p->reload_lock);
     if (p->pending_prepared) p->pending_ready = 1;
     pthread_mutex_unlock(&p->reload_lock);
+    input_wake(p->input);
 }
 
 void pipeline_abort_reload(pipeline_t *p)
