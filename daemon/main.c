@@ -67,8 +67,7 @@ typedef struct {
     const char *config_file; /* what was actually read, or NULL */
     model_ref *model;
     publisher_t *publisher;
-    /* Sized at start from the config, not to CONFIG_MAX_STREAMS: a daemon
-     * with one stream does not carry 128 slots. */
+    /* Sized at start from the config. */
     stream_slot *streams;
     unsigned n_streams;
     int running; /* inputs were started */
@@ -275,10 +274,9 @@ static int check_key_files(const cli *a, const genred_config *cfg, const char *f
     return -1;
 }
 
-/* Defaults, then the file, then the command line. */
-static int build_config(const cli *a, genred_config *cfg, const char **file, char *err, size_t len)
+/* The file, then the command line, over the defaults in cfg. */
+static int fill_config(const cli *a, genred_config *cfg, const char **file, char *err, size_t len)
 {
-    conf_defaults(cfg);
     *file = a->config_path;
     if (!*file && access(CONFIG_DEFAULT_PATH, F_OK) == 0) *file = CONFIG_DEFAULT_PATH;
     if (*file && conf_load_file(cfg, *file, err, len)) return -1;
@@ -293,6 +291,19 @@ static int build_config(const cli *a, genred_config *cfg, const char **file, cha
     for (unsigned i = 0; i < a->n_set; i++)
         if (conf_set(cfg, a->set[i].key, a->set[i].value, a->set[i].flag, err, len)) return -1;
     return conf_check(cfg, err, len) || check_key_files(a, cfg, *file, err, len);
+}
+
+/* Defaults, then the file, then the command line; on success cfg owns
+ * memory (conf_free), on failure nothing. */
+static int build_config(const cli *a, genred_config *cfg, const char **file, char *err, size_t len)
+{
+    if (conf_defaults(cfg)) {
+        snprintf(err, len, "out of memory");
+        return -1;
+    }
+    if (!fill_config(a, cfg, file, err, len)) return 0;
+    conf_free(cfg);
+    return -1;
 }
 
 /* The model the settings name; errors say where it was named. */
@@ -450,7 +461,8 @@ static void stop_all(app *g)
  * silently ignoring them. */
 static void warn_fixed_settings(const genred_config *old, const genred_config *new)
 {
-    if (old->n_streams != new->n_streams || memcmp(old->streams, new->streams, sizeof old->streams))
+    if (old->n_streams != new->n_streams ||
+        memcmp(old->streams, new->streams, old->n_streams * sizeof *old->streams))
         log_warn("reload: streams/input changed; restart genred to apply");
     if (old->n_publish != new->n_publish || memcmp(old->publish, new->publish, sizeof old->publish))
         log_warn("reload: publish endpoints changed; restart genred to apply");
@@ -478,6 +490,7 @@ static void reload(app *g)
     if (!ref) {
         if (m) model_destroy(m);
         log_error("reload failed, keeping model '%s': %s", g->model_id, m ? "out of memory" : err);
+        conf_free(&cfg);
         notify_ready();
         return;
     }
@@ -490,6 +503,7 @@ static void reload(app *g)
             pipeline_abort_reload(g->streams[j].pipeline);
         log_error("reload failed, keeping model '%s': %s", g->model_id, err);
         model_ref_release(ref);
+        conf_free(&cfg);
         notify_ready();
         return;
     }
@@ -502,8 +516,9 @@ static void reload(app *g)
     set_model_id(g, ref->model->id);
     /* Keep what is fixed, take what changed. */
     genred_config keep = g->cfg;
+    conf_free(&cfg);
     g->cfg = cfg;
-    memcpy(g->cfg.streams, keep.streams, sizeof keep.streams);
+    g->cfg.streams = keep.streams;
     g->cfg.n_streams = keep.n_streams;
     log_info("reload: done, model '%s'%s%s", ref->model->id, file ? " from " : "",
              file ? file : "");
@@ -666,22 +681,26 @@ int main(int argc, char **argv)
     model_t *m = load_model(&g.args, &g.cfg, g.config_file, err, sizeof err);
     if (!m) {
         fprintf(stderr, "genred: %s\n", err);
+        conf_free(&g.cfg);
         return 1;
     }
     if (g.args.model_info) {
         print_model_info(m);
         model_destroy(m);
+        conf_free(&g.cfg);
         return 0;
     }
     if (g.args.check_config) {
         printf("genred: configuration OK (%s, model '%s', %u stream(s))\n",
                g.config_file ? g.config_file : "built-in defaults", m->id, g.cfg.n_streams);
         model_destroy(m);
+        conf_free(&g.cfg);
         return 0;
     }
     g.model = model_ref_new(m);
     if (!g.model) {
         model_destroy(m);
+        conf_free(&g.cfg);
         fprintf(stderr, "genred: out of memory\n");
         return 1;
     }
@@ -720,6 +739,7 @@ int main(int argc, char **argv)
     rc = run(&g, &set);
 out:
     stop_all(&g);
+    conf_free(&g.cfg);
     pthread_mutex_destroy(&g.lock);
     return rc;
 }
