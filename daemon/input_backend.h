@@ -27,9 +27,9 @@
  * front-end when it sees a new generation. Channel count must not exceed the
  * count published at open (the ring is sized from it).
  *
- * Build: daemon/CMakeLists.txt compiles input_jack.c and input_portaudio.c
- * when they exist and links jack / portaudio-2.0 via pkg-config, defining
- * GENRED_WITH_JACK / GENRED_WITH_PORTAUDIO for input.c. */
+ * Build: the CMake options GENRED_WITH_JACK / GENRED_WITH_PORTAUDIO (on by
+ * default, cmake/deps.cmake) compile input_jack.c / input_portaudio.c, link
+ * jack / portaudio-2.0 and define the same names for input.c. */
 #ifndef GENRED_INPUT_BACKEND_H
 #define GENRED_INPUT_BACKEND_H
 

@@ -1,8 +1,5 @@
 # genre-train, genre-eval, genre-classify: offline training and evaluation on
 # the daemon's own front-end (genred_dsp) and inference code (genred_nn).
-pkg_check_modules(GENRED_TOOLS_JANSSON REQUIRED IMPORTED_TARGET GLOBAL jansson)
-find_library(GENRED_TOOLS_LIQUID liquid REQUIRED)
-find_package(ZLIB REQUIRED)
 
 add_library(genred_tools STATIC
     ${CMAKE_CURRENT_LIST_DIR}/cli.c
@@ -12,8 +9,8 @@ add_library(genred_tools STATIC
     ${CMAKE_CURRENT_LIST_DIR}/plot.c
 )
 target_include_directories(genred_tools PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(genred_tools PUBLIC genred_dsp genred_nn PkgConfig::GENRED_TOOLS_JANSSON
-    ${GENRED_TOOLS_LIQUID} ZLIB::ZLIB Threads::Threads m)
+target_link_libraries(genred_tools PUBLIC genred_dsp genred_nn PkgConfig::JANSSON
+    ${LIQUID_LIBRARY} ZLIB::ZLIB Threads::Threads m)
 
 add_executable(genre-train ${CMAKE_CURRENT_LIST_DIR}/genre-train.c)
 target_link_libraries(genre-train PRIVATE genred_tools genred_train)

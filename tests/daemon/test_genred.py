@@ -8,7 +8,6 @@ real files and pipes. Audio is synthesised here.
 Environment: GENRED_BUILD_DIR, GENRED_SOURCE_DIR, GENRED_FLAVOUR (sanitizer
 builds are slower: timing margins widen, sizes shrink)."""
 import json
-import math
 import os
 import shutil
 import signal
