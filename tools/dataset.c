@@ -4,6 +4,7 @@
 #include "audio_file.h"
 #include "frontend.h"
 #include "mfcc_window.h"
+#include "splitmix.h"
 
 #include <errno.h>
 #include <liquid/liquid.h>
@@ -240,26 +241,13 @@ static double mean_square(const float *x, size_t n)
     return n ? sum / (double)n : 0;
 }
 
-static uint64_t splitmix64(uint64_t *st)
-{
-    uint64_t x = (*st += 0x9E3779B97F4A7C15ull);
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
-static double uniform01(uint64_t *st)
-{
-    return (double)(splitmix64(st) >> 11) / 9007199254740992.0;
-}
-
 static double gauss(uint64_t *st)
 {
     double u;
     do
-        u = uniform01(st);
+        u = splitmix_uniform01(st);
     while (u <= 0);
-    return sqrt(-2 * log(u)) * cos(2 * M_PI * uniform01(st));
+    return sqrt(-2 * log(u)) * cos(2 * M_PI * splitmix_uniform01(st));
 }
 
 /* Mixes to mono in place (average, as the resampler does). */
@@ -287,7 +275,7 @@ static void augment(float *x, size_t n, double rate, const dataset_augment *a)
         /* Coloured noise (white through a random one-pole low-pass), a room
          * rather than a hiss. */
         uint64_t st = a->seed;
-        double pole = 0.95 * uniform01(&st);
+        double pole = 0.95 * splitmix_uniform01(&st);
         float *noise = malloc(n * sizeof *noise);
         if (!noise) return;
         double y = 0;

@@ -9,6 +9,7 @@
 #include "model.h"
 #include "model_input.h"
 #include "plot.h"
+#include "splitmix.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -307,18 +308,9 @@ typedef struct {
     size_t done, total;
 } extract_job;
 
-static uint64_t mix64(uint64_t x)
-{
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
-static double unit(uint64_t *st)
-{
-    *st += 0x9E3779B97F4A7C15ull;
-    return (double)(mix64(*st) >> 11) / 9007199254740992.0;
-}
+/* The project's one SplitMix64 (nn/splitmix.h), under this file's names. */
+#define mix64 splitmix_mix
+#define unit  splitmix_uniform01
 
 /* Augmentation of copy v of a clip: a fixed function of the clip's list line
  * and v (not of --seed, nor of where the corpus is mounted), so cached copies
