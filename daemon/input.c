@@ -328,24 +328,28 @@ static void store(input_t *in, char *dst, char *clear, const char *text)
     pthread_mutex_unlock(&in->error_lock);
 }
 
-void input_backend_set_error(input_t *in, const char *fmt, ...)
+/* Formats and stores one line (in->error or in->note). */
+static void store_v(input_t *in, char *dst, const char *fmt, va_list ap)
 {
     char line[sizeof in->error];
+    vsnprintf(line, sizeof line, fmt, ap);
+    store(in, dst, NULL, line);
+}
+
+void input_backend_set_error(input_t *in, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    store_v(in, in->error, fmt, ap);
     va_end(ap);
-    store(in, in->error, NULL, line);
 }
 
 void input_backend_set_note(input_t *in, const char *fmt, ...)
 {
-    char line[sizeof in->note];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    store_v(in, in->note, fmt, ap);
     va_end(ap);
-    store(in, in->note, NULL, line);
 }
 
 void input_backend_say(input_t *in, int level, const char *fmt, ...)
