@@ -53,6 +53,10 @@ typedef struct {
     int supervisor_running;
     atomic_bool stop;
     atomic_bool finished; /* set by the stream finished callback */
+    /* Bumped (release) at the end of every callback and read (acquire) by
+     * pa_close: an abandoned stream's callback thread is never joined, so
+     * this is what orders its last callback before the input is freed. */
+    atomic_uint callbacks_done;
 } pa_source;
 
 static pthread_mutex_t pa_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -68,6 +72,7 @@ static int capture(const void *input, void *output, unsigned long frames,
     pa_source *s = arg;
     unsigned ch = atomic_load_explicit(&s->channels, memory_order_relaxed);
     if (input) input_backend_push(s->in, input, frames * ch);
+    atomic_fetch_add_explicit(&s->callbacks_done, 1, memory_order_release);
     return paContinue;
 }
 
@@ -320,6 +325,7 @@ static void pa_close(input_t *in)
     }
     terminate(s);
     pthread_mutex_unlock(&pa_lock);
+    (void)atomic_load_explicit(&s->callbacks_done, memory_order_acquire);
     free(s->selector);
     free(s);
     in->priv = NULL;
