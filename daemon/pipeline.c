@@ -15,9 +15,11 @@
 #include <string.h>
 #include <time.h>
 
-#define POP_FRAMES     1024
-#define MAX_CHANNELS   64
-#define WAIT_MAX_MS    200 /* stop, reload and state changes wake the worker at once */
+#define POP_FRAMES   1024
+#define MAX_CHANNELS 64
+/* Stop, reload and state changes wake the worker at once; the timeout only
+ * keeps its heartbeat (judged stuck after 1 s) and statistics fresh. */
+#define WAIT_MAX_MS    500
 #define PACE_WINDOW_NS (250 * 1000 * 1000)
 
 model_ref *model_ref_new(model_t *m)
