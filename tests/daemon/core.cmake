@@ -16,3 +16,4 @@ genred_test(test_smoother SOURCES test_smoother.c ${CMAKE_SOURCE_DIR}/daemon/smo
 genred_test(test_tracker SOURCES test_tracker.c LIBS genred_tracker LABELS daemon)
 genred_test(test_arrivals SOURCES test_arrivals.c ${CMAKE_SOURCE_DIR}/daemon/arrivals.c
     LIBS Threads::Threads LABELS "daemon;threaded" INCLUDES ${CMAKE_SOURCE_DIR}/daemon)
+genred_test(test_messages SOURCES test_messages.c LIBS genred_core LABELS daemon)
