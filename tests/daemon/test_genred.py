@@ -695,8 +695,11 @@ def test_systemd_notify():
 
     # Wait for what the checks need rather than a fixed time: sanitizer
     # builds are slower to start, release builds need not wait for them.
-    drain(1.5 * SLOW, lambda: got.count("WATCHDOG=1") >= 4 and
-          any(l.startswith("STATUS=main: ") for l in got))
+    # STATUS= first says "running", and names the genre a second later at
+    # the earliest (genred sends it at most once a second).
+    labels = model_info()["labels"]
+    drain(2.5 * SLOW, lambda: got.count("WATCHDOG=1") >= 4 and
+          any(l.startswith("STATUS=main: ") and l[13:] in labels for l in got))
     proc.send_signal(signal.SIGHUP)
     drain(1.0 * SLOW, lambda: "RELOADING=1" in got and "READY=1" in got[got.index("RELOADING=1"):])
     proc.send_signal(signal.SIGTERM)
