@@ -93,8 +93,12 @@ static void print_pretty(const char *topic, json_t *msg)
     if (!strcmp(topic, "genre.probs")) {
         print_probs(msg);
     } else if (!strcmp(topic, "genre.change")) {
+        /* previous is null both at start-up and after silence: the
+         * previous_silence field tells them apart. */
+        const char *none =
+            json_is_true(json_object_get(msg, "previous_silence")) ? "(silence)" : "(none)";
         printf("%-10s change: %s -> %s (%.2f)\n", str(msg, "stream", "?"),
-               str(msg, "previous", "(none)"), str(msg, "new", "(silence)"),
+               str(msg, "previous", none), str(msg, "new", "(silence)"),
                json_number_value(json_object_get(msg, "p")));
     } else if (!strcmp(topic, "genre.status")) {
         print_status(msg);
