@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cli_error(const char *prog, const char *fmt, ...)
 {
@@ -41,4 +42,19 @@ int cli_uint(const char *prog, const char *opt, const char *s, unsigned lo, unsi
     }
     *out = (unsigned)v;
     return 0;
+}
+
+void cli_version(const char *prog)
+{
+    printf("%s %s\n", prog, GENRED_VERSION);
+}
+
+int cli_help_or_usage_error(const char *prog, const char *arg, void (*usage)(FILE *out))
+{
+    if (!strcmp(arg, "--help")) {
+        usage(stdout);
+        return -1;
+    }
+    usage(stderr);
+    return cli_error(prog, "unknown or incomplete option '%s'", arg);
 }

@@ -5,14 +5,15 @@ find_library(GENRED_TOOLS_LIQUID liquid REQUIRED)
 find_package(ZLIB REQUIRED)
 
 add_library(genred_tools STATIC
-    ${CMAKE_CURRENT_LIST_DIR}/cli.c
+    ${CMAKE_CURRENT_LIST_DIR}/classify.c
     ${CMAKE_CURRENT_LIST_DIR}/dataset.c
     ${CMAKE_CURRENT_LIST_DIR}/evaluate.c
+    ${CMAKE_CURRENT_LIST_DIR}/file_list.c
     ${CMAKE_CURRENT_LIST_DIR}/metrics.c
     ${CMAKE_CURRENT_LIST_DIR}/plot.c
 )
 target_include_directories(genred_tools PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(genred_tools PUBLIC genred_dsp genred_nn PkgConfig::GENRED_TOOLS_JANSSON
+target_link_libraries(genred_tools PUBLIC genred_cli genred_dsp genred_nn PkgConfig::GENRED_TOOLS_JANSSON
     ${GENRED_TOOLS_LIQUID} ZLIB::ZLIB Threads::Threads m)
 
 add_executable(genre-train ${CMAKE_CURRENT_LIST_DIR}/genre-train.c)
