@@ -120,10 +120,18 @@ static int feed(classify_t *c, const float *in, size_t frames)
     return 0;
 }
 
+/* err without the "PATH: " it starts with, for lines that name the file
+ * already. */
+static const char *reason(const char *err, const char *path)
+{
+    size_t n = strlen(path);
+    return !strncmp(err, path, n) && !strncmp(err + n, ": ", 2) ? err + n + 2 : err;
+}
+
 /* Decodes and feeds the whole file; a decode error after some audio ends it
  * early with a warning. Returns frames decoded, or -1. */
-static long long decode(classify_t *c, audio_file_t *af, classify_result *r, char *err,
-                        size_t err_len)
+static long long decode(classify_t *c, audio_file_t *af, const char *path, classify_result *r,
+                        char *err, size_t err_len)
 {
     long long total = 0;
     for (;;) {
@@ -132,7 +140,7 @@ static long long decode(classify_t *c, audio_file_t *af, classify_result *r, cha
         if (got < 0) {
             snprintf(r->warning, sizeof r->warning,
                      "decoding stopped after %.1f s (%s); classified what decoded",
-                     (double)total / c->fe_rate, err);
+                     (double)total / c->fe_rate, reason(err, path));
             return total;
         }
         if (got == 0) return total;
@@ -192,7 +200,7 @@ int classify_file(classify_t *c, const char *path, classify_result *r, char *err
         audio_file_close(af);
         return -1;
     }
-    long long frames = decode(c, af, r, err, err_len);
+    long long frames = decode(c, af, path, r, err, err_len);
     audio_file_close(af);
     if (frames < 0) return -1;
     r->seconds = (double)frames / c->fe_rate;
@@ -226,12 +234,9 @@ static json_t *probs_json(const float *p, unsigned n)
 json_t *classify_json(const classify_t *c, const char *path, const classify_result *r,
                       const char *err)
 {
-    if (!r) {
-        /* err names the file already; the line's "file" says it once. */
-        size_t n = strlen(path);
-        if (!strncmp(err, path, n) && !strncmp(err + n, ": ", 2)) err += n + 2;
-        return json_pack("{s:o, s:o}", "file", json_path(path), "error", json_path(err));
-    }
+    if (!r)
+        return json_pack("{s:o, s:o}", "file", json_path(path), "error",
+                         json_path(reason(err, path)));
     const model_t *m = c->m;
     json_t *labels = json_array(), *windows = json_array();
     for (unsigned k = 0; k < m->n_labels; k++)
