@@ -14,6 +14,12 @@ int cli_real(const char *prog, const char *opt, const char *s, double lo, double
 int cli_uint(const char *prog, const char *opt, const char *s, unsigned lo, unsigned hi,
              unsigned *out);
 
+/* For programs whose arguments are positional: --help (the usage on
+ * stdout) or --version anywhere answers and returns 0; another option
+ * ("-x", "--x"; "-" alone and negative numbers are arguments) prints
+ * "unknown option" and the usage on stderr and returns 2; -1: go on. */
+int cli_positional(const char *prog, int argc, char **argv, const char *usage);
+
 /* Prints "PROGRAM VERSION" on stdout (--version). */
 void cli_version(const char *prog);
 
