@@ -102,6 +102,15 @@ static void truncated_flac(const model_t *m)
      * decoded is classified, and the error becomes a warning. */
     CHECK(strstr(r.warning, "decoding stopped after") && !strstr(r.warning, path));
 
+    /* Exactly 1 s at 44.1 kHz: the resampler's delay leaves one frame short
+     * of 1 s at the model rate, which the whole-file path refused as
+     * "shorter than 1 s" (issue 17.2). */
+    write_audio("exact1.wav", 1.0, 44100, 2, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    snprintf(path, sizeof path, "%s/exact1.wav", dir);
+    rc = classify_file(c, path, &r, err, sizeof err);
+    CHECK(rc == 0 && r.n_windows == 1 && r.seconds == 1.0);
+    CHECK(strstr(r.warning, "1.00 s of audio is shorter than the 3 s window") != NULL);
+
     write_audio("half.wav", 0.6, 44100, 2, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
     snprintf(path, sizeof path, "%s/half.wav", dir);
     CHECK(classify_file(c, path, &r, err, sizeof err) == -1);
