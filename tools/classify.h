@@ -19,7 +19,6 @@
 
 #include "model.h"
 
-#include <jansson.h>
 #include <stddef.h>
 
 typedef struct classify classify_t;
@@ -45,10 +44,12 @@ int classify_file(classify_t *c, const char *path, classify_result *r, char *err
 /* Start of window w in seconds of the file. */
 double classify_window_start(const classify_t *c, unsigned w);
 
-/* genre-classify's --json line: {"file","labels","top","probs","windows":
- * [{"start","probs"}...]} plus "warning" when there is one; r NULL gives
- * {"file","error":err}. Never NULL. */
-json_t *classify_json(const classify_t *c, const char *path, const classify_result *r,
-                      const char *err);
+/* genre-classify's --json line, without the newline, malloc'd (NULL when out
+ * of memory): {"file","labels","top","probs","windows":[{"start","probs"}
+ * ...]} plus "warning" when there is one; r NULL gives {"file","error"},
+ * the error without the file name. Written window by window, so its
+ * memory is the text's own (about 130 bytes a window with 10 labels). */
+char *classify_json_line(const classify_t *c, const char *path, const classify_result *r,
+                         const char *err);
 
 #endif

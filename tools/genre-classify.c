@@ -74,14 +74,14 @@ static char *text_result(const classify_t *c, const model_t *m, const char *path
     return buf;
 }
 
-static char *json_line(json_t *o)
+static char *json_line(char *text)
 {
-    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    json_decref(o);
-    if (!text) return NULL;
-    char *line = malloc(strlen(text) + 2);
-    if (line) sprintf(line, "%s\n", text);
-    free(text);
+    char *line = text ? realloc(text, strlen(text) + 2) : NULL;
+    if (!line) {
+        free(text);
+        return NULL;
+    }
+    strcat(line, "\n");
     return line;
 }
 
@@ -103,7 +103,7 @@ static void run_one(batch *b, classify_t *c, size_t i)
     if (classify_file(c, path, &r, err, sizeof err)) {
         s->failed = 1;
         s->err = message(err);
-        if (b->o->json) s->out = json_line(classify_json(c, path, NULL, err));
+        if (b->o->json) s->out = json_line(classify_json_line(c, path, NULL, err));
         return;
     }
     if (r.warning[0]) {
@@ -111,8 +111,13 @@ static void run_one(batch *b, classify_t *c, size_t i)
         snprintf(text, sizeof text, "%s: warning: %s", path, r.warning);
         s->err = message(text);
     }
-    s->out = b->o->json ? json_line(classify_json(c, path, &r, NULL))
+    s->out = b->o->json ? json_line(classify_json_line(c, path, &r, NULL))
                         : text_result(c, b->m, path, &r, b->o->windows);
+    if (!s->out) {
+        s->failed = 1;
+        free(s->err);
+        s->err = message("out of memory printing the result");
+    }
 }
 
 /* Prints every finished slot that has no unfinished one before it. */
