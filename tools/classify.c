@@ -1,7 +1,7 @@
 /* classify: a file through the front-end in blocks and the classifier on
  * every window (see classify.h). The front-end keeps a whole window of MFCC
- * frames, so window w is exactly its contents when the frame count reaches
- * start(w) + window: nothing but one decode block is held besides. */
+ * frames and says when one is due under the hop rule genred follows, so
+ * nothing but one decode block is held besides. */
 #include "classify.h"
 
 #include "audio_file.h"
@@ -17,6 +17,7 @@
 
 struct classify {
     const model_t *m;
+    double hop_seconds;
     mfcc_params p;
     eval_geometry g;
     classifier_t *cl;
@@ -38,6 +39,7 @@ classify_t *classify_create(const model_t *m, double hop_seconds, char *err, siz
         return NULL;
     }
     c->m = m;
+    c->hop_seconds = hop_seconds;
     c->p = eval_model_params(m);
     c->g = eval_geometry_for(&c->p, m->frontend.window_seconds, hop_seconds);
     c->cl = classifier_create(m, c->g.window_frames, err, err_len);
@@ -70,8 +72,9 @@ static int prepare(classify_t *c, double rate, unsigned channels, char *err, siz
         frontend_reset(c->fe);
     } else {
         frontend_destroy(c->fe);
-        c->fe = frontend_create(&c->p, c->m->frontend.window_seconds, rate, channels, err, err_len);
+        c->fe = model_frontend_create(c->m, rate, channels, err, err_len);
         if (!c->fe) return -1;
+        frontend_set_hop(c->fe, c->hop_seconds);
         c->fe_rate = rate;
         c->fe_channels = channels;
     }
@@ -103,19 +106,17 @@ static int add_window(classify_t *c, const float *frames, unsigned n_frames)
     return 0;
 }
 
-/* Feeds one decoded block, classifying every window that completes in it. */
+/* Feeds one decoded block, classifying every window the front end says is
+ * due (genred's hop rule, dsp/frontend.h) as it completes. */
 static int feed(classify_t *c, const float *in, size_t frames)
 {
-    unsigned W = c->g.window_frames;
     while (frames) {
         size_t used;
         int got = frontend_process(c->fe, in, frames, &used);
         in += used * c->fe_channels;
         frames -= used;
-        if (!got || !frontend_window_full(c->fe)) continue;
-        uint64_t n = frontend_frame_count(c->fe);
-        if ((uint64_t)eval_window_start(&c->g, c->n_windows) + W == n &&
-            add_window(c, frontend_window(c->fe), W))
+        if ((got & FRONTEND_WINDOW_DUE) &&
+            add_window(c, frontend_window(c->fe), frontend_window_frames(c->fe)))
             return -1;
     }
     return 0;

@@ -31,7 +31,7 @@ failures = []
 # checked once it has one (issue 17 item 10, noted for the lead).
 PROGRAMS = ["genred", "genre-sub", "genre-web", "genre-classify", "genre-eval", "genre-features",
             "genre-model-info", "genre-import-torch", "genre-train", "bench_model", "bench_gru",
-            "bench_frontend"]
+            "bench_frontend", "bench_stream"]
 NO_VERSION_YET = {"genre-train"}
 
 
