@@ -8,6 +8,7 @@
 #include "stream_classifier.h"
 #include "tracker.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -234,10 +235,16 @@ static void post(pipeline_t *p, message_topic topic, char *text, int64_t arrival
     free(text);
 }
 
+/* Once the reader of --print goes away (genred --print | head -2), printing
+ * stops with one warning and genred goes on publishing: subscribers may be
+ * listening, and a daemon's work does not hang on its stdout. */
+static atomic_int stdout_closed;
+
 static void print_line(const pipeline_t *p, const tracker_decision *d, double level)
 {
     const model_t *m = p->eng.model->model;
     double seconds = p->in_rate > 0 ? (double)p->position / p->in_rate : 0;
+    if (atomic_load(&stdout_closed)) return;
     flockfile(stdout);
     if (d->silence) {
         printf("%-10s %8.1fs  (silence)  %6.1f dBFS\n", p->name, seconds, level);
@@ -251,8 +258,12 @@ static void print_line(const pipeline_t *p, const tracker_decision *d, double le
             printf("   next %-12s %3.0f%%", m->labels[second], 100.0 * d->probs[second]);
         printf("   %6.1f dBFS\n", level);
     }
-    fflush(stdout);
+    int failed = fflush(stdout) == EOF || ferror(stdout);
+    int why = errno;
     funlockfile(stdout);
+    if (failed && !atomic_exchange(&stdout_closed, 1))
+        log_warn("--print: standard output closed (%s): no more lines printed; still publishing",
+                 strerror(why));
 }
 
 static const char *state_name(const model_t *m, int state)
@@ -429,6 +440,18 @@ static size_t wanted_samples(const pipeline_t *p, size_t ring_capacity)
     return want >= 1 ? (size_t)want : 1;
 }
 
+/* An input that ended before filling one window published nothing; say so
+ * rather than end as if all were well (genre-classify, given the same file,
+ * classifies 1-3 s as one shorter window and warns too). */
+static void warn_if_unclassified(const pipeline_t *p)
+{
+    if (p->stats.hops || !p->position || !(p->in_rate > 0) || !p->eng.model) return;
+    log_warn("stream '%s': input ended after %.2f s of audio, shorter than the %g s window: "
+             "nothing classified",
+             p->name, (double)p->position / p->in_rate,
+             p->eng.model->model->frontend.window_seconds);
+}
+
 static void *pipeline_main(void *arg)
 {
     pipeline_t *p = arg;
@@ -472,6 +495,7 @@ static void *pipeline_main(void *arg)
         log_msg(input_get_state(p->input) == INPUT_FAILED ? LOG_ERROR : LOG_INFO,
                 "stream '%s': input %s%s%s", p->name, input_state_name(input_get_state(p->input)),
                 *why ? ": " : "", why);
+        warn_if_unclassified(p);
     }
     return NULL;
 }
