@@ -585,7 +585,9 @@ def test_streams_and_silence():
     ep = endpoint()
     conf = write_config("two.conf", 'streams = ( { name = "music"; input = "file:%s"; },\n'
                         '            { name = "quiet"; input = "file:%s"; } );\n'
-                        'publish = "%s";\n' % (music, quiet, ep))
+                        'publish = "%s";\n'
+                        # 6 s files: a hold shorter than the default's 5 s.
+                        'smoothing = 1.5;\nchange_hold = 1.0;\n' % (music, quiet, ep))
     g = Genred("--wait-subscriber", "--print", config=conf)
     g.proc.stdout = None
     sub = Subscriber(ep)
@@ -623,7 +625,7 @@ def test_silence_change():
     data = (x * 32767).astype("<i2").tobytes()
     ep = endpoint()
     g = Genred("--input", "stdin:s16le:%d:1" % rate, "--publish", ep, "--change-hold", "1",
-               stdin=subprocess.PIPE)
+               "--smoothing", "1.5", stdin=subprocess.PIPE)
     tool = os.path.join(BUILD, "bin", "genre-sub")
     pretty = subprocess.Popen([tool, "--count", "3", "--timeout", str(10 * SLOW), ep,
                                "genre.change"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,

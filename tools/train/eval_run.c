@@ -38,7 +38,7 @@ static void usage(FILE *out)
             "                level, a band limit, a limiter's soft clipping, added noise)\n"
             "  --events      score genre.change on a playlist of the clips whose genre changes\n"
             "                every --segment seconds (30), with the daemon's smoothing and\n"
-            "                change-hold (--smoothing 1.5, --change-hold 2, --silence-dbfs -60;\n"
+            "                change-hold (--smoothing 0, --change-hold 5, --silence-dbfs -60;\n"
             "                --sweep: a table over both); --seed orders the playlist (1)\n"
             "  --help, --version\n");
 }
@@ -108,8 +108,8 @@ int eval_options_parse(int argc, char **argv, eval_opts *o)
                      .hop = 0.5,
                      .level_db = LEVEL_AS_IS,
                      .segment = 30,
-                     .smoothing = 1.5,
-                     .change_hold = 2,
+                     .smoothing = 0,
+                     .change_hold = 5,
                      .silence_dbfs = -60,
                      .tolerance = 10,
                      .seed = 1};
