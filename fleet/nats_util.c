@@ -1,0 +1,78 @@
+#include "nats_util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *nats_util_error(natsStatus s)
+{
+    const char *text = nats_GetLastError(NULL);
+    return text && *text ? text : natsStatus_GetText(s);
+}
+
+natsConnection *nats_util_connect(const char *urls, const char *name, int keep_trying, char *err,
+                                  size_t err_len)
+{
+    natsOptions *o = NULL;
+    natsConnection *nc = NULL;
+    natsStatus s = natsOptions_Create(&o);
+    if (s == NATS_OK) s = natsOptions_SetURL(o, urls);
+    if (s == NATS_OK) s = natsOptions_SetName(o, name);
+    if (s == NATS_OK) s = natsOptions_SetTimeout(o, 2000);
+    if (s == NATS_OK) s = natsOptions_SetReconnectWait(o, 250);
+    /* Reconnect forever; what was published while away is the caller's to
+     * keep (the bridge's buffer), not the library's. */
+    if (s == NATS_OK && keep_trying) s = natsOptions_SetMaxReconnect(o, -1);
+    if (s == NATS_OK && keep_trying) s = natsOptions_SetRetryOnFailedConnect(o, true, NULL, NULL);
+    if (s == NATS_OK) s = natsConnection_Connect(&nc, o);
+    /* With retry on, "not yet connected" is how a connection to a cluster
+     * that is down starts. */
+    if (s == NATS_NOT_YET_CONNECTED) s = NATS_OK;
+    if (s != NATS_OK) {
+        snprintf(err, err_len, "nats '%s': %s", urls, nats_util_error(s));
+        natsConnection_Destroy(nc);
+        nc = NULL;
+    }
+    natsOptions_Destroy(o);
+    return nc;
+}
+
+int nats_util_stream(jsCtx *js, const nats_stream_spec *spec, char *err, size_t err_len)
+{
+    jsStreamInfo *si = NULL;
+    jsErrCode code = 0;
+    natsStatus s = js_GetStreamInfo(&si, js, spec->name, NULL, &code);
+    if (s == NATS_OK) {
+        jsStreamInfo_Destroy(si);
+        return 0;
+    }
+    jsStreamConfig sc;
+    jsStreamConfig_Init(&sc);
+    sc.Name = spec->name;
+    sc.Subjects = spec->subjects;
+    sc.SubjectsLen = spec->n_subjects;
+    sc.Storage = js_FileStorage;
+    sc.Replicas = spec->replicas;
+    sc.Retention = spec->work_queue ? js_WorkQueuePolicy : js_LimitsPolicy;
+    sc.Duplicates = (int64_t)(spec->duplicate_window_s * 1e9);
+    code = 0;
+    s = js_AddStream(&si, js, &sc, NULL, &code);
+    if (s != NATS_OK && code != JSStreamNameExistErr) {
+        snprintf(err, err_len, "stream '%s': %s (JetStream error %d)", spec->name,
+                 nats_util_error(s), (int)code);
+        return -1;
+    }
+    jsStreamInfo_Destroy(si);
+    return 0;
+}
+
+void nats_util_subject(char *out, size_t out_len, const char *prefix, const char *name)
+{
+    int n = snprintf(out, out_len, "%s.", prefix);
+    if (n < 0 || (size_t)n >= out_len) return;
+    size_t i = (size_t)n;
+    for (const char *c = name; *c && i + 1 < out_len; c++, i++) {
+        unsigned char ch = (unsigned char)*c;
+        out[i] = ch == '/' ? '.' : (ch <= ' ' || ch == '.' || ch == '*' || ch == '>') ? '_' : *c;
+    }
+    out[i] = '\0';
+}
