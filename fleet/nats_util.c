@@ -76,3 +76,22 @@ void nats_util_subject(char *out, size_t out_len, const char *prefix, const char
     }
     out[i] = '\0';
 }
+
+natsSubscription *nats_util_pull(jsCtx *js, const char *stream, const char *filter,
+                                 const char *durable, double ack_wait_s, char *err, size_t err_len)
+{
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream;
+    so.Config.AckPolicy = js_AckExplicit;
+    so.Config.AckWait = (int64_t)(ack_wait_s * 1e9);
+    natsSubscription *sub = NULL;
+    jsErrCode code = 0;
+    natsStatus s = js_PullSubscribe(&sub, js, filter, durable, NULL, &so, &code);
+    if (s != NATS_OK) {
+        snprintf(err, err_len, "consumer '%s' of stream '%s': %s", durable, stream,
+                 nats_util_error(s));
+        return NULL;
+    }
+    return sub;
+}

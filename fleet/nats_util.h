@@ -27,6 +27,13 @@ typedef struct {
  * or -1 with "stream 'NAME': reason". */
 int nats_util_stream(jsCtx *js, const nats_stream_spec *spec, char *err, size_t err_len);
 
+/* A durable pull consumer of `stream` for subjects matching `filter`, with
+ * explicit acknowledgements: a message not acknowledged within ack_wait_s is
+ * delivered again (to whichever consumer instance fetches next). NULL with
+ * "consumer 'DURABLE': reason". */
+natsSubscription *nats_util_pull(jsCtx *js, const char *stream, const char *filter,
+                                 const char *durable, double ack_wait_s, char *err, size_t err_len);
+
 /* prefix "." name, where name's '/' become '.' (HOST/STREAM ->
  * HOST.STREAM, so `genre.change.HOST.>` selects a host) and characters a
  * subject token cannot hold ('.', '*', '>', blanks, controls) become '_'.
