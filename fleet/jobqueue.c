@@ -189,7 +189,7 @@ long jobqueue_work(jobqueue_t *q, const jobqueue_work_options *o, volatile int *
     double idle = 0;
     while (!*stop && (!o->max_jobs || done < o->max_jobs)) {
         natsMsgList list = {0};
-        natsStatus s = natsSubscription_Fetch(&list, sub, 1, FETCH_MS, NULL);
+        natsStatus s = nats_util_fetch(sub, &list, 1, FETCH_MS);
         if (s == NATS_TIMEOUT) {
             idle += FETCH_MS / 1000.0;
             if (o->idle_exit > 0 && idle >= o->idle_exit) break;

@@ -9,13 +9,28 @@ const char *nats_util_error(natsStatus s)
     return text && *text ? text : natsStatus_GetText(s);
 }
 
+#define MAX_SERVERS 32
+
+/* natsOptions_SetServers with the comma-separated list (SetURL takes one). */
+static natsStatus set_servers(natsOptions *o, const char *urls)
+{
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", urls);
+    const char *list[MAX_SERVERS];
+    int n = 0;
+    for (char *save = NULL, *t = strtok_r(copy, ", ", &save); t && n < MAX_SERVERS;
+         t = strtok_r(NULL, ", ", &save))
+        list[n++] = t;
+    return n ? natsOptions_SetServers(o, list, n) : NATS_INVALID_ARG;
+}
+
 natsConnection *nats_util_connect(const char *urls, const char *name, int keep_trying, char *err,
                                   size_t err_len)
 {
     natsOptions *o = NULL;
     natsConnection *nc = NULL;
     natsStatus s = natsOptions_Create(&o);
-    if (s == NATS_OK) s = natsOptions_SetURL(o, urls);
+    if (s == NATS_OK) s = set_servers(o, urls);
     if (s == NATS_OK) s = natsOptions_SetName(o, name);
     if (s == NATS_OK) s = natsOptions_SetTimeout(o, 2000);
     if (s == NATS_OK) s = natsOptions_SetReconnectWait(o, 250);
@@ -94,4 +109,21 @@ natsSubscription *nats_util_pull(jsCtx *js, const char *stream, const char *filt
         return NULL;
     }
     return sub;
+}
+
+natsStatus nats_util_fetch(natsSubscription *sub, natsMsgList *list, int batch, int wait_ms)
+{
+    for (int waited = 0;; waited += 100) {
+        jsFetchRequest req;
+        jsFetchRequest_Init(&req);
+        req.Batch = batch;
+        req.NoWait = true;
+        req.Expires = 250000000LL; /* ns: bounds the wait for the reply */
+        natsStatus s = natsSubscription_FetchRequest(list, sub, &req);
+        if (s == NATS_OK && list->Count > 0) return NATS_OK;
+        if (s == NATS_OK) natsMsgList_Destroy(list);
+        if (s != NATS_OK && s != NATS_TIMEOUT && s != NATS_NOT_FOUND) return s;
+        if (waited >= wait_ms) return NATS_TIMEOUT;
+        nats_Sleep(100);
+    }
 }

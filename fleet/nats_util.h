@@ -34,6 +34,13 @@ int nats_util_stream(jsCtx *js, const nats_stream_spec *spec, char *err, size_t 
 natsSubscription *nats_util_pull(jsCtx *js, const char *stream, const char *filter,
                                  const char *durable, double ack_wait_s, char *err, size_t err_len);
 
+/* Up to `batch` messages of a pull consumer, waiting at most wait_ms. Asks
+ * with no-wait requests (again every 100 ms) rather than one long one, so
+ * that a program that stops between calls leaves no request open on the
+ * server, which would take messages that then wait out the ack wait.
+ * NATS_OK with list filled, NATS_TIMEOUT when none came, or an error. */
+natsStatus nats_util_fetch(natsSubscription *sub, natsMsgList *list, int batch, int wait_ms);
+
 /* prefix "." name, where name's '/' become '.' (HOST/STREAM ->
  * HOST.STREAM, so `genre.change.HOST.>` selects a host) and characters a
  * subject token cannot hold ('.', '*', '>', blanks, controls) become '_'.

@@ -33,7 +33,7 @@ long replay_run(jsCtx *js, const replay_options *o, FILE *out, volatile int *sto
         natsMsgList list = {0};
         int want =
             o->max_events && o->max_events - count < BATCH ? (int)(o->max_events - count) : BATCH;
-        natsStatus s = natsSubscription_Fetch(&list, sub, want, FETCH_MS, NULL);
+        natsStatus s = nats_util_fetch(sub, &list, want, FETCH_MS);
         if (s == NATS_TIMEOUT) {
             idle += FETCH_MS / 1000.0;
             if (o->idle_exit > 0 && idle >= o->idle_exit) break;
@@ -48,9 +48,14 @@ long replay_run(jsCtx *js, const replay_options *o, FILE *out, volatile int *sto
         for (int i = 0; i < list.Count; i++)
             print_event(list.Msgs[i], out);
         fflush(out);
-        /* Acknowledged only once written out, so a crash replays them. */
+        /* Acknowledged only once written out, so a crash replays them; the
+         * last synchronously, which also sees the others (sent before it on
+         * the same connection) to the server before an exit. */
         for (int i = 0; i < list.Count; i++)
-            natsMsg_Ack(list.Msgs[i], NULL);
+            if (i + 1 < list.Count)
+                natsMsg_Ack(list.Msgs[i], NULL);
+            else
+                natsMsg_AckSync(list.Msgs[i], NULL, NULL);
         count += list.Count;
         natsMsgList_Destroy(&list);
     }
