@@ -186,13 +186,12 @@ long jobqueue_work(jobqueue_t *q, const jobqueue_work_options *o, volatile int *
                                            o->ack_wait, err, err_len);
     if (!sub) return -1;
     long done = 0;
-    double idle = 0;
+    int64_t busy_ms = nats_Now(); /* when the last message came */
     while (!*stop && (!o->max_jobs || done < o->max_jobs)) {
         natsMsgList list = {0};
         natsStatus s = nats_util_fetch(sub, &list, 1, FETCH_MS);
         if (s == NATS_TIMEOUT) {
-            idle += FETCH_MS / 1000.0;
-            if (o->idle_exit > 0 && idle >= o->idle_exit) break;
+            if (o->idle_exit > 0 && nats_Now() - busy_ms >= (int64_t)(o->idle_exit * 1000)) break;
             continue;
         }
         if (s != NATS_OK) {
@@ -200,7 +199,7 @@ long jobqueue_work(jobqueue_t *q, const jobqueue_work_options *o, volatile int *
             done = -1;
             break;
         }
-        idle = 0;
+        busy_ms = nats_Now();
         for (int i = 0; i < list.Count && done >= 0; i++) {
             if (do_job(q, o, list.Msgs[i], err, err_len))
                 done = -1;

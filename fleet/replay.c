@@ -28,15 +28,14 @@ long replay_run(jsCtx *js, const replay_options *o, FILE *out, volatile int *sto
         nats_util_pull(js, o->stream, o->filter, o->durable, 30.0, err, err_len);
     if (!sub) return -1;
     long count = 0;
-    double idle = 0;
+    int64_t busy_ms = nats_Now(); /* when the last message came */
     while (!*stop && (!o->max_events || count < o->max_events)) {
         natsMsgList list = {0};
         int want =
             o->max_events && o->max_events - count < BATCH ? (int)(o->max_events - count) : BATCH;
         natsStatus s = nats_util_fetch(sub, &list, want, FETCH_MS);
         if (s == NATS_TIMEOUT) {
-            idle += FETCH_MS / 1000.0;
-            if (o->idle_exit > 0 && idle >= o->idle_exit) break;
+            if (o->idle_exit > 0 && nats_Now() - busy_ms >= (int64_t)(o->idle_exit * 1000)) break;
             continue;
         }
         if (s != NATS_OK) {
@@ -44,7 +43,7 @@ long replay_run(jsCtx *js, const replay_options *o, FILE *out, volatile int *sto
             count = -1;
             break;
         }
-        idle = 0;
+        busy_ms = nats_Now();
         for (int i = 0; i < list.Count; i++)
             print_event(list.Msgs[i], out);
         fflush(out);
