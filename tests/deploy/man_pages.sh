@@ -25,3 +25,4 @@ check() { # program page
 }
 check genred daemon/genred.8
 check genre-train tools/genre-train.1
+check genre-hub fleet/genre-hub.8
