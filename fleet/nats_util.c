@@ -84,10 +84,14 @@ void nats_util_subject(char *out, size_t out_len, const char *prefix, const char
 {
     int n = snprintf(out, out_len, "%s.", prefix);
     if (n < 0 || (size_t)n >= out_len) return;
-    size_t i = (size_t)n;
+    size_t i = (size_t)n, start = i;
     for (const char *c = name; *c && i + 1 < out_len; c++, i++) {
         unsigned char ch = (unsigned char)*c;
-        out[i] = ch == '/' ? '.' : (ch <= ' ' || ch == '.' || ch == '*' || ch == '>') ? '_' : *c;
+        /* A '/' separates tokens only where it leaves no token empty. */
+        int separator = ch == '/' && i > start && out[i - 1] != '.' && c[1] && c[1] != '/';
+        out[i] = separator                                                         ? '.'
+                 : (ch <= ' ' || ch == '.' || ch == '*' || ch == '>' || ch == '/') ? '_'
+                                                                                   : *c;
     }
     out[i] = '\0';
 }

@@ -9,6 +9,25 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef GENRED_WITH_NATS
+#include "nats_util.h"
+
+/* Stream names as subject tokens: HOST/STREAM becomes HOST.STREAM, and
+ * nothing makes an empty token or a wildcard. */
+static void test_subject(void)
+{
+    char s[64];
+    nats_util_subject(s, sizeof s, "genre.change", "studio-a/radio 1.x*>");
+    CHECK(!strcmp(s, "genre.change.studio-a.radio_1_x__"));
+    nats_util_subject(s, sizeof s, "genre.probs", "/a//b/");
+    CHECK(!strcmp(s, "genre.probs._a_.b_"));
+    nats_util_subject(s, 16, "genre.probs", "abcdefgh");
+    CHECK(!strcmp(s, "genre.probs.abc"));
+}
+#else
+static void test_subject(void) {}
+#endif
+
 typedef struct {
     char seen[512];
 } replay_log;
@@ -161,5 +180,6 @@ int main(void)
     test_cache();
     test_hosts();
     test_config();
+    test_subject();
     return check_report("test_hub_parts");
 }
