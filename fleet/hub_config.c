@@ -17,56 +17,30 @@ typedef struct {
     double lo, hi;
 } key_info;
 
-#define TEXT(n, f)                                                                                 \
+/* A key of struct S: name, type, field, range (numbers). */
+#define KEY(S, name, type, field, lo, hi)                                                          \
     {                                                                                              \
-        n, K_TEXT, offsetof(hub_config, f), sizeof((hub_config *)0)->f, 0, 0                       \
+        name, type, offsetof(S, field), sizeof(((S *)0)->field), lo, hi                            \
     }
-#define REAL(n, f, lo, hi)                                                                         \
-    {                                                                                              \
-        n, K_REAL, offsetof(hub_config, f), 0, lo, hi                                              \
-    }
-#define INT(n, f, lo, hi)                                                                          \
-    {                                                                                              \
-        n, K_INT, offsetof(hub_config, f), 0, lo, hi                                               \
-    }
-#define UINT(n, f, lo, hi)                                                                         \
-    {                                                                                              \
-        n, K_UINT, offsetof(hub_config, f), 0, lo, hi                                              \
-    }
-#define JTEXT(n, f)                                                                                \
-    {                                                                                              \
-        n, K_TEXT, offsetof(hub_jetstream_config, f), sizeof((hub_jetstream_config *)0)->f, 0, 0   \
-    }
-#define JREAL(n, f, lo, hi)                                                                        \
-    {                                                                                              \
-        n, K_REAL, offsetof(hub_jetstream_config, f), 0, lo, hi                                    \
-    }
-#define JINT(n, f, lo, hi)                                                                         \
-    {                                                                                              \
-        n, K_INT, offsetof(hub_jetstream_config, f), 0, lo, hi                                     \
-    }
-#define JUINT(n, f, lo, hi)                                                                        \
-    {                                                                                              \
-        n, K_UINT, offsetof(hub_jetstream_config, f), 0, lo, hi                                    \
-    }
+#define ROOT(name, type, lo, hi) KEY(hub_config, #name, type, name, lo, hi)
+#define JS(name, type, lo, hi)   KEY(hub_jetstream_config, #name, type, name, lo, hi)
 
-static const key_info root_keys[] = {
-    TEXT("curve_secret_key", curve_secret_key),
-    TEXT("curve_allow", curve_allow),
-    {"allow_plaintext_remote", K_BOOL, offsetof(hub_config, allow_plaintext_remote), 0, 0, 1},
-    REAL("status_interval", status_interval, 0.05, 3600),
-    UINT("lost_after", lost_after, 2, 100),
-    UINT("max_streams", max_streams, 1, 1000000),
-    INT("send_hwm", send_hwm, 1, 10000000),
-    TEXT("log_level", log_level),
-    {NULL, 0, 0, 0, 0, 0}};
+static const key_info root_keys[] = {ROOT(curve_secret_key, K_TEXT, 0, 0),
+                                     ROOT(curve_allow, K_TEXT, 0, 0),
+                                     ROOT(allow_plaintext_remote, K_BOOL, 0, 1),
+                                     ROOT(status_interval, K_REAL, 0.05, 3600),
+                                     ROOT(lost_after, K_UINT, 2, 100),
+                                     ROOT(max_streams, K_UINT, 1, 1000000),
+                                     ROOT(send_hwm, K_INT, 1, 10000000),
+                                     ROOT(log_level, K_TEXT, 0, 0),
+                                     {NULL, 0, 0, 0, 0, 0}};
 
-static const key_info jetstream_keys[] = {JTEXT("url", url),
-                                          JTEXT("stream", stream),
-                                          JINT("replicas", replicas, 1, 5),
-                                          JREAL("probs_interval", probs_interval, -1, 86400),
-                                          JUINT("buffer", buffer, 1, 10000000),
-                                          JREAL("duplicate_window", duplicate_window, 1, 86400),
+static const key_info jetstream_keys[] = {JS(url, K_TEXT, 0, 0),
+                                          JS(stream, K_TEXT, 0, 0),
+                                          JS(replicas, K_INT, 1, 5),
+                                          JS(probs_interval, K_REAL, -1, 86400),
+                                          JS(buffer, K_UINT, 1, 10000000),
+                                          JS(duplicate_window, K_REAL, 1, 86400),
                                           {NULL, 0, 0, 0, 0, 0}};
 
 void hub_config_defaults(hub_config *c)
