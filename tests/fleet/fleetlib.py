@@ -26,6 +26,7 @@ TMP = tempfile.mkdtemp(prefix="genred-fleet-")
 failures = []
 T0 = time.monotonic()
 _procs = []
+_logs = []  # every Proc, for the logs of a failed run
 
 
 def check(cond, what):
@@ -42,6 +43,13 @@ def skip(why):
 
 
 def finish():
+    if failures:
+        for p in _logs:
+            with open(p.log_path, errors="replace") as f:
+                tail = f.read().splitlines()[-6:]
+            if tail:
+                print("--- %s (last lines of its log):\n%s" % (p.name, "\n".join(tail)),
+                      file=sys.stderr)
     cleanup()
     if failures:
         print("%d check(s) failed" % len(failures), file=sys.stderr)
@@ -79,6 +87,7 @@ class Proc:
         cmd = (["ip", "netns", "exec", netns] if netns else []) + argv
         self.proc = subprocess.Popen(cmd, stdout=stdout or subprocess.DEVNULL, stderr=self.log)
         _procs.append(self.proc)
+        _logs.append(self)
 
     def text(self):
         self.log.flush()
