@@ -79,7 +79,7 @@ int main(int argc, char **argv)
     natsConnection *nc = nats_util_connect(nats, PROG, 0, err, sizeof err);
     jsCtx *js = NULL;
     long n = -1;
-    if (nc && natsConnection_JetStream(&js, nc, NULL) == NATS_OK)
+    if (nc && (js = nats_util_jetstream(nc, NULL, err, sizeof err)))
         n = replay_run(js, &o, stdout, &stop_requested, err, sizeof err);
     if (n < 0) fprintf(stderr, PROG ": %s\n", err);
     jsCtx_Destroy(js);

@@ -220,9 +220,7 @@ hub_bridge_t *hub_bridge_create(const hub_jetstream_config *cfg, char *err, size
     jo.PublishAsync.AckHandler = on_ack;
     jo.PublishAsync.AckHandlerClosure = b;
     jo.PublishAsync.MaxPending = BATCH;
-    natsStatus s = natsConnection_JetStream(&b->js, b->nc, &jo);
-    if (s != NATS_OK) {
-        snprintf(err, err_len, "jetstream: %s", nats_util_error(s));
+    if (!(b->js = nats_util_jetstream(b->nc, &jo, err, err_len))) {
         hub_bridge_destroy(b);
         return NULL;
     }

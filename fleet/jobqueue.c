@@ -60,11 +60,9 @@ jobqueue_t *jobqueue_open(const char *urls, const char *name, int replicas, char
     snprintf(q->results_stream, sizeof q->results_stream, "GENRE_RESULTS_%s", name);
     snprintf(q->jobs_subject, sizeof q->jobs_subject, "genre.jobs.%s", name);
     snprintf(q->results_subject, sizeof q->results_subject, "genre.results.%s", name);
-    natsStatus s = NATS_OK;
     if (!(q->nc = nats_util_connect(urls, "genre-queue", 0, err, err_len)) ||
-        (s = natsConnection_JetStream(&q->js, q->nc, NULL)) != NATS_OK ||
+        !(q->js = nats_util_jetstream(q->nc, NULL, err, err_len)) ||
         make_streams(q, replicas, err, err_len)) {
-        if (s != NATS_OK) snprintf(err, err_len, "jetstream: %s", nats_util_error(s));
         jobqueue_close(q);
         return NULL;
     }

@@ -131,3 +131,17 @@ natsStatus nats_util_fetch(natsSubscription *sub, natsMsgList *list, int batch, 
         nats_Sleep(100);
     }
 }
+
+jsCtx *nats_util_jetstream(natsConnection *nc, jsOptions *o, char *err, size_t err_len)
+{
+    jsOptions defaults;
+    if (!o) {
+        jsOptions_Init(&defaults);
+        o = &defaults;
+    }
+    o->Wait = 30000;
+    jsCtx *js = NULL;
+    natsStatus s = natsConnection_JetStream(&js, nc, o);
+    if (s != NATS_OK) snprintf(err, err_len, "jetstream: %s", nats_util_error(s));
+    return s == NATS_OK ? js : NULL;
+}

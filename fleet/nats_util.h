@@ -14,6 +14,12 @@
 natsConnection *nats_util_connect(const char *urls, const char *name, int keep_trying, char *err,
                                   size_t err_len);
 
+/* A JetStream context whose API calls (stream and consumer set-up, acks
+ * waited for) wait up to 30 s, as a cluster electing a leader or a loaded
+ * machine answers slowly. o: options to start from, or NULL. NULL with
+ * "jetstream: reason". */
+jsCtx *nats_util_jetstream(natsConnection *nc, jsOptions *o, char *err, size_t err_len);
+
 typedef struct {
     const char *name;
     const char **subjects;
