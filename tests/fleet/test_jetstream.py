@@ -100,7 +100,7 @@ def test_cluster():
     check(wait_until(lambda: stored_all(watch, len(want)), 20),
           "the bridge stores all %d events" % len(want))
     js = last_hub_status(watch)
-    hub.stop()
+    check(hub.stop() == 0, "genre-hub exits 0 (no sanitizer report)")
     changes = len([k for k in want if k[0] == "genre.change"])
     check(changes >= 6, "genred published genre.change events (%d)" % changes)
     exactly_once(stored(replay(url, "GENRE", "all")), want, "cluster, node 0 killed")
@@ -138,8 +138,7 @@ def test_outage():
                      stored_all(watch_small, len(want)), 20),
           "the last events are stored or counted lost")
     js_big, js_small = last_hub_status(watch_big), last_hub_status(watch_small)
-    big.stop()
-    small.stop()
+    check(big.stop() == 0 and small.stop() == 0, "both hubs exit 0 (no sanitizer report)")
     exactly_once(stored(replay(url_big, "GENRE_BIG", "c")), want, "10 s outage, buffer 100000")
     check(js_big["lost"] == 0, "the big buffer lost nothing (%s)" % js_big)
     got = stored(replay(url_small, "GENRE_SMALL", "c"))
