@@ -8,9 +8,17 @@
  * only -20 dB; resamp_rrrf's linear interpolation between filter phases caps
  * its accuracy at -40..-60 dB; liquid's Kaiser design takes seconds for the
  * long prototypes needed here; and its firpfb dot product is built as scalar
- * code with one serial accumulator, 4-5x slower than the vector loop below
+ * code with one serial accumulator, 4-5x slower than a vector dot product
  * (whole resampler: 317x -> 1500x real time). The filter bank layout is
- * liquid's firpfb's.
+ * liquid's firpfb's. The dot products are dsp/vec's kernels (AVX2+FMA or
+ * AVX-512 when the CPU has them).
+ *
+ * Symmetric taps are folded: a phase whose taps are symmetric (phase 0,
+ * less its newest tap, and phase p/2 when p is even) adds the two inputs
+ * that share a tap before multiplying, half the multiplies and a quarter
+ * fewer loads. For 2:1 (44.1 -> 22.05 kHz, p = 1) that is every output.
+ * The second input of each pair is read, in order, from a copy of the
+ * history kept newest first, so no vector has to be reversed.
  *
  * The rate out/in is taken as P/Q: exact for integer rates whose ratio
  * reduces to small P and Q (every common rate: 8k, 11.025k, 16k, 32k, 44.1k,
@@ -26,6 +34,7 @@
  * audio at 22.05 kHz. */
 #include "resampler.h"
 #include "sample.h"
+#include "vec.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -40,14 +49,30 @@
 #define MAX_TAPS   (1u << 21) /* P x 2m: 8 MiB of coefficients at most */
 #define MAX_RATE_E 1e-6
 
+/* A phase with symmetric taps: out = sum g[j] (w[a + j] + r[b + j]) plus at
+ * most two taps of their own, w being the history oldest first and r the
+ * same history newest first (r[u] = w[taps - 1 - u]). */
+typedef struct {
+    unsigned phase;
+    unsigned a, b, pairs;
+    float *g;
+    unsigned n_single, single_at[2]; /* indices into w */
+    float single[2];
+} fold;
+
 struct resampler {
     double rate;
     unsigned channels;
     int bypass;
-    float *coeffs;         /* p phases x taps, oldest input's tap first */
-    unsigned taps;         /* per phase: 2 m rounded up to a multiple of 8 */
-    float *history;        /* 2 x taps: each input written twice */
-    unsigned newest;       /* history index of the newest input, < taps */
+    const vec_ops *vec;
+    float *coeffs;    /* p phases x taps, oldest input's tap first */
+    unsigned taps;    /* per phase: 2 m rounded up to a multiple of 8 */
+    float *history;   /* 2 x taps: each input written twice */
+    unsigned newest;  /* history index of the newest input, < taps */
+    float *reversed;  /* 2 x taps, newest first, when a phase is folded */
+    unsigned rnewest; /* reversed index of the newest input, < taps */
+    fold folds[2];    /* phase 0 and phase p / 2 at most */
+    unsigned n_folds;
     unsigned p, q;         /* p outputs per q inputs */
     unsigned phase;        /* next output's phase, due while < p */
     unsigned skip_initial; /* outputs the filter delay makes late */
@@ -123,6 +148,58 @@ static void kaiser_lowpass(float *h, unsigned c, double fc, double gain)
         h[i] = (float)(h[i] * gain / sum);
 }
 
+/* Whether c[lo..hi] reads the same backwards (the design is symmetric
+ * bit for bit: it depends on |t| only). */
+static int symmetric(const float *c, unsigned lo, unsigned hi)
+{
+    for (unsigned k = 0; lo + k < hi - k; k++)
+        if (c[lo + k] != c[hi - k]) return 0;
+    return 1;
+}
+
+/* Folds phase i if its non-zero taps, less at most one at either end, are
+ * symmetric; returns 0 only when out of memory. */
+static int fold_phase(resampler_t *rs, unsigned i)
+{
+    const float *c = rs->coeffs + (size_t)i * rs->taps;
+    unsigned lo = 0, hi = rs->taps - 1;
+    while (lo < hi && c[lo] == 0.0f)
+        lo++;
+    while (hi > lo && c[hi] == 0.0f)
+        hi--;
+    fold f = {.phase = i};
+    if (hi > lo + 1 && !symmetric(c, lo, hi)) {
+        if (symmetric(c, lo, hi - 1))
+            f.single_at[f.n_single++] = hi--;
+        else if (symmetric(c, lo + 1, hi))
+            f.single_at[f.n_single++] = lo++;
+        else
+            return 1;
+    }
+    f.pairs = (hi - lo + 1) / 2;
+    if (f.pairs < 8) return 1;
+    if ((hi - lo) % 2 == 0) f.single_at[f.n_single++] = lo + f.pairs;
+    f.a = hi - f.pairs + 1;
+    f.b = rs->taps - 1 - (lo + f.pairs - 1);
+    f.g = malloc(f.pairs * sizeof *f.g);
+    if (!f.g) return 0;
+    memcpy(f.g, c + f.a, f.pairs * sizeof *f.g);
+    for (unsigned k = 0; k < f.n_single; k++)
+        f.single[k] = c[f.single_at[k]];
+    rs->folds[rs->n_folds++] = f;
+    return 1;
+}
+
+/* Only phase 0 and phase p / 2 can be symmetric: phase i's taps reversed
+ * are phase p - i's. */
+static int find_folds(resampler_t *rs)
+{
+    if (!fold_phase(rs, 0) || (rs->p % 2 == 0 && !fold_phase(rs, rs->p / 2))) return 0;
+    if (!rs->n_folds) return 1;
+    rs->reversed = calloc(2 * (size_t)rs->taps, sizeof *rs->reversed);
+    return rs->reversed != NULL;
+}
+
 static int create_bank(resampler_t *rs, double in_rate, double out_rate)
 {
     /* Frequencies in cycles per input sample; m is the semi-length in
@@ -152,7 +229,7 @@ static int create_bank(resampler_t *rs, double in_rate, double out_rate)
             rs->coeffs[(size_t)i * rs->taps + rs->taps - 1 - k] = h[i + (size_t)k * rs->p];
     free(h);
     rs->skip_initial = (unsigned)lround(m * rs->rate);
-    return 1;
+    return find_folds(rs);
 }
 
 resampler_t *resampler_create(double in_rate, double out_rate, unsigned channels, char *err,
@@ -178,6 +255,7 @@ resampler_t *resampler_create(double in_rate, double out_rate, unsigned channels
     }
     rs->rate = 1.0;
     rs->channels = channels;
+    rs->vec = vec_ops_get();
     rs->bypass = in_rate == out_rate;
     if (!rs->bypass) {
         if (!create_bank(rs, in_rate, out_rate)) {
@@ -195,6 +273,9 @@ void resampler_destroy(resampler_t *rs)
     if (!rs) return;
     free(rs->coeffs);
     free(rs->history);
+    free(rs->reversed);
+    for (unsigned i = 0; i < rs->n_folds; i++)
+        free(rs->folds[i].g);
     free(rs);
 }
 
@@ -221,35 +302,41 @@ static void mix(resampler_t *rs, const float *in, size_t frames, float *mono)
     }
 }
 
-/* n is a multiple of 8. Eight independent sums in two 4-lane vectors (a
- * GCC/Clang extension): plain C loops are vectorised by GCC but not Clang,
- * and a single serial sum is 4x slower. */
-typedef float v4f __attribute__((vector_size(16)));
-
-static float dot(const float *x, const float *h, size_t n)
+static float folded(const resampler_t *rs, const fold *f, const float *window)
 {
-    v4f a = {0}, b = {0};
-    for (size_t i = 0; i < n; i += 8) {
-        v4f x0, x1, h0, h1;
-        memcpy(&x0, x + i, sizeof x0), memcpy(&x1, x + i + 4, sizeof x1);
-        memcpy(&h0, h + i, sizeof h0), memcpy(&h1, h + i + 4, sizeof h1);
-        a += x0 * h0;
-        b += x1 * h1;
-    }
-    v4f s = a + b;
-    return (s[0] + s[2]) + (s[1] + s[3]);
+    float y = rs->vec->dot_sum(window + f->a, rs->reversed + rs->rnewest + f->b, f->g, f->pairs);
+    for (unsigned k = 0; k < f->n_single; k++)
+        y += f->single[k] * window[f->single_at[k]];
+    return y;
+}
+
+static float output(const resampler_t *rs, const float *window)
+{
+    for (unsigned k = 0; k < rs->n_folds; k++)
+        if (rs->folds[k].phase == rs->phase) return folded(rs, &rs->folds[k], window);
+    return rs->vec->dot(window, rs->coeffs + (size_t)rs->phase * rs->taps, rs->taps);
+}
+
+/* Writes x as the newest input of both histories (each twice, so that a
+ * whole window is always contiguous). */
+static void push(resampler_t *rs, float x)
+{
+    unsigned taps = rs->taps;
+    rs->newest = rs->newest + 1 == taps ? 0 : rs->newest + 1;
+    rs->history[rs->newest] = rs->history[rs->newest + taps] = x;
+    if (!rs->reversed) return;
+    rs->rnewest = rs->rnewest ? rs->rnewest - 1 : taps - 1;
+    rs->reversed[rs->rnewest] = rs->reversed[rs->rnewest + taps] = x;
 }
 
 /* One input sample in, the outputs now due out; returns their number. */
 static unsigned step(resampler_t *rs, float x, float *out)
 {
     unsigned n = 0;
-    unsigned taps = rs->taps;
-    rs->newest = rs->newest + 1 == taps ? 0 : rs->newest + 1;
-    rs->history[rs->newest] = rs->history[rs->newest + taps] = x;
+    push(rs, x);
     const float *window = rs->history + rs->newest + 1; /* oldest first */
     for (; rs->phase < rs->p; rs->phase += rs->q)
-        out[n++] = dot(window, rs->coeffs + (size_t)rs->phase * taps, taps);
+        out[n++] = output(rs, window);
     rs->phase -= rs->p;
     return n;
 }
@@ -284,7 +371,9 @@ size_t resampler_process(resampler_t *rs, const float *in, size_t frames, float 
 void resampler_reset(resampler_t *rs)
 {
     if (rs->history) memset(rs->history, 0, 2 * (size_t)rs->taps * sizeof *rs->history);
+    if (rs->reversed) memset(rs->reversed, 0, 2 * (size_t)rs->taps * sizeof *rs->reversed);
     rs->newest = 0;
+    rs->rnewest = 0;
     rs->phase = 0;
     rs->to_skip = rs->skip_initial;
     rs->nonfinite = 0;
