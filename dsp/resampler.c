@@ -48,6 +48,7 @@
 #define MAX_Q      65536u
 #define MAX_TAPS   (1u << 21) /* P x 2m: 8 MiB of coefficients at most */
 #define MAX_RATE_E 1e-6
+#define FOLD_PAD   8 /* folded pairs are a multiple of this */
 
 /* A phase with symmetric taps: out = sum g[j] (w[a + j] + r[b + j]) plus at
  * most two taps of their own, w being the history oldest first and r the
@@ -181,9 +182,12 @@ static int fold_phase(resampler_t *rs, unsigned i)
     if ((hi - lo) % 2 == 0) f.single_at[f.n_single++] = lo + f.pairs;
     f.a = hi - f.pairs + 1;
     f.b = rs->taps - 1 - (lo + f.pairs - 1);
-    f.g = malloc(f.pairs * sizeof *f.g);
+    /* Zero taps pad the pairs to whole 8-lane vectors (no scalar tail); the
+     * histories have FOLD_PAD spare zeros for the reads past the window. */
+    f.g = calloc(f.pairs + FOLD_PAD, sizeof *f.g);
     if (!f.g) return 0;
     memcpy(f.g, c + f.a, f.pairs * sizeof *f.g);
+    f.pairs = (f.pairs + FOLD_PAD - 1) / FOLD_PAD * FOLD_PAD;
     for (unsigned k = 0; k < f.n_single; k++)
         f.single[k] = c[f.single_at[k]];
     rs->folds[rs->n_folds++] = f;
@@ -196,7 +200,7 @@ static int find_folds(resampler_t *rs)
 {
     if (!fold_phase(rs, 0) || (rs->p % 2 == 0 && !fold_phase(rs, rs->p / 2))) return 0;
     if (!rs->n_folds) return 1;
-    rs->reversed = calloc(2 * (size_t)rs->taps, sizeof *rs->reversed);
+    rs->reversed = calloc(2 * (size_t)rs->taps + FOLD_PAD, sizeof *rs->reversed);
     return rs->reversed != NULL;
 }
 
@@ -219,7 +223,7 @@ static int create_bank(resampler_t *rs, double in_rate, double out_rate)
      * firpfb; zero taps pad it to a multiple of 8 at the oldest end. */
     rs->taps = (2 * m + 7) / 8 * 8;
     rs->coeffs = calloc((size_t)rs->p * rs->taps, sizeof *rs->coeffs);
-    rs->history = calloc(2 * (size_t)rs->taps, sizeof *rs->history);
+    rs->history = calloc(2 * (size_t)rs->taps + FOLD_PAD, sizeof *rs->history);
     if (!rs->coeffs || !rs->history) {
         free(h);
         return 0;

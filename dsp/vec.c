@@ -47,7 +47,19 @@ static float dot_sum_c(const float *a, const float *b, const float *g, size_t n)
     return sum_lanes(part);
 }
 
-static const vec_ops ops_c = {dot_c, dot_sum_c};
+static void mul_c(const float *a, const float *b, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = a[i] * b[i];
+}
+
+static void norm2_c(const float *z, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = z[2 * i] * z[2 * i] + z[2 * i + 1] * z[2 * i + 1];
+}
+
+static const vec_ops ops_c = {dot_c, dot_sum_c, mul_c, norm2_c};
 
 #ifdef VEC_X86
 
@@ -105,9 +117,32 @@ AVX2 static float dot_sum_avx2(const float *a, const float *b, const float *g, s
     return sum;
 }
 
-static const vec_ops ops_avx2 = {dot_avx2, dot_sum_avx2};
+AVX2 static void mul_avx2(const float *a, const float *b, float *y, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    mul_c(a + i, b + i, y + i, n - i);
+}
 
-/* ---- AVX-512 ---- */
+/* Eight complex values: squares, then pairs summed by hadd, whose lane
+ * order (128-bit halves) the permute undoes. */
+AVX2 static void norm2_avx2(const float *z, float *y, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 lo = _mm256_loadu_ps(z + 2 * i), hi = _mm256_loadu_ps(z + 2 * i + 8);
+        __m256 s = _mm256_hadd_ps(_mm256_mul_ps(lo, lo), _mm256_mul_ps(hi, hi));
+        _mm256_storeu_ps(y + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), 0xd8)));
+    }
+    norm2_c(z + 2 * i, y + i, n - i);
+}
+
+static const vec_ops ops_avx2 = {dot_avx2, dot_sum_avx2, mul_avx2, norm2_avx2};
+
+/* ---- AVX-512 ----
+ * For the dot products; the element-wise kernels are memory bound at the
+ * MFCC's sizes, so the AVX2 ones serve here too. */
 
 #define AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")))
 
@@ -155,7 +190,7 @@ AVX512 static float dot_sum_avx512(const float *a, const float *b, const float *
     return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
 
-static const vec_ops ops_avx512 = {dot_avx512, dot_sum_avx512};
+static const vec_ops ops_avx512 = {dot_avx512, dot_sum_avx512, mul_avx2, norm2_avx2};
 #endif
 
 const vec_ops *vec_ops_for(simd_level level)

@@ -1,4 +1,4 @@
-/* vec: float dot-product kernels for the resampler and the MFCC, with one
+/* vec: float vector kernels for the resampler and the MFCC, with one
  * table of implementations per instruction set (see simd.h).
  *
  * A caller takes a table once, when its object is created, and calls
@@ -17,6 +17,10 @@ typedef struct {
     /* sum over i < n of g[i] (a[i] + b[i]): a symmetric filter's taps
      * folded, a and b the inputs that share tap g[i]. */
     float (*dot_sum)(const float *a, const float *b, const float *g, size_t n);
+    /* y[i] = a[i] b[i], i < n */
+    void (*mul)(const float *a, const float *b, float *y, size_t n);
+    /* y[i] = z[2i]^2 + z[2i+1]^2, i < n: |z|^2 of interleaved complex values */
+    void (*norm2)(const float *z, float *y, size_t n);
 } vec_ops;
 
 /* The table for simd_level_get(). */

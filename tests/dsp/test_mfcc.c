@@ -4,6 +4,7 @@
 #include "check.h"
 #include "mfcc.h"
 #include "signals.h"
+#include "simd.h"
 
 #include <string.h>
 
@@ -197,7 +198,14 @@ static void test_bad_params(void)
 
 int main(void)
 {
-    test_references();
+    /* Within tolerance on every kernel path this CPU runs (dsp/vec). */
+    for (simd_level l = SIMD_PORTABLE; l <= SIMD_AVX512; l++) {
+        if (!simd_level_supported(l)) continue;
+        printf("-- kernels: %s\n", simd_level_name(l));
+        setenv("GENRED_SIMD", simd_level_name(l), 1);
+        test_references();
+    }
+    unsetenv("GENRED_SIMD");
     test_nonfinite();
     test_bad_params();
     return check_report("test_mfcc");
