@@ -1,49 +1,55 @@
+/* gru_f32: the float GRU layer of gru_f32.h, with one table of kernels per
+ * instruction set (dsp/simd.h), picked at create time.
+ *
+ * Portable C: row-major matrix-vector products with eight partial sums and
+ * libm's expf/tanhf, the reference. AVX2+FMA: the weights repacked at
+ * create time column-major (3H rows padded to whole vectors), so that one
+ * broadcast input value feeds eight FMAs into eight row accumulators and
+ * every weight is loaded once per frame, with no horizontal sums; gates
+ * with tanh_fast's rational tanh on eight lanes (tanh_avx2.h). No AVX-512
+ * table (yet): the AVX2 one makes the float path faster than PyTorch's
+ * (BENCHMARKS.md), which is what issue 15 asked; AVX-512 or NEON would be
+ * a table beside these. */
 #include "gru_f32.h"
+
+#include "simd.h"
+#include "tanh_avx2.h"
+#include "tanh_fast.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The rows of a matrix-vector product, padded to a multiple of ROW_PAD. */
+#define ROW_PAD 8
+
+typedef struct {
+    /* y[r] = b[r] + sum_c w[r][c] x[c], r < rows (w as the table packed it) */
+    void (*matvec)(const float *w, const float *b, unsigned rows, unsigned cols, const float *x,
+                   float *y);
+    /* h = GRU update of h from xg = W_ih x + b_ih and hg = W_hh h + b_hh */
+    void (*gates)(const float *xg, const float *hg, float *h, unsigned hidden);
+    /* w (rows x cols, row-major) into this table's layout, rows padded */
+    void (*pack)(const float *w, unsigned rows, unsigned cols, float *out);
+} f32_ops;
+
 struct gru_f32 {
     const model_gru_layer *l;
-    unsigned max_frames;
-    float *xg; /* max_frames x 3H: W_ih x + b_ih for every frame */
-    float *hg; /* 3H: W_hh h + b_hh */
-    float *h;  /* H */
+    const f32_ops *ops;
+    unsigned max_frames, g_pad; /* g_pad: 3H rounded up to ROW_PAD */
+    float *w_ih, *w_hh;         /* packed, g_pad rows */
+    float *b_ih, *b_hh;         /* g_pad, zero padded */
+    float *xg;                  /* max_frames x g_pad: W_ih x + b_ih for every frame */
+    float *hg;                  /* g_pad: W_hh h + b_hh */
+    float *h;                   /* H */
 };
 
-gru_f32_t *gru_f32_create(const model_gru_layer *layer, unsigned max_frames)
-{
-    if (!layer || layer->weights != MODEL_WEIGHTS_F32 || !max_frames) return NULL;
-    gru_f32_t *g = calloc(1, sizeof *g);
-    if (!g) return NULL;
-    size_t g3 = 3 * (size_t)layer->hidden;
-    g->l = layer;
-    g->max_frames = max_frames;
-    g->xg = malloc(max_frames * g3 * sizeof(float));
-    g->hg = malloc(g3 * sizeof(float));
-    g->h = malloc(layer->hidden * sizeof(float));
-    if (!g->xg || !g->hg || !g->h) {
-        gru_f32_destroy(g);
-        return NULL;
-    }
-    return g;
-}
+/* ---- portable ---- */
 
-void gru_f32_destroy(gru_f32_t *g)
-{
-    if (!g) return;
-    free(g->xg);
-    free(g->hg);
-    free(g->h);
-    free(g);
-}
-
-/* y[r] = b[r] + sum_c w[r][c] x[c]. Eight partial sums break the add
- * latency chain (and let the compiler use vector registers) without
- * depending on -ffast-math. */
-static void matvec(const float *w, const float *b, unsigned rows, unsigned cols, const float *x,
-                   float *y)
+/* Eight partial sums break the add latency chain (and let the compiler use
+ * vector registers) without depending on -ffast-math. */
+static void matvec_c(const float *w, const float *b, unsigned rows, unsigned cols, const float *x,
+                     float *y)
 {
     enum { LANES = 8 };
     for (unsigned r = 0; r < rows; r++) {
@@ -67,24 +73,180 @@ static float sigmoid(float x)
     return 1.0f / (1.0f + expf(-x));
 }
 
+static void gates_c(const float *xg, const float *hg, float *h, unsigned H)
+{
+    for (unsigned j = 0; j < H; j++) {
+        float r = sigmoid(xg[j] + hg[j]);
+        float z = sigmoid(xg[H + j] + hg[H + j]);
+        float c = tanhf(xg[2 * H + j] + r * hg[2 * H + j]);
+        h[j] = (1 - z) * c + z * h[j];
+    }
+}
+
+static void pack_rows(const float *w, unsigned rows, unsigned cols, float *out)
+{
+    memcpy(out, w, (size_t)rows * cols * sizeof *out);
+}
+
+static const f32_ops ops_c = {matvec_c, gates_c, pack_rows};
+
+/* ---- AVX2 + FMA ---- */
+
+#ifdef TANH_AVX2
+#define AVX2 TANH_AVX2
+
+/* Column-major, rows padded: out[c * rows_pad + r] = w[r][c]. */
+static void pack_cols(const float *w, unsigned rows, unsigned cols, float *out)
+{
+    unsigned rows_pad = (rows + ROW_PAD - 1) / ROW_PAD * ROW_PAD;
+    for (unsigned r = 0; r < rows; r++)
+        for (unsigned c = 0; c < cols; c++)
+            out[(size_t)c * rows_pad + r] = w[(size_t)r * cols + c];
+}
+
+/* NV x 8 rows from row r0: NV independent FMA chains, one broadcast of
+ * x[c] per column. Inlined with NV constant, so acc stays in registers. */
+__attribute__((always_inline)) AVX2 static inline void rows_avx2(const float *w, const float *b,
+                                                                 unsigned stride, unsigned r0,
+                                                                 unsigned cols, const float *x,
+                                                                 float *y, const unsigned NV)
+{
+    __m256 acc[8];
+    for (unsigned k = 0; k < NV; k++)
+        acc[k] = _mm256_loadu_ps(b + r0 + 8 * k);
+    for (unsigned c = 0; c < cols; c++) {
+        const float *col = w + (size_t)c * stride + r0;
+        __m256 xc = _mm256_broadcast_ss(x + c);
+        for (unsigned k = 0; k < NV; k++)
+            acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(col + 8 * k), xc, acc[k]);
+    }
+    for (unsigned k = 0; k < NV; k++)
+        _mm256_storeu_ps(y + r0 + 8 * k, acc[k]);
+}
+
+/* rows is the padded count here (a multiple of 8): y gets every padded row. */
+AVX2 static void matvec_avx2(const float *w, const float *b, unsigned rows, unsigned cols,
+                             const float *x, float *y)
+{
+    unsigned r = 0;
+    for (; r + 64 <= rows; r += 64)
+        rows_avx2(w, b, rows, r, cols, x, y, 8);
+    if (r + 32 <= rows) {
+        rows_avx2(w, b, rows, r, cols, x, y, 4);
+        r += 32;
+    }
+    for (; r < rows; r += 8)
+        rows_avx2(w, b, rows, r, cols, x, y, 1);
+}
+
+static void gate_one(const float *xg, const float *hg, float *h, unsigned H, unsigned j)
+{
+    float r = sigmoid_fast(xg[j] + hg[j]);
+    float z = sigmoid_fast(xg[H + j] + hg[H + j]);
+    float c = tanh_fast(xg[2 * H + j] + r * hg[2 * H + j]);
+    h[j] = c + z * (h[j] - c);
+}
+
+AVX2 static void gates_avx2(const float *xg, const float *hg, float *h, unsigned H)
+{
+    unsigned j = 0;
+    for (; j + 8 <= H; j += 8) {
+        __m256 r = sigmoid8(_mm256_add_ps(_mm256_loadu_ps(xg + j), _mm256_loadu_ps(hg + j)));
+        __m256 z =
+            sigmoid8(_mm256_add_ps(_mm256_loadu_ps(xg + H + j), _mm256_loadu_ps(hg + H + j)));
+        __m256 c = tanh8(
+            _mm256_fmadd_ps(r, _mm256_loadu_ps(hg + 2 * H + j), _mm256_loadu_ps(xg + 2 * H + j)));
+        __m256 hv = _mm256_loadu_ps(h + j);
+        _mm256_storeu_ps(h + j, _mm256_fmadd_ps(z, _mm256_sub_ps(hv, c), c));
+    }
+    for (; j < H; j++)
+        gate_one(xg, hg, h, H, j);
+}
+
+static const f32_ops ops_avx2 = {matvec_avx2, gates_avx2, pack_cols};
+#endif
+
+static const f32_ops *ops_for(simd_level level)
+{
+#ifdef TANH_AVX2
+    if (level >= SIMD_AVX2) return &ops_avx2;
+#endif
+    (void)level;
+    return &ops_c;
+}
+
+/* ---- the layer ---- */
+
+static float *packed(const f32_ops *ops, const float *w, unsigned rows, unsigned rows_pad,
+                     unsigned cols)
+{
+    float *out = calloc((size_t)rows_pad * cols, sizeof *out);
+    if (out) ops->pack(w, rows, cols, out);
+    return out;
+}
+
+static float *padded(const float *b, unsigned n, unsigned n_pad)
+{
+    float *out = calloc(n_pad, sizeof *out);
+    if (out) memcpy(out, b, n * sizeof *out);
+    return out;
+}
+
+gru_f32_t *gru_f32_create(const model_gru_layer *layer, unsigned max_frames)
+{
+    if (!layer || layer->weights != MODEL_WEIGHTS_F32 || !max_frames) return NULL;
+    gru_f32_t *g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    unsigned H = layer->hidden, G = 3 * H;
+    g->l = layer;
+    g->ops = ops_for(simd_level_get());
+    g->max_frames = max_frames;
+    g->g_pad = (G + ROW_PAD - 1) / ROW_PAD * ROW_PAD;
+    g->w_ih = packed(g->ops, layer->w_ih, G, g->g_pad, layer->input);
+    g->w_hh = packed(g->ops, layer->w_hh, G, g->g_pad, H);
+    g->b_ih = padded(layer->b_ih, G, g->g_pad);
+    g->b_hh = padded(layer->b_hh, G, g->g_pad);
+    g->xg = malloc((size_t)max_frames * g->g_pad * sizeof(float));
+    g->hg = malloc(g->g_pad * sizeof(float));
+    g->h = malloc(H * sizeof(float));
+    if (!g->w_ih || !g->w_hh || !g->b_ih || !g->b_hh || !g->xg || !g->hg || !g->h) {
+        gru_f32_destroy(g);
+        return NULL;
+    }
+    return g;
+}
+
+void gru_f32_destroy(gru_f32_t *g)
+{
+    if (!g) return;
+    free(g->w_ih);
+    free(g->w_hh);
+    free(g->b_ih);
+    free(g->b_hh);
+    free(g->xg);
+    free(g->hg);
+    free(g->h);
+    free(g);
+}
+
+int gru_f32_uses_simd(const gru_f32_t *g)
+{
+    return g->ops != &ops_c;
+}
+
 void gru_f32_process(gru_f32_t *g, const float *x, unsigned n, float *h_seq)
 {
     const model_gru_layer *l = g->l;
-    unsigned H = l->hidden, G = 3 * H;
+    const f32_ops *ops = g->ops;
+    unsigned H = l->hidden, P = g->g_pad;
     if (n > g->max_frames) n = g->max_frames;
     /* The input projection does not depend on the state: do it for all frames first. */
     for (unsigned t = 0; t < n; t++)
-        matvec(l->w_ih, l->b_ih, G, l->input, x + (size_t)t * l->input, g->xg + (size_t)t * G);
+        ops->matvec(g->w_ih, g->b_ih, P, l->input, x + (size_t)t * l->input, g->xg + (size_t)t * P);
     memset(g->h, 0, H * sizeof(float));
     for (unsigned t = 0; t < n; t++) {
-        const float *xg = g->xg + (size_t)t * G;
-        matvec(l->w_hh, l->b_hh, G, H, g->h, g->hg);
-        for (unsigned j = 0; j < H; j++) {
-            float r = sigmoid(xg[j] + g->hg[j]);
-            float z = sigmoid(xg[H + j] + g->hg[H + j]);
-            float c = tanhf(xg[2 * H + j] + r * g->hg[2 * H + j]);
-            g->h[j] = (1 - z) * c + z * g->h[j];
-        }
+        ops->matvec(g->w_hh, g->b_hh, P, H, g->h, g->hg);
+        ops->gates(g->xg + (size_t)t * P, g->hg, g->h, H);
         memcpy(h_seq + (size_t)t * H, g->h, H * sizeof(float));
     }
 }

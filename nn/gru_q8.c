@@ -1,5 +1,6 @@
 #include "gru_q8.h"
 
+#include "tanh_avx2.h"
 #include "tanh_fast.h"
 
 #include <math.h>
@@ -192,28 +193,6 @@ AVX2 static void matvec_avx2(const int8_t *w, unsigned rows, unsigned cols_pad, 
         s = _mm_hadd_epi32(s, s);
         y[r] = (float)_mm_cvtsi128_si32(s) * (row_scale[r] * q_scale) + bias[r];
     }
-}
-
-AVX2 static __m256 tanh8(__m256 x)
-{
-    x = _mm256_min_ps(_mm256_set1_ps(TANH_CLAMP), _mm256_max_ps(_mm256_set1_ps(-TANH_CLAMP), x));
-    __m256 x2 = _mm256_mul_ps(x, x);
-    __m256 p = _mm256_fmadd_ps(x2, _mm256_set1_ps(TANH_A13), _mm256_set1_ps(TANH_A11));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(TANH_A9));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(TANH_A7));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(TANH_A5));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(TANH_A3));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(TANH_A1));
-    __m256 q = _mm256_fmadd_ps(x2, _mm256_set1_ps(TANH_B6), _mm256_set1_ps(TANH_B4));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(TANH_B2));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(TANH_B0));
-    return _mm256_div_ps(_mm256_mul_ps(x, p), q);
-}
-
-AVX2 static __m256 sigmoid8(__m256 x)
-{
-    const __m256 half = _mm256_set1_ps(0.5f);
-    return _mm256_fmadd_ps(tanh8(_mm256_mul_ps(half, x)), half, half);
 }
 
 AVX2 static void gates_avx2(const float *xg, const float *hg, float *h, unsigned H)
