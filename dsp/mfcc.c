@@ -11,7 +11,6 @@
  * reference (test_mfcc). The band sums and the DCT are dsp/vec dot
  * products. */
 #include "mfcc.h"
-#include "sample.h"
 #include "vec.h"
 
 #include <fftw3.h>
@@ -259,9 +258,7 @@ int mfcc_process(mfcc_t *m, const float *x, size_t n, size_t *consumed, float *f
 {
     size_t take = m->p.n_fft - m->filled;
     if (take > n) take = n;
-    float *dst = m->frame + m->filled;
-    for (size_t i = 0; i < take; i++)
-        dst[i] = sample_sanitize(x[i], &m->nonfinite);
+    m->vec->mix(x, take, 1, m->frame + m->filled, &m->nonfinite);
     m->filled += (unsigned)take;
     *consumed = take;
     if (m->filled < m->p.n_fft) return 0;

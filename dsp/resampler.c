@@ -20,6 +20,12 @@
  * The second input of each pair is read, in order, from a copy of the
  * history kept newest first, so no vector has to be reversed.
  *
+ * Input is taken in chunks of up to MIX_CHUNK frames: mixed to mono
+ * straight into the end of a linear history (and copied, reversed, into
+ * the newest-first one), filtered, then the last taps - 1 inputs moved to
+ * the front for the next chunk: per input sample a few stores, not a ring
+ * index update.
+ *
  * The rate out/in is taken as P/Q: exact for integer rates whose ratio
  * reduces to small P and Q (every common rate: 8k, 11.025k, 16k, 32k, 44.1k,
  * 48k, 96k, 192k, ...), otherwise the closest fraction with P and Q small
@@ -33,7 +39,6 @@
  * rate. Features of a 44.1 kHz file thus line up with those of the same
  * audio at 22.05 kHz. */
 #include "resampler.h"
-#include "sample.h"
 #include "vec.h"
 
 #include <math.h>
@@ -42,17 +47,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MIX_CHUNK  1024 /* frames mixed to mono per inner step */
+#define MIX_CHUNK  1024 /* frames mixed to mono and filtered per inner step */
 #define PASSBAND   0.92 /* passband edge as a fraction of the lower Nyquist */
 #define STOPBAND   80.0 /* dB */
 #define MAX_Q      65536u
 #define MAX_TAPS   (1u << 21) /* P x 2m: 8 MiB of coefficients at most */
 #define MAX_RATE_E 1e-6
 #define FOLD_PAD   8 /* folded pairs are a multiple of this */
+/* Either history: taps - 1 kept inputs, a chunk, and FOLD_PAD spare zeros. */
+#define HISTORY_LEN(taps) ((size_t)(taps)-1 + MIX_CHUNK + FOLD_PAD)
 
 /* A phase with symmetric taps: out = sum g[j] (w[a + j] + r[b + j]) plus at
- * most two taps of their own, w being the history oldest first and r the
- * same history newest first (r[u] = w[taps - 1 - u]). */
+ * most two taps of their own, w being an input's window oldest first and r
+ * the same window newest first (r[u] = w[taps - 1 - u]). */
 typedef struct {
     unsigned phase;
     unsigned a, b, pairs;
@@ -66,20 +73,17 @@ struct resampler {
     unsigned channels;
     int bypass;
     const vec_ops *vec;
-    float *coeffs;    /* p phases x taps, oldest input's tap first */
-    unsigned taps;    /* per phase: 2 m rounded up to a multiple of 8 */
-    float *history;   /* 2 x taps: each input written twice */
-    unsigned newest;  /* history index of the newest input, < taps */
-    float *reversed;  /* 2 x taps, newest first, when a phase is folded */
-    unsigned rnewest; /* reversed index of the newest input, < taps */
-    fold folds[2];    /* phase 0 and phase p / 2 at most */
+    float *coeffs;   /* p phases x taps, oldest input's tap first */
+    unsigned taps;   /* per phase: 2 m rounded up to a multiple of 8 */
+    float *history;  /* taps - 1 inputs, then a chunk's; HISTORY_LEN, oldest first */
+    float *reversed; /* a chunk's inputs, then taps - 1; newest first, when folded */
+    fold folds[2];   /* phase 0 and phase p / 2 at most */
     unsigned n_folds;
     unsigned p, q;         /* p outputs per q inputs */
     unsigned phase;        /* next output's phase, due while < p */
     unsigned skip_initial; /* outputs the filter delay makes late */
     unsigned to_skip;
     uint64_t nonfinite;
-    float mono[MIX_CHUNK];
 };
 
 static int rate_ok(double r)
@@ -200,7 +204,7 @@ static int find_folds(resampler_t *rs)
 {
     if (!fold_phase(rs, 0) || (rs->p % 2 == 0 && !fold_phase(rs, rs->p / 2))) return 0;
     if (!rs->n_folds) return 1;
-    rs->reversed = calloc(2 * (size_t)rs->taps + FOLD_PAD, sizeof *rs->reversed);
+    rs->reversed = calloc(HISTORY_LEN(rs->taps), sizeof *rs->reversed);
     return rs->reversed != NULL;
 }
 
@@ -223,7 +227,7 @@ static int create_bank(resampler_t *rs, double in_rate, double out_rate)
      * firpfb; zero taps pad it to a multiple of 8 at the oldest end. */
     rs->taps = (2 * m + 7) / 8 * 8;
     rs->coeffs = calloc((size_t)rs->p * rs->taps, sizeof *rs->coeffs);
-    rs->history = calloc(2 * (size_t)rs->taps + FOLD_PAD, sizeof *rs->history);
+    rs->history = calloc(HISTORY_LEN(rs->taps), sizeof *rs->history);
     if (!rs->coeffs || !rs->history) {
         free(h);
         return 0;
@@ -289,83 +293,77 @@ size_t resampler_max_output(const resampler_t *rs, size_t frames)
     return (size_t)ceil((double)frames * rs->rate) + (size_t)ceil(rs->rate) + 2;
 }
 
-static void mix(resampler_t *rs, const float *in, size_t frames, float *mono)
+static float folded(const resampler_t *rs, const fold *f, const float *window, const float *rwindow)
 {
-    unsigned ch = rs->channels;
-    if (ch == 1) {
-        for (size_t i = 0; i < frames; i++)
-            mono[i] = sample_sanitize(in[i], &rs->nonfinite);
-        return;
-    }
-    float scale = 1.0f / (float)ch;
-    for (size_t i = 0; i < frames; i++) {
-        float sum = 0.0f;
-        for (unsigned c = 0; c < ch; c++)
-            sum += sample_sanitize(in[i * ch + c], &rs->nonfinite);
-        mono[i] = sum * scale;
-    }
-}
-
-static float folded(const resampler_t *rs, const fold *f, const float *window)
-{
-    float y = rs->vec->dot_sum(window + f->a, rs->reversed + rs->rnewest + f->b, f->g, f->pairs);
+    float y = rs->vec->dot_sum(window + f->a, rwindow + f->b, f->g, f->pairs);
     for (unsigned k = 0; k < f->n_single; k++)
         y += f->single[k] * window[f->single_at[k]];
     return y;
 }
 
-static float output(const resampler_t *rs, const float *window)
+static float output(const resampler_t *rs, const float *window, const float *rwindow)
 {
     for (unsigned k = 0; k < rs->n_folds; k++)
-        if (rs->folds[k].phase == rs->phase) return folded(rs, &rs->folds[k], window);
+        if (rs->folds[k].phase == rs->phase) return folded(rs, &rs->folds[k], window, rwindow);
     return rs->vec->dot(window, rs->coeffs + (size_t)rs->phase * rs->taps, rs->taps);
 }
 
-/* Writes x as the newest input of both histories (each twice, so that a
- * whole window is always contiguous). */
-static void push(resampler_t *rs, float x)
+/* Mixes n <= MIX_CHUNK frames into both histories, after the kept inputs. */
+static void take_chunk(resampler_t *rs, const float *in, size_t n)
 {
-    unsigned taps = rs->taps;
-    rs->newest = rs->newest + 1 == taps ? 0 : rs->newest + 1;
-    rs->history[rs->newest] = rs->history[rs->newest + taps] = x;
-    if (!rs->reversed) return;
-    rs->rnewest = rs->rnewest ? rs->rnewest - 1 : taps - 1;
-    rs->reversed[rs->rnewest] = rs->reversed[rs->rnewest + taps] = x;
+    float *x = rs->history + rs->taps - 1;
+    rs->vec->mix(in, n, rs->channels, x, &rs->nonfinite);
+    if (rs->reversed)
+        for (size_t i = 0; i < n; i++)
+            rs->reversed[MIX_CHUNK - 1 - i] = x[i];
 }
 
-/* One input sample in, the outputs now due out; returns their number. */
-static unsigned step(resampler_t *rs, float x, float *out)
+/* Keeps the newest taps - 1 inputs of both histories for the next chunk. */
+static void keep_tail(resampler_t *rs, size_t n)
 {
-    unsigned n = 0;
-    push(rs, x);
-    const float *window = rs->history + rs->newest + 1; /* oldest first */
-    for (; rs->phase < rs->p; rs->phase += rs->q)
-        out[n++] = output(rs, window);
-    rs->phase -= rs->p;
-    return n;
+    size_t keep = rs->taps - 1;
+    memmove(rs->history, rs->history + n, keep * sizeof *rs->history);
+    if (rs->reversed)
+        memmove(rs->reversed + MIX_CHUNK, rs->reversed + MIX_CHUNK - n,
+                keep * sizeof *rs->reversed);
+}
+
+/* The outputs due while the chunk's n inputs arrive; returns their number.
+ * Input i's window is history[i .. i + taps), newest first from
+ * reversed[MIX_CHUNK - 1 - i]. */
+static size_t filter_chunk(resampler_t *rs, size_t n, float *out)
+{
+    size_t written = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *window = rs->history + i, *rwindow = rs->reversed + MIX_CHUNK - 1 - i;
+        for (; rs->phase < rs->p; rs->phase += rs->q)
+            out[written++] = output(rs, window, rwindow);
+        rs->phase -= rs->p;
+    }
+    return written;
+}
+
+/* Drops the first outputs while the filter delay makes them late. */
+static size_t skip_late(resampler_t *rs, float *out, size_t got)
+{
+    size_t drop = got < rs->to_skip ? got : rs->to_skip;
+    if (drop) memmove(out, out + drop, (got - drop) * sizeof *out);
+    rs->to_skip -= (unsigned)drop;
+    return got - drop;
 }
 
 size_t resampler_process(resampler_t *rs, const float *in, size_t frames, float *out)
 {
     if (rs->bypass) {
-        mix(rs, in, frames, out);
+        rs->vec->mix(in, frames, rs->channels, out, &rs->nonfinite);
         return frames;
     }
     size_t written = 0;
     while (frames) {
         size_t n = frames < MIX_CHUNK ? frames : MIX_CHUNK;
-        mix(rs, in, n, rs->mono);
-        for (size_t i = 0; i < n; i++) {
-            unsigned got = step(rs, rs->mono[i], out + written);
-            if (rs->to_skip && got) {
-                unsigned drop = got < rs->to_skip ? got : rs->to_skip;
-                for (unsigned k = drop; k < got; k++)
-                    out[written + k - drop] = out[written + k];
-                got -= drop;
-                rs->to_skip -= drop;
-            }
-            written += got;
-        }
+        take_chunk(rs, in, n);
+        written += skip_late(rs, out + written, filter_chunk(rs, n, out + written));
+        keep_tail(rs, n);
         in += n * rs->channels;
         frames -= n;
     }
@@ -374,10 +372,8 @@ size_t resampler_process(resampler_t *rs, const float *in, size_t frames, float 
 
 void resampler_reset(resampler_t *rs)
 {
-    if (rs->history) memset(rs->history, 0, 2 * (size_t)rs->taps * sizeof *rs->history);
-    if (rs->reversed) memset(rs->reversed, 0, 2 * (size_t)rs->taps * sizeof *rs->reversed);
-    rs->newest = 0;
-    rs->rnewest = 0;
+    if (rs->history) memset(rs->history, 0, HISTORY_LEN(rs->taps) * sizeof *rs->history);
+    if (rs->reversed) memset(rs->reversed, 0, HISTORY_LEN(rs->taps) * sizeof *rs->reversed);
     rs->phase = 0;
     rs->to_skip = rs->skip_initial;
     rs->nonfinite = 0;

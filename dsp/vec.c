@@ -3,6 +3,8 @@
  * build needs no -march flag. A NEON table slots into vec_ops_for(). */
 #include "vec.h"
 
+#include "sample.h"
+
 #include <math.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -59,7 +61,24 @@ static void norm2_c(const float *z, float *y, size_t n)
         y[i] = z[2 * i] * z[2 * i] + z[2 * i + 1] * z[2 * i + 1];
 }
 
-static const vec_ops ops_c = {dot_c, dot_sum_c, mul_c, norm2_c};
+static void mix_c(const float *in, size_t frames, unsigned channels, float *mono,
+                  uint64_t *nonfinite)
+{
+    if (channels == 1) {
+        for (size_t i = 0; i < frames; i++)
+            mono[i] = sample_sanitize(in[i], nonfinite);
+        return;
+    }
+    float scale = 1.0f / (float)channels;
+    for (size_t i = 0; i < frames; i++) {
+        float sum = 0.0f;
+        for (unsigned c = 0; c < channels; c++)
+            sum += sample_sanitize(in[i * channels + c], nonfinite);
+        mono[i] = sum * scale;
+    }
+}
+
+static const vec_ops ops_c = {dot_c, dot_sum_c, mul_c, norm2_c, mix_c};
 
 #ifdef VEC_X86
 
@@ -138,7 +157,38 @@ AVX2 static void norm2_avx2(const float *z, float *y, size_t n)
     norm2_c(z + 2 * i, y + i, n - i);
 }
 
-static const vec_ops ops_avx2 = {dot_avx2, dot_sum_avx2, mul_avx2, norm2_avx2};
+/* sample_sanitize on eight lanes: NaN and +-Inf (|x| not below Inf) become
+ * 0 and are counted, the rest clamped to +-SAMPLE_LIMIT. */
+AVX2 static __m256 sanitize8(__m256 x, uint64_t *nonfinite)
+{
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 finite = _mm256_cmp_ps(_mm256_and_ps(x, abs_mask), _mm256_set1_ps(INFINITY), _CMP_LT_OQ);
+    *nonfinite += 8 - (unsigned)__builtin_popcount((unsigned)_mm256_movemask_ps(finite));
+    x = _mm256_and_ps(x, finite);
+    x = _mm256_min_ps(x, _mm256_set1_ps(SAMPLE_LIMIT));
+    return _mm256_max_ps(x, _mm256_set1_ps(-SAMPLE_LIMIT));
+}
+
+/* Mono and stereo, the common cases, eight frames at a time; (l + r) * 0.5
+ * is the portable loop's ((0 + l) + r) * 0.5 exactly. */
+AVX2 static void mix_avx2(const float *in, size_t frames, unsigned channels, float *mono,
+                          uint64_t *nonfinite)
+{
+    size_t i = 0;
+    if (channels == 1)
+        for (; i + 8 <= frames; i += 8)
+            _mm256_storeu_ps(mono + i, sanitize8(_mm256_loadu_ps(in + i), nonfinite));
+    if (channels == 2)
+        for (; i + 8 <= frames; i += 8) {
+            __m256 a = sanitize8(_mm256_loadu_ps(in + 2 * i), nonfinite);
+            __m256 b = sanitize8(_mm256_loadu_ps(in + 2 * i + 8), nonfinite);
+            __m256d s = _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_hadd_ps(a, b)), 0xd8);
+            _mm256_storeu_ps(mono + i, _mm256_mul_ps(_mm256_castpd_ps(s), _mm256_set1_ps(0.5f)));
+        }
+    mix_c(in + i * channels, frames - i, channels, mono + i, nonfinite);
+}
+
+static const vec_ops ops_avx2 = {dot_avx2, dot_sum_avx2, mul_avx2, norm2_avx2, mix_avx2};
 
 /* ---- AVX-512 ----
  * For the dot products; the element-wise kernels are memory bound at the
@@ -190,7 +240,7 @@ AVX512 static float dot_sum_avx512(const float *a, const float *b, const float *
     return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
 }
 
-static const vec_ops ops_avx512 = {dot_avx512, dot_sum_avx512, mul_avx2, norm2_avx2};
+static const vec_ops ops_avx512 = {dot_avx512, dot_sum_avx512, mul_avx2, norm2_avx2, mix_avx2};
 #endif
 
 const vec_ops *vec_ops_for(simd_level level)

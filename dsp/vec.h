@@ -10,6 +10,7 @@
 #include "simd.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
     /* sum over i < n of a[i] b[i] */
@@ -21,6 +22,11 @@ typedef struct {
     void (*mul)(const float *a, const float *b, float *y, size_t n);
     /* y[i] = z[2i]^2 + z[2i+1]^2, i < n: |z|^2 of interleaved complex values */
     void (*norm2)(const float *z, float *y, size_t n);
+    /* mono[i] = mean over c < channels of in[i * channels + c], i < frames,
+     * each sample first through sample_sanitize (sample.h), which counts
+     * NaN/Inf in *nonfinite: the same floats as that loop on every path. */
+    void (*mix)(const float *in, size_t frames, unsigned channels, float *mono,
+                uint64_t *nonfinite);
 } vec_ops;
 
 /* The table for simd_level_get(). */

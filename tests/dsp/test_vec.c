@@ -1,9 +1,11 @@
 /* vec: every kernel of every table this CPU runs against a double-precision
  * sum, for every length 0..200 (whole vectors, tails, masked tails) and at
- * unaligned offsets. */
+ * unaligned offsets; the mix-down bit for bit against the portable loop. */
 #include "check.h"
 #include "signals.h"
 #include "vec.h"
+
+#include <string.h>
 
 #define MAX_N 200
 
@@ -50,6 +52,31 @@ static void check_elementwise(const vec_ops *v, const float *a, const float *b)
     }
 }
 
+/* mix on every path gives the portable loop's floats and count, with NaN,
+ * Inf and huge samples among ordinary ones, for 1-3 channels. */
+static void check_mix(const vec_ops *v)
+{
+    enum { FRAMES = 61, CH = 3 };
+    const vec_ops *c = vec_ops_for(SIMD_PORTABLE);
+    float in[FRAMES * CH], want[FRAMES + 1], got[FRAMES + 1];
+    uint32_t rng = 3;
+    for (size_t i = 0; i < FRAMES * CH; i++)
+        in[i] = rnd(&rng);
+    in[5] = NAN, in[17] = INFINITY, in[18] = -INFINITY, in[40] = 3e38f, in[41] = -2e7f;
+    for (unsigned ch = 1; ch <= CH; ch++)
+        for (size_t n = 0; n <= FRAMES; n += 5) {
+            uint64_t bad_want = 0, bad_got = 0;
+            want[n] = got[n] = 42.0f;
+            c->mix(in, n, ch, want, &bad_want);
+            v->mix(in, n, ch, got, &bad_got);
+            CHECK(!memcmp(want, got, (n + 1) * sizeof *got) && bad_want == bad_got);
+            CHECK(got[n] == 42.0f);
+        }
+    uint64_t bad = 0;
+    v->mix(in, FRAMES, 1, got, &bad);
+    CHECK(bad == 3 && got[5] == 0.0f && got[40] == 1e6f && got[41] == -1e6f);
+}
+
 int main(void)
 {
     uint32_t rng = 7;
@@ -65,6 +92,7 @@ int main(void)
             check_dots(v, buf[0] + off, buf[1] + 2 - off, buf[2] + off);
             check_elementwise(v, buf[0] + off, buf[1] + off);
         }
+        check_mix(v);
     }
     /* The environment caps the level. */
     setenv("GENRED_NO_SIMD", "1", 1);
