@@ -6,10 +6,9 @@
  * create time column-major (3H rows padded to whole vectors), so that one
  * broadcast input value feeds eight FMAs into eight row accumulators and
  * every weight is loaded once per frame, with no horizontal sums; gates
- * with tanh_fast's rational tanh on eight lanes (tanh_avx2.h). No AVX-512
- * table (yet): the AVX2 one makes the float path faster than PyTorch's
- * (BENCHMARKS.md), which is what issue 15 asked; AVX-512 or NEON would be
- * a table beside these. */
+ * with tanh_fast's rational tanh on eight lanes (tanh_avx2.h). AVX-512:
+ * the same product on 16 lanes, AVX2's gates. NEON would be a table beside
+ * these. */
 #include "gru_f32.h"
 
 #include "simd.h"
@@ -20,8 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The rows of a matrix-vector product, padded to a multiple of ROW_PAD. */
-#define ROW_PAD 8
+/* The rows of a matrix-vector product, padded to a multiple of ROW_PAD
+ * (whole AVX-512 vectors; the padding rows are zero weights and bias). */
+#define ROW_PAD 16
 
 typedef struct {
     /* y[r] = b[r] + sum_c w[r][c] x[c], r < rows (w as the table packed it) */
@@ -124,7 +124,7 @@ __attribute__((always_inline)) AVX2 static inline void rows_avx2(const float *w,
         _mm256_storeu_ps(y + r0 + 8 * k, acc[k]);
 }
 
-/* rows is the padded count here (a multiple of 8): y gets every padded row. */
+/* rows: the padded count (a multiple of 16); y gets every padded row. */
 AVX2 static void matvec_avx2(const float *w, const float *b, unsigned rows, unsigned cols,
                              const float *x, float *y)
 {
@@ -164,11 +164,52 @@ AVX2 static void gates_avx2(const float *xg, const float *hg, float *h, unsigned
 }
 
 static const f32_ops ops_avx2 = {matvec_avx2, gates_avx2, pack_cols};
+
+/* ---- AVX-512: the same matrix-vector product on 16 lanes; the gates are
+ * AVX2's (H values a frame against 3H x H multiply-adds). ---- */
+
+#define AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+__attribute__((always_inline)) AVX512 static inline void rows_avx512(const float *w, const float *b,
+                                                                     unsigned stride, unsigned r0,
+                                                                     unsigned cols, const float *x,
+                                                                     float *y, const unsigned NV)
+{
+    __m512 acc[8];
+    for (unsigned k = 0; k < NV; k++)
+        acc[k] = _mm512_loadu_ps(b + r0 + 16 * k);
+    for (unsigned c = 0; c < cols; c++) {
+        const float *col = w + (size_t)c * stride + r0;
+        __m512 xc = _mm512_set1_ps(x[c]);
+        for (unsigned k = 0; k < NV; k++)
+            acc[k] = _mm512_fmadd_ps(_mm512_loadu_ps(col + 16 * k), xc, acc[k]);
+    }
+    for (unsigned k = 0; k < NV; k++)
+        _mm512_storeu_ps(y + r0 + 16 * k, acc[k]);
+}
+
+/* rows: the padded count (a multiple of 16). */
+AVX512 static void matvec_avx512(const float *w, const float *b, unsigned rows, unsigned cols,
+                                 const float *x, float *y)
+{
+    unsigned r = 0;
+    for (; r + 128 <= rows; r += 128)
+        rows_avx512(w, b, rows, r, cols, x, y, 8);
+    if (r + 64 <= rows) {
+        rows_avx512(w, b, rows, r, cols, x, y, 4);
+        r += 64;
+    }
+    for (; r < rows; r += 16)
+        rows_avx512(w, b, rows, r, cols, x, y, 1);
+}
+
+static const f32_ops ops_avx512 = {matvec_avx512, gates_avx2, pack_cols};
 #endif
 
 static const f32_ops *ops_for(simd_level level)
 {
 #ifdef TANH_AVX2
+    if (level >= SIMD_AVX512) return &ops_avx512;
     if (level >= SIMD_AVX2) return &ops_avx2;
 #endif
     (void)level;

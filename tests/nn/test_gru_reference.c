@@ -1,6 +1,6 @@
 /* GRU kernels against PyTorch: float within 1e-5 of nn.GRU + Linear +
- * softmax (float64), int8 within 0.02, each on both its vector (AVX2) and
- * portable paths.
+ * softmax (float64), int8 within 0.02, each on both its vector (float:
+ * AVX2 or AVX-512, int8: AVX2) and portable paths.
  * Vectors: tests/nn/data, made by tests/nn/make_gru_reference.py. */
 #include "check.h"
 #include "classifier.h"
@@ -179,8 +179,8 @@ static void run_case(const char *name)
         e_paths = fmax(e_paths, fabs(p_avx2[i] - p_c[i]));
     CHECK(e_paths <= 5e-3);
     printf("%-14s float %s %.2e  portable %.2e  int8 %s %.2e  portable %.2e  paths %.1e\n", name,
-           f32_simd ? "avx2" : "(no avx2)", e_f32, e_f32_c, have_avx2 ? "avx2" : "(no avx2)",
-           e_avx2, e_c, e_paths);
+           f32_simd ? simd_level_name(simd_level_get()) : "(no simd)", e_f32, e_f32_c,
+           have_avx2 ? "avx2" : "(no avx2)", e_avx2, e_c, e_paths);
 
     model_destroy(q);
     model_destroy(m);
