@@ -6,14 +6,13 @@
  * create time column-major (3H rows padded to whole vectors), so that one
  * broadcast input value feeds eight FMAs into eight row accumulators and
  * every weight is loaded once per frame, with no horizontal sums; gates
- * with tanh_fast's rational tanh on eight lanes (tanh_avx2.h). AVX-512:
+ * with tanh_fast's rational tanh on eight lanes (gru_gates.h). AVX-512:
  * the same product on 16 lanes, AVX2's gates. NEON would be a table beside
  * these. */
 #include "gru_f32.h"
 
 #include "simd.h"
-#include "tanh_avx2.h"
-#include "tanh_fast.h"
+#include "gru_gates.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -139,31 +138,7 @@ AVX2 static void matvec_avx2(const float *w, const float *b, unsigned rows, unsi
         rows_avx2(w, b, rows, r, cols, x, y, 1);
 }
 
-static void gate_one(const float *xg, const float *hg, float *h, unsigned H, unsigned j)
-{
-    float r = sigmoid_fast(xg[j] + hg[j]);
-    float z = sigmoid_fast(xg[H + j] + hg[H + j]);
-    float c = tanh_fast(xg[2 * H + j] + r * hg[2 * H + j]);
-    h[j] = c + z * (h[j] - c);
-}
-
-AVX2 static void gates_avx2(const float *xg, const float *hg, float *h, unsigned H)
-{
-    unsigned j = 0;
-    for (; j + 8 <= H; j += 8) {
-        __m256 r = sigmoid8(_mm256_add_ps(_mm256_loadu_ps(xg + j), _mm256_loadu_ps(hg + j)));
-        __m256 z =
-            sigmoid8(_mm256_add_ps(_mm256_loadu_ps(xg + H + j), _mm256_loadu_ps(hg + H + j)));
-        __m256 c = tanh8(
-            _mm256_fmadd_ps(r, _mm256_loadu_ps(hg + 2 * H + j), _mm256_loadu_ps(xg + 2 * H + j)));
-        __m256 hv = _mm256_loadu_ps(h + j);
-        _mm256_storeu_ps(h + j, _mm256_fmadd_ps(z, _mm256_sub_ps(hv, c), c));
-    }
-    for (; j < H; j++)
-        gate_one(xg, hg, h, H, j);
-}
-
-static const f32_ops ops_avx2 = {matvec_avx2, gates_avx2, pack_cols};
+static const f32_ops ops_avx2 = {matvec_avx2, gru_gates_avx2, pack_cols};
 
 /* ---- AVX-512: the same matrix-vector product on 16 lanes; the gates are
  * AVX2's (H values a frame against 3H x H multiply-adds). ---- */
@@ -203,7 +178,7 @@ AVX512 static void matvec_avx512(const float *w, const float *b, unsigned rows, 
         rows_avx512(w, b, rows, r, cols, x, y, 1);
 }
 
-static const f32_ops ops_avx512 = {matvec_avx512, gates_avx2, pack_cols};
+static const f32_ops ops_avx512 = {matvec_avx512, gru_gates_avx2, pack_cols};
 #endif
 
 static const f32_ops *ops_for(simd_level level)

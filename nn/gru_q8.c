@@ -1,7 +1,6 @@
 #include "gru_q8.h"
 
-#include "tanh_avx2.h"
-#include "tanh_fast.h"
+#include "gru_gates.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -81,18 +80,10 @@ static void matvec_c(const int8_t *w, unsigned rows, unsigned cols_pad, const in
     }
 }
 
-static void gate_one(const float *xg, const float *hg, float *h, unsigned H, unsigned j)
-{
-    float r = sigmoid_fast(xg[j] + hg[j]);
-    float z = sigmoid_fast(xg[H + j] + hg[H + j]);
-    float c = tanh_fast(xg[2 * H + j] + r * hg[2 * H + j]);
-    h[j] = c + z * (h[j] - c);
-}
-
 static void gates_c(const float *xg, const float *hg, float *h, unsigned H)
 {
     for (unsigned j = 0; j < H; j++)
-        gate_one(xg, hg, h, H, j);
+        gru_gate_one(xg, hg, h, H, j);
 }
 
 static const q8_ops ops_c = {quantize_c, matvec_c, gates_c};
@@ -195,23 +186,7 @@ AVX2 static void matvec_avx2(const int8_t *w, unsigned rows, unsigned cols_pad, 
     }
 }
 
-AVX2 static void gates_avx2(const float *xg, const float *hg, float *h, unsigned H)
-{
-    unsigned j = 0;
-    for (; j + 8 <= H; j += 8) {
-        __m256 r = sigmoid8(_mm256_add_ps(_mm256_loadu_ps(xg + j), _mm256_loadu_ps(hg + j)));
-        __m256 z =
-            sigmoid8(_mm256_add_ps(_mm256_loadu_ps(xg + H + j), _mm256_loadu_ps(hg + H + j)));
-        __m256 c = tanh8(
-            _mm256_fmadd_ps(r, _mm256_loadu_ps(hg + 2 * H + j), _mm256_loadu_ps(xg + 2 * H + j)));
-        __m256 hv = _mm256_loadu_ps(h + j);
-        _mm256_storeu_ps(h + j, _mm256_fmadd_ps(z, _mm256_sub_ps(hv, c), c));
-    }
-    for (; j < H; j++)
-        gate_one(xg, hg, h, H, j);
-}
-
-static const q8_ops ops_avx2 = {quantize_avx2, matvec_avx2, gates_avx2};
+static const q8_ops ops_avx2 = {quantize_avx2, matvec_avx2, gru_gates_avx2};
 #endif
 
 static const q8_ops *choose_ops(void)

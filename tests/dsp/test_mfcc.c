@@ -4,6 +4,7 @@
 #include "check.h"
 #include "mfcc.h"
 #include "signals.h"
+#include "levels.h"
 #include "simd.h"
 
 #include <string.h>
@@ -199,13 +200,7 @@ static void test_bad_params(void)
 int main(void)
 {
     /* Within tolerance on every kernel path this CPU runs (dsp/vec). */
-    for (simd_level l = SIMD_PORTABLE; l <= SIMD_AVX512; l++) {
-        if (!simd_level_supported(l)) continue;
-        printf("-- kernels: %s\n", simd_level_name(l));
-        setenv("GENRED_SIMD", simd_level_name(l), 1);
-        test_references();
-    }
-    unsetenv("GENRED_SIMD");
+    for_each_level(test_references);
     test_nonfinite();
     test_bad_params();
     return check_report("test_mfcc");

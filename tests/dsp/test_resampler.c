@@ -3,6 +3,7 @@
  * portable one, block-size independence, channel mixing, bypass, bad input. */
 #include "check.h"
 #include "resampler.h"
+#include "levels.h"
 #include "simd.h"
 
 #include <stdint.h>
@@ -254,13 +255,7 @@ static void test_paths(void)
 
 int main(void)
 {
-    for (simd_level l = SIMD_PORTABLE; l <= SIMD_AVX512; l++) {
-        if (!simd_level_supported(l)) continue;
-        printf("-- kernels: %s\n", simd_level_name(l));
-        setenv("GENRED_SIMD", simd_level_name(l), 1);
-        test_tones();
-    }
-    unsetenv("GENRED_SIMD");
+    for_each_level(test_tones);
     test_paths();
     test_blocks();
     test_stereo_mix();
