@@ -58,14 +58,14 @@
 #define HISTORY_LEN(taps) ((size_t)(taps)-1 + MIX_CHUNK + FOLD_PAD)
 
 /* A phase with symmetric taps: out = sum g[j] (w[a + j] + r[b + j]) plus at
- * most two taps of their own, w being an input's window oldest first and r
+ * most one tap of its own, w being an input's window oldest first and r
  * the same window newest first (r[u] = w[taps - 1 - u]). */
 typedef struct {
     unsigned phase;
     unsigned a, b, pairs;
     float *g;
-    unsigned n_single, single_at[2]; /* indices into w */
-    float single[2];
+    unsigned single_at; /* index into w; single is 0 when there is none */
+    float single;
 } fold;
 
 struct resampler {
@@ -175,25 +175,27 @@ static int fold_phase(resampler_t *rs, unsigned i)
     fold f = {.phase = i};
     if (hi > lo + 1 && !symmetric(c, lo, hi)) {
         if (symmetric(c, lo, hi - 1))
-            f.single_at[f.n_single++] = hi--;
+            f.single_at = hi--;
         else if (symmetric(c, lo + 1, hi))
-            f.single_at[f.n_single++] = lo++;
+            f.single_at = lo++;
         else
             return 1;
+        f.single = c[f.single_at];
     }
-    f.pairs = (hi - lo + 1) / 2;
+    /* Pairs j = 0.. take taps centre + j and centre - j; an odd run's
+     * centre tap is pair 0 with half its weight (x + x exactly doubles). */
+    unsigned half = (hi - lo + 1) / 2, odd = (hi - lo) % 2 == 0;
+    f.pairs = half + odd;
     if (f.pairs < 8) return 1;
-    if ((hi - lo) % 2 == 0) f.single_at[f.n_single++] = lo + f.pairs;
-    f.a = hi - f.pairs + 1;
-    f.b = rs->taps - 1 - (lo + f.pairs - 1);
+    f.a = hi - half + 1 - odd;
+    f.b = rs->taps - 1 - (lo + half - 1) - odd;
     /* Zero taps pad the pairs to whole 8-lane vectors (no scalar tail); the
      * histories have FOLD_PAD spare zeros for the reads past the window. */
     f.g = calloc(f.pairs + FOLD_PAD, sizeof *f.g);
     if (!f.g) return 0;
     memcpy(f.g, c + f.a, f.pairs * sizeof *f.g);
+    if (odd) f.g[0] *= 0.5f;
     f.pairs = (f.pairs + FOLD_PAD - 1) / FOLD_PAD * FOLD_PAD;
-    for (unsigned k = 0; k < f.n_single; k++)
-        f.single[k] = c[f.single_at[k]];
     rs->folds[rs->n_folds++] = f;
     return 1;
 }
@@ -295,10 +297,8 @@ size_t resampler_max_output(const resampler_t *rs, size_t frames)
 
 static float folded(const resampler_t *rs, const fold *f, const float *window, const float *rwindow)
 {
-    float y = rs->vec->dot_sum(window + f->a, rwindow + f->b, f->g, f->pairs);
-    for (unsigned k = 0; k < f->n_single; k++)
-        y += f->single[k] * window[f->single_at[k]];
-    return y;
+    return rs->vec->dot_sum(window + f->a, rwindow + f->b, f->g, f->pairs) +
+           f->single * window[f->single_at];
 }
 
 static float output(const resampler_t *rs, const float *window, const float *rwindow)
@@ -330,16 +330,23 @@ static void keep_tail(resampler_t *rs, size_t n)
 
 /* The outputs due while the chunk's n inputs arrive; returns their number.
  * Input i's window is history[i .. i + taps), newest first from
- * reversed[MIX_CHUNK - 1 - i]. */
+ * reversed[MIX_CHUNK - 1 - i]. An output is due at input i while phase < p
+ * (each adds q); moving to the next input subtracts p. */
 static size_t filter_chunk(resampler_t *rs, size_t n, float *out)
 {
     size_t written = 0;
-    for (size_t i = 0; i < n; i++) {
-        const float *window = rs->history + i, *rwindow = rs->reversed + MIX_CHUNK - 1 - i;
-        for (; rs->phase < rs->p; rs->phase += rs->q)
-            out[written++] = output(rs, window, rwindow);
-        rs->phase -= rs->p;
+    unsigned phase = rs->phase, p = rs->p, q = rs->q;
+    for (size_t i = 0; i < n;) {
+        if (phase >= p) {
+            phase -= p;
+            i++;
+            continue;
+        }
+        rs->phase = phase;
+        out[written++] = output(rs, rs->history + i, rs->reversed + MIX_CHUNK - 1 - i);
+        phase += q;
     }
+    rs->phase = phase;
     return written;
 }
 
