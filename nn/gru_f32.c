@@ -23,9 +23,10 @@
 #define ROW_PAD 16
 
 typedef struct {
-    /* y[r] = b[r] + sum_c w[r][c] x[c], r < rows (w as the table packed it) */
-    void (*matvec)(const float *w, const float *b, unsigned rows, unsigned cols, const float *x,
-                   float *y);
+    /* y[r] = b[r] + sum_c w[r][c] x[c] for r < rows (w as the table packed
+     * it, rows_pad rows); nothing is written past y[rows - 1] */
+    void (*matvec)(const float *w, const float *b, unsigned rows_pad, unsigned rows, unsigned cols,
+                   const float *x, float *y);
     /* h = GRU update of h from xg = W_ih x + b_ih and hg = W_hh h + b_hh */
     void (*gates)(const float *xg, const float *hg, float *h, unsigned hidden);
     /* w (rows x cols, row-major) into this table's layout, rows padded */
@@ -38,7 +39,7 @@ struct gru_f32 {
     unsigned max_frames, g_pad; /* g_pad: 3H rounded up to ROW_PAD */
     float *w_ih, *w_hh;         /* packed, g_pad rows */
     float *b_ih, *b_hh;         /* g_pad, zero padded */
-    float *xg;                  /* max_frames x g_pad: W_ih x + b_ih for every frame */
+    float *xg;                  /* max_frames x 3H: W_ih x + b_ih for every frame */
     float *hg;                  /* g_pad: W_hh h + b_hh */
     float *h;                   /* H */
 };
@@ -47,10 +48,11 @@ struct gru_f32 {
 
 /* Eight partial sums break the add latency chain (and let the compiler use
  * vector registers) without depending on -ffast-math. */
-static void matvec_c(const float *w, const float *b, unsigned rows, unsigned cols, const float *x,
-                     float *y)
+static void matvec_c(const float *w, const float *b, unsigned rows_pad, unsigned rows,
+                     unsigned cols, const float *x, float *y)
 {
     enum { LANES = 8 };
+    (void)rows_pad; /* row-major: row r starts at r * cols either way */
     for (unsigned r = 0; r < rows; r++) {
         const float *row = w + (size_t)r * cols;
         float part[LANES] = {0};
@@ -103,12 +105,23 @@ static void pack_cols(const float *w, unsigned rows, unsigned cols, float *out)
             out[(size_t)c * rows_pad + r] = w[(size_t)r * cols + c];
 }
 
+/* y[r .. r + 8) = v, as far as r < rows. */
+AVX2 static inline void store8(float *y, __m256 v, unsigned r, unsigned rows)
+{
+    if (r + 8 <= rows)
+        _mm256_storeu_ps(y + r, v);
+    else if (r < rows)
+        _mm256_maskstore_ps(y + r,
+                            _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(rows - r)),
+                                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
+                            v);
+}
+
 /* NV x 8 rows from row r0: NV independent FMA chains, one broadcast of
  * x[c] per column. Inlined with NV constant, so acc stays in registers. */
-__attribute__((always_inline)) AVX2 static inline void rows_avx2(const float *w, const float *b,
-                                                                 unsigned stride, unsigned r0,
-                                                                 unsigned cols, const float *x,
-                                                                 float *y, const unsigned NV)
+__attribute__((always_inline)) AVX2 static inline void
+rows_avx2(const float *w, const float *b, unsigned stride, unsigned r0, unsigned rows,
+          unsigned cols, const float *x, float *y, const unsigned NV)
 {
     __m256 acc[8];
     for (unsigned k = 0; k < NV; k++)
@@ -120,22 +133,22 @@ __attribute__((always_inline)) AVX2 static inline void rows_avx2(const float *w,
             acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(col + 8 * k), xc, acc[k]);
     }
     for (unsigned k = 0; k < NV; k++)
-        _mm256_storeu_ps(y + r0 + 8 * k, acc[k]);
+        store8(y, acc[k], r0 + 8 * k, rows);
 }
 
-/* rows: the padded count (a multiple of 16); y gets every padded row. */
-AVX2 static void matvec_avx2(const float *w, const float *b, unsigned rows, unsigned cols,
-                             const float *x, float *y)
+/* rows_pad: a multiple of 16, the packed column stride. */
+AVX2 static void matvec_avx2(const float *w, const float *b, unsigned rows_pad, unsigned rows,
+                             unsigned cols, const float *x, float *y)
 {
     unsigned r = 0;
-    for (; r + 64 <= rows; r += 64)
-        rows_avx2(w, b, rows, r, cols, x, y, 8);
-    if (r + 32 <= rows) {
-        rows_avx2(w, b, rows, r, cols, x, y, 4);
+    for (; r + 64 <= rows_pad; r += 64)
+        rows_avx2(w, b, rows_pad, r, rows, cols, x, y, 8);
+    if (r + 32 <= rows_pad) {
+        rows_avx2(w, b, rows_pad, r, rows, cols, x, y, 4);
         r += 32;
     }
-    for (; r < rows; r += 8)
-        rows_avx2(w, b, rows, r, cols, x, y, 1);
+    for (; r < rows_pad; r += 8)
+        rows_avx2(w, b, rows_pad, r, rows, cols, x, y, 1);
 }
 
 static const f32_ops ops_avx2 = {matvec_avx2, gru_gates_avx2, pack_cols};
@@ -145,10 +158,18 @@ static const f32_ops ops_avx2 = {matvec_avx2, gru_gates_avx2, pack_cols};
 
 #define AVX512 __attribute__((target("avx512f,avx2,fma")))
 
-__attribute__((always_inline)) AVX512 static inline void rows_avx512(const float *w, const float *b,
-                                                                     unsigned stride, unsigned r0,
-                                                                     unsigned cols, const float *x,
-                                                                     float *y, const unsigned NV)
+/* y[r .. r + 16) = v, as far as r < rows. */
+AVX512 static inline void store16(float *y, __m512 v, unsigned r, unsigned rows)
+{
+    if (r + 16 <= rows)
+        _mm512_storeu_ps(y + r, v);
+    else if (r < rows)
+        _mm512_mask_storeu_ps(y + r, (__mmask16)((1u << (rows - r)) - 1), v);
+}
+
+__attribute__((always_inline)) AVX512 static inline void
+rows_avx512(const float *w, const float *b, unsigned stride, unsigned r0, unsigned rows,
+            unsigned cols, const float *x, float *y, const unsigned NV)
 {
     __m512 acc[8];
     for (unsigned k = 0; k < NV; k++)
@@ -160,22 +181,21 @@ __attribute__((always_inline)) AVX512 static inline void rows_avx512(const float
             acc[k] = _mm512_fmadd_ps(_mm512_loadu_ps(col + 16 * k), xc, acc[k]);
     }
     for (unsigned k = 0; k < NV; k++)
-        _mm512_storeu_ps(y + r0 + 16 * k, acc[k]);
+        store16(y, acc[k], r0 + 16 * k, rows);
 }
 
-/* rows: the padded count (a multiple of 16). */
-AVX512 static void matvec_avx512(const float *w, const float *b, unsigned rows, unsigned cols,
-                                 const float *x, float *y)
+AVX512 static void matvec_avx512(const float *w, const float *b, unsigned rows_pad, unsigned rows,
+                                 unsigned cols, const float *x, float *y)
 {
     unsigned r = 0;
-    for (; r + 128 <= rows; r += 128)
-        rows_avx512(w, b, rows, r, cols, x, y, 8);
-    if (r + 64 <= rows) {
-        rows_avx512(w, b, rows, r, cols, x, y, 4);
+    for (; r + 128 <= rows_pad; r += 128)
+        rows_avx512(w, b, rows_pad, r, rows, cols, x, y, 8);
+    if (r + 64 <= rows_pad) {
+        rows_avx512(w, b, rows_pad, r, rows, cols, x, y, 4);
         r += 64;
     }
-    for (; r < rows; r += 16)
-        rows_avx512(w, b, rows, r, cols, x, y, 1);
+    for (; r < rows_pad; r += 16)
+        rows_avx512(w, b, rows_pad, r, rows, cols, x, y, 1);
 }
 
 static const f32_ops ops_avx512 = {matvec_avx512, gru_gates_avx2, pack_cols};
@@ -222,7 +242,7 @@ gru_f32_t *gru_f32_create(const model_gru_layer *layer, unsigned max_frames)
     g->w_hh = packed(g->ops, layer->w_hh, G, g->g_pad, H);
     g->b_ih = padded(layer->b_ih, G, g->g_pad);
     g->b_hh = padded(layer->b_hh, G, g->g_pad);
-    g->xg = malloc((size_t)max_frames * g->g_pad * sizeof(float));
+    g->xg = malloc((size_t)max_frames * 3 * H * sizeof(float));
     g->hg = malloc(g->g_pad * sizeof(float));
     g->h = malloc(H * sizeof(float));
     if (!g->w_ih || !g->w_hh || !g->b_ih || !g->b_hh || !g->xg || !g->hg || !g->h) {
@@ -250,19 +270,31 @@ int gru_f32_uses_simd(const gru_f32_t *g)
     return g->ops != &ops_c;
 }
 
+void gru_f32_project(const gru_f32_t *g, const float *x, float *xg)
+{
+    const model_gru_layer *l = g->l;
+    g->ops->matvec(g->w_ih, g->b_ih, g->g_pad, 3 * l->hidden, l->input, x, xg);
+}
+
+void gru_f32_step(gru_f32_t *g, const float *xg, float *h)
+{
+    unsigned H = g->l->hidden;
+    g->ops->matvec(g->w_hh, g->b_hh, g->g_pad, g->g_pad, H, h, g->hg);
+    g->ops->gates(xg, g->hg, h, H);
+}
+
+/* Made of project and step, so that their callers get these very outputs. */
 void gru_f32_process(gru_f32_t *g, const float *x, unsigned n, float *h_seq)
 {
     const model_gru_layer *l = g->l;
-    const f32_ops *ops = g->ops;
-    unsigned H = l->hidden, P = g->g_pad;
+    unsigned H = l->hidden, G = 3 * H;
     if (n > g->max_frames) n = g->max_frames;
     /* The input projection does not depend on the state: do it for all frames first. */
     for (unsigned t = 0; t < n; t++)
-        ops->matvec(g->w_ih, g->b_ih, P, l->input, x + (size_t)t * l->input, g->xg + (size_t)t * P);
+        gru_f32_project(g, x + (size_t)t * l->input, g->xg + (size_t)t * G);
     memset(g->h, 0, H * sizeof(float));
     for (unsigned t = 0; t < n; t++) {
-        ops->matvec(g->w_hh, g->b_hh, P, H, g->h, g->hg);
-        ops->gates(g->xg + (size_t)t * P, g->hg, g->h, H);
+        gru_f32_step(g, g->xg + (size_t)t * G, g->h);
         memcpy(h_seq + (size_t)t * H, g->h, H * sizeof(float));
     }
 }

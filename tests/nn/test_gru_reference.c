@@ -117,7 +117,7 @@ static void check_bytes_round_trip(const model_t *m, const char *path)
 /* Whether a fresh int8 kernel would take the AVX2 path now. */
 static int avx2_selected(const model_t *q)
 {
-    gru_q8_t *g = gru_q8_create(&q->layers[0], 1);
+    gru_q8_t *g = gru_q8_create(&q->layers[0], 1, 1);
     REQUIRE(g);
     int avx2 = gru_q8_uses_avx2(g);
     gru_q8_destroy(g);
