@@ -274,24 +274,26 @@ static int check_key_files(const cli *a, const genred_config *cfg, const char *f
     return -1;
 }
 
-/* Defaults, then the file, then the command line. */
+/* Defaults, then the file, then the command line. 0, or the exit status:
+ * 2 when a flag's value is wrong (a command-line error, as genred.8 says),
+ * 1 for the file or the settings as a whole. */
 static int build_config(const cli *a, genred_config *cfg, const char **file, char *err, size_t len)
 {
     conf_defaults(cfg);
     *file = a->config_path;
     if (!*file && access(CONFIG_DEFAULT_PATH, F_OK) == 0) *file = CONFIG_DEFAULT_PATH;
-    if (*file && conf_load_file(cfg, *file, err, len)) return -1;
+    if (*file && conf_load_file(cfg, *file, err, len)) return 1;
     if (a->input) {
-        if (input_check_spec(a->input, err, len)) return -1;
+        if (input_check_spec(a->input, err, len)) return 2;
         conf_set_input(cfg, a->name, a->input);
     } else if (a->name) {
         snprintf(cfg->streams[0].name, sizeof cfg->streams[0].name, "%s", a->name);
     }
     for (unsigned i = 0; i < a->n_publish; i++)
-        if (conf_add_publish(cfg, a->publish[i], i == 0, err, len)) return -1;
+        if (conf_add_publish(cfg, a->publish[i], i == 0, err, len)) return 2;
     for (unsigned i = 0; i < a->n_set; i++)
-        if (conf_set(cfg, a->set[i].key, a->set[i].value, a->set[i].flag, err, len)) return -1;
-    return conf_check(cfg, err, len) || check_key_files(a, cfg, *file, err, len);
+        if (conf_set(cfg, a->set[i].key, a->set[i].value, a->set[i].flag, err, len)) return 2;
+    return conf_check(cfg, err, len) || check_key_files(a, cfg, *file, err, len) ? 1 : 0;
 }
 
 /* The model the settings name; errors say where it was named. */
@@ -661,9 +663,10 @@ int main(int argc, char **argv)
     if (g.args.gen_keys) return generate_keys(g.args.gen_keys);
 
     char err[ERR_LEN];
-    if (build_config(&g.args, &g.cfg, &g.config_file, err, sizeof err)) {
+    rc = build_config(&g.args, &g.cfg, &g.config_file, err, sizeof err);
+    if (rc) {
         fprintf(stderr, "genred: %s\n", err);
-        return 1;
+        return rc;
     }
     log_set_level((log_level)log_parse_level(g.cfg.log_level));
     model_t *m = load_model(&g.args, &g.cfg, g.config_file, err, sizeof err);

@@ -6,6 +6,7 @@
 #include "stream_classifier.h"
 #include "tracker.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -253,10 +254,16 @@ static void post(pipeline_t *p, const char *topic, json_t *msg, int64_t arrival_
     json_decref(msg);
 }
 
+/* Once the reader of --print goes away (genred --print | head -2), printing
+ * stops with one warning and genred goes on publishing: subscribers may be
+ * listening, and a daemon's work does not hang on its stdout. */
+static atomic_int stdout_closed;
+
 static void print_line(const pipeline_t *p, const tracker_decision *d, double level)
 {
     const model_t *m = p->eng.model->model;
     double seconds = p->in_rate > 0 ? (double)p->position / p->in_rate : 0;
+    if (atomic_load(&stdout_closed)) return;
     flockfile(stdout);
     if (d->silence) {
         printf("%-10s %8.1fs  (silence)  %6.1f dBFS\n", p->name, seconds, level);
@@ -270,8 +277,12 @@ static void print_line(const pipeline_t *p, const tracker_decision *d, double le
             printf("   next %-12s %3.0f%%", m->labels[second], 100.0 * d->probs[second]);
         printf("   %6.1f dBFS\n", level);
     }
-    fflush(stdout);
+    int failed = fflush(stdout) == EOF || ferror(stdout);
+    int why = errno;
     funlockfile(stdout);
+    if (failed && !atomic_exchange(&stdout_closed, 1))
+        log_warn("--print: standard output closed (%s): no more lines printed; still publishing",
+                 strerror(why));
 }
 
 /* genre.change once the tracker says a new state has held. */
@@ -459,6 +470,18 @@ static struct timespec idle_sleep(const pipeline_t *p)
     return t;
 }
 
+/* An input that ended before filling one window published nothing; say so
+ * rather than end as if all were well (genre-classify, given the same file,
+ * classifies 1-3 s as one shorter window and warns too). */
+static void warn_if_unclassified(const pipeline_t *p)
+{
+    if (p->stats.hops || !p->position || !(p->in_rate > 0) || !p->eng.model) return;
+    log_warn("stream '%s': input ended after %.2f s of audio, shorter than the %g s window: "
+             "nothing classified",
+             p->name, (double)p->position / p->in_rate,
+             p->eng.model->model->frontend.window_seconds);
+}
+
 static void *pipeline_main(void *arg)
 {
     pipeline_t *p = arg;
@@ -501,6 +524,7 @@ static void *pipeline_main(void *arg)
         log_msg(input_get_state(p->input) == INPUT_FAILED ? LOG_ERROR : LOG_INFO,
                 "stream '%s': input %s%s%s", p->name, input_state_name(input_get_state(p->input)),
                 *why ? ": " : "", why);
+        warn_if_unclassified(p);
     }
     return NULL;
 }

@@ -25,15 +25,17 @@ static void usage(FILE *out)
             "  --hop       window step in seconds (default 0.5)\n"
             "  --cache     reuse/keep features in DIR\n"
             "  --level-db  scale every clip to this RMS level first (for peak-normalised\n"
-            "              excerpts, e.g. -19)\n");
+            "              excerpts, e.g. -19)\n"
+            "  --help, --version\n"
+            "Exit status: 0, 1 when the model or the data cannot be used, 2 usage error.\n");
 }
 
 int main(int argc, char **argv)
 {
     static const struct option longs[] = {
-        {"model", 1, 0, 'm'},    {"root", 1, 0, 'r'}, {"list", 1, 0, 'l'},
-        {"json", 0, 0, 'j'},     {"hop", 1, 0, 'h'},  {"cache", 1, 0, 'c'},
-        {"level-db", 1, 0, 'L'}, {"help", 0, 0, '?'}, {0, 0, 0, 0}};
+        {"model", 1, 0, 'm'},   {"root", 1, 0, 'r'},  {"list", 1, 0, 'l'},     {"json", 0, 0, 'j'},
+        {"hop", 1, 0, 'h'},     {"cache", 1, 0, 'c'}, {"level-db", 1, 0, 'L'}, {"help", 0, 0, '?'},
+        {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
     const char *model_path = NULL, *root = NULL, *list = NULL, *cache = NULL;
     int json = 0, c;
     double hop = 0.5, level = -1000;
@@ -61,13 +63,12 @@ int main(int argc, char **argv)
         case 'L':
             if (cli_real(PROG, "level-db", optarg, -80, 0, &level)) return 2;
             break;
+        case 'V':
+            cli_version(PROG);
+            return 0;
         default:
-            if (!strcmp(argv[optind - 1], "--help")) {
-                usage(stdout);
-                return 0;
-            }
-            usage(stderr);
-            return fail("unknown or incomplete option '%s'", argv[optind - 1]);
+            c = cli_help_or_usage_error(PROG, argv[optind - 1], usage);
+            return c < 0 ? 0 : c;
         }
     }
     if (optind < argc) return fail("unexpected argument '%s'", argv[optind]);

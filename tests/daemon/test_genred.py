@@ -457,7 +457,8 @@ def test_bad_config():
                          (["--log-level", "loud"], "log_level")):
         out = subprocess.run([GENRED, "--publish", endpoint("flags")] + args,
                              capture_output=True, text=True, timeout=10 * SLOW)
-        check(out.returncode in (1, 2) and needle in out.stderr,
+        # A bad flag is a command-line error: exit 2 (genred.8).
+        check(out.returncode == 2 and needle in out.stderr,
               "%r: rc %d, %r" % (args, out.returncode, out.stderr))
         check(len(out.stderr.strip().splitlines()) == 1, "%r: one line: %r" % (args, out.stderr))
 
@@ -605,6 +606,43 @@ def test_print():
     check(all(l.startswith("main ") and "dBFS" in l and
               any(lab in l for lab in info["labels"]) for l in lines), "lines: %r" % lines)
     check(out.stderr == "", "--log-level warn keeps stderr quiet: %r" % out.stderr)
+
+
+def test_print_closed():
+    """genred --print | head -2: one warning when the reader goes, and genred
+    carries on publishing to the end of the input."""
+    info = model_info()
+    rate = int(info["frontend"]["sample_rate"])
+    path = write_wav(os.path.join(TMP, "closed.wav"), tone(5, rate, 1), rate)
+    sub = Subscriber(endpoint())
+    proc = subprocess.Popen([GENRED, "--input", "file:" + path, "--loop=4", "--publish", endpoint(),
+                             "--print", "--log-level", "warn", "--wait-subscriber"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away after one line
+    err = proc.communicate(timeout=30 * SLOW)[1]
+    sub.wait_for("genre.status", 1, 5 * SLOW)
+    closed = [l for l in err.splitlines() if "standard output closed" in l]
+    check(first.startswith("main "), "a first line: %r" % first)
+    check(proc.returncode == 0, "exit 0: %r" % err)
+    check(len(closed) == 1 and "still publishing" in closed[0], "one warning: %r" % err)
+    check(len(sub.of("genre.probs")) == expected_hops(20 * rate, info, 0.5),
+          "every hop still published: %d" % len(sub.of("genre.probs")))
+    sub.close()
+
+
+def test_short_input():
+    """A file shorter than the model's window: nothing to publish, so a
+    warning saying why, not info lines alone."""
+    info = model_info()
+    rate = int(info["frontend"]["sample_rate"])
+    path = write_wav(os.path.join(TMP, "short.wav"), tone(1.7, rate, 1), rate)
+    out = subprocess.run([GENRED, "--input", "file:" + path, "--publish", endpoint(),
+                          "--log-level", "warn"], capture_output=True, text=True,
+                         timeout=20 * SLOW)
+    check(out.returncode == 0, "exit 0: %r" % out.stderr)
+    check("input ended after 1.70 s of audio, shorter than the 3 s window: nothing classified"
+          in out.stderr, "warned: %r" % out.stderr)
 
 
 def test_systemd_notify():

@@ -73,6 +73,8 @@ dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/genred/genr
 for f in usr/bin/genred etc/genred/genred.conf usr/lib/systemd/system/genred.service \
     usr/lib/systemd/system/genred@.service usr/lib/systemd/user/genred.service \
     usr/lib/sysusers.d/genred.conf usr/share/man/man8/genred.8 usr/share/man/man1/genre-train.1 \
+    usr/share/man/man1/genre-classify.1 usr/share/man/man1/genre-eval.1 \
+    usr/share/man/man1/genre-sub.1 usr/share/man/man1/genre-web.1 \
     usr/bin/genre-train usr/bin/genre-model-info usr/share/genred/default.gmdl \
     usr/share/doc/genred/copyright; do
     [ -e "$root/$f" ] || fail "package lacks /$f"

@@ -25,3 +25,7 @@ check() { # program page
 }
 check genred daemon/genred.8
 check genre-train tools/genre-train.1
+check genre-classify tools/genre-classify.1
+check genre-eval tools/genre-eval.1
+check genre-sub tools/genre-sub.1
+check genre-web tools/genre-web.1
