@@ -10,6 +10,10 @@
 #include <immintrin.h>
 #define GRU_Q8_X86 1
 #endif
+#ifdef __aarch64__
+#include "gru_q8_neon.h"
+#define GRU_Q8_NEON 1
+#endif
 
 /* Rows are padded with zeros to whole 32-byte vectors. */
 static unsigned pad32(unsigned n)
@@ -235,13 +239,19 @@ AVX2 static void gates_avx2(const float *xg, const float *hg, float *h, unsigned
 static const q8_ops ops_avx2 = {quantize_avx2, matvec_avx2, gates_avx2};
 #endif
 
+#ifdef GRU_Q8_NEON
+static const q8_ops ops_neon = {gru_q8_neon_quantize, gru_q8_neon_matvec, gru_q8_neon_gates};
+#endif
+
 static const q8_ops *choose_ops(void)
 {
-#ifdef GRU_Q8_X86
     const char *no_simd = getenv("GENRED_NO_SIMD");
-    if ((!no_simd || !strcmp(no_simd, "") || !strcmp(no_simd, "0")) &&
-        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return &ops_avx2;
+    if (no_simd && strcmp(no_simd, "") && strcmp(no_simd, "0")) return &ops_c;
+#ifdef GRU_Q8_X86
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &ops_avx2;
+#endif
+#ifdef GRU_Q8_NEON
+    return &ops_neon; /* every AArch64 core has NEON */
 #endif
     return &ops_c;
 }
@@ -302,6 +312,14 @@ int gru_q8_uses_avx2(const gru_q8_t *g)
     (void)g;
     return 0;
 #endif
+}
+
+const char *gru_q8_path(const gru_q8_t *g)
+{
+#ifdef GRU_Q8_NEON
+    if (g->ops == &ops_neon) return "neon";
+#endif
+    return gru_q8_uses_avx2(g) ? "avx2" : "portable";
 }
 
 void gru_q8_process(gru_q8_t *g, const float *x, unsigned n, float *h_seq)

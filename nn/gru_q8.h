@@ -6,10 +6,12 @@
  * are exact integer sums scaled once per row. Gates use a rational tanh
  * approximation (|error| < 1e-6) instead of libm.
  *
- * Two paths give the same integer sums and float results within rounding:
- * AVX2 (maddubs on |a| and sign(w, a)) chosen at create time when the CPU
- * has AVX2 and FMA, and portable C. Setting GENRED_NO_SIMD=1 in the
- * environment before create forces the portable path (for tests). */
+ * Three paths give the same integer sums: AVX2 (maddubs on |a| and
+ * sign(w, a)) chosen at create time when the CPU has AVX2 and FMA, with
+ * float results within rounding (FMA); NEON on AArch64 (gru_q8_neon.c),
+ * bit-identical to the portable path; and portable C. Setting
+ * GENRED_NO_SIMD=1 in the environment before create forces the portable path
+ * (for tests). */
 #ifndef GENRED_GRU_Q8_H
 #define GENRED_GRU_Q8_H
 
@@ -26,5 +28,8 @@ void gru_q8_process(gru_q8_t *g, const float *x, unsigned n, float *h_seq);
 
 /* 1 when this kernel runs the AVX2 path. */
 int gru_q8_uses_avx2(const gru_q8_t *g);
+
+/* The path this kernel runs: "avx2", "neon" or "portable". */
+const char *gru_q8_path(const gru_q8_t *g);
 
 #endif
