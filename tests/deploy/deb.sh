@@ -81,6 +81,7 @@ dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/genred/genr
     fail "/etc/genred/genred.conf is not a conffile"
 for f in usr/bin/genred etc/genred/genred.conf usr/lib/systemd/system/genred.service \
     usr/lib/systemd/system/genred@.service usr/lib/systemd/user/genred.service \
+    usr/lib/systemd/user/genre-web.service \
     usr/lib/sysusers.d/genred.conf usr/share/man/man8/genred.8 usr/share/man/man1/genre-train.1 \
     usr/bin/genre-train usr/bin/genre-model-info usr/share/genred/default.gmdl \
     usr/share/doc/genred/copyright; do
