@@ -3,7 +3,7 @@
 #include "classifier.h"
 #include "frontend.h"
 #include "log.h"
-#include "smoother.h"
+#include "tracker.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -18,10 +18,6 @@
 #define IDLE_SLEEP_NS  (3 * 1000 * 1000)
 #define IDLE_MAX_NS    (50 * 1000 * 1000)
 #define PACE_WINDOW_NS (250 * 1000 * 1000)
-
-/* "No label yet" and "silence" as change-tracking states; labels are >= 0. */
-#define STATE_NONE    (-2)
-#define STATE_SILENCE (-1)
 
 model_ref *model_ref_new(model_t *m)
 {
@@ -50,8 +46,8 @@ void model_ref_release(model_ref *r)
 typedef struct {
     model_ref *model;
     classifier_t *classifier;
-    smoother_t *smoother;
-    float *raw, *smoothed;
+    tracker_t *tracker;
+    float *raw;
     pipeline_settings settings;
 } engine;
 
@@ -70,8 +66,11 @@ struct pipeline {
     uint64_t position;          /* input frames consumed, all generations */
     uint64_t next_classify;     /* model-rate sample at which the next hop is due */
     uint64_t fe_nonfinite_base; /* front-end NaN counts of earlier front-ends */
-    int current, candidate;     /* change tracking states */
-    uint64_t candidate_since;   /* model-rate sample where candidate appeared */
+    /* Seconds of audio consumed, across format changes and front-ends, so
+     * the tracker's clock never jumps: at the current format's start, and
+     * at the current front-end's start. */
+    double format_start_s, fe_start_s;
+    uint64_t format_start_position;
 
     pthread_mutex_t reload_lock;
     engine pending;
@@ -96,9 +95,8 @@ struct pipeline {
 static void engine_free(engine *e)
 {
     if (e->classifier) classifier_destroy(e->classifier);
-    smoother_destroy(e->smoother);
+    tracker_destroy(e->tracker);
     free(e->raw);
-    free(e->smoothed);
     model_ref_release(e->model);
     memset(e, 0, sizeof *e);
 }
@@ -132,17 +130,14 @@ static int engine_build(engine *e, model_ref *model, const pipeline_settings *s,
         engine_free(e);
         return -1;
     }
-    e->smoother = smoother_create(m->n_labels, s->smoothing, s->hop);
+    tracker_settings ts = {s->hop, s->smoothing, s->change_hold, s->silence_dbfs};
+    e->tracker = tracker_create(m->n_labels, &ts);
     e->raw = calloc(m->n_labels, sizeof *e->raw);
-    e->smoothed = calloc(m->n_labels, sizeof *e->smoothed);
-    if (!e->smoother || !e->raw || !e->smoothed) {
+    if (!e->tracker || !e->raw) {
         snprintf(err, err_len, "pipeline: out of memory");
         engine_free(e);
         return -1;
     }
-    /* Until the first non-silent window, every genre is equally likely. */
-    for (unsigned i = 0; i < m->n_labels; i++)
-        e->smoothed[i] = 1.0f / (float)m->n_labels;
     return 0;
 }
 
@@ -165,8 +160,17 @@ static void restart_hops(pipeline_t *p)
     p->next_classify = frame_end(p->eng.model->model, frontend_window_frames(p->fe) - 1);
 }
 
+/* Seconds of audio consumed so far. */
+static double audio_seconds(const pipeline_t *p)
+{
+    double since =
+        p->in_rate > 0 ? (double)(p->position - p->format_start_position) / p->in_rate : 0.0;
+    return p->format_start_s + since;
+}
+
 static void set_frontend(pipeline_t *p, frontend_t *fe)
 {
+    p->fe_start_s = audio_seconds(p);
     if (p->fe) {
         p->fe_nonfinite_base += frontend_nonfinite_count(p->fe);
         frontend_destroy(p->fe);
@@ -189,7 +193,6 @@ pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_l
     pthread_mutex_init(&p->stats_lock, NULL);
     atomic_init(&p->stop, false);
     atomic_init(&p->heartbeat, monotonic_ns());
-    p->current = p->candidate = STATE_NONE;
     p->generation = input_generation(p->input);
     p->in_rate = input_rate(p->input);
     p->channels = input_channels(p->input);
@@ -277,96 +280,75 @@ static void post(pipeline_t *p, const char *topic, json_t *msg, int64_t arrival_
     json_decref(msg);
 }
 
-static int argmax(const float *v, unsigned n)
-{
-    int best = 0;
-    for (unsigned i = 1; i < n; i++)
-        if (v[i] > v[best]) best = (int)i;
-    return best;
-}
-
-static void print_line(const pipeline_t *p, int top, int silence, double level)
+static void print_line(const pipeline_t *p, const tracker_decision *d, double level)
 {
     const model_t *m = p->eng.model->model;
     double seconds = p->in_rate > 0 ? (double)p->position / p->in_rate : 0;
     flockfile(stdout);
-    if (silence) {
+    if (d->silence) {
         printf("%-10s %8.1fs  (silence)  %6.1f dBFS\n", p->name, seconds, level);
     } else {
         int second = -1;
         for (unsigned i = 0; i < m->n_labels; i++)
-            if ((int)i != top && (second < 0 || p->eng.smoothed[i] > p->eng.smoothed[second]))
-                second = (int)i;
-        printf("%-10s %8.1fs  %-12s %3.0f%%", p->name, seconds, m->labels[top],
-               100.0 * p->eng.smoothed[top]);
+            if ((int)i != d->top && (second < 0 || d->probs[i] > d->probs[second])) second = (int)i;
+        printf("%-10s %8.1fs  %-12s %3.0f%%", p->name, seconds, m->labels[d->top],
+               100.0 * d->probs[d->top]);
         if (second >= 0)
-            printf("   next %-12s %3.0f%%", m->labels[second], 100.0 * p->eng.smoothed[second]);
+            printf("   next %-12s %3.0f%%", m->labels[second], 100.0 * d->probs[second]);
         printf("   %6.1f dBFS\n", level);
     }
     fflush(stdout);
     funlockfile(stdout);
 }
 
-/* genre.change once a new state has held for change_hold seconds of audio. */
-static void track_change(pipeline_t *p, int state, uint64_t at)
+/* genre.change once the tracker says a new state has held. */
+static void post_change(pipeline_t *p, const tracker_decision *d)
 {
     const model_t *m = p->eng.model->model;
-    if (state == p->current) {
-        p->candidate = STATE_NONE;
-        return;
-    }
-    if (state != p->candidate) {
-        p->candidate = state;
-        p->candidate_since = at;
-    }
-    double held = (double)(at - p->candidate_since) / m->frontend.sample_rate;
-    if (held + 1e-9 < p->eng.settings.change_hold) return;
     json_t *msg = message_head(p);
-    json_object_set_new(msg, "previous", label_or_null(m, p->current));
-    json_object_set_new(msg, "new", label_or_null(m, state));
-    json_object_set_new(msg, "silence", json_boolean(state == STATE_SILENCE));
-    json_object_set_new(msg, "p", json_real(state >= 0 ? p->eng.smoothed[state] : 0.0));
+    json_object_set_new(msg, "previous", label_or_null(m, d->previous));
+    json_object_set_new(msg, "new", label_or_null(m, d->state));
+    json_object_set_new(msg, "silence", json_boolean(d->state == TRACKER_SILENCE));
+    json_object_set_new(msg, "p", json_real(d->state >= 0 ? d->probs[d->state] : 0.0));
     post(p, "genre.change", msg, 0);
-    log_info("stream '%s': %s -> %s", p->name, p->current >= 0 ? m->labels[p->current] : "-",
-             state >= 0 ? m->labels[state] : "(silence)");
-    p->current = state;
-    p->candidate = STATE_NONE;
+    log_info("stream '%s': %s -> %s", p->name, d->previous >= 0 ? m->labels[d->previous] : "-",
+             d->state >= 0 ? m->labels[d->state] : "(silence)");
 }
 
-static void classify(pipeline_t *p, uint64_t at, int64_t arrival_ns)
+/* One window: `end` is its last model-rate sample in the current
+ * front-end. */
+static void classify(pipeline_t *p, uint64_t end, int64_t arrival_ns)
 {
     const model_t *m = p->eng.model->model;
     engine *e = &p->eng;
     double level = frontend_level_dbfs(p->fe);
-    int silence = level < e->settings.silence_dbfs;
     classifier_process(e->classifier, frontend_window(p->fe), frontend_window_frames(p->fe),
                        e->raw);
-    /* While silent the smoothed guess is held, so a pause between tracks
-     * does not drag it towards whatever the model makes of silence. */
-    if (!silence) smoother_process(e->smoother, e->raw, e->smoothed);
-    int top = argmax(e->smoothed, m->n_labels);
+    tracker_decision d;
+    tracker_process(e->tracker, e->raw, level,
+                    p->fe_start_s + (double)end / m->frontend.sample_rate, &d);
 
     json_t *msg = message_head(p);
     json_object_set_new(msg, "rate", json_real(p->in_rate));
     json_object_set_new(msg, "labels", labels_json(m));
-    json_object_set_new(msg, "top", silence ? json_null() : json_string(m->labels[top]));
-    json_object_set_new(msg, "p", json_real(silence ? 0.0 : e->smoothed[top]));
-    json_object_set_new(msg, "probs", floats_json(e->smoothed, m->n_labels));
+    json_object_set_new(msg, "top", d.silence ? json_null() : json_string(m->labels[d.top]));
+    json_object_set_new(msg, "p", json_real(d.p));
+    json_object_set_new(msg, "probs", floats_json(d.probs, m->n_labels));
     json_object_set_new(msg, "raw", floats_json(e->raw, m->n_labels));
-    json_object_set_new(msg, "silence", json_boolean(silence));
+    json_object_set_new(msg, "silence", json_boolean(d.silence));
     json_object_set_new(msg, "level_dbfs", json_real(level));
     post(p, "genre.probs", msg, arrival_ns);
-    track_change(p, silence ? STATE_SILENCE : top, at);
-    if (e->settings.print) print_line(p, top, silence, level);
+    if (d.changed) post_change(p, &d);
+    if (e->settings.print) print_line(p, &d, level);
 
     pthread_mutex_lock(&p->stats_lock);
     p->stats.hops++;
     p->stats.have_level = 1;
     p->stats.level_dbfs = level;
-    p->stats.silence = silence;
-    p->stats.have_top = !silence;
-    p->stats.p = silence ? 0.0 : e->smoothed[top];
-    snprintf(p->stats.top, sizeof p->stats.top, "%s", m->labels[top]);
+    p->stats.silence = d.silence;
+    p->stats.have_top = !d.silence;
+    p->stats.p = d.p;
+    snprintf(p->stats.top, sizeof p->stats.top, "%s", m->labels[d.top]);
     pthread_mutex_unlock(&p->stats_lock);
 }
 
@@ -419,13 +401,9 @@ static void take_pending(pipeline_t *p)
                                 next.model->model->n_labels * sizeof *next.model->model->labels);
     engine old = p->eng;
     p->eng = next;
-    if (labels_changed) {
-        p->current = p->candidate = STATE_NONE;
-    } else {
-        /* Keep the smoothed history across a reload of the same labels. */
-        memcpy(p->eng.smoothed, old.smoothed, next.model->model->n_labels * sizeof(float));
-        smoother_process(p->eng.smoother, old.smoothed, p->eng.smoothed);
-    }
+    /* Keep the smoothed history and change state across a reload of the
+     * same labels; new labels start afresh. */
+    if (!labels_changed) tracker_continue(p->eng.tracker, old.tracker);
     engine_free(&old);
     if (rebuild) {
         char err[256];
@@ -442,6 +420,8 @@ static void follow_format(pipeline_t *p)
     unsigned gen = input_generation(p->input);
     if (gen == p->generation) return;
     p->generation = gen;
+    p->format_start_s = audio_seconds(p);
+    p->format_start_position = p->position;
     p->in_rate = input_rate(p->input);
     p->channels = input_channels(p->input);
     char err[256];

@@ -1,19 +1,11 @@
 # genre-train, genre-eval, genre-classify: offline training and evaluation on
 # the daemon's own front-end (genred_dsp) and inference code (genred_nn).
-pkg_check_modules(GENRED_TOOLS_JANSSON REQUIRED IMPORTED_TARGET GLOBAL jansson)
-find_library(GENRED_TOOLS_LIQUID liquid REQUIRED)
-find_package(ZLIB REQUIRED)
-
-add_library(genred_tools STATIC
-    ${CMAKE_CURRENT_LIST_DIR}/cli.c
-    ${CMAKE_CURRENT_LIST_DIR}/dataset.c
-    ${CMAKE_CURRENT_LIST_DIR}/evaluate.c
-    ${CMAKE_CURRENT_LIST_DIR}/metrics.c
-    ${CMAKE_CURRENT_LIST_DIR}/plot.c
-)
+# The library is tools/train/; genred_tools adds the programs' shared
+# command-line helpers.
+add_subdirectory(${CMAKE_CURRENT_LIST_DIR}/train ${CMAKE_CURRENT_BINARY_DIR}/train)
+add_library(genred_tools STATIC ${CMAKE_CURRENT_LIST_DIR}/cli.c)
 target_include_directories(genred_tools PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(genred_tools PUBLIC genred_dsp genred_nn PkgConfig::GENRED_TOOLS_JANSSON
-    ${GENRED_TOOLS_LIQUID} ZLIB::ZLIB Threads::Threads m)
+target_link_libraries(genred_tools PUBLIC genred_trainer)
 
 add_executable(genre-train ${CMAKE_CURRENT_LIST_DIR}/genre-train.c)
 target_link_libraries(genre-train PRIVATE genred_tools genred_train)

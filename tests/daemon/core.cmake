@@ -12,3 +12,5 @@ genred_py_scenarios(test_genred.py genred_ 90
 
 genred_test(test_smoother SOURCES test_smoother.c ${CMAKE_SOURCE_DIR}/daemon/smoother.c
     LIBS m LABELS daemon INCLUDES ${CMAKE_SOURCE_DIR}/daemon)
+
+genred_test(test_tracker SOURCES test_tracker.c LIBS genred_tracker LABELS daemon)

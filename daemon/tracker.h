@@ -1,0 +1,62 @@
+/* tracker: what one stream's window-by-window classifier outputs mean over
+ * time. Pure logic, no I/O, no clocks, no threads: the daemon's pipeline
+ * feeds it every window and turns its decisions into messages, and tools
+ * (genre-eval --events) run the very same smoothing, silence and change-hold
+ * over a file.
+ *
+ * Per window it takes the raw probabilities, the window's level and the
+ * window's end in seconds of audio, and decides:
+ *   - silence: the level is below silence_dbfs. While silent the smoothed
+ *     probabilities are held, so a pause between tracks does not drag them
+ *     towards whatever the model makes of silence.
+ *   - the smoothed probabilities (first-order low-pass, time constant
+ *     `smoothing` seconds at a step of `hop` seconds) and their top label.
+ *   - a change: the state (top label, or silence) differs from the last
+ *     reported one and has held for change_hold seconds of audio, measured
+ *     between window ends, so the hold means the same whatever the hop. */
+#ifndef GENRED_TRACKER_H
+#define GENRED_TRACKER_H
+
+/* States besides label indices (which are >= 0). */
+#define TRACKER_NONE    (-2) /* nothing reported yet (start, or labels changed) */
+#define TRACKER_SILENCE (-1)
+
+typedef struct {
+    double hop;          /* s of audio between windows (the smoothing step), > 0 */
+    double smoothing;    /* time constant, s; 0 turns smoothing off */
+    double change_hold;  /* s of audio a new state must hold before it is reported */
+    double silence_dbfs; /* a window below this level is silence */
+} tracker_settings;
+
+typedef struct {
+    const float *probs; /* smoothed, one per label; the tracker's, valid until the next call */
+    int top;            /* argmax of probs; while silent, that of the held probabilities */
+    int silence;
+    double p;    /* probs[top], 0 while silent */
+    int state;   /* the reported state after this window (TRACKER_* or a label) */
+    int changed; /* this window completed a change: report previous -> state */
+    int previous;
+} tracker_decision;
+
+typedef struct tracker tracker_t;
+
+/* NULL on bad settings (n_labels 0, hop <= 0, negative smoothing or hold,
+ * NaN) or out of memory. */
+tracker_t *tracker_create(unsigned n_labels, const tracker_settings *s);
+void tracker_destroy(tracker_t *t);
+
+/* One window: raw (n_labels probabilities), its level in dBFS, and its end
+ * in seconds of audio since any fixed origin (non-decreasing). */
+void tracker_process(tracker_t *t, const float *raw, double level_dbfs, double end_s,
+                     tracker_decision *out);
+
+/* The reported state: TRACKER_NONE, TRACKER_SILENCE or a label index. */
+int tracker_state(const tracker_t *t);
+
+/* Carries the history of `from` (same label count: smoothed probabilities,
+ * reported state, a pending change) into a fresh tracker, so that a reload
+ * with new settings or a new model of the same labels does not restart the
+ * smoothing or report a change that did not happen. */
+void tracker_continue(tracker_t *t, const tracker_t *from);
+
+#endif
