@@ -3,9 +3,12 @@
 arm64 against x86-64, counted the same way for both builds (issue 19).
 
 Both builds run under qemu-user (qemu-aarch64-static and qemu-x86_64-static)
-with -singlestep -d exec,nochain: every guest instruction is one translation
-block and logs one line, so the log's line count is the number of
-instructions executed (Debian's qemu has no plugin support, so no libinsn).
+with -d in_asm,exec,nochain: in_asm lists the guest instructions of each
+translation block once, exec logs every execution of a block (nochain: no
+block jumps straight into the next unlogged), so the sum over executions of
+their blocks' lengths is the number of instructions executed. Debian's qemu
+has no plugin support (no libinsn); on genre-model-info this count is within
+0.1 % of singlestepping (one log line per instruction), 6 times faster.
 genred classifies a 48 kHz mono clip (a USB microphone's format; the model
 runs at 22.05 kHz, so the resampler is included) with the built-in model at
 the default 0.5 s hop, played once and then N+1 times (--loop): the
@@ -60,21 +63,35 @@ def genred_args(build, clip, plays, tmp):
             "--loop=%d" % plays, "--publish", "ipc://%s/insn.ipc" % tmp, "--log-level", "error"]
 
 
-def count_lines(fifo, out):
+def count_instructions(fifo, out):
+    """Reads qemu's log: "IN:" starts a block, each "0xPC:  ..." line is one of
+    its instructions (the first one's PC names the block), and each
+    "Trace N: HOST [FLAGS/PC/...]" is one execution of block PC."""
+    size, pc, total = {}, None, 0
     with open(fifo, "rb") as f:
-        out.append(sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b"")))
+        for line in f:
+            if line.startswith(b"Trace "):
+                total += size[line.split(b"/", 2)[1]]
+            elif line.startswith(b"IN:"):
+                pc = None
+            elif line.startswith(b"0x"):
+                if pc is None:
+                    pc = line.split(b":", 1)[0][2:].rjust(16, b"0")
+                    size[pc] = 0
+                size[pc] += 1
+    out.append(total)
 
 
 def qemu_count(qemu, cpu, argv, env, tmp):
-    """Guest instructions of one run under qemu-user, singlestepped."""
+    """Guest instructions of one run under qemu-user."""
     fifo = os.path.join(tmp, "log.fifo")
     if os.path.exists(fifo):
         os.unlink(fifo)
     os.mkfifo(fifo)
     got = []
-    reader = threading.Thread(target=count_lines, args=(fifo, got))
+    reader = threading.Thread(target=count_instructions, args=(fifo, got))
     reader.start()
-    r = subprocess.run([qemu] + cpu + ["-singlestep", "-d", "exec,nochain", "-D", fifo] + argv,
+    r = subprocess.run([qemu] + cpu + ["-d", "in_asm,exec,nochain", "-D", fifo] + argv,
                        env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     reader.join()
