@@ -615,27 +615,18 @@ static int run(app *g, const sigset_t *set)
 
 static int print_model_info(const model_t *m)
 {
-    char err[256];
-    unsigned frames = 0;
-    mfcc_params mp = {m->frontend.sample_rate, m->frontend.n_fft,    m->frontend.hop,
-                      m->frontend.n_mels,      m->frontend.n_coeffs, m->frontend.fmin,
-                      m->frontend.fmax};
-    frontend_t *fe = frontend_create(&mp, m->frontend.window_seconds, m->frontend.sample_rate, 1,
-                                     err, sizeof err);
-    if (fe) {
-        frames = frontend_window_frames(fe);
-        frontend_destroy(fe);
-    }
+    unsigned frames = model_window_frames(m);
     json_t *labels = json_array();
     for (unsigned i = 0; i < m->n_labels; i++)
         json_array_append_new(labels, json_string(m->labels[i]));
-    json_t *info = json_pack(
-        "{s:s, s:o, s:b, s:i, s:{s:f, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i}}", "id", m->id,
-        "labels", labels, "deltas", (int)m->deltas, "n_inputs", (int)m->n_inputs, "frontend",
-        "sample_rate", m->frontend.sample_rate, "n_fft", (int)m->frontend.n_fft, "hop",
-        (int)m->frontend.hop, "n_mels", (int)m->frontend.n_mels, "n_coeffs",
-        (int)m->frontend.n_coeffs, "fmin", m->frontend.fmin, "fmax", m->frontend.fmax,
-        "window_seconds", m->frontend.window_seconds, "window_frames", (int)frames);
+    json_t *info =
+        json_pack("{s:s, s:o, s:b, s:i, s:{s:f, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i}}", "id",
+                  m->id, "labels", labels, "deltas", (int)m->deltas, "n_inputs", (int)m->n_inputs,
+                  "frontend", "sample_rate", m->frontend.mfcc.sample_rate, "n_fft",
+                  (int)m->frontend.mfcc.n_fft, "hop", (int)m->frontend.mfcc.hop, "n_mels",
+                  (int)m->frontend.mfcc.n_mels, "n_coeffs", (int)m->frontend.mfcc.n_coeffs, "fmin",
+                  m->frontend.mfcc.fmin, "fmax", m->frontend.mfcc.fmax, "window_seconds",
+                  m->frontend.window_seconds, "window_frames", (int)frames);
     json_dumpf(info, stdout, JSON_INDENT(2));
     putchar('\n');
     json_decref(info);

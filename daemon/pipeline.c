@@ -3,6 +3,7 @@
 #include "classifier.h"
 #include "frontend.h"
 #include "log.h"
+#include "stream_classifier.h"
 #include "tracker.h"
 
 #include <math.h>
@@ -45,7 +46,8 @@ void model_ref_release(model_ref *r)
 /* What a model brings to a pipeline: built in full before it is used. */
 typedef struct {
     model_ref *model;
-    classifier_t *classifier;
+    classifier_t *classifier;    /* windows the stream classifier did not follow */
+    stream_classifier_t *stream; /* the live windows, frame by frame */
     tracker_t *tracker;
     float *raw;
     pipeline_settings settings;
@@ -64,7 +66,6 @@ struct pipeline {
     double in_rate;
     float *buf;
     uint64_t position;          /* input frames consumed, all generations */
-    uint64_t next_classify;     /* model-rate sample at which the next hop is due */
     uint64_t fe_nonfinite_base; /* front-end NaN counts of earlier front-ends */
     /* Seconds of audio consumed, across format changes and front-ends, so
      * the tracker's clock never jumps: at the current format's start, and
@@ -95,24 +96,11 @@ struct pipeline {
 static void engine_free(engine *e)
 {
     if (e->classifier) classifier_destroy(e->classifier);
+    stream_classifier_destroy(e->stream);
     tracker_destroy(e->tracker);
     free(e->raw);
     model_ref_release(e->model);
     memset(e, 0, sizeof *e);
-}
-
-static mfcc_params model_mfcc_params(const model_t *m)
-{
-    const model_frontend *f = &m->frontend;
-    mfcc_params p = {f->sample_rate, f->n_fft, f->hop, f->n_mels, f->n_coeffs, f->fmin, f->fmax};
-    return p;
-}
-
-static frontend_t *make_frontend(const model_t *m, double rate, unsigned channels, char *err,
-                                 size_t err_len)
-{
-    mfcc_params mp = model_mfcc_params(m);
-    return frontend_create(&mp, m->frontend.window_seconds, rate, channels, err, err_len);
 }
 
 static int engine_build(engine *e, model_ref *model, const pipeline_settings *s, char *err,
@@ -122,11 +110,12 @@ static int engine_build(engine *e, model_ref *model, const pipeline_settings *s,
     const model_t *m = model->model;
     e->model = model_ref_hold(model);
     e->settings = *s;
-    /* A generous frame bound: the window plus slack for rounding. */
-    unsigned max_frames =
-        (unsigned)(m->frontend.window_seconds * m->frontend.sample_rate / m->frontend.hop) + 4;
-    e->classifier = classifier_create(m, max_frames, err, err_len);
-    if (!e->classifier) {
+    uint64_t hop = frontend_hop_samples(&m->frontend, s->hop);
+    e->classifier = classifier_create(m, model_window_frames(m), err, err_len);
+    if (e->classifier)
+        e->stream = stream_classifier_create(
+            m, model_window_frames(m), frontend_windows_live(&m->frontend, hop), err, err_len);
+    if (!e->stream) {
         engine_free(e);
         return -1;
     }
@@ -139,25 +128,6 @@ static int engine_build(engine *e, model_ref *model, const pipeline_settings *s,
         return -1;
     }
     return 0;
-}
-
-/* Model-rate sample at which frame `k` (0-based) ends. */
-static uint64_t frame_end(const model_t *m, uint64_t k)
-{
-    return k * m->frontend.hop + m->frontend.n_fft;
-}
-
-static uint64_t hop_samples(const pipeline_t *p)
-{
-    uint64_t h = (uint64_t)llround(p->eng.settings.hop * p->eng.model->model->frontend.sample_rate);
-    return h ? h : 1;
-}
-
-/* Called after a (re)built front-end: the first hop is due when the window
- * first fills. */
-static void restart_hops(pipeline_t *p)
-{
-    p->next_classify = frame_end(p->eng.model->model, frontend_window_frames(p->fe) - 1);
 }
 
 /* Seconds of audio consumed so far. */
@@ -176,7 +146,9 @@ static void set_frontend(pipeline_t *p, frontend_t *fe)
         frontend_destroy(p->fe);
     }
     p->fe = fe;
-    if (fe) restart_hops(p);
+    if (fe) frontend_set_hop(fe, p->eng.settings.hop);
+    /* A new front end numbers its frames from 0 again. */
+    if (p->eng.stream) stream_classifier_reset(p->eng.stream);
 }
 
 pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_len)
@@ -203,7 +175,8 @@ pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_l
     }
     if (engine_build(&p->eng, opt->model, &opt->settings, err, err_len)) goto fail;
     char why[256];
-    frontend_t *fe = make_frontend(p->eng.model->model, p->in_rate, p->channels, why, sizeof why);
+    frontend_t *fe =
+        model_frontend_create(p->eng.model->model, p->in_rate, p->channels, why, sizeof why);
     if (!fe) {
         snprintf(err, err_len, "stream '%s': %s", p->name, why);
         goto fail;
@@ -322,11 +295,9 @@ static void classify(pipeline_t *p, uint64_t end, int64_t arrival_ns)
     const model_t *m = p->eng.model->model;
     engine *e = &p->eng;
     double level = frontend_level_dbfs(p->fe);
-    classifier_process(e->classifier, frontend_window(p->fe), frontend_window_frames(p->fe),
-                       e->raw);
     tracker_decision d;
     tracker_process(e->tracker, e->raw, level,
-                    p->fe_start_s + (double)end / m->frontend.sample_rate, &d);
+                    p->fe_start_s + (double)end / m->frontend.mfcc.sample_rate, &d);
 
     json_t *msg = message_head(p);
     json_object_set_new(msg, "rate", json_real(p->in_rate));
@@ -352,36 +323,32 @@ static void classify(pipeline_t *p, uint64_t end, int64_t arrival_ns)
     pthread_mutex_unlock(&p->stats_lock);
 }
 
-/* Runs the front-end over one popped block, classifying whenever a hop is
- * due. */
+/* Runs the front-end over one popped block, feeding every frame to the
+ * stream classifier and classifying whenever the front end says a window
+ * is due. A window the stream classifier did not follow from its start
+ * (just after a reload) goes through the per-window classifier: the same
+ * probabilities either way. */
 static void process_block(pipeline_t *p, const float *in, size_t frames, int64_t arrival_ns)
 {
-    const model_t *m = p->eng.model->model;
-    uint64_t hop = hop_samples(p);
+    engine *e = &p->eng;
     while (frames) {
         size_t used = 0;
         int got = frontend_process(p->fe, in, frames, &used);
         in += used * p->channels;
         frames -= used;
         p->position += used;
-        if (!got || !frontend_window_full(p->fe)) continue;
-        uint64_t end = frame_end(m, frontend_frame_count(p->fe) - 1);
-        if (end < p->next_classify) continue;
-        classify(p, end, arrival_ns);
-        while (p->next_classify <= end)
-            p->next_classify += hop;
+        if (!got) continue;
+        int have = stream_classifier_push(e->stream, frontend_newest_frame(p->fe),
+                                          got & FRONTEND_WINDOW_START, e->raw);
+        if (!(got & FRONTEND_WINDOW_DUE)) continue;
+        if (!have)
+            classifier_process(e->classifier, frontend_window(p->fe), frontend_window_frames(p->fe),
+                               e->raw);
+        classify(p, frontend_frame_end(p->fe), arrival_ns);
     }
 }
 
 /* ---- reload and format changes (worker side) ---- */
-
-static int same_frontend(const model_t *a, const model_t *b)
-{
-    const model_frontend *x = &a->frontend, *y = &b->frontend;
-    return x->sample_rate == y->sample_rate && x->n_fft == y->n_fft && x->hop == y->hop &&
-           x->n_mels == y->n_mels && x->n_coeffs == y->n_coeffs && x->fmin == y->fmin &&
-           x->fmax == y->fmax && x->window_seconds == y->window_seconds;
-}
 
 static void take_pending(pipeline_t *p)
 {
@@ -395,7 +362,8 @@ static void take_pending(pipeline_t *p)
     p->pending_ready = p->pending_prepared = 0;
     pthread_mutex_unlock(&p->reload_lock);
 
-    int rebuild = !same_frontend(p->eng.model->model, next.model->model);
+    int rebuild =
+        !frontend_params_equal(&p->eng.model->model->frontend, &next.model->model->frontend);
     int labels_changed = p->eng.model->model->n_labels != next.model->model->n_labels ||
                          memcmp(p->eng.model->model->labels, next.model->model->labels,
                                 next.model->model->n_labels * sizeof *next.model->model->labels);
@@ -405,10 +373,11 @@ static void take_pending(pipeline_t *p)
      * same labels; new labels start afresh. */
     if (!labels_changed) tracker_continue(p->eng.tracker, old.tracker);
     engine_free(&old);
+    if (p->fe) frontend_set_hop(p->fe, p->eng.settings.hop);
     if (rebuild) {
         char err[256];
         frontend_t *fe =
-            make_frontend(p->eng.model->model, p->in_rate, p->channels, err, sizeof err);
+            model_frontend_create(p->eng.model->model, p->in_rate, p->channels, err, sizeof err);
         if (!fe) log_error("stream '%s': %s", p->name, err);
         set_frontend(p, fe);
     }
@@ -427,7 +396,7 @@ static void follow_format(pipeline_t *p)
     char err[256];
     frontend_t *fe = NULL;
     if (p->channels >= 1 && p->channels <= MAX_CHANNELS)
-        fe = make_frontend(p->eng.model->model, p->in_rate, p->channels, err, sizeof err);
+        fe = model_frontend_create(p->eng.model->model, p->in_rate, p->channels, err, sizeof err);
     else
         snprintf(err, sizeof err, "%u channels is more than %d", p->channels, MAX_CHANNELS);
     if (!fe)
@@ -482,14 +451,8 @@ static struct timespec idle_sleep(const pipeline_t *p)
     int64_t ns = IDLE_SLEEP_NS;
     if (p->fe && !p->fast_source) {
         const model_t *m = p->eng.model->model;
-        uint64_t frames = frontend_frame_count(p->fe);
-        /* Model-rate samples taken in so far, at most: the front-end holds
-         * less than one frame hop past the last frame's end. */
-        uint64_t taken = frames ? frame_end(m, frames - 1) + m->frontend.hop : 0;
-        if (p->next_classify > taken) {
-            double due = (double)(p->next_classify - taken) / m->frontend.sample_rate * 1e9;
-            if (due - IDLE_SLEEP_NS > ns) ns = (int64_t)due - IDLE_SLEEP_NS;
-        }
+        double due = (double)frontend_samples_to_due(p->fe) / m->frontend.mfcc.sample_rate * 1e9;
+        if (due - IDLE_SLEEP_NS > ns) ns = (int64_t)due - IDLE_SLEEP_NS;
         if (ns > IDLE_MAX_NS) ns = IDLE_MAX_NS;
     }
     struct timespec t = {0, (long)ns};
@@ -578,8 +541,8 @@ int pipeline_prepare_reload(pipeline_t *p, model_ref *model, const pipeline_sett
     if (engine_build(&e, model, s, err, err_len)) return -1;
     /* Prove the front-end can be built for this input before committing. */
     char why[256];
-    frontend_t *fe = make_frontend(model->model, input_rate(p->input), input_channels(p->input),
-                                   why, sizeof why);
+    frontend_t *fe = model_frontend_create(model->model, input_rate(p->input),
+                                           input_channels(p->input), why, sizeof why);
     if (!fe) {
         snprintf(err, err_len, "stream '%s': %s", p->name, why);
         engine_free(&e);

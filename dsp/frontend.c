@@ -31,6 +31,7 @@ struct frontend {
     mfcc_t *mfcc;
     mfcc_window_t *win;
     const mfcc_params *p;
+    frontend_params params;
     unsigned channels, n_frames;
     size_t chunk; /* input frames per resampling step */
     float *pending;
@@ -42,6 +43,7 @@ struct frontend {
     double *sum;      /* sum of its samples */
     unsigned n_segments;
     double level_db;
+    uint64_t hop_samples; /* classification hop; 1: every frame */
 };
 
 static size_t chunk_frames(const resampler_t *rs, unsigned hop)
@@ -52,19 +54,72 @@ static size_t chunk_frames(const resampler_t *rs, unsigned hop)
     return k;
 }
 
-frontend_t *frontend_create(const mfcc_params *params, double window_seconds, double in_rate,
-                            unsigned channels, char *err, size_t err_len)
+unsigned frontend_params_window_frames(const frontend_params *p)
 {
+    return mfcc_window_frames(p->window_seconds, p->mfcc.sample_rate, p->mfcc.n_fft, p->mfcc.hop);
+}
+
+int frontend_params_equal(const frontend_params *a, const frontend_params *b)
+{
+    const mfcc_params *x = &a->mfcc, *y = &b->mfcc;
+    return x->sample_rate == y->sample_rate && x->n_fft == y->n_fft && x->hop == y->hop &&
+           x->n_mels == y->n_mels && x->n_coeffs == y->n_coeffs && x->fmin == y->fmin &&
+           x->fmax == y->fmax && a->window_seconds == b->window_seconds;
+}
+
+uint64_t frontend_hop_samples(const frontend_params *p, double hop_seconds)
+{
+    double h = round(hop_seconds * p->mfcc.sample_rate);
+    return h >= 1 && h < 1e15 ? (uint64_t)h : 1;
+}
+
+/* Due windows whose first frame is at most s: hops of at least a frame give
+ * one per multiple of hop up to s * frame_hop, shorter ones one per frame. */
+static uint64_t windows_through(const frontend_params *p, uint64_t hop_samples, uint64_t s)
+{
+    uint64_t fh = p->mfcc.hop;
+    return hop_samples >= fh ? s * fh / hop_samples + 1 : s + 1;
+}
+
+int frontend_window_starts_at(const frontend_params *p, uint64_t hop_samples, uint64_t frame)
+{
+    return frame == 0 ||
+           windows_through(p, hop_samples, frame) > windows_through(p, hop_samples, frame - 1);
+}
+
+uint64_t frontend_window_start(const frontend_params *p, uint64_t hop_samples, uint64_t i)
+{
+    uint64_t fh = p->mfcc.hop;
+    return hop_samples >= fh ? (i * hop_samples + fh - 1) / fh : i;
+}
+
+unsigned frontend_windows_live(const frontend_params *p, uint64_t hop_samples)
+{
+    /* Windows live at frame f start in [f - N + 1, f]: a span of N frame
+     * hops holds at most N * frame_hop / hop + 1 due points. */
+    unsigned n = frontend_params_window_frames(p);
+    uint64_t fh = p->mfcc.hop;
+    if (hop_samples < fh) return n;
+    uint64_t k = (uint64_t)n * fh / hop_samples + 1;
+    return k < n ? (unsigned)k : n;
+}
+
+frontend_t *frontend_create(const frontend_params *params, double in_rate, unsigned channels,
+                            char *err, size_t err_len)
+{
+    double window_seconds = params->window_seconds;
     frontend_t *fe = calloc(1, sizeof *fe);
     if (!fe) {
         snprintf(err, err_len, "frontend: out of memory");
         return NULL;
     }
-    fe->mfcc = mfcc_create(params, err, err_len);
+    fe->mfcc = mfcc_create(&params->mfcc, err, err_len);
     if (!fe->mfcc) goto fail;
     fe->p = mfcc_get_params(fe->mfcc);
     fe->rs = resampler_create(in_rate, fe->p->sample_rate, channels, err, err_len);
     if (!fe->rs) goto fail;
+    fe->params = *params;
+    fe->hop_samples = 1;
     fe->channels = channels;
     fe->n_frames = mfcc_window_frames(window_seconds, fe->p->sample_rate, fe->p->n_fft, fe->p->hop);
     if (!fe->n_frames || fe->n_frames > MAX_WINDOW_FR) {
@@ -152,6 +207,23 @@ static void update_level(frontend_t *fe)
     fe->level_db = ms > 1e-20 ? 10.0 * log10(ms) : LEVEL_FLOOR;
 }
 
+void frontend_set_hop(frontend_t *fe, double hop_seconds)
+{
+    fe->hop_samples = frontend_hop_samples(&fe->params, hop_seconds);
+}
+
+/* What the frame just pushed (index frame_count - 1) means under the rule. */
+static int frame_flags(const frontend_t *fe)
+{
+    uint64_t f = fe->frame_count - 1;
+    int flags = FRONTEND_FRAME;
+    if (frontend_window_starts_at(&fe->params, fe->hop_samples, f)) flags |= FRONTEND_WINDOW_START;
+    if (f + 1 >= fe->n_frames &&
+        frontend_window_starts_at(&fe->params, fe->hop_samples, f + 1 - fe->n_frames))
+        flags |= FRONTEND_WINDOW_DUE;
+    return flags;
+}
+
 int frontend_process(frontend_t *fe, const float *in, size_t frames, size_t *consumed)
 {
     size_t used_in = 0;
@@ -168,7 +240,7 @@ int frontend_process(frontend_t *fe, const float *in, size_t frames, size_t *con
                 fe->frame_count++;
                 update_level(fe);
                 *consumed = used_in;
-                return 1;
+                return frame_flags(fe);
             }
         }
         if (used_in == frames) break;
@@ -201,9 +273,35 @@ const float *frontend_window(const frontend_t *fe)
     return mfcc_window_view(fe->win);
 }
 
+const float *frontend_newest_frame(const frontend_t *fe)
+{
+    unsigned held = mfcc_window_count(fe->win);
+    return mfcc_window_view(fe->win) + (size_t)(held ? held - 1 : 0) * fe->p->n_coeffs;
+}
+
 uint64_t frontend_frame_count(const frontend_t *fe)
 {
     return fe->frame_count;
+}
+
+static uint64_t end_of_frame(const frontend_t *fe, uint64_t k)
+{
+    return k * fe->p->hop + fe->p->n_fft;
+}
+
+uint64_t frontend_frame_end(const frontend_t *fe)
+{
+    return fe->frame_count ? end_of_frame(fe, fe->frame_count - 1) : 0;
+}
+
+uint64_t frontend_samples_to_due(const frontend_t *fe)
+{
+    /* The first window not yet due starts at or after s0. */
+    uint64_t s0 = fe->frame_count >= fe->n_frames ? fe->frame_count - fe->n_frames + 1 : 0;
+    uint64_t i = s0 ? windows_through(&fe->params, fe->hop_samples, s0 - 1) : 0;
+    uint64_t s = frontend_window_start(&fe->params, fe->hop_samples, i);
+    uint64_t due = end_of_frame(fe, s + fe->n_frames - 1);
+    return due > fe->samples ? due - fe->samples : 0;
 }
 
 double frontend_level_dbfs(const frontend_t *fe)
@@ -216,7 +314,7 @@ uint64_t frontend_nonfinite_count(const frontend_t *fe)
     return resampler_nonfinite_count(fe->rs) + mfcc_nonfinite_count(fe->mfcc);
 }
 
-const mfcc_params *frontend_params(const frontend_t *fe)
+const mfcc_params *frontend_mfcc_params(const frontend_t *fe)
 {
     return fe->p;
 }

@@ -1,7 +1,6 @@
 #include "classifier.h"
 
-#include "gru_f32.h"
-#include "gru_q8.h"
+#include "gru_layer.h"
 #include "model_input.h"
 
 #include <math.h>
@@ -9,15 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    gru_f32_t *f32;
-    gru_q8_t *q8;
-} layer_kernel;
-
 struct classifier {
     const model_t *m;
     unsigned max_frames;
-    layer_kernel *kernels;
+    gru_layer_t **layers;
     model_input_spec input;
     float *x;      /* max_frames x n_inputs, normalised */
     float *seq[2]; /* max_frames x widest hidden: layer outputs, ping-pong */
@@ -27,12 +21,10 @@ struct classifier {
 void classifier_destroy(classifier_t *c)
 {
     if (!c) return;
-    if (c->kernels)
-        for (uint32_t i = 0; i < c->m->n_layers; i++) {
-            gru_f32_destroy(c->kernels[i].f32);
-            gru_q8_destroy(c->kernels[i].q8);
-        }
-    free(c->kernels);
+    if (c->layers)
+        for (uint32_t i = 0; i < c->m->n_layers; i++)
+            gru_layer_destroy(c->layers[i]);
+    free(c->layers);
     free(c->x);
     free(c->seq[0]);
     free(c->seq[1]);
@@ -52,17 +44,14 @@ classifier_t *classifier_create(const model_t *m, unsigned max_frames, char *err
     c->m = m;
     c->input = model_input_spec_of(m);
     c->max_frames = max_frames;
-    c->kernels = calloc(m->n_layers, sizeof *c->kernels);
-    if (!c->kernels) goto oom;
+    c->layers = calloc(m->n_layers, sizeof *c->layers);
+    if (!c->layers) goto oom;
     size_t widest = 0;
     for (uint32_t i = 0; i < m->n_layers; i++) {
         const model_gru_layer *l = &m->layers[i];
         if (l->hidden > widest) widest = l->hidden;
-        if (l->weights == MODEL_WEIGHTS_Q8)
-            c->kernels[i].q8 = gru_q8_create(l, max_frames);
-        else
-            c->kernels[i].f32 = gru_f32_create(l, max_frames);
-        if (!c->kernels[i].q8 && !c->kernels[i].f32) goto oom;
+        c->layers[i] = gru_layer_create(l, max_frames, 1);
+        if (!c->layers[i]) goto oom;
     }
     c->x = malloc((size_t)max_frames * m->n_inputs * sizeof(float));
     c->seq[0] = malloc((size_t)max_frames * widest * sizeof(float));
@@ -95,8 +84,9 @@ static void pool(const model_t *m, const float *seq, unsigned n, unsigned H, flo
     }
 }
 
-static void dense_softmax(const model_t *m, const float *p, unsigned H, float *probs)
+void classifier_head(const model_t *m, const float *p, float *probs)
 {
+    unsigned H = model_output_hidden(m);
     float max = -INFINITY;
     for (uint32_t k = 0; k < m->n_labels; k++) {
         const float *w = m->fc_w + (size_t)k * H;
@@ -126,21 +116,18 @@ void classifier_process(classifier_t *c, const float *window, unsigned n_frames,
         return;
     }
     if (n_frames > c->max_frames) { /* keep the newest frames */
-        window += (size_t)(n_frames - c->max_frames) * m->frontend.n_coeffs;
+        window += (size_t)(n_frames - c->max_frames) * m->frontend.mfcc.n_coeffs;
         n_frames = c->max_frames;
     }
     model_input(&c->input, window, n_frames, c->x);
     const float *in = c->x;
     float *out = c->seq[0];
     for (uint32_t i = 0; i < m->n_layers; i++) {
-        if (c->kernels[i].q8)
-            gru_q8_process(c->kernels[i].q8, in, n_frames, out);
-        else
-            gru_f32_process(c->kernels[i].f32, in, n_frames, out);
+        gru_layer_process(c->layers[i], in, n_frames, out);
         in = out;
         out = c->seq[(i + 1) & 1];
     }
     unsigned H = model_output_hidden(m);
     pool(m, in, n_frames, H, c->pooled);
-    dense_softmax(m, c->pooled, H, probs);
+    classifier_head(m, c->pooled, probs);
 }

@@ -26,4 +26,8 @@ void classifier_process(classifier_t *c, const float *window, unsigned n_frames,
 
 const model_t *classifier_model(const classifier_t *c);
 
+/* The model's head: probs (n_labels) = softmax(fc_w pooled + fc_b), pooled
+ * being the last layer's pooled state; uniform if that overflows. */
+void classifier_head(const model_t *m, const float *pooled, float *probs);
+
 #endif

@@ -4,16 +4,16 @@
 #include <stdio.h>
 #include <string.h>
 
-model_t *gru_export(const gru_shape *s, const float *params, const model_frontend *fe,
+model_t *gru_export(const gru_shape *s, const float *params, const frontend_params *fe,
                     unsigned deltas, const float *mean, const float *std,
                     const char (*labels)[MODEL_MAX_LABEL_LEN + 1], const char *id, char *err,
                     size_t err_len)
 {
     if (gru_shape_check(s, err, err_len)) return NULL;
-    if (deltas > 1 || fe->n_coeffs * (1 + deltas) != s->n_inputs) {
+    if (deltas > 1 || fe->mfcc.n_coeffs * (1 + deltas) != s->n_inputs) {
         snprintf(err, err_len,
                  "gru_export: front-end has %u coefficients (deltas %u), network %u inputs",
-                 fe->n_coeffs, deltas, s->n_inputs);
+                 fe->mfcc.n_coeffs, deltas, s->n_inputs);
         return NULL;
     }
     model_t *m =

@@ -67,6 +67,25 @@ static float sigmoid(float x)
     return 1.0f / (1.0f + expf(-x));
 }
 
+void gru_f32_project(const gru_f32_t *g, const float *x, float *xg)
+{
+    const model_gru_layer *l = g->l;
+    matvec(l->w_ih, l->b_ih, 3 * l->hidden, l->input, x, xg);
+}
+
+void gru_f32_step(gru_f32_t *g, const float *xg, float *h)
+{
+    const model_gru_layer *l = g->l;
+    unsigned H = l->hidden;
+    matvec(l->w_hh, l->b_hh, 3 * H, H, h, g->hg);
+    for (unsigned j = 0; j < H; j++) {
+        float r = sigmoid(xg[j] + g->hg[j]);
+        float z = sigmoid(xg[H + j] + g->hg[H + j]);
+        float c = tanhf(xg[2 * H + j] + r * g->hg[2 * H + j]);
+        h[j] = (1 - z) * c + z * h[j];
+    }
+}
+
 void gru_f32_process(gru_f32_t *g, const float *x, unsigned n, float *h_seq)
 {
     const model_gru_layer *l = g->l;
@@ -74,17 +93,10 @@ void gru_f32_process(gru_f32_t *g, const float *x, unsigned n, float *h_seq)
     if (n > g->max_frames) n = g->max_frames;
     /* The input projection does not depend on the state: do it for all frames first. */
     for (unsigned t = 0; t < n; t++)
-        matvec(l->w_ih, l->b_ih, G, l->input, x + (size_t)t * l->input, g->xg + (size_t)t * G);
+        gru_f32_project(g, x + (size_t)t * l->input, g->xg + (size_t)t * G);
     memset(g->h, 0, H * sizeof(float));
     for (unsigned t = 0; t < n; t++) {
-        const float *xg = g->xg + (size_t)t * G;
-        matvec(l->w_hh, l->b_hh, G, H, g->h, g->hg);
-        for (unsigned j = 0; j < H; j++) {
-            float r = sigmoid(xg[j] + g->hg[j]);
-            float z = sigmoid(xg[H + j] + g->hg[H + j]);
-            float c = tanhf(xg[2 * H + j] + r * g->hg[2 * H + j]);
-            g->h[j] = (1 - z) * c + z * g->h[j];
-        }
+        gru_f32_step(g, g->xg + (size_t)t * G, g->h);
         memcpy(h_seq + (size_t)t * H, g->h, H * sizeof(float));
     }
 }

@@ -16,4 +16,11 @@ void gru_f32_destroy(gru_f32_t *g);
 /* x: n x input; h_seq: n x hidden, the state after each frame. n <= max_frames. */
 void gru_f32_process(gru_f32_t *g, const float *x, unsigned n, float *h_seq);
 
+/* The steps process is made of, for callers that run several states (one
+ * per overlapping window, nn/stream_classifier.h): the input projection of
+ * one frame, xg (3H) = W_ih x + b_ih, and one frame's update of a state h
+ * (hidden) from it. process gives bit for bit what these give. */
+void gru_f32_project(const gru_f32_t *g, const float *x, float *xg);
+void gru_f32_step(gru_f32_t *g, const float *xg, float *h);
+
 #endif

@@ -1,6 +1,13 @@
-#include "gru_q8_neon.h"
-
-#include "tanh_fast.h"
+/* gru_q8_neon: the int8 GRU's NEON path on AArch64 (a table for gru_q8.c's
+ * dispatch, gru_q8_ops.h).
+ *
+ * NEON (Advanced SIMD) is part of every ARMv8-A core, so the path is always
+ * usable there. Only base ARMv8.0 instructions: the Raspberry Pi 4's
+ * Cortex-A72 has no SDOT. Each step gives the portable path's results bit
+ * for bit: the same exact integer sums, and the same float operations in the
+ * same order with no fused multiply-add (both files are built with
+ * -ffp-contract=off, nn/CMakeLists.txt). Built for aarch64 only. */
+#include "gru_q8_ops.h"
 
 #include <arm_neon.h>
 #include <string.h>
@@ -34,7 +41,7 @@ static int8x8_t quantize8(const float *x, float32x4_t inv)
     return vmovn_s16(h);
 }
 
-float gru_q8_neon_quantize(const float *x, unsigned n, int8_t *q)
+static float quantize_neon(const float *x, unsigned n, int8_t *q)
 {
     float max = abs_max(x, n);
     if (!(max > 0)) {
@@ -88,8 +95,9 @@ static int32_t row_sum(const int8_t *w, unsigned cols_pad, const int8_t *q)
     return vaddvq_s32(acc);
 }
 
-void gru_q8_neon_matvec(const int8_t *w, unsigned rows, unsigned cols_pad, const int8_t *q,
-                        float q_scale, const float *row_scale, const float *bias, float *y)
+/* y = (w q) * row_scale * q_scale + bias for one vector q. */
+static void matvec(const int8_t *w, unsigned rows, unsigned cols_pad, const int8_t *q,
+                   float q_scale, const float *row_scale, const float *bias, float *y)
 {
     const float32x4_t qs = vdupq_n_f32(q_scale);
     unsigned r = 0;
@@ -102,6 +110,17 @@ void gru_q8_neon_matvec(const int8_t *w, unsigned rows, unsigned cols_pad, const
         int32_t sum = row_sum(w + (size_t)r * cols_pad, cols_pad, q);
         y[r] = (float)sum * (row_scale[r] * q_scale) + bias[r];
     }
+}
+
+/* Each vector on its own, so a batch gives what one at a time does. */
+static void matmul_neon(const int8_t *w, const int32_t *row_sum, unsigned rows, unsigned cols_pad,
+                        const int8_t *q, unsigned n, const float *q_scale, const float *row_scale,
+                        const float *bias, float *y)
+{
+    (void)row_sum; /* for paths that offset the vectors; NEON multiplies signed */
+    for (unsigned k = 0; k < n; k++)
+        matvec(w, rows, cols_pad, q + (size_t)k * cols_pad, q_scale[k], row_scale, bias,
+               y + (size_t)k * rows);
 }
 
 /* ---- gates ---- */
@@ -141,7 +160,7 @@ static void gates4(const float *xg, const float *hg, float *h, unsigned H, unsig
     vst1q_f32(h + j, vaddq_f32(c, vmulq_f32(z, vsubq_f32(hv, c))));
 }
 
-void gru_q8_neon_gates(const float *xg, const float *hg, float *h, unsigned H)
+static void gates_neon(const float *xg, const float *hg, float *h, unsigned H)
 {
     unsigned j = 0;
     for (; j + 4 <= H; j += 4)
@@ -158,3 +177,10 @@ void gru_q8_neon_gates(const float *xg, const float *hg, float *h, unsigned H)
     gates4(x4, h4g, h4, 4, 0);
     memcpy(h + j, h4, n * sizeof *h);
 }
+
+static int always(void)
+{
+    return 1;
+}
+
+const q8_ops q8_ops_neon = {"neon", always, quantize_neon, matmul_neon, gates_neon};

@@ -72,27 +72,28 @@ static int fail(char *err, size_t err_len, const char *name, const char *field, 
     return -1;
 }
 
-static int check_frontend(const model_frontend *fe, const char *name, char *err, size_t err_len)
+static int check_frontend(const frontend_params *fe, const char *name, char *err, size_t err_len)
 {
-    double sr = fe->sample_rate;
+    const mfcc_params *mp = &fe->mfcc;
+    double sr = mp->sample_rate;
     if (!isfinite(sr) || sr < 1000 || sr > 768000)
         return fail(err, err_len, name, "sample_rate", "%g Hz is outside 1000..768000", sr);
-    if (fe->n_fft < 16 || fe->n_fft > 65536)
-        return fail(err, err_len, name, "n_fft", "%u is outside 16..65536", fe->n_fft);
-    if (fe->hop < 1 || fe->hop > fe->n_fft)
-        return fail(err, err_len, name, "hop", "%u is outside 1..n_fft (%u)", fe->hop, fe->n_fft);
-    if (fe->n_mels < 1 || fe->n_mels > 1024)
-        return fail(err, err_len, name, "n_mels", "%u is outside 1..1024", fe->n_mels);
-    if (fe->n_coeffs < 1 || fe->n_coeffs > fe->n_mels)
-        return fail(err, err_len, name, "n_coeffs", "%u is outside 1..n_mels (%u)", fe->n_coeffs,
-                    fe->n_mels);
-    double fmax = fe->fmax == 0 ? sr / 2 : fe->fmax;
-    if (!isfinite(fe->fmin) || fe->fmin < 0 || fe->fmin >= fmax)
-        return fail(err, err_len, name, "fmin", "%g Hz is outside 0..fmax", fe->fmin);
+    if (mp->n_fft < 16 || mp->n_fft > 65536)
+        return fail(err, err_len, name, "n_fft", "%u is outside 16..65536", mp->n_fft);
+    if (mp->hop < 1 || mp->hop > mp->n_fft)
+        return fail(err, err_len, name, "hop", "%u is outside 1..n_fft (%u)", mp->hop, mp->n_fft);
+    if (mp->n_mels < 1 || mp->n_mels > 1024)
+        return fail(err, err_len, name, "n_mels", "%u is outside 1..1024", mp->n_mels);
+    if (mp->n_coeffs < 1 || mp->n_coeffs > mp->n_mels)
+        return fail(err, err_len, name, "n_coeffs", "%u is outside 1..n_mels (%u)", mp->n_coeffs,
+                    mp->n_mels);
+    double fmax = mp->fmax == 0 ? sr / 2 : mp->fmax;
+    if (!isfinite(mp->fmin) || mp->fmin < 0 || mp->fmin >= fmax)
+        return fail(err, err_len, name, "fmin", "%g Hz is outside 0..fmax", mp->fmin);
     if (!isfinite(fmax) || fmax > sr / 2)
-        return fail(err, err_len, name, "fmax", "%g Hz is above sample_rate/2", fe->fmax);
+        return fail(err, err_len, name, "fmax", "%g Hz is above sample_rate/2", mp->fmax);
     double ws = fe->window_seconds;
-    if (!isfinite(ws) || ws <= 0 || ws > 600 || round(ws * sr) < fe->n_fft)
+    if (!isfinite(ws) || ws <= 0 || ws > 600 || round(ws * sr) < mp->n_fft)
         return fail(err, err_len, name, "window_seconds",
                     "%g s is outside 0..600 or shorter than one FFT frame", ws);
     return 0;
@@ -172,7 +173,7 @@ static model_t *model_alloc(uint32_t n_inputs, uint32_t n_layers, uint32_t n_lab
     return m;
 }
 
-model_t *model_create(const model_frontend *fe, uint32_t n_layers, uint32_t hidden,
+model_t *model_create(const frontend_params *fe, uint32_t n_layers, uint32_t hidden,
                       uint32_t n_labels, model_pool pool, uint32_t deltas, char *err,
                       size_t err_len)
 {
@@ -198,7 +199,7 @@ model_t *model_create(const model_frontend *fe, uint32_t n_layers, uint32_t hidd
         fail(err, err_len, name, "pool", "%d is not last (0) or mean (1)", (int)pool);
         return NULL;
     }
-    uint32_t n_inputs = fe->n_coeffs * (1 + deltas);
+    uint32_t n_inputs = fe->mfcc.n_coeffs * (1 + deltas);
     model_t *m = model_alloc(n_inputs, n_layers, n_labels, hidden);
     if (!m) goto oom;
     m->frontend = *fe;
@@ -216,6 +217,17 @@ oom:
 uint32_t model_output_hidden(const model_t *m)
 {
     return m->layers[m->n_layers - 1].hidden;
+}
+
+frontend_t *model_frontend_create(const model_t *m, double in_rate, unsigned channels, char *err,
+                                  size_t err_len)
+{
+    return frontend_create(&m->frontend, in_rate, channels, err, err_len);
+}
+
+unsigned model_window_frames(const model_t *m)
+{
+    return frontend_params_window_frames(&m->frontend);
 }
 
 /* ---- quantisation ---- */
@@ -330,16 +342,17 @@ static void put_str(writer *w, const char *s, size_t max)
 
 static void write_model(writer *w, const model_t *m)
 {
-    const model_frontend *fe = &m->frontend;
+    const frontend_params *fe = &m->frontend;
+    const mfcc_params *mp = &fe->mfcc;
     put(w, model_magic, sizeof model_magic);
     put_u32(w, MODEL_FORMAT_VERSION);
-    put_f64(w, fe->sample_rate);
-    put_u32(w, fe->n_fft);
-    put_u32(w, fe->hop);
-    put_u32(w, fe->n_mels);
-    put_u32(w, fe->n_coeffs);
-    put_f64(w, fe->fmin);
-    put_f64(w, fe->fmax);
+    put_f64(w, mp->sample_rate);
+    put_u32(w, mp->n_fft);
+    put_u32(w, mp->hop);
+    put_u32(w, mp->n_mels);
+    put_u32(w, mp->n_coeffs);
+    put_f64(w, mp->fmin);
+    put_f64(w, mp->fmax);
     put_f64(w, fe->window_seconds);
     put_u32(w, m->n_inputs);
     put_u32(w, m->deltas);
@@ -583,12 +596,13 @@ static int get_count(reader *r, const char *field, uint32_t *v, uint32_t lo, uin
     return 0;
 }
 
-static int read_frontend(reader *r, model_frontend *fe)
+static int read_frontend(reader *r, frontend_params *fe)
 {
-    if (get_f64(r, "sample_rate", &fe->sample_rate) || get_u32(r, "n_fft", &fe->n_fft) ||
-        get_u32(r, "hop", &fe->hop) || get_u32(r, "n_mels", &fe->n_mels) ||
-        get_u32(r, "n_coeffs", &fe->n_coeffs) || get_f64(r, "fmin", &fe->fmin) ||
-        get_f64(r, "fmax", &fe->fmax) || get_f64(r, "window_seconds", &fe->window_seconds))
+    mfcc_params *mp = &fe->mfcc;
+    if (get_f64(r, "sample_rate", &mp->sample_rate) || get_u32(r, "n_fft", &mp->n_fft) ||
+        get_u32(r, "hop", &mp->hop) || get_u32(r, "n_mels", &mp->n_mels) ||
+        get_u32(r, "n_coeffs", &mp->n_coeffs) || get_f64(r, "fmin", &mp->fmin) ||
+        get_f64(r, "fmax", &mp->fmax) || get_f64(r, "window_seconds", &fe->window_seconds))
         return -1;
     return check_frontend(fe, r->name, r->err, r->err_len);
 }
@@ -651,7 +665,7 @@ static int read_labels(reader *r, model_t *m)
 }
 
 /* Parses everything after the header fields read by the caller. */
-static model_t *read_body(reader *r, const model_frontend *fe, uint32_t version)
+static model_t *read_body(reader *r, const frontend_params *fe, uint32_t version)
 {
     uint32_t n_inputs, deltas = 0, n_labels, n_layers, pool;
     if (get_u32(r, "n_inputs", &n_inputs)) return NULL;
@@ -660,9 +674,9 @@ static model_t *read_body(reader *r, const model_frontend *fe, uint32_t version)
         fail(r->err, r->err_len, r->name, "deltas", "%u is not 0 or 1", deltas);
         return NULL;
     }
-    if (n_inputs != fe->n_coeffs * (1 + deltas)) {
+    if (n_inputs != fe->mfcc.n_coeffs * (1 + deltas)) {
         fail(r->err, r->err_len, r->name, "n_inputs", "%u does not match n_coeffs (%u)%s", n_inputs,
-             fe->n_coeffs, deltas ? " x 2 (coefficients and deltas)" : "");
+             fe->mfcc.n_coeffs, deltas ? " x 2 (coefficients and deltas)" : "");
         return NULL;
     }
     if (need(r, "mean", 8 * (size_t)n_inputs)) return NULL;
@@ -753,7 +767,7 @@ model_t *model_load_memory(const void *data, size_t size, const char *name, char
              stored, actual);
         return NULL;
     }
-    model_frontend fe;
+    frontend_params fe;
     if (read_frontend(&r, &fe)) return NULL;
     return read_body(&r, &fe, version);
 }

@@ -15,6 +15,8 @@
 #ifndef GENRED_MODEL_H
 #define GENRED_MODEL_H
 
+#include "frontend.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,14 +28,6 @@
 typedef enum { MODEL_POOL_LAST = 0, MODEL_POOL_MEAN = 1 } model_pool;
 typedef enum { MODEL_WEIGHTS_F32 = 0, MODEL_WEIGHTS_Q8 = 1 } model_weights;
 
-/* Front-end the model was trained on; the daemon computes exactly this. */
-typedef struct {
-    double sample_rate;
-    uint32_t n_fft, hop, n_mels, n_coeffs;
-    double fmin, fmax;
-    double window_seconds;
-} model_frontend;
-
 typedef struct {
     uint32_t input, hidden;
     model_weights weights;
@@ -44,10 +38,10 @@ typedef struct {
 } model_gru_layer;
 
 typedef struct {
-    model_frontend frontend;
-    uint32_t deltas;   /* 0 or 1: each frame's coefficients followed by their deltas */
-    uint32_t n_inputs; /* == frontend.n_coeffs * (1 + deltas) */
-    float *mean, *std; /* [n_inputs] */
+    frontend_params frontend; /* what it was trained on; every program computes exactly this */
+    uint32_t deltas;          /* 0 or 1: each frame's coefficients followed by their deltas */
+    uint32_t n_inputs;        /* == frontend.mfcc.n_coeffs * (1 + deltas) */
+    float *mean, *std;        /* [n_inputs] */
     uint32_t n_layers;
     model_gru_layer *layers;
     model_pool pool;
@@ -60,7 +54,7 @@ typedef struct {
 /* A zeroed float model with every array allocated for the given shape
  * (mean 0, std 1). deltas: 0 or 1 (see model_t). NULL on bad shape with the
  * reason in err. */
-model_t *model_create(const model_frontend *fe, uint32_t n_layers, uint32_t hidden,
+model_t *model_create(const frontend_params *fe, uint32_t n_layers, uint32_t hidden,
                       uint32_t n_labels, model_pool pool, uint32_t deltas, char *err,
                       size_t err_len);
 void model_destroy(model_t *m);
@@ -88,5 +82,12 @@ model_t *model_load_default(char *err, size_t err_len);
 
 /* Hidden size of the last layer: the dense layer's input. */
 uint32_t model_output_hidden(const model_t *m);
+
+/* The one way to build the front end a model needs, for audio at in_rate
+ * with `channels` interleaved channels. NULL with a one-line reason in err. */
+frontend_t *model_frontend_create(const model_t *m, double in_rate, unsigned channels, char *err,
+                                  size_t err_len);
+/* Frames in the model's window (frontend_params_window_frames). */
+unsigned model_window_frames(const model_t *m);
 
 #endif

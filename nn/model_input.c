@@ -4,7 +4,7 @@
 
 model_input_spec model_input_spec_of(const model_t *m)
 {
-    return (model_input_spec){m->frontend.n_coeffs, m->deltas, m->mean, m->std};
+    return (model_input_spec){m->frontend.mfcc.n_coeffs, m->deltas, m->mean, m->std};
 }
 
 unsigned model_input_width(const model_input_spec *s)
@@ -44,14 +44,19 @@ static void normalise(const float *mean, const float *std, unsigned width, float
     }
 }
 
+void model_input_row(const model_input_spec *s, const float *window, unsigned n, unsigned t,
+                     float *row)
+{
+    unsigned C = s->n_coeffs;
+    for (unsigned k = 0; k < C; k++)
+        row[k] = window[(size_t)t * C + k];
+    if (s->deltas) frame_deltas(window, n, C, t, row + C);
+    normalise(s->mean, s->std, model_input_width(s), row);
+}
+
 void model_input(const model_input_spec *s, const float *window, unsigned n, float *x)
 {
-    unsigned C = s->n_coeffs, width = model_input_width(s);
-    for (unsigned t = 0; t < n; t++) {
-        float *row = x + (size_t)t * width;
-        for (unsigned k = 0; k < C; k++)
-            row[k] = window[(size_t)t * C + k];
-        if (s->deltas) frame_deltas(window, n, C, t, row + C);
-        normalise(s->mean, s->std, width, row);
-    }
+    unsigned width = model_input_width(s);
+    for (unsigned t = 0; t < n; t++)
+        model_input_row(s, window, n, t, x + (size_t)t * width);
 }

@@ -30,5 +30,8 @@ void model_input_deltas(const float *c, unsigned n, unsigned n_coeffs, float *d)
 
 /* window: n x n_coeffs raw coefficients, oldest first; x: n x width. */
 void model_input(const model_input_spec *s, const float *window, unsigned n, float *x);
+/* Row t of model_input's x alone (width values). */
+void model_input_row(const model_input_spec *s, const float *window, unsigned n, unsigned t,
+                     float *row);
 
 #endif

@@ -40,24 +40,14 @@ static int run(const char *model_path, const char *audio_path)
         fprintf(stderr, "genre-features: %s\n", err);
         return 1;
     }
-    const model_frontend *mf = &model->frontend;
-    mfcc_params p = {.sample_rate = mf->sample_rate,
-                     .n_fft = mf->n_fft,
-                     .hop = mf->hop,
-                     .n_mels = mf->n_mels,
-                     .n_coeffs = mf->n_coeffs,
-                     .fmin = mf->fmin,
-                     .fmax = mf->fmax};
-    double window = mf->window_seconds;
-    model_destroy(model);
-
     audio_file_t *in = audio_file_open(audio_path, err, sizeof err);
     if (!in) {
         fprintf(stderr, "genre-features: %s\n", err);
+        model_destroy(model);
         return 1;
     }
     unsigned channels = audio_file_channels(in);
-    frontend_t *fe = frontend_create(&p, window, audio_file_rate(in), channels, err, sizeof err);
+    frontend_t *fe = model_frontend_create(model, audio_file_rate(in), channels, err, sizeof err);
     float *buf = malloc((size_t)BLOCK * channels * sizeof *buf);
     int status = 1;
     if (!fe) {
@@ -92,6 +82,7 @@ done:
     free(buf);
     frontend_destroy(fe);
     audio_file_close(in);
+    model_destroy(model);
     return status;
 }
 

@@ -17,16 +17,14 @@ static size_t layer_bytes(const model_gru_layer *l)
 
 static void print_model(const model_t *m, const char *source, size_t file_bytes)
 {
-    const model_frontend *fe = &m->frontend;
+    const mfcc_params *fe = &m->frontend.mfcc;
     double fmax = fe->fmax == 0 ? fe->sample_rate / 2 : fe->fmax;
-    long samples = lround(fe->window_seconds * fe->sample_rate);
     printf("model:     %s\n", source);
     printf("id:        %s\n", m->id[0] ? m->id : "(none)");
     printf("size:      %zu bytes (format version %d)\n", file_bytes, MODEL_FORMAT_VERSION);
     printf("front-end: %g Hz, n_fft %u, hop %u, %u mels, %u coefficients, %g..%g Hz\n",
            fe->sample_rate, fe->n_fft, fe->hop, fe->n_mels, fe->n_coeffs, fe->fmin, fmax);
-    printf("window:    %g s = %ld frames\n", fe->window_seconds,
-           1 + (samples - (long)fe->n_fft) / (long)fe->hop);
+    printf("window:    %g s = %u frames\n", m->frontend.window_seconds, model_window_frames(m));
     int identity = 1;
     for (uint32_t i = 0; i < m->n_inputs; i++)
         identity &= m->mean[i] == 0 && m->std[i] == 1;

@@ -780,9 +780,8 @@ static model_t *make_model(const train_opts *o, const gru_shape *s, const float 
                            const float *std, char (*labels)[DATASET_LABEL_LEN + 1], char *err,
                            size_t err_len)
 {
-    model_frontend fe = {p->sample_rate, p->n_fft, p->hop,  p->n_mels,
-                         p->n_coeffs,    p->fmin,  p->fmax, window_seconds};
-    if (fe.fmax <= 0) fe.fmax = p->sample_rate / 2;
+    frontend_params fe = {*p, window_seconds};
+    if (fe.mfcc.fmax <= 0) fe.mfcc.fmax = p->sample_rate / 2;
     char date[32], id[MODEL_ID_LEN + 1];
     time_t now = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));

@@ -65,14 +65,14 @@ static void write_noise_wav(const char *path)
 static void write_alt_model(const char *path)
 {
     char err[512];
-    model_frontend fe = {.sample_rate = SIGNAL_RATE,
-                         .n_fft = 1024,
-                         .hop = 256,
-                         .n_mels = 40,
-                         .n_coeffs = 20,
-                         .fmin = 30.0,
-                         .fmax = 8000.0,
-                         .window_seconds = 3.0};
+    frontend_params fe = {.mfcc = {.sample_rate = SIGNAL_RATE,
+                                   .n_fft = 1024,
+                                   .hop = 256,
+                                   .n_mels = 40,
+                                   .n_coeffs = 20,
+                                   .fmin = 30.0,
+                                   .fmax = 8000.0},
+                          .window_seconds = 3.0};
     model_t *m = model_create(&fe, 1, 4, 2, MODEL_POOL_LAST, 0, err, sizeof err);
     if (!m) fprintf(stderr, "%s\n", err);
     REQUIRE(m);
@@ -93,7 +93,7 @@ int main(void)
     char err[256];
     model_t *def = model_load_default(err, sizeof err);
     REQUIRE(def);
-    line_coeffs = def->frontend.n_coeffs;
+    line_coeffs = def->frontend.mfcc.n_coeffs;
     CHECK(line_coeffs >= ref.coeffs);
     model_destroy(def);
     snprintf(args, sizeof args, "'%s'", music);

@@ -7,10 +7,18 @@
 
 #include <string.h>
 
+/* A front end with a window of `seconds`. */
+static frontend_t *create(const mfcc_params *p, double seconds, double rate, unsigned channels,
+                          char *err, size_t err_len)
+{
+    frontend_params fp = {*p, seconds};
+    return frontend_create(&fp, rate, channels, err, err_len);
+}
+
 static frontend_t *make(const mfcc_params *p, double rate, unsigned channels)
 {
     char err[256];
-    frontend_t *fe = frontend_create(p, 3.0, rate, channels, err, sizeof err);
+    frontend_t *fe = create(p, 3.0, rate, channels, err, sizeof err);
     if (!fe) fprintf(stderr, "%s\n", err);
     REQUIRE(fe);
     return fe;
@@ -273,15 +281,15 @@ static void test_bad_input(void)
 {
     mfcc_params p = mfcc_params_default();
     char err[256] = "";
-    CHECK(!frontend_create(&p, 0.01, 44100, 2, err, sizeof err) && strstr(err, "window_seconds"));
-    CHECK(!frontend_create(&p, 3.0, 4000, 2, err, sizeof err) && strstr(err, "input rate"));
-    CHECK(!frontend_create(&p, 3.0, 44100, 0, err, sizeof err) && strstr(err, "channels"));
+    CHECK(!create(&p, 0.01, 44100, 2, err, sizeof err) && strstr(err, "window_seconds"));
+    CHECK(!create(&p, 3.0, 4000, 2, err, sizeof err) && strstr(err, "input rate"));
+    CHECK(!create(&p, 3.0, 44100, 0, err, sizeof err) && strstr(err, "channels"));
     mfcc_params bad = p;
     bad.n_mels = 0;
-    CHECK(!frontend_create(&bad, 3.0, 44100, 2, err, sizeof err) && strstr(err, "n_mels"));
+    CHECK(!create(&bad, 3.0, 44100, 2, err, sizeof err) && strstr(err, "n_mels"));
     bad = p;
     bad.hop = 4;
-    CHECK(!frontend_create(&bad, 3.0, 8000, 1, err, sizeof err) && strstr(err, "hop"));
+    CHECK(!create(&bad, 3.0, 8000, 1, err, sizeof err) && strstr(err, "hop"));
 
     /* NaN and Inf are counted, zeroed and forgotten once out of the window. */
     frontend_t *fe = make(&p, 44100, 2), *ref = make(&p, 44100, 2);
@@ -303,6 +311,88 @@ static void test_bad_input(void)
     frontend_destroy(ref);
 }
 
+/* The daemon's former hop bookkeeping, kept here as the reference: the next
+ * hop is due at a model-rate sample advanced by whole hops; a frame ending
+ * at or past it is classified. */
+typedef struct {
+    uint64_t next, hop;
+} hop_ref;
+
+static int hop_ref_due(hop_ref *r, uint64_t frame_end)
+{
+    if (frame_end < r->next) return 0;
+    while (r->next <= frame_end)
+        r->next += r->hop;
+    return 1;
+}
+
+static uint64_t end_of(uint64_t frame)
+{
+    return frame * 512 + 2048;
+}
+
+/* The pure rule (what genre-eval uses) against the reference. */
+static void check_rule(const frontend_params *fp, double hop_s, unsigned N)
+{
+    uint64_t H = frontend_hop_samples(fp, hop_s);
+    CHECK(H == (uint64_t)llround(hop_s * 22050) || (H == 1 && hop_s * 22050 < 0.5));
+    hop_ref ref = {end_of(N - 1), H};
+    uint64_t i = 0;
+    for (uint64_t f = N - 1; f < 6000; f++) {
+        int due = hop_ref_due(&ref, end_of(f));
+        CHECK(frontend_window_starts_at(fp, H, f - (N - 1)) == due);
+        if (due) CHECK(frontend_window_start(fp, H, i++) == f - (N - 1));
+    }
+    CHECK(i > 0);
+}
+
+/* The streaming front end's flags and its wait estimate against the
+ * reference, including a hop change mid-stream. */
+static void test_hop_rule(void)
+{
+    mfcc_params p = mfcc_params_default();
+    frontend_params fp = {p, 3.0};
+    const double hops[] = {0.5, 0.37, 0.01, 512.0 / 22050, 1.0, 3.0, 7.3, 1e-9};
+    for (size_t k = 0; k < sizeof hops / sizeof *hops; k++)
+        check_rule(&fp, hops[k], 126);
+
+    size_t n = 22050 * 40;
+    float *x = malloc(n * sizeof *x);
+    REQUIRE(x);
+    uint32_t rng = 7;
+    for (size_t i = 0; i < n; i++) {
+        rng = xorshift32(rng);
+        x[i] = (float)(rng % 2001) / 1000.0f - 1.0f;
+    }
+    frontend_t *fe = make(&p, 22050, 1);
+    frontend_set_hop(fe, 0.37);
+    hop_ref ref = {end_of(125), frontend_hop_samples(&fp, 0.37)};
+    unsigned dues = 0, frames = 0;
+    for (size_t at = 0; at < n;) {
+        size_t used;
+        int got = frontend_process(fe, x + at, n - at < 777 ? n - at : 777, &used);
+        at += used;
+        if (!got) continue;
+        uint64_t f = frontend_frame_count(fe) - 1;
+        CHECK(frontend_frame_end(fe) == end_of(f));
+        int due = f >= 125 && hop_ref_due(&ref, end_of(f));
+        CHECK(!!(got & FRONTEND_WINDOW_DUE) == due);
+        CHECK(!!(got & FRONTEND_WINDOW_START) == frontend_window_starts_at(&fp, ref.hop, f));
+        uint64_t next_end = end_of(f < 125 ? 125 : (ref.next - 2048 + 511) / 512);
+        CHECK(frontend_samples_to_due(fe) == next_end - end_of(f));
+        dues += due;
+        frames++;
+        if (frames == 1000) { /* a reload with another hop: steps of it from the first window */
+            frontend_set_hop(fe, 0.5);
+            ref.hop = frontend_hop_samples(&fp, 0.5);
+            ref.next = end_of(125) + ((end_of(f) - end_of(125)) / ref.hop + 1) * ref.hop;
+        }
+    }
+    CHECK(dues > 80);
+    free(x);
+    frontend_destroy(fe);
+}
+
 int main(void)
 {
     test_level();
@@ -310,5 +400,6 @@ int main(void)
     test_blocks_44k();
     test_alignment();
     test_bad_input();
+    test_hop_rule();
     return check_report("test_frontend");
 }

@@ -45,9 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data += 4, size -= 4;
     frontend_t **slot = &cache[r][ch - 1][f];
     if (!*slot) {
-        mfcc_params p = framing(f);
+        frontend_params p = {framing(f), 1.0};
         char err[256];
-        *slot = frontend_create(&p, 1.0, rates[r], ch, err, sizeof err);
+        *slot = frontend_create(&p, rates[r], ch, err, sizeof err);
         if (!*slot) __builtin_trap(); /* every configuration here is valid */
     }
     frontend_t *fe = *slot;

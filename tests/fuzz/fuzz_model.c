@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         classifier_t *c = classifier_create(m, 3, err, sizeof err);
         if (!c) __builtin_trap();
         float window[3 * 1024], probs[MODEL_MAX_LABELS]; /* n_coeffs <= n_mels <= 1024 */
-        for (size_t i = 0; i < 3 * (size_t)m->frontend.n_coeffs; i++)
+        for (size_t i = 0; i < 3 * (size_t)m->frontend.mfcc.n_coeffs; i++)
             window[i] = (float)data[i % size] - 128;
         classifier_process(c, window, 3, probs);
         double sum = 0;

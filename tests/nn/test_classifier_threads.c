@@ -37,7 +37,7 @@ int main(void)
     model_t *m = model_load_default(err, sizeof err);
     REQUIRE(m);
     static float window[FRAMES * 1024];
-    for (size_t i = 0; i < (size_t)FRAMES * m->frontend.n_coeffs; i++)
+    for (size_t i = 0; i < (size_t)FRAMES * m->frontend.mfcc.n_coeffs; i++)
         window[i] = (float)((i * 2654435761u) % 2000) / 100.0f - 10.0f;
 
     job single = {m, window, {0}, 0};

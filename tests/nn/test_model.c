@@ -24,9 +24,9 @@ static float rnd(float a)
     return a * ((float)(rng_state >> 8) / 8388608.0f - 1.0f);
 }
 
-static model_frontend default_frontend(void)
+static frontend_params default_frontend(void)
 {
-    model_frontend fe = {22050, 2048, 512, 128, 13, 0, 11025, 3.0};
+    frontend_params fe = {{22050, 2048, 512, 128, 13, 0, 11025}, 3.0};
     return fe;
 }
 
@@ -39,7 +39,7 @@ static void fill(float *x, size_t n, float a)
 static model_t *make_model_deltas(uint32_t layers, uint32_t hidden, uint32_t labels,
                                   model_pool pool, uint32_t deltas)
 {
-    model_frontend fe = default_frontend();
+    frontend_params fe = default_frontend();
     char err[256];
     model_t *m = model_create(&fe, layers, hidden, labels, pool, deltas, err, sizeof err);
     REQUIRE(m);
@@ -89,7 +89,7 @@ static void classify(const model_t *m, const float *window, unsigned n, float *p
 /* Raw coefficients (n x n_coeffs) around the model's means. */
 static float *random_window(const model_t *m, unsigned n)
 {
-    unsigned C = m->frontend.n_coeffs;
+    unsigned C = m->frontend.mfcc.n_coeffs;
     float *w = malloc((size_t)n * C * sizeof(float));
     REQUIRE(w);
     for (size_t i = 0; i < (size_t)n * C; i++)
@@ -407,13 +407,13 @@ static void check_default_model(void)
     REQUIRE(m);
     /* The framing defaults of dsp/mfcc.h; the coefficient count is the
      * trained model's choice (the daemon takes it from the model). */
-    CHECK(m->frontend.sample_rate == 22050);
-    CHECK(m->frontend.n_fft == 2048 && m->frontend.hop == 512);
-    CHECK(m->frontend.n_mels == 128 && m->frontend.n_coeffs >= 13 &&
-          m->frontend.n_coeffs <= m->frontend.n_mels && m->deltas <= 1 &&
-          m->n_inputs == m->frontend.n_coeffs * (1 + m->deltas));
-    CHECK(m->frontend.fmin == 0);
-    CHECK(m->frontend.fmax == 0 || m->frontend.fmax == 11025);
+    CHECK(m->frontend.mfcc.sample_rate == 22050);
+    CHECK(m->frontend.mfcc.n_fft == 2048 && m->frontend.mfcc.hop == 512);
+    CHECK(m->frontend.mfcc.n_mels == 128 && m->frontend.mfcc.n_coeffs >= 13 &&
+          m->frontend.mfcc.n_coeffs <= m->frontend.mfcc.n_mels && m->deltas <= 1 &&
+          m->n_inputs == m->frontend.mfcc.n_coeffs * (1 + m->deltas));
+    CHECK(m->frontend.mfcc.fmin == 0);
+    CHECK(m->frontend.mfcc.fmax == 0 || m->frontend.mfcc.fmax == 11025);
     CHECK(m->frontend.window_seconds == 3);
     CHECK(m->n_labels >= 2 && m->id[0]);
     float *w = random_window(m, 126);
@@ -431,16 +431,16 @@ static void check_default_model(void)
 
 static void check_create_and_open_errors(void)
 {
-    model_frontend fe = default_frontend();
+    frontend_params fe = default_frontend();
     char err[256];
     CHECK(!model_create(&fe, 0, 8, 3, MODEL_POOL_LAST, 0, err, sizeof err));
     CHECK(strstr(err, "model: n_layers: 0 is outside") != NULL);
     CHECK(!model_create(&fe, 1, 8, 1, MODEL_POOL_LAST, 0, err, sizeof err));
     CHECK(strstr(err, "model: n_labels: 1 is outside") != NULL);
-    fe.hop = 4096;
+    fe.mfcc.hop = 4096;
     CHECK(!model_create(&fe, 1, 8, 3, MODEL_POOL_LAST, 0, err, sizeof err));
     CHECK(strstr(err, "model: hop: 4096") != NULL);
-    fe.hop = 512;
+    fe.mfcc.hop = 512;
     CHECK(!model_create(&fe, 1, 8, 3, MODEL_POOL_LAST, 2, err, sizeof err));
     CHECK(strstr(err, "model: deltas: 2 is not 0 or 1") != NULL);
     CHECK(!model_load_file("/nonexistent/m.gmdl", err, sizeof err));

@@ -178,8 +178,10 @@ static void check_classify_json(const char *path, const char *root)
         for (size_t k = 0; k < json_array_size(probs); k++)
             sum += json_number_value(json_array_get(probs, k));
         CHECK_NEAR(sum, 1.0, 1e-4);
-        /* 4 s clips, 3 s windows, hop 0.25 s: starts 0, 0.25, ... 1.0. */
-        CHECK(json_array_size(windows) == 5);
+        /* 4 s clips (169 frames), 3 s windows (126), hop 0.25 s: genred's rule
+         * starts windows at the first frame at or past 0, 0.25, 0.5, 0.75 s;
+         * the one due at 1.0 s would start at frame 44 (1.02 s) and not fit. */
+        CHECK(json_array_size(windows) == 4);
         for (size_t w = 0; w < json_array_size(windows); w++) {
             double start = json_number_value(json_object_get(json_array_get(windows, w), "start"));
             CHECK(fabs(start - 0.25 * (double)w) < 0.02);

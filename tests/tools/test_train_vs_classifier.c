@@ -53,7 +53,7 @@ static void check_shape(unsigned layers, int pool_mean, unsigned deltas)
         std[C + k] = (float)(0.8 + 0.05 * k);
     }
     char labels[LABELS][MODEL_MAX_LABEL_LEN + 1] = {"a", "b", "c", "d", "e"};
-    model_frontend fe = {22050, 2048, 512, 128, C, 0, 11025, 3.0};
+    frontend_params fe = {{22050, 2048, 512, 128, C, 0, 11025}, 3.0};
     char err[256];
     model_t *m = gru_export(&s, params, &fe, deltas, mean, std,
                             (const char(*)[MODEL_MAX_LABEL_LEN + 1]) labels,

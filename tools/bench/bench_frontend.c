@@ -90,7 +90,8 @@ int main(int argc, char **argv)
     if (wav) return x ? write_wav(wav, x, loop, loops) : 1;
     mfcc_params p = mfcc_params_default();
     char err[256];
-    frontend_t *fe = frontend_create(&p, 3.0, IN_RATE, 2, err, sizeof err);
+    frontend_params fp = {p, 3.0};
+    frontend_t *fe = frontend_create(&fp, IN_RATE, 2, err, sizeof err);
     resampler_t *rs = resampler_create(IN_RATE, p.sample_rate, 2, err, sizeof err);
     mfcc_t *m = mfcc_create(&p, err, sizeof err);
     float *mono = malloc(resampler_max_output(rs, loop) * sizeof *mono);

@@ -28,7 +28,7 @@ static float rnd(void)
 
 static model_t *random_model(uint32_t layers, uint32_t hidden)
 {
-    model_frontend fe = {22050, 2048, 512, 128, INPUTS, 0, 11025, 3.0};
+    frontend_params fe = {{22050, 2048, 512, 128, INPUTS, 0, 11025}, 3.0};
     char err[256];
     model_t *m = model_create(&fe, layers, hidden, 10, MODEL_POOL_MEAN, 0, err, sizeof err);
     if (!m) {

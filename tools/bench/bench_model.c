@@ -34,11 +34,10 @@ int main(int argc, char **argv)
         return 1;
     }
     if (runs < 1) runs = 1;
-    const model_frontend *fe = &m->frontend;
-    unsigned frames = mfcc_window_frames(fe->window_seconds, fe->sample_rate, fe->n_fft, fe->hop);
+    unsigned frames = model_window_frames(m);
     classifier_t *c = classifier_create(m, frames, err, sizeof err);
     /* Raw MFCCs: the classifier adds deltas and normalises (nn/model_input.h). */
-    const unsigned C = fe->n_coeffs;
+    const unsigned C = m->frontend.mfcc.n_coeffs;
     float *window = malloc((size_t)frames * C * sizeof *window);
     double *t = malloc((size_t)runs * sizeof *t);
     float probs[MODEL_MAX_LABELS];

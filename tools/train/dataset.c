@@ -332,8 +332,8 @@ static frontend_t *frontend_get(const mfcc_params *p, double rate, unsigned chan
             frontend_reset(kept[i].fe);
             return kept[i].fe;
         }
-    frontend_t *fe =
-        frontend_create(p, (double)p->n_fft / p->sample_rate, rate, channels, err, err_len);
+    frontend_params fp = {*p, (double)p->n_fft / p->sample_rate};
+    frontend_t *fe = frontend_create(&fp, rate, channels, err, err_len);
     if (!fe) return NULL;
     unsigned slot = kept_next++ % FRONTENDS_KEPT;
     frontend_destroy(kept[slot].fe);
@@ -454,8 +454,8 @@ static uint32_t frontend_fingerprint(const mfcc_params *p)
             x[i] = (float)(0.3 * sin(0.013 * (double)i * (1 + (double)(i % 7))) +
                            0.1 * sin(0.5 * (double)i));
         char err[256];
-        frontend_t *fe = frontend_create(p, (double)p->n_fft / p->sample_rate, rates[k],
-                                         channels[k], err, sizeof err);
+        frontend_params fp = {*p, (double)p->n_fft / p->sample_rate};
+        frontend_t *fe = frontend_create(&fp, rates[k], channels[k], err, sizeof err);
         const float *in = x;
         size_t left = n;
         while (fe && left) {

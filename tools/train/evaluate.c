@@ -6,9 +6,9 @@
 
 eval_geometry eval_geometry_for(const mfcc_params *p, double window_seconds, double hop_seconds)
 {
-    eval_geometry g = {dataset_window_frames(p, window_seconds), dataset_min_frames(p),
-                       hop_seconds * p->sample_rate / p->hop};
-    if (g.hop_frames < 1) g.hop_frames = 1;
+    eval_geometry g = {
+        dataset_window_frames(p, window_seconds), dataset_min_frames(p), {*p, window_seconds}, 0};
+    g.hop_samples = frontend_hop_samples(&g.frontend, hop_seconds);
     return g;
 }
 
@@ -19,20 +19,12 @@ model_t *eval_load_model(const char *path, char *err, size_t err_len)
 
 mfcc_params eval_model_params(const model_t *m)
 {
-    mfcc_params p = mfcc_params_default();
-    p.sample_rate = m->frontend.sample_rate;
-    p.n_fft = m->frontend.n_fft;
-    p.hop = m->frontend.hop;
-    p.n_mels = m->frontend.n_mels;
-    p.n_coeffs = m->frontend.n_coeffs;
-    p.fmin = m->frontend.fmin;
-    p.fmax = m->frontend.fmax;
-    return p;
+    return m->frontend.mfcc;
 }
 
 unsigned eval_window_start(const eval_geometry *g, unsigned i)
 {
-    return (unsigned)floor(i * g->hop_frames + 0.5);
+    return (unsigned)frontend_window_start(&g->frontend, g->hop_samples, i);
 }
 
 unsigned eval_window_count(const eval_geometry *g, unsigned n_frames, unsigned *length)

@@ -1,8 +1,9 @@
 /* evaluate: windows of a clip through a classifier, the clip verdict, and
  * the window- and clip-level confusion matrices genre-eval and genre-train
- * report. A clip gives windows starting every hop (on the nearest frame) while a whole
- * window fits; a clip shorter than a window but at least min_frames long
- * gives one window of all its frames. The clip verdict is the mean of its
+ * report. A clip gives the windows genred would classify over it (the front
+ * end's window/hop rule, dsp/frontend.h) while a whole window fits; a clip
+ * shorter than a window but at least min_frames long gives one window of
+ * all its frames. The clip verdict is the mean of its
  * window probabilities. */
 #ifndef GENRED_EVALUATE_H
 #define GENRED_EVALUATE_H
@@ -13,7 +14,8 @@
 
 typedef struct {
     unsigned window_frames, min_frames;
-    double hop_frames; /* window i starts at frame round(i * hop_frames) */
+    frontend_params frontend;
+    uint64_t hop_samples; /* window i starts at frontend_window_start(.., i) */
 } eval_geometry;
 
 /* Geometry for a model's front-end and a hop in seconds. */
