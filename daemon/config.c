@@ -64,23 +64,28 @@ static const key_info *find_key(const char *name)
     return NULL;
 }
 
-void conf_defaults(genred_config *c)
+int conf_defaults(genred_config *c)
 {
     memset(c, 0, sizeof *c);
+    c->streams = calloc(1, sizeof *c->streams);
+    if (!c->streams) return -1;
     c->n_streams = 1;
     snprintf(c->streams[0].name, sizeof c->streams[0].name, "main");
     snprintf(c->streams[0].input, sizeof c->streams[0].input, "portaudio");
     c->n_publish = 1;
     snprintf(c->publish[0], sizeof c->publish[0], "tcp://127.0.0.1:5556");
     c->hop = 0.5;
-    c->smoothing = 1.5;
-    c->change_hold = 2.0;
+    /* Chosen by genre-eval --events over the cross-validation folds of the
+     * shipped model (nn/default_model/README.md, "Genre events"). */
+    c->smoothing = 0;
+    c->change_hold = 5.0;
     c->silence_dbfs = -60.0;
     c->status_interval = 5.0;
     c->ring_seconds = 2.0;
     c->send_hwm = 1000;
     c->drop_policy = DROP_COUNT;
     snprintf(c->log_level, sizeof c->log_level, "info");
+    return 0;
 }
 
 /* Stores a validated value; `where` prefixes errors ("FILE:LINE" or "--flag"). */
@@ -164,6 +169,24 @@ int conf_set(genred_config *c, const char *key, const char *value, const char *f
     return store_number(c, k, v, flag, err, err_len);
 }
 
+int conf_copy(genred_config *dst, const genred_config *src)
+{
+    *dst = *src;
+    dst->streams = malloc(src->n_streams * sizeof *dst->streams);
+    if (!dst->streams) return -1;
+    memcpy(dst->streams, src->streams, src->n_streams * sizeof *dst->streams);
+    return 0;
+}
+
+void conf_free(genred_config *c)
+{
+    free(c->streams);
+    c->streams = NULL;
+    c->n_streams = 0;
+}
+
+/* There is always at least one stream (conf_defaults made it), so keeping
+ * the first as the only one needs no allocation. */
 void conf_set_input(genred_config *c, const char *name, const char *input)
 {
     c->n_streams = 1;
@@ -348,11 +371,13 @@ static int read_streams(genred_config *c, const file_ctx *f, const config_settin
     if (config_setting_type(s) != CONFIG_TYPE_LIST)
         return wrong_type(f, s, "a list of groups ( { name = ...; input = ...; }, ... )");
     int n = config_setting_length(s);
-    if (n < 1 || n > CONFIG_MAX_STREAMS) {
-        char most[16];
-        snprintf(most, sizeof most, "%d", CONFIG_MAX_STREAMS);
-        return fail_at(f, s, "streams must list 1..%s streams%s", most, "");
-    }
+    if (n < 1) return fail_at(f, s, "streams must list at least one stream%s%s", "", "");
+    config_stream *list = calloc((size_t)n, sizeof *list);
+    if (!list) return fail_at(f, s, "out of memory for the stream list%s%s", "", "");
+    /* c owns its copy of the list (see load_parsed): replace it. */
+    free(c->streams);
+    c->streams = list;
+    c->n_streams = 1; /* until every entry is read */
     for (int i = 0; i < n; i++) {
         const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
         config_stream *st = &c->streams[i];
@@ -421,10 +446,19 @@ static int load_parsed(genred_config *c, config_t *lc, int ok, const char *name,
                      config_error_text(lc));
         return -1;
     }
-    genred_config work = *c;
+    /* Read into a copy, so a failure leaves c as it was. */
+    genred_config work;
+    if (conf_copy(&work, c)) {
+        snprintf(err, err_len, "%s: out of memory", name);
+        return -1;
+    }
     file_ctx f = {name, err, err_len};
-    if (read_root(&work, &f, config_root_setting(lc))) return -1;
+    if (read_root(&work, &f, config_root_setting(lc))) {
+        conf_free(&work);
+        return -1;
+    }
     snprintf(work.source, sizeof work.source, "%s", name);
+    conf_free(c);
     *c = work;
     return 0;
 }

@@ -6,7 +6,6 @@
 
 #include <stddef.h>
 
-#define CONFIG_MAX_STREAMS 128
 #define CONFIG_MAX_PUBLISH 8
 #define CONFIG_NAME_LEN    64
 #define CONFIG_TEXT_LEN    512
@@ -20,8 +19,10 @@ typedef struct {
 
 typedef struct {
     char source[CONFIG_TEXT_LEN]; /* file the settings came from; "" for defaults */
+    /* On the heap, as many as the file lists: no fixed cap on streams per
+     * process. Owned by the struct: conf_copy to duplicate, conf_free. */
     unsigned n_streams;
-    config_stream streams[CONFIG_MAX_STREAMS];
+    config_stream *streams;
     unsigned n_publish;
     char publish[CONFIG_MAX_PUBLISH][CONFIG_TEXT_LEN];
     char model[CONFIG_TEXT_LEN]; /* "" for the built-in model */
@@ -43,7 +44,13 @@ typedef struct {
 
 #define CONFIG_DEFAULT_PATH "/etc/genred/genred.conf"
 
-void conf_defaults(genred_config *c);
+/* 0, or -1 when out of memory (then nothing to free). */
+int conf_defaults(genred_config *c);
+/* A deep copy of src into *dst (which owns nothing yet); 0 or -1. */
+int conf_copy(genred_config *dst, const genred_config *src);
+/* Frees what c owns (the stream list); c may then be reused by
+ * conf_defaults or conf_copy. */
+void conf_free(genred_config *c);
 
 /* Reads a libconfig file over c. 0, or -1 with "FILE:LINE: reason" in err
  * (syntax errors, unknown keys, wrong types, values out of range). */
@@ -59,8 +66,9 @@ int conf_load_string(genred_config *c, const char *text, const char *name, char 
 int conf_set(genred_config *c, const char *key, const char *value, const char *flag, char *err,
              size_t err_len);
 
-/* Replaces the stream list by one stream, and the publish list. */
+/* Replaces the stream list by one stream. */
 void conf_set_input(genred_config *c, const char *name, const char *input);
+/* Replaces (reset) or extends the publish list. */
 int conf_add_publish(genred_config *c, const char *endpoint, int reset, char *err, size_t err_len);
 
 /* "PATH:LINE: " for `key` (a libconfig path: "model", "streams.[1].input")

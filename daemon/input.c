@@ -1,6 +1,7 @@
 /* input: spec parsing, dispatch to a back-end, and the shared state every
  * back-end publishes (see input_backend.h). */
 #include "input_backend.h"
+#include "log.h"
 #include "pcm.h"
 
 #include <errno.h>
@@ -108,6 +109,7 @@ static char *dup_or_null(const char *s)
 static void free_input(input_t *in)
 {
     ring_destroy(in->ring);
+    arrivals_destroy(in->arrivals);
     pthread_mutex_destroy(&in->error_lock);
     free((char *)in->opt.spec);
     free((char *)in->opt.client_name);
@@ -147,8 +149,10 @@ input_t *input_create(const input_options *opt, char *err, size_t err_len)
     atomic_init(&in->generation, 0);
     atomic_init(&in->state, INPUT_STARTING);
     atomic_init(&in->nonfinite, 0);
-    if (!in->opt.spec || !in->opt.client_name) {
-        snprintf(err, err_len, "input '%s': out of memory", opt->spec);
+    char why[128];
+    in->arrivals = arrivals_create(why, sizeof why);
+    if (!in->opt.spec || !in->opt.client_name || !in->arrivals) {
+        snprintf(err, err_len, "input '%s': %s", opt->spec, in->arrivals ? "out of memory" : why);
         free_input(in);
         return NULL;
     }
@@ -240,12 +244,23 @@ uint64_t input_nonfinite(const input_t *in)
     return atomic_load(&in->nonfinite);
 }
 
-void input_error(const input_t *in, char *buf, size_t len)
+/* Copies one of the input's lines under the lock. */
+static void read_line(const input_t *in, const char *line, char *buf, size_t len)
 {
     input_t *m = (input_t *)in; /* the lock is not part of the logical state */
     pthread_mutex_lock(&m->error_lock);
-    snprintf(buf, len, "%s", m->error);
+    snprintf(buf, len, "%s", line);
     pthread_mutex_unlock(&m->error_lock);
+}
+
+void input_error(const input_t *in, char *buf, size_t len)
+{
+    read_line(in, in->error, buf, len);
+}
+
+void input_note(const input_t *in, char *buf, size_t len)
+{
+    read_line(in, in->note, buf, len);
 }
 
 int input_list_devices(void)
@@ -263,21 +278,92 @@ void input_backend_set_format(input_t *in, double rate, unsigned channels)
     atomic_store(&in->rate, rate);
     atomic_store(&in->channels, channels);
     atomic_fetch_add(&in->generation, 1);
+    if (in->arrivals) arrivals_kick(in->arrivals);
 }
 
 void input_backend_set_state(input_t *in, input_state s)
 {
     atomic_store(&in->state, (int)s);
+    arrivals_kick(in->arrivals);
+}
+
+size_t input_backend_push(input_t *in, const float *samples, size_t n)
+{
+    size_t done = ring_push(in->ring, samples, n);
+    if (done) {
+        in->pushed += done;
+        arrivals_pushed(in->arrivals, in->pushed,
+                        ring_capacity(in->ring) - ring_writable(in->ring));
+    }
+    return done;
+}
+
+static size_t readable(void *in)
+{
+    return ring_readable(((input_t *)in)->ring);
+}
+
+void input_wait(input_t *in, size_t want, int timeout_ms)
+{
+    arrivals_wait(in->arrivals, want, readable, in, timeout_ms);
+}
+
+void input_wake(input_t *in)
+{
+    arrivals_kick(in->arrivals);
+}
+
+int64_t input_arrival_ns(input_t *in, uint64_t sample)
+{
+    return arrivals_time_of(in->arrivals, sample);
+}
+
+/* Sets `dst` (in->error or in->note) to text and, when `clear` is given,
+ * empties that one, under the lock. */
+static void store(input_t *in, char *dst, char *clear, const char *text)
+{
+    pthread_mutex_lock(&in->error_lock);
+    snprintf(dst, sizeof in->error, "%s", text);
+    if (clear) *clear = '\0';
+    pthread_mutex_unlock(&in->error_lock);
+}
+
+/* Formats and stores one line (in->error or in->note). */
+static void store_v(input_t *in, char *dst, const char *fmt, va_list ap)
+{
+    char line[sizeof in->error];
+    vsnprintf(line, sizeof line, fmt, ap);
+    store(in, dst, NULL, line);
 }
 
 void input_backend_set_error(input_t *in, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    pthread_mutex_lock(&in->error_lock);
-    vsnprintf(in->error, sizeof in->error, fmt, ap);
-    pthread_mutex_unlock(&in->error_lock);
+    store_v(in, in->error, fmt, ap);
     va_end(ap);
+}
+
+void input_backend_set_note(input_t *in, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    store_v(in, in->note, fmt, ap);
+    va_end(ap);
+}
+
+void input_backend_say(input_t *in, int level, const char *fmt, ...)
+{
+    char line[sizeof in->error];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    log_msg((log_level)level, "input '%s': %s", in->opt.spec, line);
+    if (level >= LOG_INFO)
+        store(in, in->note, in->error, line);
+    else
+        store(in, in->error, NULL, line);
 }
 
 void input_backend_add_nonfinite(input_t *in, uint64_t n)
@@ -292,7 +378,7 @@ int input_backend_push_wait(input_t *in, const float *samples, size_t n, const a
         if (atomic_load(stop)) return -1;
         nanosleep(&pause, NULL);
     }
-    ring_push(in->ring, samples, n);
+    input_backend_push(in, samples, n);
     return 0;
 }
 

@@ -61,8 +61,22 @@ input_state input_get_state(const input_t *in);
 const char *input_state_name(input_state s);
 /* Samples the source itself reported as non-finite and replaced (f32 stdin). */
 uint64_t input_nonfinite(const input_t *in);
-/* The last error or status line, for logs and genre.status. */
+/* The last error or warning ("" if none, and again "" once the source runs
+ * normally after it), for logs and genre.status's `error`. */
 void input_error(const input_t *in, char *buf, size_t len);
+/* The last ordinary status line ("stdin: end of input"), for genre.status's
+ * `note`. */
+void input_note(const input_t *in, char *buf, size_t len);
+
+/* Worker side. Waits until `want` samples are readable in the ring, the
+ * input changes state or format, input_wake, or timeout_ms, whichever is
+ * first. */
+void input_wait(input_t *in, size_t want, int timeout_ms);
+/* Any thread: ends an input_wait now (stop, reload). */
+void input_wake(input_t *in);
+/* Worker side: CLOCK_MONOTONIC ns at which the producer pushed sample
+ * number `sample` (from 1 since the start; ask in non-decreasing order). */
+int64_t input_arrival_ns(input_t *in, uint64_t sample);
 
 /* Lists PortAudio capture devices to stdout (--list-devices). */
 int input_list_devices(void);

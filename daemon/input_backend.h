@@ -16,7 +16,8 @@
  * Threads: exactly one producer pushes into in->ring (the audio callback or
  * the back-end's reader thread). The atomics below are read by the pipeline
  * and publisher threads at any time. The audio callback may only ring_push
- * and touch atomics: no allocation, locking, logging or system calls.
+ * (input_backend_push) and touch atomics: no allocation, locking, logging,
+ * and no system call but the wake-up's non-blocking eventfd write.
  * input_backend_set_error takes a mutex, so call it from non-real-time
  * threads only (open, supervisor/retry thread, JACK shutdown callback).
  *
@@ -26,12 +27,13 @@
  * front-end when it sees a new generation. Channel count must not exceed the
  * count published at open (the ring is sized from it).
  *
- * Build: daemon/CMakeLists.txt compiles input_jack.c and input_portaudio.c
- * when they exist and links jack / portaudio-2.0 via pkg-config, defining
- * GENRED_WITH_JACK / GENRED_WITH_PORTAUDIO for input.c. */
+ * Build: the CMake options GENRED_WITH_JACK / GENRED_WITH_PORTAUDIO (on by
+ * default, cmake/deps.cmake) compile input_jack.c / input_portaudio.c, link
+ * jack / portaudio-2.0 and define the same names for input.c. */
 #ifndef GENRED_INPUT_BACKEND_H
 #define GENRED_INPUT_BACKEND_H
 
+#include "arrivals.h"
 #include "input.h"
 
 #include <pthread.h>
@@ -61,6 +63,8 @@ struct input {
     void *priv;           /* back-end state */
     input_reader *reader; /* the back-end's reader thread, or NULL */
     ring_t *ring;
+    arrivals_t *arrivals; /* arrival times and the worker's wake-up */
+    uint64_t pushed;      /* samples pushed since the start (producer only) */
 
     _Atomic double rate;
     atomic_uint channels;
@@ -68,8 +72,8 @@ struct input {
     atomic_int state; /* input_state */
     atomic_uint_fast64_t nonfinite;
 
-    pthread_mutex_t error_lock;
-    char error[256];
+    pthread_mutex_t error_lock; /* error and note */
+    char error[256], note[256];
 };
 
 /* Back-end constructors. args: text after "scheme:", or NULL. 0, or -1 with
@@ -84,11 +88,24 @@ int input_portaudio_list_devices(void);
 /* Helpers for back-ends (defined in input.c). */
 void input_backend_set_format(input_t *in, double rate, unsigned channels);
 void input_backend_set_state(input_t *in, input_state s);
-/* Records the status/error line shown by input_error() and genre.status.
- * Takes a mutex: not from the audio callback. */
+/* Records the error line shown by input_error() and genre.status. Takes a
+ * mutex: not from the audio callback. */
 void input_backend_set_error(input_t *in, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Records an ordinary status line (input_note()), same rules. */
+void input_backend_set_note(input_t *in, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Logs "input 'SPEC': line" at `level` and records the line: LOG_INFO as a
+ * note that also clears the error (the source is fine again), anything
+ * worse as the error. */
+void input_backend_say(input_t *in, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void input_backend_add_nonfinite(input_t *in, uint64_t n);
+/* The producer's push: the block into the ring whole or not at all (see
+ * ring_push), its arrival time noted, and the worker woken if it waits for
+ * this much. Real-time safe (see arrivals.h: at most one non-blocking
+ * eventfd write). Returns what ring_push returns. */
+size_t input_backend_push(input_t *in, const float *samples, size_t n);
 /* For reader threads (stdin, file), which are not real-time and must lose
  * nothing: waits in short sleeps until the block fits. 0 when pushed, -1
  * when *stop became true first. Never from an audio callback. */

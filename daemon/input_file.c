@@ -98,7 +98,7 @@ static void *reader_main(void *arg)
         sent += (uint64_t)got;
         if (in->opt.realtime) pace(src, &start, sent);
     }
-    input_backend_set_error(in, "%s: end of file", src->path);
+    input_backend_set_note(in, "%s: end of file", src->path);
     input_backend_set_state(in, INPUT_ENDED);
     return NULL;
 }

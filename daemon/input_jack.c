@@ -55,9 +55,8 @@ typedef struct {
 static int process(jack_nframes_t nframes, void *arg)
 {
     jack_source *s = arg;
-    ring_t *ring = s->in->ring;
     if (s->nports == 1) {
-        ring_push(ring, jack_port_get_buffer(s->ports[0], nframes), nframes);
+        input_backend_push(s->in, jack_port_get_buffer(s->ports[0], nframes), nframes);
         return 0;
     }
     const float *buf[MAX_PORTS];
@@ -69,7 +68,7 @@ static int process(jack_nframes_t nframes, void *arg)
         for (jack_nframes_t i = done; i < done + n; i++)
             for (unsigned k = 0; k < s->nports; k++)
                 *out++ = buf[k][i];
-        ring_push(ring, s->scratch, (size_t)n * s->nports);
+        input_backend_push(s->in, s->scratch, (size_t)n * s->nports);
         done += n;
     }
     return 0;
@@ -102,18 +101,8 @@ static void quiet(const char *msg)
 
 /* ---- client life, non-real-time ---- */
 
-/* Logs a state change and keeps it as the input's status line. */
-__attribute__((format(printf, 3, 4))) static void say(const jack_source *s, log_level level,
-                                                      const char *fmt, ...)
-{
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    log_msg(level, "input '%s': %s", s->in->opt.spec, line);
-    input_backend_set_error(s->in, "%s", line);
-}
+/* Logs a state change and keeps it as the input's note or error. */
+#define say(s, level, ...) input_backend_say((s)->in, level, __VA_ARGS__)
 
 static void close_client(jack_source *s)
 {

@@ -53,6 +53,10 @@ typedef struct {
     int supervisor_running;
     atomic_bool stop;
     atomic_bool finished; /* set by the stream finished callback */
+    /* Bumped (release) at the end of every callback and read (acquire) by
+     * pa_close: an abandoned stream's callback thread is never joined, so
+     * this is what orders its last callback before the input is freed. */
+    atomic_uint callbacks_done;
 } pa_source;
 
 static pthread_mutex_t pa_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -67,7 +71,8 @@ static int capture(const void *input, void *output, unsigned long frames,
     (void)flags;
     pa_source *s = arg;
     unsigned ch = atomic_load_explicit(&s->channels, memory_order_relaxed);
-    if (input) ring_push(s->in->ring, input, frames * ch);
+    if (input) input_backend_push(s->in, input, frames * ch);
+    atomic_fetch_add_explicit(&s->callbacks_done, 1, memory_order_release);
     return paContinue;
 }
 
@@ -214,11 +219,10 @@ static int start_stream(pa_source *s, char *err, size_t err_len)
 
 /* ---- supervisor ---- */
 
-/* Logs a state change and keeps it as the input's status line. */
+/* Logs a state change and keeps it as the input's note or error. */
 static void say(const pa_source *s, log_level level, const char *line)
 {
-    log_msg(level, "input '%s': %s", s->in->opt.spec, line);
-    input_backend_set_error(s->in, "%s", line);
+    input_backend_say(s->in, level, "%s", line);
 }
 
 static void sleep_ms(long ms)
@@ -321,6 +325,7 @@ static void pa_close(input_t *in)
     }
     terminate(s);
     pthread_mutex_unlock(&pa_lock);
+    (void)atomic_load_explicit(&s->callbacks_done, memory_order_acquire);
     free(s->selector);
     free(s);
     in->priv = NULL;

@@ -60,7 +60,7 @@ static void *reader_main(void *arg)
                 input_backend_set_error(
                     in, "stdin: ended inside a frame; %zu trailing bytes ignored", have);
             else
-                input_backend_set_error(in, "stdin: end of input");
+                input_backend_set_note(in, "stdin: end of input");
             break;
         }
         have += (size_t)got;

@@ -11,6 +11,7 @@
 #include "frontend.h"
 #include "input.h"
 #include "log.h"
+#include "messages.h"
 #include "model.h"
 #include "notify.h"
 #include "pipeline.h"
@@ -66,8 +67,7 @@ typedef struct {
     const char *config_file; /* what was actually read, or NULL */
     model_ref *model;
     publisher_t *publisher;
-    /* Sized at start from the config, not to CONFIG_MAX_STREAMS: a daemon
-     * with one stream does not carry 128 slots. */
+    /* Sized at start from the config. */
     stream_slot *streams;
     unsigned n_streams;
     int running; /* inputs were started */
@@ -274,24 +274,39 @@ static int check_key_files(const cli *a, const genred_config *cfg, const char *f
     return -1;
 }
 
-/* Defaults, then the file, then the command line. */
-static int build_config(const cli *a, genred_config *cfg, const char **file, char *err, size_t len)
+/* The file, then the command line, over the defaults in cfg. 0, or the
+ * exit status: 2 when a flag's value is wrong (a command-line error, as
+ * genred.8 says), 1 for the file or the settings as a whole. */
+static int fill_config(const cli *a, genred_config *cfg, const char **file, char *err, size_t len)
 {
-    conf_defaults(cfg);
     *file = a->config_path;
     if (!*file && access(CONFIG_DEFAULT_PATH, F_OK) == 0) *file = CONFIG_DEFAULT_PATH;
-    if (*file && conf_load_file(cfg, *file, err, len)) return -1;
+    if (*file && conf_load_file(cfg, *file, err, len)) return 1;
     if (a->input) {
-        if (input_check_spec(a->input, err, len)) return -1;
+        if (input_check_spec(a->input, err, len)) return 2;
         conf_set_input(cfg, a->name, a->input);
     } else if (a->name) {
         snprintf(cfg->streams[0].name, sizeof cfg->streams[0].name, "%s", a->name);
     }
     for (unsigned i = 0; i < a->n_publish; i++)
-        if (conf_add_publish(cfg, a->publish[i], i == 0, err, len)) return -1;
+        if (conf_add_publish(cfg, a->publish[i], i == 0, err, len)) return 2;
     for (unsigned i = 0; i < a->n_set; i++)
-        if (conf_set(cfg, a->set[i].key, a->set[i].value, a->set[i].flag, err, len)) return -1;
-    return conf_check(cfg, err, len) || check_key_files(a, cfg, *file, err, len);
+        if (conf_set(cfg, a->set[i].key, a->set[i].value, a->set[i].flag, err, len)) return 2;
+    return conf_check(cfg, err, len) || check_key_files(a, cfg, *file, err, len) ? 1 : 0;
+}
+
+/* Defaults, then the file, then the command line; on success cfg owns
+ * memory (conf_free), on failure nothing. 0, or the exit status as
+ * fill_config says. */
+static int build_config(const cli *a, genred_config *cfg, const char **file, char *err, size_t len)
+{
+    if (conf_defaults(cfg)) {
+        snprintf(err, len, "out of memory");
+        return 1;
+    }
+    int rc = fill_config(a, cfg, file, err, len);
+    if (rc) conf_free(cfg);
+    return rc;
 }
 
 /* The model the settings name; errors say where it was named. */
@@ -326,52 +341,39 @@ static double cpu_seconds(double *user, double *sys)
     return *user + *sys;
 }
 
-static json_t *stream_status(app *g, unsigned i, publisher_t *pub)
+static void stream_status(app *g, unsigned i, publisher_t *pub, message_stream_status *s)
 {
-    pipeline_stats st;
-    pipeline_get_stats(g->streams[i].pipeline, &st);
-    char error[256];
-    input_error(g->streams[i].input, error, sizeof error);
-    json_t *s = json_pack(
-        "{s:s, s:s, s:s, s:s, s:f, s:i, s:I, s:I, s:b, s:I, s:I, s:I}", "name",
-        g->streams[i].conf.name, "input", g->streams[i].conf.input, "state", st.state, "error",
-        error, "rate", st.rate, "channels", (int)st.channels, "position", (json_int_t)st.position,
-        "hops", (json_int_t)st.hops, "silence", st.silence, "overruns", (json_int_t)st.overruns,
-        "overrun_samples", (json_int_t)st.overrun_samples, "nonfinite", (json_int_t)st.nonfinite);
-    json_object_set_new(s, "level_dbfs", st.have_level ? json_real(st.level_dbfs) : json_null());
-    json_object_set_new(s, "top", st.have_top ? json_string(st.top) : json_null());
-    json_object_set_new(s, "p", json_real(st.have_top ? st.p : 0.0));
-    double p50, p99, max;
-    unsigned n = publisher_take_latency(pub, g->streams[i].conf.name, &p50, &p99, &max);
-    json_object_set_new(
-        s, "latency_ms",
-        n ? json_pack("{s:f, s:f, s:f, s:i}", "p50", p50, "p99", p99, "max", max, "n", (int)n)
-          : json_null());
-    return s;
+    s->name = g->streams[i].conf.name;
+    s->input = g->streams[i].conf.input;
+    pipeline_get_stats(g->streams[i].pipeline, &s->stats);
+    input_error(g->streams[i].input, s->error, sizeof s->error);
+    input_note(g->streams[i].input, s->note, sizeof s->note);
+    s->latency_n =
+        publisher_take_latency(pub, s->name, &s->latency_p50, &s->latency_p99, &s->latency_max);
 }
 
-static json_t *make_status(publisher_t *pub, void *ctx)
+static char *make_status(publisher_t *pub, void *ctx)
 {
     app *g = ctx;
     int64_t now = monotonic_ns();
-    double user, sys, cpu = cpu_seconds(&user, &sys);
+    message_process_status proc = {GENRED_VERSION, g->model_id, 0, 0, 0, 0, 0, 0};
+    double cpu = cpu_seconds(&proc.cpu_user_s, &proc.cpu_system_s);
+    message_stream_status *streams = calloc(g->n_streams ? g->n_streams : 1, sizeof *streams);
+    if (!streams) return NULL;
+    for (unsigned i = 0; i < g->n_streams; i++)
+        stream_status(g, i, pub, &streams[i]);
     pthread_mutex_lock(&g->lock);
     double wall = (double)(now - g->last_cpu_ns) / 1e9;
-    double percent = wall > 0 ? 100.0 * (cpu - g->last_cpu_s) / wall : 0.0;
+    proc.cpu_percent = wall > 0 ? 100.0 * (cpu - g->last_cpu_s) / wall : 0.0;
+    proc.uptime_s = (double)(now - g->start_ns) / 1e9;
+    proc.sent = publisher_sent(pub);
+    proc.dropped = publisher_dropped(pub);
     g->last_cpu_ns = now;
     g->last_cpu_s = cpu;
-    json_t *status =
-        json_pack("{s:i, s:I, s:s, s:s, s:f, s:f, s:f, s:f, s:I, s:I}", "v", 1, "time_ms",
-                  (json_int_t)wallclock_ms(), "version", GENRED_VERSION, "model", g->model_id,
-                  "uptime_s", (double)(now - g->start_ns) / 1e9, "cpu_percent", percent,
-                  "cpu_user_s", user, "cpu_system_s", sys, "sent", (json_int_t)publisher_sent(pub),
-                  "dropped", (json_int_t)publisher_dropped(pub));
+    char *text = message_status(&proc, streams, g->n_streams);
     pthread_mutex_unlock(&g->lock);
-    json_t *streams = json_array();
-    for (unsigned i = 0; i < g->n_streams; i++)
-        json_array_append_new(streams, stream_status(g, i, pub));
-    json_object_set_new(status, "streams", streams);
-    return status;
+    free(streams);
+    return text;
 }
 
 /* ---- start, reload, stop ---- */
@@ -462,7 +464,8 @@ static void stop_all(app *g)
  * silently ignoring them. */
 static void warn_fixed_settings(const genred_config *old, const genred_config *new)
 {
-    if (old->n_streams != new->n_streams || memcmp(old->streams, new->streams, sizeof old->streams))
+    if (old->n_streams != new->n_streams ||
+        memcmp(old->streams, new->streams, old->n_streams * sizeof *old->streams))
         log_warn("reload: streams/input changed; restart genred to apply");
     if (old->n_publish != new->n_publish || memcmp(old->publish, new->publish, sizeof old->publish))
         log_warn("reload: publish endpoints changed; restart genred to apply");
@@ -490,6 +493,7 @@ static void reload(app *g)
     if (!ref) {
         if (m) model_destroy(m);
         log_error("reload failed, keeping model '%s': %s", g->model_id, m ? "out of memory" : err);
+        conf_free(&cfg);
         notify_ready();
         return;
     }
@@ -502,6 +506,7 @@ static void reload(app *g)
             pipeline_abort_reload(g->streams[j].pipeline);
         log_error("reload failed, keeping model '%s': %s", g->model_id, err);
         model_ref_release(ref);
+        conf_free(&cfg);
         notify_ready();
         return;
     }
@@ -514,8 +519,9 @@ static void reload(app *g)
     set_model_id(g, ref->model->id);
     /* Keep what is fixed, take what changed. */
     genred_config keep = g->cfg;
+    conf_free(&cfg);
     g->cfg = cfg;
-    memcpy(g->cfg.streams, keep.streams, sizeof keep.streams);
+    g->cfg.streams = keep.streams;
     g->cfg.n_streams = keep.n_streams;
     log_info("reload: done, model '%s'%s%s", ref->model->id, file ? " from " : "",
              file ? file : "");
@@ -661,30 +667,35 @@ int main(int argc, char **argv)
     if (g.args.gen_keys) return generate_keys(g.args.gen_keys);
 
     char err[ERR_LEN];
-    if (build_config(&g.args, &g.cfg, &g.config_file, err, sizeof err)) {
+    rc = build_config(&g.args, &g.cfg, &g.config_file, err, sizeof err);
+    if (rc) {
         fprintf(stderr, "genred: %s\n", err);
-        return 1;
+        return rc;
     }
     log_set_level((log_level)log_parse_level(g.cfg.log_level));
     model_t *m = load_model(&g.args, &g.cfg, g.config_file, err, sizeof err);
     if (!m) {
         fprintf(stderr, "genred: %s\n", err);
+        conf_free(&g.cfg);
         return 1;
     }
     if (g.args.model_info) {
         print_model_info(m);
         model_destroy(m);
+        conf_free(&g.cfg);
         return 0;
     }
     if (g.args.check_config) {
         printf("genred: configuration OK (%s, model '%s', %u stream(s))\n",
                g.config_file ? g.config_file : "built-in defaults", m->id, g.cfg.n_streams);
         model_destroy(m);
+        conf_free(&g.cfg);
         return 0;
     }
     g.model = model_ref_new(m);
     if (!g.model) {
         model_destroy(m);
+        conf_free(&g.cfg);
         fprintf(stderr, "genred: out of memory\n");
         return 1;
     }
@@ -723,6 +734,7 @@ int main(int argc, char **argv)
     rc = run(&g, &set);
 out:
     stop_all(&g);
+    conf_free(&g.cfg);
     pthread_mutex_destroy(&g.lock);
     return rc;
 }

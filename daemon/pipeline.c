@@ -3,9 +3,12 @@
 #include "classifier.h"
 #include "frontend.h"
 #include "log.h"
+#include "messages.h"
+#include "publisher.h"
 #include "stream_classifier.h"
 #include "tracker.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -14,10 +17,11 @@
 #include <string.h>
 #include <time.h>
 
-#define POP_FRAMES     1024
-#define MAX_CHANNELS   64
-#define IDLE_SLEEP_NS  (3 * 1000 * 1000)
-#define IDLE_MAX_NS    (50 * 1000 * 1000)
+#define POP_FRAMES   1024
+#define MAX_CHANNELS 64
+/* Stop, reload and state changes wake the worker at once; the timeout only
+ * keeps its heartbeat (judged stuck after 1 s) and statistics fresh. */
+#define WAIT_MAX_MS    500
 #define PACE_WINDOW_NS (250 * 1000 * 1000)
 
 model_ref *model_ref_new(model_t *m)
@@ -56,8 +60,7 @@ typedef struct {
 struct pipeline {
     char name[CONFIG_NAME_LEN];
     input_t *input;
-    publisher_t *publisher;
-    void *push;
+    publisher_stream_t *out;
 
     /* Worker-owned. */
     engine eng;
@@ -66,6 +69,9 @@ struct pipeline {
     double in_rate;
     float *buf;
     uint64_t position;          /* input frames consumed, all generations */
+    uint64_t popped;            /* samples taken off the ring, all generations */
+    uint64_t block_position;    /* position when the block being processed was popped */
+    uint64_t block_popped;      /* popped before that block */
     uint64_t fe_nonfinite_base; /* front-end NaN counts of earlier front-ends */
     /* Seconds of audio consumed, across format changes and front-ends, so
      * the tracker's clock never jumps: at the current format's start, and
@@ -160,7 +166,6 @@ pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_l
     }
     snprintf(p->name, sizeof p->name, "%s", opt->name);
     p->input = opt->input;
-    p->publisher = opt->publisher;
     pthread_mutex_init(&p->reload_lock, NULL);
     pthread_mutex_init(&p->stats_lock, NULL);
     atomic_init(&p->stop, false);
@@ -182,8 +187,8 @@ pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_l
         goto fail;
     }
     set_frontend(p, fe);
-    p->push = publisher_connect(p->publisher, err, err_len);
-    if (!p->push) goto fail;
+    p->out = publisher_connect(opt->publisher, p->name, err, err_len);
+    if (!p->out) goto fail;
     p->stats.state = input_state_name(INPUT_STARTING);
     p->stats.rate = p->in_rate;
     p->stats.channels = p->channels;
@@ -200,7 +205,7 @@ void pipeline_destroy(pipeline_t *p)
     pipeline_abort_reload(p);
     engine_free(&p->eng);
     set_frontend(p, NULL);
-    publisher_disconnect(p->push);
+    publisher_disconnect(p->out);
     free(p->buf);
     pthread_mutex_destroy(&p->reload_lock);
     pthread_mutex_destroy(&p->stats_lock);
@@ -214,49 +219,32 @@ const char *pipeline_name(const pipeline_t *p)
 
 /* ---- messages ---- */
 
-static json_t *labels_json(const model_t *m)
+static message_source source_of(const pipeline_t *p)
 {
-    json_t *a = json_array();
-    for (unsigned i = 0; i < m->n_labels; i++)
-        json_array_append_new(a, json_string(m->labels[i]));
-    return a;
+    message_source s = {p->name, p->eng.model->model, p->position, p->in_rate};
+    return s;
 }
 
-static json_t *floats_json(const float *v, unsigned n)
+/* Posts a built message; text NULL means the builder ran out of memory. */
+static void post(pipeline_t *p, message_topic topic, char *text, int64_t arrival_ns)
 {
-    json_t *a = json_array();
-    for (unsigned i = 0; i < n; i++)
-        json_array_append_new(a, json_real(v[i]));
-    return a;
-}
-
-static json_t *label_or_null(const model_t *m, int state)
-{
-    return state >= 0 ? json_string(m->labels[state]) : json_null();
-}
-
-static json_t *message_head(const pipeline_t *p)
-{
-    return json_pack("{s:i, s:s, s:I, s:I, s:s}", "v", 1, "stream", p->name, "time_ms",
-                     (json_int_t)wallclock_ms(), "position", (json_int_t)p->position, "model",
-                     p->eng.model->model->id);
-}
-
-static void post(pipeline_t *p, const char *topic, json_t *msg, int64_t arrival_ns)
-{
-    char *text = msg ? json_dumps(msg, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
     if (text)
-        publisher_post(p->publisher, p->push, topic, p->name, text, arrival_ns);
+        publisher_post(p->out, topic, text, arrival_ns);
     else
-        log_error("stream '%s': cannot encode a %s message", p->name, topic);
+        log_error("stream '%s': cannot encode a %s message", p->name, message_topic_name(topic));
     free(text);
-    json_decref(msg);
 }
+
+/* Once the reader of --print goes away (genred --print | head -2), printing
+ * stops with one warning and genred goes on publishing: subscribers may be
+ * listening, and a daemon's work does not hang on its stdout. */
+static atomic_int stdout_closed;
 
 static void print_line(const pipeline_t *p, const tracker_decision *d, double level)
 {
     const model_t *m = p->eng.model->model;
     double seconds = p->in_rate > 0 ? (double)p->position / p->in_rate : 0;
+    if (atomic_load(&stdout_closed)) return;
     flockfile(stdout);
     if (d->silence) {
         printf("%-10s %8.1fs  (silence)  %6.1f dBFS\n", p->name, seconds, level);
@@ -270,28 +258,26 @@ static void print_line(const pipeline_t *p, const tracker_decision *d, double le
             printf("   next %-12s %3.0f%%", m->labels[second], 100.0 * d->probs[second]);
         printf("   %6.1f dBFS\n", level);
     }
-    fflush(stdout);
+    int failed = fflush(stdout) == EOF || ferror(stdout);
+    int why = errno;
     funlockfile(stdout);
+    if (failed && !atomic_exchange(&stdout_closed, 1))
+        log_warn("--print: standard output closed (%s): no more lines printed; still publishing",
+                 strerror(why));
 }
 
-/* genre.change once the tracker says a new state has held. */
-static void post_change(pipeline_t *p, const tracker_decision *d)
+static const char *state_name(const model_t *m, int state)
 {
-    const model_t *m = p->eng.model->model;
-    json_t *msg = message_head(p);
-    json_object_set_new(msg, "previous", label_or_null(m, d->previous));
-    json_object_set_new(msg, "new", label_or_null(m, d->state));
-    json_object_set_new(msg, "silence", json_boolean(d->state == TRACKER_SILENCE));
-    json_object_set_new(msg, "p", json_real(d->state >= 0 ? d->probs[d->state] : 0.0));
-    post(p, "genre.change", msg, 0);
-    log_info("stream '%s': %s -> %s", p->name, d->previous >= 0 ? m->labels[d->previous] : "-",
-             d->state >= 0 ? m->labels[d->state] : "(silence)");
+    return state >= 0 ? m->labels[state] : state == TRACKER_SILENCE ? "(silence)" : "(none)";
 }
 
 /* One window: `end` is its last model-rate sample in the current
  * front-end. */
-static void classify(pipeline_t *p, uint64_t end, int64_t arrival_ns)
+static void classify(pipeline_t *p, uint64_t end)
 {
+    /* The sample that completed this window, and when it arrived. */
+    uint64_t sample = p->block_popped + (p->position - p->block_position) * p->channels;
+    int64_t arrival_ns = input_arrival_ns(p->input, sample);
     const model_t *m = p->eng.model->model;
     engine *e = &p->eng;
     double level = frontend_level_dbfs(p->fe);
@@ -299,17 +285,13 @@ static void classify(pipeline_t *p, uint64_t end, int64_t arrival_ns)
     tracker_process(e->tracker, e->raw, level,
                     p->fe_start_s + (double)end / m->frontend.mfcc.sample_rate, &d);
 
-    json_t *msg = message_head(p);
-    json_object_set_new(msg, "rate", json_real(p->in_rate));
-    json_object_set_new(msg, "labels", labels_json(m));
-    json_object_set_new(msg, "top", d.silence ? json_null() : json_string(m->labels[d.top]));
-    json_object_set_new(msg, "p", json_real(d.p));
-    json_object_set_new(msg, "probs", floats_json(d.probs, m->n_labels));
-    json_object_set_new(msg, "raw", floats_json(e->raw, m->n_labels));
-    json_object_set_new(msg, "silence", json_boolean(d.silence));
-    json_object_set_new(msg, "level_dbfs", json_real(level));
-    post(p, "genre.probs", msg, arrival_ns);
-    if (d.changed) post_change(p, &d);
+    message_source src = source_of(p);
+    post(p, MESSAGE_PROBS, message_probs(&src, &d, e->raw, level), arrival_ns);
+    if (d.changed) {
+        post(p, MESSAGE_CHANGE, message_change(&src, &d), 0);
+        log_info("stream '%s': %s -> %s", p->name, state_name(m, d.previous),
+                 state_name(m, d.state));
+    }
     if (e->settings.print) print_line(p, &d, level);
 
     pthread_mutex_lock(&p->stats_lock);
@@ -328,7 +310,7 @@ static void classify(pipeline_t *p, uint64_t end, int64_t arrival_ns)
  * is due. A window the stream classifier did not follow from its start
  * (just after a reload) goes through the per-window classifier: the same
  * probabilities either way. */
-static void process_block(pipeline_t *p, const float *in, size_t frames, int64_t arrival_ns)
+static void process_block(pipeline_t *p, const float *in, size_t frames)
 {
     engine *e = &p->eng;
     while (frames) {
@@ -344,7 +326,7 @@ static void process_block(pipeline_t *p, const float *in, size_t frames, int64_t
         if (!have)
             classifier_process(e->classifier, frontend_window(p->fe), frontend_window_frames(p->fe),
                                e->raw);
-        classify(p, frontend_frame_end(p->fe), arrival_ns);
+        classify(p, frontend_frame_end(p->fe));
     }
 }
 
@@ -438,25 +420,36 @@ static void judge_pace(pipeline_t *p, int64_t now)
     p->pace_since_position = p->position;
 }
 
-/* How long to wait on an empty ring. A source paced in real time cannot
- * complete the next hop before its audio has played, so the worker sleeps
- * until shortly before that (at most IDLE_MAX_NS, for stop and reload) and
- * polls every IDLE_SLEEP_NS only near it: the hop is still taken within
- * IDLE_SLEEP_NS of its last sample arriving, with a few dozen wakeups a
- * second instead of 333 (with 100 streams those polls were half of
- * genred's CPU). A fast source is polled every IDLE_SLEEP_NS, as it can
- * refill the ring within one. */
-static struct timespec idle_sleep(const pipeline_t *p)
+/* How much audio to wait for on an empty ring. A source paced in real time
+ * cannot complete the next hop before its audio has arrived, so the worker
+ * asks the input to wake it once that much is waiting (the front end's
+ * count leaves out the resampler's look-ahead, so it may wake once more for
+ * the rest, never late): one or two wake-ups per hop instead of one per
+ * period, and the
+ * hop is taken as soon as its last block arrives. A fast source (a file at
+ * full speed) refills the ring at once: any audio will do. */
+static size_t wanted_samples(const pipeline_t *p, size_t ring_capacity)
 {
-    int64_t ns = IDLE_SLEEP_NS;
-    if (p->fe && !p->fast_source) {
-        const model_t *m = p->eng.model->model;
-        double due = (double)frontend_samples_to_due(p->fe) / m->frontend.mfcc.sample_rate * 1e9;
-        if (due - IDLE_SLEEP_NS > ns) ns = (int64_t)due - IDLE_SLEEP_NS;
-        if (ns > IDLE_MAX_NS) ns = IDLE_MAX_NS;
-    }
-    struct timespec t = {0, (long)ns};
-    return t;
+    if (!p->fe || p->fast_source || p->in_rate <= 0) return 1;
+    const model_t *m = p->eng.model->model;
+    double in_frames =
+        (double)frontend_samples_to_due(p->fe) * p->in_rate / m->frontend.mfcc.sample_rate;
+    double want = floor(in_frames) * (p->channels ? p->channels : 1);
+    /* Never more than the ring can hold, or the wake-up would never come. */
+    if (want > (double)(ring_capacity / 2)) want = (double)(ring_capacity / 2);
+    return want >= 1 ? (size_t)want : 1;
+}
+
+/* An input that ended before filling one window published nothing; say so
+ * rather than end as if all were well (genre-classify, given the same file,
+ * classifies 1-3 s as one shorter window and warns too). */
+static void warn_if_unclassified(const pipeline_t *p)
+{
+    if (p->stats.hops || !p->position || !(p->in_rate > 0) || !p->eng.model) return;
+    log_warn("stream '%s': input ended after %.2f s of audio, shorter than the %g s window: "
+             "nothing classified",
+             p->name, (double)p->position / p->in_rate,
+             p->eng.model->model->frontend.window_seconds);
 }
 
 static void *pipeline_main(void *arg)
@@ -481,26 +474,28 @@ static void *pipeline_main(void *arg)
         size_t ch = p->channels ? p->channels : 1;
         size_t n = ring_pop(ring, p->buf, (size_t)POP_FRAMES * MAX_CHANNELS / ch * ch);
         if (n) {
-            int64_t arrival = monotonic_ns();
+            p->block_position = p->position;
+            p->block_popped = p->popped;
+            p->popped += n;
             if (p->fe)
-                process_block(p, p->buf, n / ch, arrival);
+                process_block(p, p->buf, n / ch);
             else
                 p->position += n / ch;
         } else {
             finished = state == INPUT_ENDED || state == INPUT_FAILED;
-            if (!finished) {
-                struct timespec idle = idle_sleep(p);
-                nanosleep(&idle, NULL);
-            }
+            if (!finished)
+                input_wait(p->input, wanted_samples(p, ring_capacity(ring)), WAIT_MAX_MS);
         }
         update_stats(p, finished);
     }
     if (finished) {
         char why[256];
         input_error(p->input, why, sizeof why);
+        if (!*why) input_note(p->input, why, sizeof why);
         log_msg(input_get_state(p->input) == INPUT_FAILED ? LOG_ERROR : LOG_INFO,
                 "stream '%s': input %s%s%s", p->name, input_state_name(input_get_state(p->input)),
                 *why ? ": " : "", why);
+        warn_if_unclassified(p);
     }
     return NULL;
 }
@@ -522,12 +517,13 @@ int pipeline_start(pipeline_t *p, char *err, size_t err_len)
 void pipeline_request_stop(pipeline_t *p)
 {
     atomic_store(&p->stop, true);
+    input_wake(p->input);
 }
 
 void pipeline_stop(pipeline_t *p)
 {
     if (!p->started) return;
-    atomic_store(&p->stop, true);
+    pipeline_request_stop(p);
     pthread_join(p->thread, NULL);
     p->started = 0;
 }
@@ -563,6 +559,7 @@ void pipeline_commit_reload(pipeline_t *p)
     pthread_mutex_lock(&p->reload_lock);
     if (p->pending_prepared) p->pending_ready = 1;
     pthread_mutex_unlock(&p->reload_lock);
+    input_wake(p->input);
 }
 
 void pipeline_abort_reload(pipeline_t *p)

@@ -4,20 +4,23 @@
  * `hop` seconds of audio (counted in model-rate samples, so the rate is
  * exact whatever the wall clock does), smooths, detects silence and genre
  * changes, and posts genre.probs / genre.change to the publisher. It is not
- * real-time: it may allocate (on reload or a format change) and sleeps a
- * few ms when the ring is empty rather than spinning. */
+ * real-time: it may allocate (on reload or a format change). On an empty
+ * ring it sleeps until the input wakes it with enough audio for the next
+ * hop (see input_wait), rather than polling. */
 #ifndef GENRED_PIPELINE_H
 #define GENRED_PIPELINE_H
 
+#include "config.h"
 #include "input.h"
 #include "model.h"
-#include "publisher.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
 
 /* A model shared read-only by every stream; freed with its last holder, so a
  * reload can swap models while other streams still use the old one. */
+typedef struct publisher publisher_t;
+
 typedef struct {
     model_t *model;
     atomic_int refs;
@@ -62,7 +65,7 @@ int pipeline_start(pipeline_t *p, char *err, size_t err_len);
 /* Asks the worker to stop without waiting, so that many streams stop
  * together; pipeline_stop then joins it. */
 void pipeline_request_stop(pipeline_t *p);
-/* Stops and joins the worker (returns within 50 ms). */
+/* Stops and joins the worker (it is woken at once). */
 void pipeline_stop(pipeline_t *p);
 void pipeline_destroy(pipeline_t *p);
 

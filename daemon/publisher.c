@@ -1,84 +1,5 @@
-/* publisher: genred's ZeroMQ protocol, version 1.
- *
- * Socket: XPUB bound to every `publish` endpoint (default
- * tcp://127.0.0.1:5556; ipc:// works too). Every message has two frames:
- * the topic, then a UTF-8 JSON object whose "v" is 1. New fields may be
- * added within version 1; existing ones keep their name, type and meaning.
- * All times are integers in ms since the Unix epoch (wall clock); positions
- * count input frames (at the input's sample rate) since the stream started.
- *
- * genre.probs (every hop, per stream)
- *   v           int     1
- *   stream      string  stream name
- *   time_ms     int     when the message was made
- *   position    int     input frames consumed when this window completed
- *                       (the resampler's look-ahead may add a few frames)
- *   rate        number  input sample rate, Hz (position / rate = seconds)
- *   model       string  model id
- *   labels      [string] the model's labels, in model order
- *   top         string|null  label with the highest smoothed probability;
- *                       null while the stream is silent
- *   p           number  smoothed probability of top (0 when silent)
- *   probs       [number] smoothed probabilities, model order, sum 1 (1e-4)
- *   raw         [number] this window's unsmoothed probabilities, sum 1
- *   silence     bool    window level below silence_dbfs
- *   level_dbfs  number  RMS level of the window about its mean, dBFS (-200 for
- *                       digital 0 or a bare DC offset)
- *
- * genre.change (per stream, when the smoothed top label, or silence,
- * changed and then held for change_hold seconds of audio)
- *   v, stream, time_ms, position, model  as above
- *   previous    string|null  label before (null: silence or nothing yet)
- *   new         string|null  label now (null: silence)
- *   silence     bool    the stream has become silent (new is null)
- *   p           number  smoothed probability of new (0 for silence)
- *
- * genre.status (every status_interval seconds, default 5)
- *   v, time_ms          as above
- *   version     string  genred version
- *   model       string  model id
- *   uptime_s    number  seconds since start
- *   cpu_percent number  process CPU time over the last interval / wall time
- *                       (100 = one core busy)
- *   cpu_user_s, cpu_system_s  number  process CPU time since start
- *   sent        int     messages sent since start
- *   dropped     int     messages dropped since start (slow subscribers under
- *                       drop_policy "count", or a full internal queue)
- *   streams     [object] one per stream:
- *     name      string
- *     input     string  input spec
- *     state     string  starting|running|waiting|ended|failed
- *     error     string  the input's last status or error line ("" if none)
- *     rate      number  input sample rate, Hz
- *     channels  int
- *     position  int     input frames analysed so far
- *     hops      int     genre.probs messages made
- *     level_dbfs number|null  window level (null before the first window)
- *     silence   bool
- *     top       string|null, p number  as in the last genre.probs
- *     overruns  int     input blocks lost because the ring was full
- *     overrun_samples int  samples lost that way
- *     nonfinite int     NaN/Inf input samples replaced by 0
- *     latency_ms object|null  {p50, p99, max: number; n: int}: time from
- *               the worker taking from the ring the audio that completed a
- *               hop to the send of its genre.probs, over the hops since the
- *               previous status (the worker polls the ring every 3 ms, so
- *               audio may wait up to that long before the clock starts)
- *
- * Last-value cache: every subscription that matches genre.probs (including
- * "" = everything) makes genred resend the latest genre.probs of every
- * stream at once, so a late subscriber does not wait for the next hop. The
- * resend goes to every matching subscriber: others may see a message twice
- * (same stream and position).
- *
- * Slow subscribers (drop_policy): ZeroMQ queues up to send_hwm messages per
- * subscriber. "count" (default) sets ZMQ_XPUB_NODROP and sends without
- * blocking: when any subscriber's queue is full the message is dropped for
- * everyone and counted in "dropped", so losses are visible, at the price
- * that one stalled subscriber that has filled its queue costs the others
- * those messages too. "isolate" lets ZeroMQ drop per subscriber: a stalled
- * subscriber only loses its own messages, but those drops are invisible to
- * genred and not counted. Either way the pipeline never waits. */
+/* publisher: the XPUB socket's thread (see publisher.h; the protocol is in
+ * messages.h). */
 #include "publisher.h"
 
 #include "curve.h"
@@ -94,19 +15,35 @@
 #include <time.h>
 #include <zmq.h>
 
-#define MAX_TRACKED   CONFIG_MAX_STREAMS
 #define LATENCY_CAP   4096
 #define INPROC_HWM    10000
 #define XPUB_LINGER   500
 #define POLL_SLICE_MS 50
 
+/* The topics a late subscriber gets resent, in the order it gets them:
+ * the state, then the latest probabilities. */
+static const message_topic cached[] = {MESSAGE_CHANGE, MESSAGE_PROBS};
+
 typedef struct {
     char stream[CONFIG_NAME_LEN];
-    char *last_probs; /* last genre.probs body, for the last-value cache */
-    double *latency;  /* ms, since the last publisher_take_latency */
+    char *last[MESSAGE_TOPICS]; /* latest body per topic, for the last-value cache */
+    size_t last_len[MESSAGE_TOPICS];
+    double *latency; /* ms, since the last publisher_take_latency */
     unsigned n_latency;
-    uint64_t latency_seen;
 } stream_track;
+
+struct publisher_stream {
+    publisher_t *publisher;
+    void *push;
+    uint32_t track; /* index into the publisher's tracks */
+};
+
+/* What travels with each posted body, as one frame. */
+typedef struct {
+    uint32_t track;
+    uint32_t topic;
+    int64_t arrival_ns;
+} post_header;
 
 struct publisher {
     void *zctx, *xpub, *pull;
@@ -123,7 +60,9 @@ struct publisher {
     atomic_int subscribed;
     atomic_uint_fast64_t sent, dropped;
 
-    stream_track tracks[MAX_TRACKED];
+    /* One per connected stream, grown by publisher_connect before the
+     * thread starts: no fixed limit on streams. */
+    stream_track *tracks;
     unsigned n_tracks;
 };
 
@@ -225,59 +164,72 @@ void publisher_destroy(publisher_t *p)
     curve_destroy(p->curve);
     if (p->zctx) zmq_ctx_term(p->zctx);
     for (unsigned i = 0; i < p->n_tracks; i++) {
-        free(p->tracks[i].last_probs);
+        for (unsigned k = 0; k < MESSAGE_TOPICS; k++)
+            free(p->tracks[i].last[k]);
         free(p->tracks[i].latency);
     }
+    free(p->tracks);
     free(p);
 }
 
-void *publisher_connect(publisher_t *p, char *err, size_t err_len)
+static int add_track(publisher_t *p, const char *stream)
 {
-    void *push = zmq_socket(p->zctx, ZMQ_PUSH);
-    if (!push) {
-        snprintf(err, err_len, "publisher: cannot create a PUSH socket: %s",
-                 zmq_strerror(zmq_errno()));
-        return NULL;
-    }
-    set_int(push, ZMQ_SNDHWM, INPROC_HWM);
-    set_int(push, ZMQ_LINGER, 1000);
-    if (zmq_connect(push, p->inproc)) {
-        snprintf(err, err_len, "publisher: inproc connect: %s", zmq_strerror(zmq_errno()));
-        zmq_close(push);
-        return NULL;
-    }
-    return push;
-}
-
-void publisher_disconnect(void *push)
-{
-    if (push) zmq_close(push);
-}
-
-void publisher_post(publisher_t *p, void *push, const char *topic, const char *stream,
-                    const char *body, int64_t arrival_ns)
-{
-    /* The first frame decides: once it is queued, ZeroMQ queues the rest. */
-    if (zmq_send(push, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
-        atomic_fetch_add(&p->dropped, 1);
-        return;
-    }
-    zmq_send(push, stream, strlen(stream), ZMQ_SNDMORE);
-    zmq_send(push, body, strlen(body), ZMQ_SNDMORE);
-    zmq_send(push, &arrival_ns, sizeof arrival_ns, 0);
-}
-
-static stream_track *track(publisher_t *p, const char *stream)
-{
-    for (unsigned i = 0; i < p->n_tracks; i++)
-        if (!strcmp(p->tracks[i].stream, stream)) return &p->tracks[i];
-    if (p->n_tracks == MAX_TRACKED) return NULL;
+    stream_track *grown = realloc(p->tracks, (p->n_tracks + 1) * sizeof *grown);
+    if (!grown) return -1;
+    p->tracks = grown;
     stream_track *t = &p->tracks[p->n_tracks];
+    memset(t, 0, sizeof *t);
     t->latency = malloc(LATENCY_CAP * sizeof *t->latency);
-    if (!t->latency) return NULL;
+    if (!t->latency) return -1;
     snprintf(t->stream, sizeof t->stream, "%s", stream);
     p->n_tracks++;
-    return t;
+    return 0;
+}
+
+publisher_stream_t *publisher_connect(publisher_t *p, const char *stream, char *err, size_t err_len)
+{
+    publisher_stream_t *s = calloc(1, sizeof *s);
+    if (!s || add_track(p, stream)) {
+        free(s);
+        snprintf(err, err_len, "publisher: out of memory");
+        return NULL;
+    }
+    s->publisher = p;
+    s->track = p->n_tracks - 1;
+    s->push = zmq_socket(p->zctx, ZMQ_PUSH);
+    if (!s->push) {
+        snprintf(err, err_len, "publisher: cannot create a PUSH socket: %s",
+                 zmq_strerror(zmq_errno()));
+        free(s);
+        return NULL;
+    }
+    set_int(s->push, ZMQ_SNDHWM, INPROC_HWM);
+    set_int(s->push, ZMQ_LINGER, 1000);
+    if (zmq_connect(s->push, p->inproc)) {
+        snprintf(err, err_len, "publisher: inproc connect: %s", zmq_strerror(zmq_errno()));
+        publisher_disconnect(s);
+        return NULL;
+    }
+    return s;
+}
+
+void publisher_disconnect(publisher_stream_t *s)
+{
+    if (!s) return;
+    zmq_close(s->push);
+    free(s);
+}
+
+void publisher_post(publisher_stream_t *s, message_topic topic, const char *body,
+                    int64_t arrival_ns)
+{
+    post_header h = {s->track, (uint32_t)topic, arrival_ns};
+    /* The first frame decides: once it is queued, ZeroMQ queues the rest. */
+    if (zmq_send(s->push, &h, sizeof h, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        atomic_fetch_add(&s->publisher->dropped, 1);
+        return;
+    }
+    zmq_send(s->push, body, strlen(body), 0);
 }
 
 /* 0 sent, -1 dropped (counted). */
@@ -292,9 +244,22 @@ static int send_out(publisher_t *p, const char *topic, const void *body, size_t 
     return 0;
 }
 
-static int starts_with(const char *s, const char *prefix, size_t prefix_len)
+/* Does a subscription (a topic prefix) match topic? */
+static int matches(const char *topic, const char *prefix, size_t prefix_len)
 {
-    return strlen(s) >= prefix_len && !memcmp(s, prefix, prefix_len);
+    return strlen(topic) >= prefix_len && !memcmp(topic, prefix, prefix_len);
+}
+
+static void resend_cached(publisher_t *p, const char *prefix, size_t len)
+{
+    for (unsigned k = 0; k < sizeof cached / sizeof cached[0]; k++) {
+        message_topic topic = cached[k];
+        if (!matches(message_topic_name(topic), prefix, len)) continue;
+        for (unsigned i = 0; i < p->n_tracks; i++)
+            if (p->tracks[i].last[topic])
+                send_out(p, message_topic_name(topic), p->tracks[i].last[topic],
+                         p->tracks[i].last_len[topic]);
+    }
 }
 
 static void handle_subscriptions(publisher_t *p)
@@ -307,34 +272,27 @@ static void handle_subscriptions(publisher_t *p)
         size_t len = (size_t)n - 1 < sizeof buf - 1 ? (size_t)n - 1 : sizeof buf - 1;
         atomic_store(&p->subscribed, 1);
         log_debug("subscription '%.*s'", (int)len, buf + 1);
-        if (!starts_with("genre.probs", buf + 1, len)) continue;
-        for (unsigned i = 0; i < p->n_tracks; i++)
-            if (p->tracks[i].last_probs)
-                send_out(p, "genre.probs", p->tracks[i].last_probs,
-                         strlen(p->tracks[i].last_probs));
+        resend_cached(p, buf + 1, len);
     }
 }
 
-static int recv_frame(void *sock, zmq_msg_t *m)
+/* Keeps the latest body of a cached topic, and the latency of a sent
+ * genre.probs. */
+static void record(publisher_t *p, const post_header *h, zmq_msg_t *body, int sent)
 {
-    zmq_msg_init(m);
-    return zmq_msg_recv(m, sock, 0) < 0 ? -1 : 0;
-}
-
-static void record(publisher_t *p, const char *topic, const char *stream, zmq_msg_t *body,
-                   int64_t arrival_ns)
-{
-    if (strcmp(topic, "genre.probs")) return;
-    stream_track *t = track(p, stream);
-    if (!t) return;
-    char *copy = realloc(t->last_probs, zmq_msg_size(body) + 1);
-    if (copy) {
-        memcpy(copy, zmq_msg_data(body), zmq_msg_size(body));
-        copy[zmq_msg_size(body)] = '\0';
-        t->last_probs = copy;
+    stream_track *t = &p->tracks[h->track];
+    if (h->topic == MESSAGE_PROBS || h->topic == MESSAGE_CHANGE) {
+        size_t len = zmq_msg_size(body);
+        char *copy = realloc(t->last[h->topic], len + 1);
+        if (copy) {
+            memcpy(copy, zmq_msg_data(body), len);
+            copy[len] = '\0';
+            t->last[h->topic] = copy;
+            t->last_len[h->topic] = len;
+        }
     }
-    if (arrival_ns > 0) {
-        t->latency[t->n_latency % LATENCY_CAP] = (double)(monotonic_ns() - arrival_ns) / 1e6;
+    if (sent && h->topic == MESSAGE_PROBS && h->arrival_ns > 0) {
+        t->latency[t->n_latency % LATENCY_CAP] = (double)(monotonic_ns() - h->arrival_ns) / 1e6;
         t->n_latency++;
     }
 }
@@ -342,43 +300,35 @@ static void record(publisher_t *p, const char *topic, const char *stream, zmq_ms
 /* Forwards one posted message; 0 when there was none waiting. */
 static int forward_one(publisher_t *p)
 {
-    zmq_msg_t f[4];
-    zmq_msg_init(&f[0]);
-    if (zmq_msg_recv(&f[0], p->pull, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&f[0]);
+    zmq_msg_t head, body;
+    zmq_msg_init(&head);
+    if (zmq_msg_recv(&head, p->pull, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&head);
         return 0;
     }
-    int ok = 1;
-    for (int i = 1; i < 4; i++)
-        if (recv_frame(p->pull, &f[i])) ok = 0;
-    char topic[64], stream[CONFIG_NAME_LEN];
-    int64_t arrival = 0;
-    if (ok && zmq_msg_size(&f[0]) < sizeof topic && zmq_msg_size(&f[1]) < sizeof stream &&
-        zmq_msg_size(&f[3]) == sizeof arrival) {
-        memcpy(topic, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]));
-        topic[zmq_msg_size(&f[0])] = '\0';
-        memcpy(stream, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]));
-        stream[zmq_msg_size(&f[1])] = '\0';
-        memcpy(&arrival, zmq_msg_data(&f[3]), sizeof arrival);
-        if (!send_out(p, topic, zmq_msg_data(&f[2]), zmq_msg_size(&f[2])))
-            record(p, topic, stream, &f[2], arrival);
-        else if (!strcmp(topic, "genre.probs"))
-            record(p, topic, stream, &f[2], 0); /* still the latest value */
+    zmq_msg_init(&body);
+    int ok = zmq_msg_recv(&body, p->pull, 0) >= 0 && zmq_msg_size(&head) == sizeof(post_header);
+    post_header h;
+    if (ok) {
+        memcpy(&h, zmq_msg_data(&head), sizeof h);
+        ok = h.track < p->n_tracks && h.topic < MESSAGE_TOPICS;
     }
-    for (int i = 0; i < 4; i++)
-        zmq_msg_close(&f[i]);
+    if (ok) {
+        int sent = !send_out(p, message_topic_name((message_topic)h.topic), zmq_msg_data(&body),
+                             zmq_msg_size(&body));
+        record(p, &h, &body, sent); /* dropped or not, still the latest value */
+    }
+    zmq_msg_close(&head);
+    zmq_msg_close(&body);
     return 1;
 }
 
 static void send_status(publisher_t *p)
 {
     if (!p->status_fn) return;
-    json_t *body = p->status_fn(p, p->status_ctx);
-    if (!body) return;
-    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(7));
-    if (text) send_out(p, "genre.status", text, strlen(text));
+    char *text = p->status_fn(p, p->status_ctx);
+    if (text) send_out(p, message_topic_name(MESSAGE_STATUS), text, strlen(text));
     free(text);
-    json_decref(body);
 }
 
 static void *publisher_main(void *arg)

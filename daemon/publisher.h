@@ -3,32 +3,37 @@
  * ZeroMQ sockets are not thread-safe, so pipelines never touch the XPUB:
  * each gets its own inproc PUSH socket (publisher_connect) and posts
  * messages that this thread forwards. The thread also keeps the last
- * genre.probs of every stream and resends them when a subscription arrives
- * (last-value cache), measures per-stream latency from audio arrival to
- * send, and emits genre.status every status_interval. The protocol itself is
- * documented at the top of publisher.c. */
+ * genre.probs and genre.change of every stream and resends them when a
+ * matching subscription arrives (last-value cache), measures per-stream latency from audio arrival
+ * to send, and emits genre.status every status_interval. The protocol itself is documented in
+ * messages.h. */
 #ifndef GENRED_PUBLISHER_H
 #define GENRED_PUBLISHER_H
 
 #include "config.h"
+#include "messages.h"
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct publisher publisher_t;
+/* One stream's sending end, used by that stream's pipeline thread only. */
+typedef struct publisher_stream publisher_stream_t;
 
-/* Builds the genre.status body (runs on the publisher thread). */
-typedef json_t *(*publisher_status_fn)(publisher_t *p, void *ctx);
+/* Builds the genre.status text (runs on the publisher thread); NULL skips
+ * one status. */
+typedef char *(*publisher_status_fn)(publisher_t *p, void *ctx);
 
 /* Binds every endpoint of cfg->publish. NULL with "publish 'EP': reason". */
 publisher_t *publisher_create(const genred_config *cfg, char *err, size_t err_len);
 void publisher_destroy(publisher_t *p);
 
-/* A PUSH socket for one pipeline; create it before the pipeline thread
- * starts and use it from that thread only. */
-void *publisher_connect(publisher_t *p, char *err, size_t err_len);
-void publisher_disconnect(void *push);
+/* An inproc PUSH socket for the stream named `stream`. Connect every stream
+ * before publisher_start (the thread reads the stream list without a lock)
+ * and use the handle from that stream's thread only. */
+publisher_stream_t *publisher_connect(publisher_t *p, const char *stream, char *err,
+                                      size_t err_len);
+void publisher_disconnect(publisher_stream_t *s);
 
 /* Starts the thread. */
 int publisher_start(publisher_t *p, publisher_status_fn status, void *ctx, char *err,
@@ -36,11 +41,12 @@ int publisher_start(publisher_t *p, publisher_status_fn status, void *ctx, char 
 /* Forwards what pipelines posted so far, then stops the thread. */
 void publisher_stop(publisher_t *p);
 
-/* From a pipeline thread. body is a JSON text; arrival_ns (CLOCK_MONOTONIC)
- * is when the audio that completed this message arrived, 0 if none. Never
- * blocks; a message that cannot be queued is counted as dropped. */
-void publisher_post(publisher_t *p, void *push, const char *topic, const char *stream,
-                    const char *body, int64_t arrival_ns);
+/* From the stream's pipeline thread: genre.probs or genre.change. body is
+ * a JSON text; arrival_ns (CLOCK_MONOTONIC) is when the audio that
+ * completed this message arrived, 0 if none. Never blocks; a message that
+ * cannot be queued is counted as dropped. */
+void publisher_post(publisher_stream_t *s, message_topic topic, const char *body,
+                    int64_t arrival_ns);
 
 /* Whether any subscription has arrived (for --wait-subscriber). */
 int publisher_subscribed(const publisher_t *p);

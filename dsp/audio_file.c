@@ -23,6 +23,28 @@ static void report(char *err, size_t err_len, const char *path, const char *reas
     snprintf(err, err_len, "%s: %.*s", path, len, reason);
 }
 
+/* libsndfile's own words for a format it cannot read ("Format not
+ * recognised") leave users of .m4a or ffmpeg's .opus guessing; say what
+ * to do instead. */
+static void open_error(char *err, size_t err_len, const char *path)
+{
+    int code = sf_error(NULL);
+    const char *what = code == SF_ERR_UNRECOGNISED_FORMAT || code == SF_ERR_UNSUPPORTED_ENCODING
+                           ? "codec not supported"
+                       : code == SF_ERR_MALFORMED_FILE ? "damaged file or codec not supported"
+                                                       : NULL;
+    if (!what) {
+        report(err, err_len, path, sf_strerror(NULL));
+        return;
+    }
+    char why[200];
+    report(why, sizeof why, "libsndfile", sf_strerror(NULL));
+    snprintf(err, err_len,
+             "%s: %s (%s): convert it (ffmpeg -i IN OUT.flac), or pipe it through ffmpeg into "
+             "`genred --input stdin:`",
+             path, what, why);
+}
+
 audio_file_t *audio_file_open(const char *path, char *err, size_t err_len)
 {
     audio_file_t *f = calloc(1, sizeof *f);
@@ -41,16 +63,17 @@ audio_file_t *audio_file_open(const char *path, char *err, size_t err_len)
         return NULL;
     }
     struct stat st;
-    int is_dir = fstat(fileno(probe), &st) == 0 && S_ISDIR(st.st_mode);
+    int known = fstat(fileno(probe), &st) == 0;
     fclose(probe);
-    if (is_dir) {
-        snprintf(err, err_len, "%s: %s", path, strerror(EISDIR));
+    if (known && (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size == 0))) {
+        snprintf(err, err_len, "%s: %s", path,
+                 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "empty file");
         audio_file_close(f);
         return NULL;
     }
     f->sf = sf_open(path, SFM_READ, &f->info);
     if (!f->sf) {
-        report(err, err_len, path, sf_strerror(NULL));
+        open_error(err, err_len, path);
         audio_file_close(f);
         return NULL;
     }

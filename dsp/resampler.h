@@ -2,9 +2,10 @@
  * model's rate out.
  *
  * Channels are mixed down first by a plain average (sum / channels), so a
- * full-scale signal on every channel stays full scale, then liquid-dsp's
- * multi-stage arbitrary resampler converts the rate. Streaming: the output
- * does not depend on how the input is split into blocks. */
+ * full-scale signal on every channel stays full scale, then a polyphase
+ * rational resampler with a Kaiser prototype converts the rate (resampler.c
+ * says why not liquid-dsp's resamplers). Streaming: the output does not
+ * depend on how the input is split into blocks. */
 #ifndef GENRED_RESAMPLER_H
 #define GENRED_RESAMPLER_H
 

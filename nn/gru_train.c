@@ -1,6 +1,8 @@
 /* gru_train: forward with caches, BPTT backward, AdamW and clipping. */
 #include "gru_train.h"
 
+#include "splitmix.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -86,26 +88,13 @@ gru_params gru_params_view(const gru_shape *s, real *flat)
     return p;
 }
 
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t x = (*state += 0x9E3779B97F4A7C15ull);
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
-static double uniform01(uint64_t *state)
-{
-    return (double)(splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
-}
-
 void gru_params_init(const gru_shape *s, real *flat, uint64_t seed)
 {
     real bound = (real)(1.0 / sqrt((double)s->hidden));
     uint64_t st = seed;
     size_t n = gru_param_count(s);
     for (size_t i = 0; i < n; i++)
-        flat[i] = (real)((2.0 * uniform01(&st) - 1.0) * bound);
+        flat[i] = (real)((2.0 * splitmix64_unit(&st) - 1.0) * bound);
 }
 
 void gru_params_decay_mask(const gru_shape *s, unsigned char *mask)
@@ -212,7 +201,7 @@ static void dropout_factors(real *out, size_t stride, unsigned batch, unsigned f
         for (unsigned t = 0; t < frames; t++) {
             real *o = out + (size_t)t * stride + (size_t)b * width;
             for (unsigned j = 0; j < width; j++)
-                o[j] = uniform01(&st) < (double)p ? 0 : keep;
+                o[j] = splitmix64_unit(&st) < (double)p ? 0 : keep;
         }
     }
 }

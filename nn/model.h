@@ -59,11 +59,11 @@ model_t *model_create(const frontend_params *fe, uint32_t n_layers, uint32_t hid
                       size_t err_len);
 void model_destroy(model_t *m);
 
-/* Deep copy with every GRU layer quantized to int8 (symmetric per row). */
 /* One matrix: q[r][c] = round(w[r][c] / scale[r]), scale[r] = max|w[r]| / 127;
  * what model_quantize does to each GRU matrix (the trainer's quantisation-aware
  * fine-tuning sees exactly the weights the int8 model will hold). */
 void model_quantize_rows(const float *w, size_t rows, size_t cols, int8_t *q, float *scale);
+/* Deep copy with every GRU layer quantized to int8 (symmetric per row). */
 model_t *model_quantize(const model_t *m, char *err, size_t err_len);
 
 /* Parse a model file image / file. On failure NULL, with one line

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cli_error(const char *prog, const char *fmt, ...)
 {
@@ -41,4 +42,42 @@ int cli_uint(const char *prog, const char *opt, const char *s, unsigned lo, unsi
     }
     *out = (unsigned)v;
     return 0;
+}
+
+int cli_positional(const char *prog, int argc, char **argv, const char *usage)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--version")) {
+            cli_version(prog);
+            return 0;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9') && a[1] != '.') {
+            fputs(usage, stderr);
+            return cli_error(prog, "unknown option '%s'", a);
+        }
+    }
+    return -1;
+}
+
+void cli_version(const char *prog)
+{
+    printf("%s %s\n", prog, GENRED_VERSION);
+}
+
+int cli_help_or_usage_error(const char *prog, const char *arg, void (*usage)(FILE *out))
+{
+    if (!strcmp(arg, "--help")) {
+        usage(stdout);
+        return -1;
+    }
+    usage(stderr);
+    return cli_error(prog, "unknown or incomplete option '%s'", arg);
 }

@@ -3,6 +3,8 @@
 #ifndef GENRED_CLI_H
 #define GENRED_CLI_H
 
+#include <stdio.h>
+
 /* Prints the line; returns 2, the exit status for usage errors. */
 int cli_error(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -11,5 +13,19 @@ int cli_error(const char *prog, const char *fmt, ...) __attribute__((format(prin
 int cli_real(const char *prog, const char *opt, const char *s, double lo, double hi, double *out);
 int cli_uint(const char *prog, const char *opt, const char *s, unsigned lo, unsigned hi,
              unsigned *out);
+
+/* For programs whose arguments are positional: --help (the usage on
+ * stdout) or --version anywhere answers and returns 0; another option
+ * ("-x", "--x"; "-" alone and negative numbers are arguments) prints
+ * "unknown option" and the usage on stderr and returns 2; -1: go on. */
+int cli_positional(const char *prog, int argc, char **argv, const char *usage);
+
+/* Prints "PROGRAM VERSION" on stdout (--version). */
+void cli_version(const char *prog);
+
+/* For getopt's '?' on arg: "--help" prints the usage on stdout and returns
+ * -1 (exit 0); anything else prints it on stderr with "unknown or
+ * incomplete option 'ARG'" and returns 2. */
+int cli_help_or_usage_error(const char *prog, const char *arg, void (*usage)(FILE *out));
 
 #endif

@@ -1,168 +1,251 @@
 /* genre-classify: the batch tool for tagging recordings. Every file is cut
  * into windows (start 0, step --hop), each classified with the raw model
- * output (no smoothing); the file's verdict is the mean over its windows. */
-#include "dataset.h"
+ * output (no smoothing); the file's verdict is the mean over its windows
+ * (classify.h). Folders are walked recursively; files run on --jobs threads
+ * and their results are printed in the order the files were named. */
+#include "classify.h"
+#include "cli.h"
 #include "evaluate.h"
+#include "file_list.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <jansson.h>
-#include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cli.h"
+#include <unistd.h>
 
 #define PROG      "genre-classify"
 #define fail(...) cli_error(PROG, __VA_ARGS__)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: genre-classify [--model MODEL] [--hop SECONDS] [--windows] [--json] AUDIO...\n"
-            "  --model    model file (default: the built-in model)\n"
-            "  --hop      window step in seconds (default 0.5)\n"
-            "  --windows  also print every window (JSON output always carries them)\n"
-            "  --json     one JSON object per file per line\n");
+    fprintf(
+        out,
+        "usage: genre-classify [--model MODEL] [--hop SECONDS] [--windows] [--json] [--jobs N]\n"
+        "                      AUDIO|FOLDER...\n"
+        "  --model    model file (default: the built-in model)\n"
+        "  --hop      window step in seconds (default 0.5)\n"
+        "  --windows  also print every window (JSON output always carries them)\n"
+        "  --json     one JSON object per file per line, errors included\n"
+        "  --jobs     files classified at once (default: every core)\n"
+        "  --help, --version\n"
+        "Folders are searched recursively for audio files (by name: .wav .flac .ogg ...).\n"
+        "Exit status: 0 every file classified, 1 some file failed, 2 usage error.\n");
 }
 
-/* File names need not be UTF-8; JSON strings must be. */
-static json_t *json_path(const char *path)
-{
-    json_t *s = json_string(path);
-    if (s) return s;
-    char *copy = strdup(path);
-    if (!copy) return json_null();
-    for (char *c = copy; *c; c++)
-        if ((unsigned char)*c >= 0x80) *c = '?';
-    s = json_string(copy);
-    free(copy);
-    return s ? s : json_null();
-}
+typedef struct {
+    int json, windows;
+    double hop;
+    unsigned jobs;
+    const char *model_path;
+} options;
 
-static json_t *probs_json(const float *p, unsigned n)
-{
-    json_t *a = json_array();
-    for (unsigned k = 0; k < n; k++)
-        json_array_append_new(a, json_real((double)p[k]));
-    return a;
-}
+/* One file's printed output, kept until every file before it is printed. */
+typedef struct {
+    char *out, *err;
+    int done, failed;
+} slot;
 
-static void print_json(const char *path, const model_t *m, const eval_geometry *g,
-                       const mfcc_params *p, const float *wp, unsigned count, const float *clip)
-{
-    json_t *labels = json_array(), *windows = json_array();
-    unsigned top = metrics_argmax(clip, m->n_labels);
-    for (unsigned k = 0; k < m->n_labels; k++)
-        json_array_append_new(labels, json_string(m->labels[k]));
-    for (unsigned w = 0; w < count; w++)
-        json_array_append_new(
-            windows, json_pack("{s:f, s:o}", "start",
-                               (double)eval_window_start(g, w) * p->hop / p->sample_rate, "probs",
-                               probs_json(wp + (size_t)w * m->n_labels, m->n_labels)));
-    json_t *o =
-        json_pack("{s:o, s:o, s:s, s:o, s:o}", "file", json_path(path), "labels", labels, "top",
-                  m->labels[top], "probs", probs_json(clip, m->n_labels), "windows", windows);
-    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
-    if (text) printf("%s\n", text);
-    free(text);
-    json_decref(o);
-}
+typedef struct {
+    const options *o;
+    const model_t *m;
+    file_list files;
+    slot *slots;
+    size_t next_file, next_print;
+    int failed;
+    pthread_mutex_t lock;
+} batch;
 
-static void print_text(const char *path, const model_t *m, const eval_geometry *g,
-                       const mfcc_params *p, const float *wp, unsigned count, const float *clip,
-                       int windows)
+static char *text_result(const classify_t *c, const model_t *m, const char *path,
+                         const classify_result *r, int windows)
 {
-    unsigned top = metrics_argmax(clip, m->n_labels);
-    printf("%s: %s %.3f\n", path, m->labels[top], clip[top]);
-    for (unsigned w = 0; windows && w < count; w++) {
-        const float *q = wp + (size_t)w * m->n_labels;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    fprintf(f, "%s: %s %.3f\n", path, m->labels[r->top], r->probs[r->top]);
+    for (unsigned w = 0; windows && w < r->n_windows; w++) {
+        const float *q = r->window_probs + (size_t)w * m->n_labels;
         unsigned k = metrics_argmax(q, m->n_labels);
-        printf("  %9.3f s  %-12s %.3f\n", (double)eval_window_start(g, w) * p->hop / p->sample_rate,
-               m->labels[k], q[k]);
+        fprintf(f, "  %9.3f s  %-12s %.3f\n", classify_window_start(c, w), m->labels[k], q[k]);
+    }
+    fclose(f);
+    return buf;
+}
+
+static char *json_line(char *text)
+{
+    char *line = text ? realloc(text, strlen(text) + 2) : NULL;
+    if (!line) {
+        free(text);
+        return NULL;
+    }
+    strcat(line, "\n");
+    return line;
+}
+
+static char *message(const char *text)
+{
+    char *s = malloc(strlen(PROG) + strlen(text) + 4);
+    if (s) sprintf(s, "%s: %s\n", PROG, text);
+    return s;
+}
+
+/* Classifies one file into its slot: the result line(s) on stdout, errors
+ * and warnings on stderr (with --json, errors go to stdout as lines too). */
+static void run_one(batch *b, classify_t *c, size_t i)
+{
+    const char *path = b->files.paths[i];
+    slot *s = &b->slots[i];
+    classify_result r;
+    char err[1024];
+    if (classify_file(c, path, &r, err, sizeof err)) {
+        s->failed = 1;
+        s->err = message(err);
+        if (b->o->json) s->out = json_line(classify_json_line(c, path, NULL, err));
+        return;
+    }
+    if (r.warning[0]) {
+        char text[1200];
+        snprintf(text, sizeof text, "%s: warning: %s", path, r.warning);
+        s->err = message(text);
+    }
+    s->out = b->o->json ? json_line(classify_json_line(c, path, &r, NULL))
+                        : text_result(c, b->m, path, &r, b->o->windows);
+    if (!s->out) {
+        s->failed = 1;
+        free(s->err);
+        s->err = message("out of memory printing the result");
     }
 }
 
-int main(int argc, char **argv)
+/* Prints every finished slot that has no unfinished one before it. */
+static void print_ready(batch *b)
 {
-    static const struct option longs[] = {{"model", 1, 0, 'm'},   {"hop", 1, 0, 'h'},
-                                          {"windows", 0, 0, 'w'}, {"json", 0, 0, 'j'},
-                                          {"help", 0, 0, '?'},    {0, 0, 0, 0}};
-    const char *model_path = NULL;
-    int json = 0, windows = 0, c;
-    double hop = 0.5;
+    while (b->next_print < b->files.n && b->slots[b->next_print].done) {
+        slot *s = &b->slots[b->next_print++];
+        if (s->err) fputs(s->err, stderr);
+        if (s->out) fputs(s->out, stdout);
+        fflush(stdout);
+        b->failed |= s->failed;
+        free(s->out);
+        free(s->err);
+        s->out = s->err = NULL;
+    }
+}
+
+static void *worker(void *arg)
+{
+    batch *b = arg;
+    char err[1024];
+    classify_t *c = classify_create(b->m, b->o->hop, err, sizeof err);
+    for (;;) {
+        pthread_mutex_lock(&b->lock);
+        size_t i = b->next_file++;
+        pthread_mutex_unlock(&b->lock);
+        if (i >= b->files.n) break;
+        if (c)
+            run_one(b, c, i);
+        else
+            b->slots[i].err = message(err), b->slots[i].failed = 1;
+        pthread_mutex_lock(&b->lock);
+        b->slots[i].done = 1;
+        print_ready(b);
+        pthread_mutex_unlock(&b->lock);
+    }
+    classify_destroy(c);
+    return NULL;
+}
+
+static int run_batch(batch *b)
+{
+    unsigned jobs = b->o->jobs;
+    if (jobs > b->files.n) jobs = (unsigned)b->files.n;
+    pthread_t *threads = calloc(jobs, sizeof *threads);
+    b->slots = calloc(b->files.n, sizeof *b->slots);
+    if (!threads || !b->slots || pthread_mutex_init(&b->lock, NULL)) {
+        free(threads);
+        return fail("out of memory");
+    }
+    unsigned started = 0;
+    while (started < jobs && pthread_create(&threads[started], NULL, worker, b) == 0)
+        started++;
+    if (started == 0) worker(b);
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    pthread_mutex_destroy(&b->lock);
+    free(threads);
+    free(b->slots);
+    return b->failed ? 1 : 0;
+}
+
+static unsigned default_jobs(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+/* 0, or the exit status of a usage error or --help/--version (-1 for 0). */
+static int parse(int argc, char **argv, options *o)
+{
+    static const struct option longs[] = {
+        {"model", 1, 0, 'm'}, {"hop", 1, 0, 'h'},  {"windows", 0, 0, 'w'}, {"json", 0, 0, 'j'},
+        {"jobs", 1, 0, 'J'},  {"help", 0, 0, '?'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
+    *o = (options){.hop = 0.5, .jobs = default_jobs()};
+    int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 'm':
-            model_path = optarg;
+            o->model_path = optarg;
             break;
         case 'w':
-            windows = 1;
+            o->windows = 1;
             break;
         case 'j':
-            json = 1;
+            o->json = 1;
             break;
         case 'h':
-            errno = 0;
-            hop = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(hop >= 0.01 && hop <= 60))
-                return fail("--hop: '%s' is not a number of seconds in 0.01..60", optarg);
+            if (cli_real(PROG, "hop", optarg, 0.01, 60, &o->hop)) return 2;
             break;
+        case 'J':
+            if (cli_uint(PROG, "jobs", optarg, 1, 1024, &o->jobs)) return 2;
+            break;
+        case 'V':
+            cli_version(PROG);
+            return -1;
         default:
-            if (!strcmp(argv[optind - 1], "--help")) {
-                usage(stdout);
-                return 0;
-            }
-            usage(stderr);
-            return fail("unknown or incomplete option '%s'", argv[optind - 1]);
+            return cli_help_or_usage_error(PROG, argv[optind - 1], usage);
         }
     }
     if (optind >= argc) {
         usage(stderr);
-        return fail("no audio files given");
+        return fail("no audio files or folders given");
     }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int rc = parse(argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
     char err[1024];
-    model_t *m = eval_load_model(model_path, err, sizeof err);
+    model_t *m = eval_load_model(o.model_path, err, sizeof err);
     if (!m) return fail("%s", err);
-    mfcc_params p = eval_model_params(m);
-    eval_geometry g = eval_geometry_for(&p, m->frontend.window_seconds, hop);
-    classifier_t *cl = classifier_create(m, g.window_frames, err, sizeof err);
-    if (!cl) {
+    batch b = {.o = &o, .m = m};
+    if (file_list_collect(&b.files, argv + optind, (size_t)(argc - optind), err, sizeof err)) {
         model_destroy(m);
         return fail("%s", err);
     }
-
-    int rc = 0;
-    float clip[MODEL_MAX_LABELS];
-    for (int i = optind; i < argc; i++) {
-        dataset_features f;
-        unsigned length;
-        if (dataset_features_compute(argv[i], &p, -1000, NULL, &f, err, sizeof err)) {
-            fprintf(stderr, "genre-classify: %s\n", err);
-            rc = 1;
-            continue;
-        }
-        unsigned count = eval_window_count(&g, f.n_frames, &length);
-        float *wp = count ? malloc((size_t)count * m->n_labels * sizeof *wp) : NULL;
-        if (!count || !wp) {
-            fprintf(stderr, "genre-classify: %s: %s\n", argv[i],
-                    count ? "out of memory" : "shorter than 1 s, nothing to classify");
-            rc = 1;
-        } else {
-            eval_clip(cl, &g, &f, wp, clip);
-            if (json)
-                print_json(argv[i], m, &g, &p, wp, count, clip);
-            else
-                print_text(argv[i], m, &g, &p, wp, count, clip, windows);
-            fflush(stdout);
-        }
-        free(wp);
-        dataset_features_free(&f);
+    if (b.files.n == 0) {
+        fprintf(stderr, "%s: no audio files found in the folders given\n", PROG);
+        rc = 1;
+    } else {
+        rc = run_batch(&b);
     }
-    dataset_thread_release();
-    classifier_destroy(cl);
+    file_list_free(&b.files);
     model_destroy(m);
     return rc;
 }

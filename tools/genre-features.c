@@ -3,6 +3,7 @@
  * (rate, framing, bands) is the model's: FILE's, or the built-in default's.
  * Exit status 2 for bad usage, 1 for runtime errors. */
 #include "audio_file.h"
+#include "cli.h"
 #include "frontend.h"
 #include "model.h"
 
@@ -16,7 +17,8 @@ static int usage(FILE *out, int status)
 {
     fprintf(out, "usage: genre-features [--model FILE] AUDIO\n"
                  "Prints AUDIO's MFCC frames, one per line, coefficients tab-separated, computed\n"
-                 "with the front-end of model FILE (default: the built-in model).\n");
+                 "with the front-end of model FILE (default: the built-in model).\n"
+                 "Exit status: 0, 1 when FILE or AUDIO cannot be read, 2 usage error.\n");
     return status;
 }
 
@@ -92,6 +94,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout, 0);
+        if (!strcmp(a, "--version")) {
+            cli_version("genre-features");
+            return 0;
+        }
         if (!strcmp(a, "--model")) {
             if (++i == argc) {
                 fprintf(stderr, "genre-features: --model needs a FILE\n");

@@ -1,6 +1,7 @@
 /* genre-model-info [FILE]: what a model file holds (the built-in default
  * model without FILE). Exit status 1 with the loader's one-line reason when
  * the file is not a valid model. */
+#include "cli.h"
 #include "model.h"
 
 #include <math.h>
@@ -48,14 +49,18 @@ static void print_model(const model_t *m, const char *source, size_t file_bytes)
            ((size_t)h + 1) * m->n_labels * sizeof(float));
 }
 
+static const char usage[] =
+    "usage: genre-model-info [MODEL]\n"
+    "Prints a model's labels, front-end, layers and sizes; without MODEL, the built-in default.\n"
+    "Exit status: 0, 1 when MODEL does not load, 2 usage error.\n";
+
 int main(int argc, char **argv)
 {
-    if (argc > 2 || (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))) {
-        fprintf(argc > 2 ? stderr : stdout,
-                "usage: genre-model-info [MODEL]\n"
-                "Prints a model's labels, front-end, layers and sizes; without MODEL, the "
-                "built-in default.\n");
-        return argc > 2 ? 2 : 0;
+    int rc = cli_positional("genre-model-info", argc, argv, usage);
+    if (rc >= 0) return rc;
+    if (argc > 2) {
+        fputs(usage, stderr);
+        return cli_error("genre-model-info", "one MODEL at most");
     }
     char err[512];
     model_t *m =

@@ -2,9 +2,14 @@
  *
  *   genre-sub [--json] [--count N] [--timeout S] [ENDPOINT] [TOPIC...]
  *
- * ENDPOINT defaults to tcp://127.0.0.1:5556, TOPIC to every genre.* topic.
+ * ENDPOINT defaults to tcp://127.0.0.1:5556, TOPIC to every genre.* topic;
+ * a first argument starting with "genre" is a topic. --count 0 is no limit,
+ * as in the Python and Node examples.
  * Pretty lines for people, or with --json one JSON object per line (the
  * message with its "topic" added) for scripts. */
+#include "cli.h"
+
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
@@ -93,8 +98,12 @@ static void print_pretty(const char *topic, json_t *msg)
     if (!strcmp(topic, "genre.probs")) {
         print_probs(msg);
     } else if (!strcmp(topic, "genre.change")) {
+        /* previous is null both at start-up and after silence: the
+         * previous_silence field tells them apart. */
+        const char *none =
+            json_is_true(json_object_get(msg, "previous_silence")) ? "(silence)" : "(none)";
         printf("%-10s change: %s -> %s (%.2f)\n", str(msg, "stream", "?"),
-               str(msg, "previous", "(none)"), str(msg, "new", "(silence)"),
+               str(msg, "previous", none), str(msg, "new", "(silence)"),
                json_number_value(json_object_get(msg, "p")));
     } else if (!strcmp(topic, "genre.status")) {
         print_status(msg);
@@ -105,93 +114,151 @@ static void print_pretty(const char *topic, json_t *msg)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: genre-sub [--json] [--count N] [--timeout SECONDS] [ENDPOINT] [TOPIC...]\n"
-                 "Prints genred's messages (default tcp://127.0.0.1:5556, all genre.* topics).\n");
+    fprintf(out, "usage: genre-sub [--json] [--count N] [--timeout SECONDS] [ENDPOINT] [TOPIC...]\n"
+                 "Prints genred's messages (default tcp://127.0.0.1:5556, all genre.* topics).\n"
+                 "  --json     one JSON object per line, the message with its \"topic\"\n"
+                 "  --count    stop after N messages (0, the default: no limit)\n"
+                 "  --timeout  exit 1 when nothing arrives for SECONDS\n"
+                 "  --help, --version\n"
+                 "ENDPOINT is tcp://HOST:PORT or ipc://PATH; a first argument starting with\n"
+                 "'genre' is a topic (genre-sub genre.change). Exit status: 0 after --count\n"
+                 "messages or Ctrl-C, 1 on a timeout or a connection error, 2 usage error.\n");
+}
+
+#define PROG "genre-sub"
+
+typedef struct {
+    int json_lines;
+    unsigned count; /* 0: no limit */
+    double timeout; /* 0: none */
+    const char *endpoint;
+    char **topics;
+    int n_topics;
+} options;
+
+/* 0, or the exit status (-1 for 0 after --help/--version). */
+static int parse(int argc, char **argv, options *o)
+{
+    static const struct option longs[] = {
+        {"json", no_argument, NULL, 'j'},          {"count", required_argument, NULL, 'n'},
+        {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+    *o = (options){.endpoint = "tcp://127.0.0.1:5556"};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            o->json_lines = 1;
+            break;
+        case 'n':
+            if (cli_uint(PROG, "count", optarg, 0, 4000000000u, &o->count)) return 2;
+            break;
+        case 't':
+            if (cli_real(PROG, "timeout", optarg, 0, 1e6, &o->timeout)) return 2;
+            break;
+        case 'V':
+            cli_version(PROG);
+            return -1;
+        case 'h':
+            usage(stdout);
+            return -1;
+        default:
+            return cli_help_or_usage_error(PROG, argv[optind - 1], usage);
+        }
+    }
+    /* Topics are prefixes of genred's "genre.*" names: anything else first
+     * is an endpoint, and must look like one. */
+    if (optind < argc && strncmp(argv[optind], "genre", 5)) {
+        o->endpoint = argv[optind++];
+        if (!strstr(o->endpoint, "://"))
+            return cli_error(PROG,
+                             "'%s': expected an endpoint like tcp://127.0.0.1:5556 or "
+                             "ipc:///run/genred/pub, or a topic like genre.probs",
+                             o->endpoint);
+    }
+    o->topics = argv + optind;
+    o->n_topics = argc - optind;
+    return 0;
+}
+
+static void *connect_sub(void *ctx, const options *o)
+{
+    void *sub = zmq_socket(ctx, ZMQ_SUB);
+    if (zmq_connect(sub, o->endpoint)) {
+        fprintf(stderr,
+                "genre-sub: %s: %s (expected an endpoint like tcp://127.0.0.1:5556 or "
+                "ipc:///run/genred/pub)\n",
+                o->endpoint, zmq_strerror(zmq_errno()));
+        zmq_close(sub);
+        return NULL;
+    }
+    if (o->n_topics == 0) zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "genre.", 6);
+    for (int i = 0; i < o->n_topics; i++)
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, o->topics[i], strlen(o->topics[i]));
+    int rcvtimeo = o->timeout > 0 ? (int)(o->timeout * 1000) : 200;
+    zmq_setsockopt(sub, ZMQ_RCVTIMEO, &rcvtimeo, sizeof rcvtimeo);
+    return sub;
+}
+
+/* One message printed; 1 when one was, 0 on nothing yet, -1 on a timeout. */
+static int receive_one(void *sub, const options *o)
+{
+    char topic[128];
+    int n = zmq_recv(sub, topic, sizeof topic - 1, 0);
+    if (n < 0) {
+        if (o->timeout > 0 && zmq_errno() == EAGAIN) {
+            fprintf(stderr, "genre-sub: nothing received for %g s\n", o->timeout);
+            return -1;
+        }
+        return 0;
+    }
+    topic[n < (int)sizeof topic - 1 ? n : (int)sizeof topic - 1] = '\0';
+    zmq_msg_t body;
+    zmq_msg_init(&body);
+    if (zmq_msg_recv(&body, sub, 0) < 0) {
+        zmq_msg_close(&body);
+        return 0;
+    }
+    json_error_t jerr;
+    json_t *msg = json_loadb(zmq_msg_data(&body), zmq_msg_size(&body), 0, &jerr);
+    zmq_msg_close(&body);
+    if (!json_is_object(msg)) {
+        fprintf(stderr, "genre-sub: %s: invalid JSON: %s\n", topic, jerr.text);
+        json_decref(msg);
+        return 0;
+    }
+    if (o->json_lines) {
+        json_object_set_new(msg, "topic", json_string(topic));
+        json_dumpf(msg, stdout, JSON_COMPACT | JSON_REAL_PRECISION(7));
+        putchar('\n');
+    } else {
+        print_pretty(topic, msg);
+    }
+    fflush(stdout);
+    json_decref(msg);
+    return 1;
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option options[] = {{"json", no_argument, NULL, 'j'},
-                                            {"count", required_argument, NULL, 'n'},
-                                            {"timeout", required_argument, NULL, 't'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {NULL, 0, NULL, 0}};
-    int json_lines = 0, c;
-    long count = -1;
-    double timeout = -1;
-    while ((c = getopt_long(argc, argv, "jn:t:h", options, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            json_lines = 1;
-            break;
-        case 'n':
-            count = strtol(optarg, NULL, 10);
-            break;
-        case 't':
-            timeout = strtod(optarg, NULL);
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    const char *endpoint = optind < argc ? argv[optind++] : "tcp://127.0.0.1:5556";
+    options o;
+    int rc = parse(argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 
-    void *ctx = zmq_ctx_new(), *sub = zmq_socket(ctx, ZMQ_SUB);
-    if (zmq_connect(sub, endpoint)) {
-        fprintf(stderr, "genre-sub: %s: %s\n", endpoint, zmq_strerror(zmq_errno()));
-        return 1;
+    void *ctx = zmq_ctx_new(), *sub = connect_sub(ctx, &o);
+    unsigned seen = 0;
+    while (sub && !interrupted && (!o.count || seen < o.count)) {
+        int got = receive_one(sub, &o);
+        if (got < 0) {
+            rc = 1;
+            break;
+        }
+        seen += (unsigned)got;
     }
-    if (optind == argc) zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "genre.", 6);
-    for (int i = optind; i < argc; i++)
-        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, argv[i], strlen(argv[i]));
-    int rcvtimeo = timeout > 0 ? (int)(timeout * 1000) : 200;
-    zmq_setsockopt(sub, ZMQ_RCVTIMEO, &rcvtimeo, sizeof rcvtimeo);
-
-    int rc = 0;
-    while (!interrupted && count != 0) {
-        char topic[128];
-        int n = zmq_recv(sub, topic, sizeof topic - 1, 0);
-        if (n < 0) {
-            if (timeout > 0 && zmq_errno() == EAGAIN) {
-                fprintf(stderr, "genre-sub: nothing received for %g s\n", timeout);
-                rc = 1;
-                break;
-            }
-            continue;
-        }
-        topic[n < (int)sizeof topic - 1 ? n : (int)sizeof topic - 1] = '\0';
-        zmq_msg_t body;
-        zmq_msg_init(&body);
-        if (zmq_msg_recv(&body, sub, 0) < 0) {
-            zmq_msg_close(&body);
-            continue;
-        }
-        json_error_t jerr;
-        json_t *msg = json_loadb(zmq_msg_data(&body), zmq_msg_size(&body), 0, &jerr);
-        zmq_msg_close(&body);
-        if (!json_is_object(msg)) {
-            fprintf(stderr, "genre-sub: %s: invalid JSON: %s\n", topic, jerr.text);
-            json_decref(msg);
-            continue;
-        }
-        if (json_lines) {
-            json_object_set_new(msg, "topic", json_string(topic));
-            json_dumpf(msg, stdout, JSON_COMPACT | JSON_REAL_PRECISION(7));
-            putchar('\n');
-        } else {
-            print_pretty(topic, msg);
-        }
-        fflush(stdout);
-        json_decref(msg);
-        if (count > 0) count--;
-    }
-    zmq_close(sub);
+    if (sub) zmq_close(sub);
     zmq_ctx_term(ctx);
-    return rc;
+    return sub ? rc : 1;
 }

@@ -57,6 +57,13 @@ enum {
 static const int64_t history_ms = 5 * 60 * 1000;
 static const int64_t history_gap_ms = 3000;
 
+/* genre-web logs when genred goes quiet and when it is back, so the journal
+ * says when the kiosk showed "No signal" (after 3 s, NO_SIGNAL_MS in
+ * index.html). It waits longer than the page: a genred whose inputs all
+ * ended still sends genre.status every 5 s (the default), and that alone
+ * must not log twice every 5 s. */
+static const int64_t no_signal_log_ms = 6000;
+
 /* A new browser is shown the latest message per (topic, stream) so it need not
  * wait a hop (or 5 s for status), but only while that message is fresh: a
  * cached message must not make a dead genred look alive. */
@@ -274,6 +281,8 @@ struct subscriber {
     pthread_t thread;
     bool stop; /* read by the thread between polls */
     pthread_mutex_t stop_lock;
+    int64_t last_heard_ms; /* the thread's own: when genred was last heard */
+    bool heard, alive;
     char frame[FRAME_MAX];
     char json[FRAME_MAX];
 };
@@ -336,9 +345,16 @@ static void relay(struct subscriber *sub, const char *topic, const char *body, s
         json_decref(msg);
         return;
     }
-    /* Compact output has no raw newlines (strings keep theirs escaped), so the
-     * whole body is one SSE data line. */
-    size_t json_len = json_dumpb(msg, sub->json, sizeof sub->json, JSON_COMPACT);
+    /* genred's own bytes go to the browser: re-encoding printed its floats
+     * with 17 digits (0.98123539999999998). A body with a raw line break
+     * (JSON whitespace, but it would end the SSE data line) is re-encoded
+     * compactly, which escapes every newline inside strings. */
+    const char *json = body;
+    size_t json_len = body_len;
+    if (memchr(body, '\n', body_len) || memchr(body, '\r', body_len)) {
+        json_len = json_dumpb(msg, sub->json, sizeof sub->json, JSON_COMPACT);
+        json = sub->json;
+    }
     const char *stream = json_string_value(json_object_get(msg, "stream"));
     char stream_key[STREAM_MAX];
     snprintf(stream_key, sizeof stream_key, "%s", stream ? stream : "");
@@ -348,7 +364,7 @@ static void relay(struct subscriber *sub, const char *topic, const char *body, s
     int n = json_len == 0 || json_len >= sizeof sub->json
                 ? -1
                 : snprintf(sub->frame, sizeof sub->frame, "event: %s\ndata: %.*s\n\n", topic,
-                           (int)json_len, sub->json);
+                           (int)json_len, json);
     if (n < 0 || (size_t)n >= sizeof sub->frame) {
         pthread_mutex_lock(&sub->hub->lock);
         bool first = sub->hub->too_big++ == 0;
@@ -374,11 +390,31 @@ static void discard_rest_of_message(void *sock)
     }
 }
 
+static void heard_from_genred(struct subscriber *sub)
+{
+    sub->last_heard_ms = monotonic_ms();
+    if (!sub->alive)
+        fprintf(stderr,
+                sub->heard ? "genre-web: genred is back\n" : "genre-web: receiving from genred\n");
+    sub->alive = sub->heard = true;
+}
+
+static void check_silence(struct subscriber *sub)
+{
+    if (!sub->alive || monotonic_ms() - sub->last_heard_ms <= no_signal_log_ms) return;
+    sub->alive = false;
+    fprintf(stderr,
+            "genre-web: nothing from genred for %lld s (stopped or unreachable): the page "
+            "shows \"No signal\" and keeps its history\n",
+            (long long)(no_signal_log_ms / 1000));
+}
+
 static void receive_one(struct subscriber *sub)
 {
     char topic[32];
     int topic_len = zmq_recv(sub->sock, topic, sizeof topic - 1, ZMQ_DONTWAIT);
     if (topic_len < 0) return;
+    heard_from_genred(sub);
     if ((size_t)topic_len >= sizeof topic) topic_len = 0; /* truncated: not one of ours */
     topic[topic_len] = '\0';
 
@@ -414,6 +450,7 @@ static void *subscriber_main(void *arg)
             if (!(events & ZMQ_POLLIN)) break;
             receive_one(sub);
         }
+        check_silence(sub);
     }
     return NULL;
 }

@@ -1,5 +1,4 @@
 # genre-web: the kiosk page server (libmicrohttpd + ZeroMQ SUB + jansson).
-pkg_check_modules(GENRE_WEB_DEPS REQUIRED IMPORTED_TARGET libmicrohttpd libzmq jansson)
 
 set(GENRE_WEB_PAGE ${CMAKE_CURRENT_SOURCE_DIR}/web/index.html)
 set(GENRE_WEB_PAGE_C ${CMAKE_CURRENT_BINARY_DIR}/genre_web_page.c)
@@ -10,7 +9,6 @@ add_custom_command(OUTPUT ${GENRE_WEB_PAGE_C}
     COMMENT "Embedding the genre-web page")
 
 add_executable(genre-web ${CMAKE_CURRENT_SOURCE_DIR}/genre-web.c ${GENRE_WEB_PAGE_C})
-target_link_libraries(genre-web PRIVATE PkgConfig::GENRE_WEB_DEPS Threads::Threads)
+target_link_libraries(genre-web PRIVATE PkgConfig::MICROHTTPD PkgConfig::ZMQ PkgConfig::JANSSON Threads::Threads)
 
-include(GNUInstallDirs)
 install(TARGETS genre-web RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

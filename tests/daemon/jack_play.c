@@ -9,7 +9,11 @@
  *
  * It runs until SIGINT/SIGTERM, or exits 3 when the server goes away, so a
  * test can tell the two apart. JACK_PLAY_RT_MALLOC=1 makes the process
- * callback allocate, which the rt_guard self-test must catch. */
+ * callback allocate, which the rt_guard self-test must catch;
+ * JACK_PLAY_RT_WRITE=eventfd writes 8 bytes to a non-blocking eventfd in
+ * every callback (genred's wake-up, which the guard allows) and
+ * JACK_PLAY_RT_WRITE=blocking the same to a blocking one (which it must
+ * catch). */
 #include <jack/jack.h>
 #include <sndfile.h>
 
@@ -19,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 enum { MAX_CONNECT = 8 };
@@ -29,6 +34,7 @@ typedef struct {
     size_t len;
     size_t pos; /* touched only by the process thread */
     int rt_malloc;
+    int rt_fd; /* -1, or an eventfd to write to in the callback */
 } player;
 
 static atomic_int stop_requested;
@@ -50,6 +56,11 @@ static int process(jack_nframes_t nframes, void *arg)
 {
     player *p = arg;
     float *out = jack_port_get_buffer(p->port, nframes);
+    if (p->rt_fd >= 0) {
+        uint64_t one = 1;
+        if (write(p->rt_fd, &one, sizeof one) < 0) {
+        }
+    }
     if (p->rt_malloc) {
         /* volatile: the compiler may not elide the pair */
         void *volatile junk = malloc(64);
@@ -145,7 +156,9 @@ int main(int argc, char **argv)
         return 1;
     }
     double rate = jack_get_sample_rate(client);
-    player p = {.rt_malloc = getenv("JACK_PLAY_RT_MALLOC") != NULL};
+    player p = {.rt_malloc = getenv("JACK_PLAY_RT_MALLOC") != NULL, .rt_fd = -1};
+    const char *rt_write = getenv("JACK_PLAY_RT_WRITE");
+    if (rt_write) p.rt_fd = eventfd(0, strcmp(rt_write, "eventfd") ? 0 : EFD_NONBLOCK);
     p.clip = file ? load(file, rate, &p.len) : synthesise(rate, &p.len);
     p.port = jack_port_register(client, "out", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
     if (!p.clip || !p.port) {

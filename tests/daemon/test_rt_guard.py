@@ -23,7 +23,8 @@ if os.environ.get("GENRED_FLAVOUR", "release") != "release":
 def run_guarded(jt, runs, seconds):
     """Starts every run {name: (argv, extra env, (src, dst) to connect or
     None)} at once under the guard, lets them work for `seconds`, stops them
-    with SIGTERM, and returns {name: (callbacks, violations, first call)}."""
+    with SIGTERM, and returns {name: (callbacks, violations, first call,
+    allowed eventfd wake-ups)}."""
     started = {}
     for name, (argv, extra_env, connect) in runs.items():
         report = jt.log(name + ".rtguard")
@@ -42,18 +43,20 @@ def run_guarded(jt, runs, seconds):
         check(code == 0, "%s exits 0 under the guard" % name)
         with open(report) as f:
             for line in f:
-                m = re.match(r"pid=(\d+) callbacks=(\d+) violations=(\d+) first=(\S+)", line)
+                m = re.match(r"pid=(\d+) callbacks=(\d+) violations=(\d+) first=(\S+) "
+                             r"wakeups=(\d+)", line)
                 if m and int(m.group(1)) == p.pid:
-                    results[name] = (int(m.group(2)), int(m.group(3)), m.group(4))
+                    results[name] = (int(m.group(2)), int(m.group(3)), m.group(4),
+                                     int(m.group(5)))
         if name not in results:
             fail("no rt_guard report line for %s (pid %d)" % (name, p.pid))
     return results
 
 
 def check_clean(result, what, at_least):
-    cb, bad, first = result
-    check(cb >= at_least and bad == 0, "%s: %d callbacks, %d violations (first %s)"
-          % (what, cb, bad, first))
+    cb, bad, first, wakeups = result
+    check(cb >= at_least and bad == 0, "%s: %d callbacks, %d violations (first %s), "
+          "%d eventfd wake-ups" % (what, cb, bad, first, wakeups))
 
 
 with JackTest() as jt:
@@ -62,12 +65,24 @@ with JackTest() as jt:
     r = run_guarded(jt, {
         "dirty": ([jt.bin("jack_play"), "-n", "dirty"], {"JACK_PLAY_RT_MALLOC": "1"}, None),
         "clean": ([jt.bin("jack_play"), "-n", "src"], {}, None),
-    }, 1.0)
-    cb, bad, first = r["dirty"]
+        "wake": ([jt.bin("jack_play"), "-n", "wake"], {"JACK_PLAY_RT_WRITE": "eventfd"}, None),
+        "blocking": ([jt.bin("jack_play"), "-n", "blocking"], {"JACK_PLAY_RT_WRITE": "blocking"},
+                     None),
+    }, 2.0)  # four clients: 2 s, so a loaded machine's server still runs > 10 cycles
+    cb, bad, first, _ = r["dirty"]
     check(cb > 10 and bad >= cb and first == "malloc",
           "self-check: a callback that allocates is caught (%d callbacks, %d violations, "
           "first %s)" % (cb, bad, first))
     check_clean(r["clean"], "self-check: the same client without allocation is clean", 10)
+    # The one allowed syscall is exactly that: 8 bytes to a non-blocking
+    # eventfd pass (and are counted), the same to a blocking one do not.
+    # (A loaded machine's dummy server runs few cycles a second: 5 suffice.)
+    check_clean(r["wake"], "self-check: a non-blocking eventfd write is allowed", 5)
+    check(r["wake"][3] >= r["wake"][0], "self-check: each wake-up counted: %r" % (r["wake"],))
+    cb, bad, first, _ = r["blocking"]
+    check(cb >= 5 and bad >= cb and first == "write",
+          "self-check: a write to a blocking eventfd is caught (%d callbacks, %d violations, "
+          "first %s)" % (cb, bad, first))
 
     jt.spawn("player", [jt.bin("jack_play"), "-n", "src"])
     jt.wait_port("src:out")
@@ -100,5 +115,10 @@ with JackTest() as jt:
                     "--hop", "0.25"]
             r = run_guarded(jt, {"genred": (args, {}, ("src:out", "genred-p:in_0"))}, 2.0)
             check_clean(r["genred"], "genred on jack and portaudio", 100)
+            # The workers sleep until a hop's audio is in: the callbacks
+            # wake them, a few times per hop, never once per period.
+            cb, _, _, wakeups = r["genred"]
+            check(0 < wakeups < cb, "genred's callbacks wake its workers: %d wake-ups in %d "
+                  "callbacks" % (wakeups, cb))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -9,7 +9,7 @@
 # root and systemd-nspawn (package systemd-container); skips without them.
 # The package comes from the deb_package test (a ctest fixture).
 set -euo pipefail
-build=${GENRED_BUILD_DIR:?} deb=${GENRED_BUILD_DIR:?}/tests/deploy/genred.deb
+deb=${GENRED_BUILD_DIR:?}/tests/deploy/genred.deb
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root (mount namespace, overlay, nspawn)"
 [ -f "$deb" ] || { echo "FAIL: no $deb (made by the deb_package test)"; exit 1; }

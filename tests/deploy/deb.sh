@@ -20,7 +20,7 @@ rm -f "$build/tests/deploy/genred.deb"
 "$cpack" -G DEB --config "$build/CPackConfig.cmake" -B "$tmp/out" >"$tmp/cpack.log" 2>&1 ||
     { cat "$tmp/cpack.log"; fail "cpack -G DEB"; }
 debs=("$tmp"/out/*.deb)
-[ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ] || fail "expected one .deb, got: ${debs[*]}"
+if [ ${#debs[@]} -ne 1 ] || [ ! -f "${debs[0]}" ]; then fail "expected one .deb, got: ${debs[*]}"; fi
 deb=${debs[0]}
 echo "built $(basename "$deb")"
 multiarch=$(dpkg-architecture -a "$(dpkg-deb -f "$deb" Architecture)" -qDEB_HOST_MULTIARCH 2>/dev/null)
@@ -29,7 +29,7 @@ depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
 echo "Maintainer: $(dpkg-deb -f "$deb" Maintainer)"
 # One "name" per alternative: "libjack-jackd2-0 (>= 1.9.10+20150825) | libjack-0.125" -> both.
-names=" $(tr ',|' '\n\n' <<<"$depends" | sed 's/(.*)//; s/[[:space:]]//g' | tr '\n' ' ') "
+names=" $(tr ',|' '\n' <<<"$depends" | sed 's/(.*)//; s/[[:space:]]//g' | tr '\n' ' ') "
 
 root=$tmp/root
 dpkg-deb -x "$deb" "$root"
@@ -57,7 +57,7 @@ done
 provided_via_depends() {
     local dep
     for dep in $names; do
-        dpkg-query -W -f='${Depends}\n' "$dep" 2>/dev/null | tr ',|' '\n\n' |
+        dpkg-query -W -f='${Depends}\n' "$dep" 2>/dev/null | tr ',|' '\n' |
             sed 's/(.*)//; s/[[:space:]]//g' | grep -qx "$1" && return 0
     done
     return 1
@@ -83,6 +83,8 @@ for f in usr/bin/genred etc/genred/genred.conf usr/lib/systemd/system/genred.ser
     usr/lib/systemd/system/genred@.service usr/lib/systemd/user/genred.service \
     usr/lib/systemd/user/genre-web.service \
     usr/lib/sysusers.d/genred.conf usr/share/man/man8/genred.8 usr/share/man/man1/genre-train.1 \
+    usr/share/man/man1/genre-classify.1 usr/share/man/man1/genre-eval.1 \
+    usr/share/man/man1/genre-sub.1 usr/share/man/man1/genre-web.1 \
     usr/bin/genre-train usr/bin/genre-model-info usr/share/genred/default.gmdl \
     usr/share/doc/genred/copyright; do
     [ -e "$root/$f" ] || fail "package lacks /$f"

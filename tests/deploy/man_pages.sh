@@ -19,9 +19,13 @@ check() { # program page
     missing=$(comm -23 <(echo "$help") <(echo "$documented"))
     # --help itself may go unmentioned in the help text.
     extra=$(comm -13 <(echo "$help") <(echo "$documented") | grep -vx -- --help || true)
-    [ -z "$missing" ] || fail "$2 lacks options $program --help lists: $(echo $missing)"
-    [ -z "$extra" ] || fail "$2 documents options $program --help does not list: $(echo $extra)"
+    [ -z "$missing" ] || fail "$2 lacks options $program --help lists: $(tr '\n' ' ' <<<"$missing")"
+    [ -z "$extra" ] || fail "$2 documents options $program --help does not list: $(tr '\n' ' ' <<<"$extra")"
     echo "$2: $(echo "$help" | wc -l) options, all documented; no groff warnings"
 }
 check genred daemon/genred.8
 check genre-train tools/genre-train.1
+check genre-classify tools/genre-classify.1
+check genre-eval tools/genre-eval.1
+check genre-sub tools/genre-sub.1
+check genre-web tools/genre-web.1

@@ -72,7 +72,33 @@ static void test_errors(void)
     err[0] = 0;
     CHECK(audio_file_open(path, err, sizeof err) == NULL);
     printf("garbage: %s\n", err);
-    CHECK(strncmp(err, path, strlen(path)) == 0 && strlen(err) > strlen(path) + 3);
+    CHECK(strncmp(err, path, strlen(path)) == 0 && strstr(err, ": codec not supported (") &&
+          strstr(err, "`genred --input stdin:`"));
+    unlink(path);
+
+    /* A 0-byte file says so, not "Format not recognised". */
+    temp_path(path, sizeof path, "empty.m4a");
+    g = fopen(path, "wb");
+    REQUIRE(g);
+    fclose(g);
+    CHECK(audio_file_open(path, err, sizeof err) == NULL);
+    printf("empty: %s\n", err);
+    CHECK(strncmp(err, path, strlen(path)) == 0 && !strcmp(err + strlen(path), ": empty file"));
+    unlink(path);
+
+    /* An MPEG-4 container (what .m4a files are): libsndfile has no codec. */
+    temp_path(path, sizeof path, "song.m4a");
+    g = fopen(path, "wb");
+    REQUIRE(g);
+    fwrite("\0\0\0\x20"
+           "ftypM4A \0\0\0\0M4A mp42isom\0\0\0\0",
+           1, 32, g);
+    for (int i = 0; i < 4000; i++)
+        fputc((i * 31) & 0xff, g);
+    fclose(g);
+    CHECK(audio_file_open(path, err, sizeof err) == NULL);
+    printf("m4a: %s\n", err);
+    CHECK(strstr(err, ": codec not supported (") != NULL);
     unlink(path);
 
     /* A truncated WAV header is an error too, not a crash. */

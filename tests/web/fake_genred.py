@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """A stand-in for genred's ZeroMQ publisher (fields as documented in
-daemon/publisher.c): XPUB, two frames (topic, JSON with
+daemon/messages.h): XPUB, two frames (topic, JSON with
 "v":1), genre.probs every hop per stream, genre.change when the top label
 changes, genre.status every 5 s. Used where the real daemon is not built, and
 for load shapes genred cannot produce on demand (huge or very fast messages).

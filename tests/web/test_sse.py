@@ -3,7 +3,6 @@
 readers keep up with a fast publisher while another client never reads; every
 relayed message is valid JSON with "v":1 and malformed messages are dropped."""
 import json
-import os
 import signal
 import socket
 import subprocess

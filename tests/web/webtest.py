@@ -1,6 +1,7 @@
 """Shared helpers for the genre-web tests: start genre-web, a publisher and a
 headless Chromium driven over the DevTools protocol."""
 import base64
+import importlib.util
 import json
 import os
 import shutil
@@ -165,9 +166,7 @@ def chromium_or_skip():
     if not (os.environ.get("CHROMIUM") or shutil.which("chromium")):
         print("SKIP: chromium is not installed (apt-get install chromium)", flush=True)
         sys.exit(SKIP)
-    try:
-        import websocket  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("websocket") is None:
         print("SKIP: python3-websocket is not installed", flush=True)
         sys.exit(SKIP)
 

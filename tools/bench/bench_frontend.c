@@ -5,6 +5,7 @@
  *
  * bench_frontend --wav PATH [SECONDS] writes that audio as a 16-bit WAV
  * instead, for comparisons with other programs (frontend_vs_aubio.sh). */
+#include "cli.h"
 #include "frontend.h"
 #include "mfcc.h"
 #include "resampler.h"
@@ -74,14 +75,18 @@ static int write_wav(const char *path, const float *x, size_t loop, size_t loops
 int main(int argc, char **argv)
 {
     const char *wav = NULL;
+    char usage[96];
+    snprintf(usage, sizeof usage, "usage: bench_frontend [--wav PATH] [SECONDS >= %d]\n", LOOP_S);
     if (argc > 2 && !strcmp(argv[1], "--wav")) {
         wav = argv[2];
         argv += 2;
         argc -= 2;
     }
+    int rc = cli_positional("bench_frontend", argc, argv, usage);
+    if (rc >= 0) return rc;
     double seconds = argc > 1 ? atof(argv[1]) : 600.0;
     if (!(seconds >= LOOP_S) || argc > 2) {
-        fprintf(stderr, "usage: bench_frontend [--wav PATH] [SECONDS >= %d]\n", LOOP_S);
+        fputs(usage, stderr);
         return 2;
     }
     size_t loop = (size_t)LOOP_S * IN_RATE, loops = (size_t)(seconds / LOOP_S);

@@ -8,6 +8,7 @@
  * load on a shared machine inflates them less than wall time would.
  * Usage: bench_gru [RUNS] (default 300). */
 #include "classifier.h"
+#include "cli.h"
 #include "model.h"
 
 #include <stdio.h>
@@ -88,8 +89,14 @@ static double time_model(const model_t *m, const float *window, int runs)
 
 int main(int argc, char **argv)
 {
-    int runs = argc > 1 ? atoi(argv[1]) : 300;
-    if (runs < 1) runs = 1;
+    static const char usage[] = "usage: bench_gru [RUNS]\n"
+                                "CPU time per window of the GRU kernels, median of RUNS (300).\n";
+    int rc = cli_positional("bench_gru", argc, argv, usage);
+    if (rc >= 0) return rc;
+    unsigned n = 300;
+    if (argc > 2) return cli_error("bench_gru", "one RUNS at most");
+    if (argc == 2 && cli_uint("bench_gru", "runs", argv[1], 1, 1000000, &n)) return 2;
+    int runs = (int)n;
     float window[FRAMES * INPUTS];
     for (int i = 0; i < FRAMES * INPUTS; i++)
         window[i] = rnd() * 3;

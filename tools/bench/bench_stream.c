@@ -5,6 +5,7 @@
  * time and times real time each, and the int8 kernel path. The frames are
  * synthetic (the cost does not depend on them); both must give the same
  * probabilities for every window, or the program fails. */
+#include "cli.h"
 #include "classifier.h"
 #include "frontend.h"
 #include "gru_q8.h"
@@ -75,6 +76,12 @@ static result staggered(const model_t *m, const float *frames, uint64_t n, uint6
 
 int main(int argc, char **argv)
 {
+    int rc =
+        cli_positional("bench_stream", argc, argv,
+                       "usage: bench_stream [MODEL|-] [SECONDS >= 10] [HOP > 0]\n"
+                       "The classifier stage alone over SECONDS of audio (3600) at HOP (0.5):\n"
+                       "staggered windows vs one at a time.\n");
+    if (rc >= 0) return rc;
     char err[512];
     model_t *m = argc > 1 && strcmp(argv[1], "-") ? model_load_file(argv[1], err, sizeof err)
                                                   : model_load_default(err, sizeof err);

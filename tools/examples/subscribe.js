@@ -4,6 +4,9 @@
 //
 //   node tools/examples/subscribe.js [ENDPOINT] [--count N] [--timeout S]
 //
+// --count 0 (the default) means no limit, as in genre-sub and subscribe.py;
+// Ctrl-C stops it quietly with status 0.
+//
 // Install the binding once with `npm install --prefix tools/examples`
 // (tools/dev deps does it when npm is there).
 "use strict"
@@ -22,6 +25,10 @@ function parseArgs(argv) {
 async function main() {
   const args = parseArgs(process.argv.slice(2))
   const sub = new zmq.Subscriber({ receiveTimeout: args.timeout ? args.timeout * 1000 : -1 })
+  process.on("SIGINT", () => {
+    sub.close()
+    process.exit(0)
+  })
   sub.connect(args.endpoint)
   sub.subscribe("genre.probs", "genre.change")
 

@@ -2,7 +2,10 @@
 """Minimal genred subscriber (python3-zmq): prints the current genre of each
 stream and every genre change.
 
-    tools/examples/subscribe.py [ENDPOINT] [--count N]
+    tools/examples/subscribe.py [ENDPOINT] [--count N] [--timeout S]
+
+--count 0 (the default) means no limit, as in genre-sub and subscribe.js;
+Ctrl-C stops it quietly with status 0.
 """
 import argparse
 import json
@@ -13,9 +16,11 @@ import zmq
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("endpoint", nargs="?", default="tcp://127.0.0.1:5556")
-    ap.add_argument("--count", type=int, default=0, help="stop after N messages")
+    ap.add_argument("--count", type=int, default=0, help="stop after N messages (0: no limit)")
     ap.add_argument("--timeout", type=float, default=0, help="give up after S quiet seconds")
     args = ap.parse_args()
+    if args.count < 0:
+        ap.error("--count must be 0 (no limit) or more")
 
     sub = zmq.Context.instance().socket(zmq.SUB)
     sub.connect(args.endpoint)
@@ -41,4 +46,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a subscriber is stopped: no traceback

@@ -4,6 +4,7 @@
 #include "audio_file.h"
 #include "frontend.h"
 #include "mfcc_window.h"
+#include "splitmix.h"
 
 #include <errno.h>
 #include <liquid/liquid.h>
@@ -51,9 +52,33 @@ static const char *line_problem(const char *rel)
     return NULL;
 }
 
+/* "gtzan" for ".../gtzan/train.txt", "." for "train.txt". */
+static void source_of_list(const char *list, char *out, size_t len)
+{
+    const char *end = strrchr(list, '/'), *start = list;
+    if (!end) {
+        snprintf(out, len, ".");
+        return;
+    }
+    for (const char *c = list; c < end; c++)
+        if (*c == '/') start = c + 1;
+    snprintf(out, len, "%.*s", (int)(end - start), start);
+}
+
 int dataset_add_list(dataset *d, const char *root, const char *list, double level_dbfs, char *err,
                      size_t err_len)
 {
+    return dataset_add_source(d, NULL, root, list, level_dbfs, err, err_len);
+}
+
+int dataset_add_source(dataset *d, const char *source, const char *root, const char *list,
+                       double level_dbfs, char *err, size_t err_len)
+{
+    char name[DATASET_SOURCE_LEN + 1];
+    if (source)
+        snprintf(name, sizeof name, "%s", source);
+    else
+        source_of_list(list, name, sizeof name);
     struct stat st;
     if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) {
         snprintf(err, err_len, "%s: root is not a readable folder (%s)", root,
@@ -111,6 +136,8 @@ int dataset_add_list(dataset *d, const char *root, const char *list, double leve
         c->label[label_len] = 0;
         c->label_index = -1;
         c->level_dbfs = level_dbfs;
+        memcpy(c->source, name, sizeof name);
+        c->group[0] = 0;
         add.n_clips++;
     }
     if (rc == 0 && ferror(f)) {
@@ -137,6 +164,124 @@ int dataset_add_list(dataset *d, const char *root, const char *list, double leve
     }
     dataset_free(&add);
     return rc;
+}
+
+int dataset_load_groups(dataset *d, const char *tsv, char *err, size_t err_len)
+{
+    FILE *f = fopen(tsv, "r");
+    if (!f) {
+        snprintf(err, err_len, "%s: cannot open group file: %s", tsv, strerror(errno));
+        return -1;
+    }
+    char line[4096];
+    unsigned lineno = 0;
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *file = trim(line), *tab = strchr(file, '\t');
+        if (!*file || *file == '#') continue;
+        if (!tab) {
+            snprintf(err, err_len, "%s:%u: expected FILE<TAB>GROUP", tsv, lineno);
+            rc = -1;
+            break;
+        }
+        *tab = 0;
+        char *group = tab + 1, *end = strchr(group, '\t');
+        if (end) *end = 0;
+        if (!strchr(file, '/')) continue; /* header */
+        if (!*group || strlen(group) > DATASET_GROUP_LEN) {
+            snprintf(err, err_len, "%s:%u: group is empty or longer than %d characters", tsv,
+                     lineno, DATASET_GROUP_LEN);
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < d->n_clips; i++)
+            if (!strcmp(d->clips[i].rel, file))
+                snprintf(d->clips[i].group, DATASET_GROUP_LEN + 1, "%s", group);
+    }
+    fclose(f);
+    return rc;
+}
+
+typedef struct {
+    const char *label, *group;
+    uint32_t hash;
+} group_key;
+
+static int cmp_group_key(const void *a, const void *b)
+{
+    const group_key *x = a, *y = b;
+    int c = strcmp(x->label, y->label);
+    if (c) return c;
+    if (x->hash != y->hash) return x->hash < y->hash ? -1 : 1;
+    return strcmp(x->group, y->group);
+}
+
+/* The fold of every clip's group: distinct (label, group) pairs sorted by
+ * label, then hash; a group's fold is taken at its first pair. */
+static int fold_of_groups(const dataset *d, unsigned folds, unsigned *fold)
+{
+    group_key *keys = malloc((d->n_clips ? d->n_clips : 1) * sizeof *keys);
+    if (!keys) return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < d->n_clips; i++) {
+        const dataset_clip *c = &d->clips[i];
+        if (!c->group[0]) continue;
+        keys[n++] = (group_key){
+            c->label, c->group,
+            (uint32_t)crc32(0, (const unsigned char *)c->group, (unsigned)strlen(c->group))};
+    }
+    qsort(keys, n, sizeof *keys, cmp_group_key);
+    for (size_t i = 0; i < d->n_clips; i++) {
+        const dataset_clip *c = &d->clips[i];
+        fold[i] = UINT32_MAX;
+        if (!c->group[0]) continue;
+        unsigned rank = 0; /* among its label's distinct groups */
+        for (size_t k = 0; k < n; k++) {
+            if (strcmp(keys[k].label, c->label)) continue;
+            if (!strcmp(keys[k].group, c->group)) break;
+            if (k == 0 || strcmp(keys[k].group, keys[k - 1].group) ||
+                strcmp(keys[k].label, keys[k - 1].label))
+                rank++;
+        }
+        fold[i] = rank % folds;
+    }
+    /* One fold per group, even when its clips carry several labels. */
+    for (size_t i = 0; i < d->n_clips; i++)
+        for (size_t j = 0; j < i; j++)
+            if (fold[i] != UINT32_MAX && !strcmp(d->clips[i].group, d->clips[j].group)) {
+                fold[i] = fold[j];
+                break;
+            }
+    free(keys);
+    return 0;
+}
+
+long dataset_split_fold(dataset *d, dataset *valid, unsigned fold, unsigned folds)
+{
+    unsigned *f = malloc((d->n_clips ? d->n_clips : 1) * sizeof *f);
+    if (!f || fold_of_groups(d, folds, f)) {
+        free(f);
+        return -1;
+    }
+    size_t moved = 0, kept = 0;
+    for (size_t i = 0; i < d->n_clips; i++)
+        moved += f[i] == fold;
+    dataset_clip *grown = realloc(valid->clips, (valid->n_clips + moved + 1) * sizeof *grown);
+    if (!grown) {
+        free(f);
+        return -1;
+    }
+    valid->clips = grown;
+    for (size_t i = 0; i < d->n_clips; i++) {
+        if (f[i] == fold)
+            valid->clips[valid->n_clips++] = d->clips[i];
+        else
+            d->clips[kept++] = d->clips[i];
+    }
+    d->n_clips = kept;
+    free(f);
+    return (long)moved;
 }
 
 static int cmp_label(const void *a, const void *b)
@@ -183,6 +328,7 @@ void dataset_augment_none(dataset_augment *a)
     a->snr_db = -1000;
     a->lowpass_hz = 0;
     a->speed = 1;
+    a->drive_db = 0;
     a->seed = 0;
 }
 
@@ -240,26 +386,13 @@ static double mean_square(const float *x, size_t n)
     return n ? sum / (double)n : 0;
 }
 
-static uint64_t splitmix64(uint64_t *st)
-{
-    uint64_t x = (*st += 0x9E3779B97F4A7C15ull);
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
-static double uniform01(uint64_t *st)
-{
-    return (double)(splitmix64(st) >> 11) / 9007199254740992.0;
-}
-
 static double gauss(uint64_t *st)
 {
     double u;
     do
-        u = uniform01(st);
+        u = splitmix64_unit(st);
     while (u <= 0);
-    return sqrt(-2 * log(u)) * cos(2 * M_PI * uniform01(st));
+    return sqrt(-2 * log(u)) * cos(2 * M_PI * splitmix64_unit(st));
 }
 
 /* Mixes to mono in place (average, as the resampler does). */
@@ -287,7 +420,7 @@ static void augment(float *x, size_t n, double rate, const dataset_augment *a)
         /* Coloured noise (white through a random one-pole low-pass), a room
          * rather than a hiss. */
         uint64_t st = a->seed;
-        double pole = 0.95 * uniform01(&st);
+        double pole = 0.95 * splitmix64_unit(&st);
         float *noise = malloc(n * sizeof *noise);
         if (!noise) return;
         double y = 0;
@@ -300,6 +433,18 @@ static void augment(float *x, size_t n, double rate, const dataset_augment *a)
                 x[i] += k * noise[i];
         }
         free(noise);
+    }
+    if (a->drive_db > 0) {
+        /* A mastering limiter pushed into saturation: a tanh curve of the
+         * peak-normalised signal, driven drive_db, peak kept. */
+        float peak = 0;
+        for (size_t i = 0; i < n; i++)
+            peak = fmaxf(peak, fabsf(x[i]));
+        if (peak > 0) {
+            float g = (float)pow(10, a->drive_db / 20), out = peak / tanhf(g);
+            for (size_t i = 0; i < n; i++)
+                x[i] = out * tanhf(g * x[i] / peak);
+        }
     }
 }
 
@@ -367,7 +512,7 @@ int dataset_features_compute(const char *path, const mfcc_params *p, double leve
         double ms = mean_square(audio, frames * channels);
         if (ms > 0) gain_db += level_dbfs - 10 * log10(ms);
     }
-    if (a && (a->snr_db > -100 || a->lowpass_hz > 0) && channels > 1) {
+    if (a && (a->snr_db > -100 || a->lowpass_hz > 0 || a->drive_db > 0) && channels > 1) {
         mix_mono(audio, frames, channels);
         channels = 1;
     }
@@ -490,6 +635,10 @@ static void cache_name(char *name, size_t len, const char *dir, const char *path
                      frontend_fingerprint(p), p->sample_rate, p->n_fft, p->hop, p->n_mels,
                      p->n_coeffs, p->fmin, p->fmax, level_dbfs, a->gain_db, a->snr_db,
                      a->lowpass_hz, a->speed, (unsigned long long)a->seed);
+    /* Keys of copies without the newer kinds of change read as before, so
+     * existing caches stay valid. */
+    if (a->drive_db > 0 && n > 0 && (size_t)n < sizeof key)
+        n += snprintf(key + n, sizeof key - (size_t)n, " drive %.4f", a->drive_db);
     uint32_t params = (uint32_t)crc32(0, (const Bytef *)key, (uInt)n);
     snprintf(name, len, "%s/%08x-%08x-%lld.f32", dir, content, params, size);
 }

@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DATASET_LABEL_LEN 63
+#define DATASET_LABEL_LEN  63
+#define DATASET_SOURCE_LEN 31
+#define DATASET_GROUP_LEN  127
 
 typedef struct {
     char *path;      /* root + "/" + line */
@@ -17,6 +19,11 @@ typedef struct {
     char label[DATASET_LABEL_LEN + 1];
     int label_index;   /* into the dataset's label set, -1 before resolving */
     double level_dbfs; /* > -200: scale the clip to this RMS level first */
+    /* Which dataset the clip came from: reports give scores per source. */
+    char source[DATASET_SOURCE_LEN + 1];
+    /* Clips of one group (an artist, a song) stay on one side of a split;
+     * empty: the clip's group is unknown. */
+    char group[DATASET_GROUP_LEN + 1];
 } dataset_clip;
 
 typedef struct {
@@ -30,7 +37,23 @@ typedef struct {
  * or malformed list) come back as "LIST:LINE: reason" and nothing is added. */
 int dataset_add_list(dataset *d, const char *root, const char *list, double level_dbfs, char *err,
                      size_t err_len);
+/* The same with the clips' source named (NULL: the name of LIST's folder,
+ * e.g. "gtzan" for gtzan/train.txt). */
+int dataset_add_source(dataset *d, const char *source, const char *root, const char *list,
+                       double level_dbfs, char *err, size_t err_len);
 void dataset_free(dataset *d);
+
+/* Reads a group file (lines "FILE<TAB>GROUP[<TAB>...]", FILE as in the
+ * lists; lines whose FILE has no '/' are headers) and sets the group of
+ * every clip it names. Errors as "TSV:LINE: reason". */
+int dataset_load_groups(dataset *d, const char *tsv, char *err, size_t err_len);
+
+/* Group-disjoint k-fold split: the groups of each label are ordered by a
+ * hash of their name and dealt round-robin into `folds` folds, so each fold
+ * holds every label's groups in proportion; the clips of fold `fold` move
+ * from d to valid. Clips with no group stay in d. Returns the number
+ * moved, -1 on out of memory. */
+long dataset_split_fold(dataset *d, dataset *valid, unsigned fold, unsigned folds);
 
 /* The sorted distinct labels of d: a malloc'd array of n strings. */
 char (*dataset_label_set(const dataset *d, unsigned *n))[DATASET_LABEL_LEN + 1];
@@ -45,6 +68,7 @@ typedef struct {
     double snr_db;     /* additive noise at this SNR; <= -100: none */
     double lowpass_hz; /* Butterworth low-pass; 0: none */
     double speed;      /* playback speed through the resampler; 1: none */
+    double drive_db;   /* soft clipping (a loud master's limiter) driven this hard; 0: none */
     uint64_t seed;     /* noise */
 } dataset_augment;
 

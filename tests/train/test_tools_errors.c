@@ -89,6 +89,13 @@ int main(void)
     write_text("garbage.gmdl", "GENRED?? not a model\n");
     write_wav("good.wav", 4.0);
     write_wav("short.wav", 0.5);
+    snprintf(path, sizeof path, "%s/audio/rock", dir);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/audio/jazz", dir);
+    mkdir(path, 0777);
+    write_wav("audio/rock/ok.wav", 2.0);
+    write_wav("audio/jazz/ok.wav", 2.0);
+    write_text("lost_label.txt", "rock/ok.wav\njazz/ok.wav\nmetal/gone.wav\n");
 
     /* genre-train: everything is checked before any work. */
     const char *t;
@@ -122,12 +129,29 @@ int main(void)
     expect_failure("genre-train", TRAIN_ARGS("train.txt", "valid.txt", "out/m") " --train-extra x",
                    2, "ROOT:LIST");
     expect_failure("genre-train", "--root audio --train train.txt", 2, "required");
+    expect_failure("genre-train", "--data audio:train.txt --out out/m", 2, "no validation data");
+    expect_failure("genre-train", "--data audio:train.txt --fold 1/4 --out out/m", 2,
+                   "--fold needs --groups");
+    expect_failure("genre-train", "--data audio:train.txt --groups g.tsv --fold 4/4 --out out/m", 2,
+                   "--fold: '4/4'");
+    expect_failure("genre-train", "--data audio --valid-data audio:valid.txt --out out/m", 2,
+                   "--data: expected [NAME=]ROOT:LIST");
+    expect_failure("genre-train",
+                   "--data audio:train.txt --groups nothere.tsv --fold 0/2 --out out/m", 2,
+                   "nothere.tsv: cannot open group file");
+    /* The error names the flag the user gave, not a derived one. */
+    expect_failure("genre-train", TRAIN_ARGS("train.txt", "valid.txt", "/proc/x.gmdl"), 2,
+                   "--out (its report folder)");
     expect_failure("genre-train", TRAIN_ARGS("train.txt", "valid.txt", "out/m") " --bogus", 2,
                    "--bogus");
     /* Clips that do not decode are skipped with a warning naming them; with
      * none left, a clear error. */
     expect_failure("genre-train", TRAIN_ARGS("train.txt", "valid.txt", "out/m") " --cache none", 2,
                    "rock/rock.1.wav");
+
+    /* A label whose only clip is missing is refused, not trained on nothing. */
+    expect_failure("genre-train", TRAIN_ARGS("lost_label.txt", "valid.txt", "out/m"), 2,
+                   "label 'metal' has no usable training clip");
 
     /* genre-eval */
     expect_failure("genre-eval", "--model garbage.gmdl --root audio --list valid.txt", 2,
@@ -149,7 +173,8 @@ int main(void)
     REQUIRE(f);
     CHECK(fgets(line, sizeof line, f) && !strncmp(line, "good.wav: ", 10));
     fclose(f);
-    expect_failure("genre-classify", "short.wav", 1, "short.wav: shorter than 1 s");
+    expect_failure("genre-classify", "short.wav", 1,
+                   "short.wav: 0.50 s of audio, under the 1 s minimum");
     expect_failure("genre-classify", "", 2, "no audio files");
     expect_failure("genre-classify", "--hop 0 good.wav", 2, "--hop");
     expect_failure("genre-classify", "--model garbage.gmdl good.wav", 2, "garbage.gmdl");

@@ -99,7 +99,8 @@ static double check_qat_report(const char *path)
     int kept = json_is_true(json_object_get(qat, "kept"));
     CHECK(json_is_boolean(json_object_get(qat, "kept")) && kept == (fine > ptq));
     CHECK(fine > 0.5 && ptq >= 0 && ptq <= 1 && fine <= 1);
-    json_t *clip = json_object_get(json_object_get(o, "valid_int8"), "clip");
+    json_t *all = json_object_get(json_object_get(o, "valid_int8"), "all");
+    json_t *clip = json_object_get(all, "clip");
     double reported = json_number_value(json_object_get(clip, "balanced_accuracy"));
     CHECK(fabs(reported - (kept ? fine : ptq)) < 1e-6);
     json_decref(o);
@@ -219,12 +220,13 @@ int main(void)
              "--variants 1 --seed 3 --qat-always --qat-epochs 2",
              build, root, train, valid, model);
     CHECK(run(cmd, "/dev/null") == 0);
+    /* Side files are named after the model: model.gmdl -> model.report/. */
     snprintf(cmd, sizeof cmd, "%s/metrics.json", dir);
     struct stat st;
+    CHECK(stat(cmd, &st) != 0);
+    snprintf(cmd, sizeof cmd, "%s/model.report/confusion.svg", dir);
     CHECK(stat(cmd, &st) == 0 && st.st_size > 100);
-    snprintf(cmd, sizeof cmd, "%s/confusion.svg", dir);
-    CHECK(stat(cmd, &st) == 0 && st.st_size > 100);
-    snprintf(cmd, sizeof cmd, "%s/metrics.json", dir);
+    snprintf(cmd, sizeof cmd, "%s/model.report/metrics.json", dir);
     double reported_int8 = check_qat_report(cmd);
     snprintf(cmd, sizeof cmd, "%s/bin/genre-model-info %s", build, model);
     CHECK(run(cmd, out) == 0);
@@ -237,9 +239,10 @@ int main(void)
     double evaluated_int8 = check_eval_json(out, "int8");
     /* Whichever int8 model fine-tuning left, the saved one is the one reported. */
     CHECK(fabs(evaluated_int8 - reported_int8) < 1e-5);
-    snprintf(cmd, sizeof cmd,
-             "%s/bin/genre-eval --model %s/model-float.gmdl --root %s --list %s --json", build, dir,
-             root, valid);
+    snprintf(
+        cmd, sizeof cmd,
+        "%s/bin/genre-eval --model %s/model.report/model-float.gmdl --root %s --list %s --json",
+        build, dir, root, valid);
     CHECK(run(cmd, out) == 0);
     check_eval_json(out, "float");
 

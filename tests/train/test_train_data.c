@@ -1,0 +1,175 @@
+/* The trainer's data handling: group-disjoint, label-stratified folds; the
+ * balanced sampler (label, then source, then clip by length); and the
+ * genre.change event scores on playlists whose answers are known. */
+#include "check.h"
+#include "dataset.h"
+#include "events.h"
+#include "sampler.h"
+#include "splitmix.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static char dir[64];
+
+static void write_file(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    REQUIRE(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* 4 labels x 10 groups x 2 clips; every group on one side of each fold,
+ * every label in every fold, every clip in exactly one fold. */
+static void test_folds(void)
+{
+    char list[8192] = "", groups[16384] = "file\tgroup\tsource\n", path[256], err[256];
+    const char *labels[] = {"blues", "jazz", "pop", "rock"};
+    for (int k = 0; k < 4; k++)
+        for (int g = 0; g < 10; g++)
+            for (int c = 0; c < 2; c++) {
+                char line[128];
+                snprintf(line, sizeof line, "%s/%d_%d.wav\n", labels[k], g, c);
+                strcat(list, line);
+                snprintf(line, sizeof line, "%s/%d_%d.wav\t%s-artist-%d\tx\n", labels[k], g, c,
+                         labels[k], g);
+                strcat(groups, line);
+            }
+    write_file("list.txt", list);
+    write_file("groups.tsv", groups);
+    snprintf(path, sizeof path, "%s/list.txt", dir);
+    char seen[80] = {0};
+    for (unsigned fold = 0; fold < 4; fold++) {
+        dataset d = {0}, v = {0};
+        REQUIRE(dataset_add_source(&d, NULL, dir, path, -1000, err, sizeof err) == 0);
+        char tsv[256];
+        snprintf(tsv, sizeof tsv, "%s/groups.tsv", dir);
+        REQUIRE(dataset_load_groups(&d, tsv, err, sizeof err) == 0);
+        CHECK(!strcmp(d.clips[0].group, "blues-artist-0"));
+        long moved = dataset_split_fold(&d, &v, fold, 4);
+        CHECK(moved == (long)v.n_clips && moved >= 16 && moved <= 24);
+        CHECK(d.n_clips + v.n_clips == 80);
+        for (size_t i = 0; i < v.n_clips; i++) {
+            for (size_t j = 0; j < d.n_clips; j++)
+                CHECK(strcmp(v.clips[i].group, d.clips[j].group));
+            int k = 0, g = 0, c = 0;
+            sscanf(strchr(v.clips[i].rel, '/') + 1, "%d_%d", &g, &c);
+            for (k = 0; k < 4 && strcmp(labels[k], v.clips[i].label); k++)
+                ;
+            seen[k * 20 + g * 2 + c]++;
+        }
+        for (int k = 0; k < 4; k++) {
+            int n = 0;
+            for (size_t i = 0; i < v.n_clips; i++)
+                n += !strcmp(v.clips[i].label, labels[k]);
+            CHECK(n >= 4 && n <= 6); /* 2 or 3 of the label's 10 groups */
+        }
+        CHECK(!strcmp(v.clips[0].source, "genred-train-data") || v.clips[0].source[0]);
+        dataset_free(&d);
+        dataset_free(&v);
+    }
+    for (int i = 0; i < 80; i++)
+        CHECK(seen[i] == 1);
+}
+
+static void test_sampler(void)
+{
+    /* label 0: source 0 has a 100-frame and a 300-frame clip, source 1 one
+     * 100-frame clip; label 1: source 0 only, one clip. */
+    dataset_features f[4] = {
+        {NULL, 100, 1, 0}, {NULL, 300, 1, 0}, {NULL, 100, 1, 0}, {NULL, 50, 1, 0}};
+    clip_data clips[4] = {
+        {&f[0], 1, 0, 0, "a"}, {&f[1], 1, 0, 0, "b"}, {&f[2], 1, 0, 1, "c"}, {&f[3], 1, 1, 0, "d"}};
+    clip_set set = {clips, 4};
+    sampler_t *s = sampler_create(&set, 2, 2);
+    REQUIRE(s);
+    unsigned count[4] = {0};
+    uint64_t rng = 42;
+    const unsigned N = 40000;
+    for (unsigned i = 0; i < N; i++)
+        count[sampler_draw(s, &rng).clip]++;
+    /* Labels half each; within label 0 sources half each; within source 0
+     * of label 0 by length, 1:3. */
+    CHECK_NEAR((double)count[3] / N, 0.5, 0.01);
+    CHECK_NEAR((double)count[2] / N, 0.25, 0.01);
+    CHECK_NEAR((double)count[0] / N, 0.0625, 0.01);
+    CHECK_NEAR((double)count[1] / N, 0.1875, 0.01);
+    sampler_destroy(s);
+}
+
+/* A playlist of 6 segments of 30 s, windows every 0.5 s of 3 s. */
+#define SEGS 6
+#define HOP  0.5
+#define WIN  3.0
+#define L    3
+#define NWIN 355 /* (SEGS * 30 - WIN) / HOP + 1 */
+
+static const int truth[SEGS] = {0, 1, 2, 0, 2, 1};
+
+static events_score score(int noisy, double hold)
+{
+    static float probs[NWIN * L];
+    static double end[NWIN], level[NWIN];
+    uint64_t rng = 7;
+    for (int w = 0; w < NWIN; w++) {
+        end[w] = w * HOP + WIN;
+        level[w] = -20;
+        /* The truth at the window's middle, or with noise a wrong label
+         * every fifth window. */
+        int k = truth[(int)((end[w] - WIN / 2) / 30)];
+        if (noisy && w % 5 == 2) k = (k + 1 + (int)(splitmix64(&rng) % 2)) % L;
+        for (int j = 0; j < L; j++)
+            probs[w * L + j] = j == k ? 0.9f : 0.05f;
+    }
+    events_t *e = events_from_windows(L, truth, SEGS, 30, probs, end, level, NWIN);
+    REQUIRE(e);
+    tracker_settings s = {HOP, 0, hold, -60};
+    events_score r = events_run(e, &s, 10);
+    events_destroy(e);
+    return r;
+}
+
+static void test_events(void)
+{
+    /* A perfect classifier: every change announced, none false, the delay
+     * half a window, wrong only until the first window and for that lag. */
+    events_score r = score(0, 0);
+    CHECK(r.true_changes == SEGS - 1 && r.hits == SEGS - 1);
+    CHECK_NEAR(r.announced, 1.0, 1e-9);
+    CHECK_NEAR(r.false_per_hour, 0.0, 1e-9);
+    CHECK_NEAR(r.median_delay, WIN / 2, HOP);
+    CHECK_NEAR(r.right, 1 - (WIN + (SEGS - 1) * WIN / 2) / (SEGS * 30), 0.01);
+    CHECK_NEAR(r.hours, SEGS * 30 / 3600.0, 1e-9);
+    /* A wrong window in five: without a hold each is two false changes
+     * (there and back); a 1 s hold removes them all and delays by 1 s. */
+    events_score noisy = score(1, 0), held = score(1, 1.0);
+    CHECK(noisy.false_per_hour > 100 / r.hours / 60);
+    CHECK(noisy.changes > 2 * 30);
+    CHECK_NEAR(held.false_per_hour, 0.0, 1e-9);
+    CHECK_NEAR(held.announced, 1.0, 1e-9);
+    CHECK(held.median_delay >= r.median_delay + 0.9 && held.median_delay <= r.median_delay + 1.6);
+    /* A 9 s hold announces every change right but after the 10 s tolerance:
+     * none is a hit, none is false, and the delay says how late. */
+    events_score late = score(0, 9.0);
+    CHECK(late.hits == 0 && late.changes == SEGS);
+    CHECK_NEAR(late.false_per_hour, 0.0, 1e-9);
+    CHECK_NEAR(late.median_delay, WIN / 2 + 9.0, HOP);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/genred-train-data-XXXXXX");
+    REQUIRE(mkdtemp(dir));
+    test_folds();
+    test_sampler();
+    test_events();
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    return check_report("test_train_data");
+}
