@@ -10,6 +10,7 @@ option(GENRED_WITH_JACK "genred's jack: input and the JACK tests (libjack-jackd2
 option(GENRED_WITH_PORTAUDIO "genred's portaudio: input (portaudio19-dev)" ON)
 
 pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET GLOBAL sndfile)        # libsndfile1-dev
+pkg_check_modules(FFTW3F REQUIRED IMPORTED_TARGET GLOBAL fftw3f)          # libfftw3-dev
 pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET GLOBAL libzmq)             # libzmq3-dev
 pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET GLOBAL jansson)        # libjansson-dev
 pkg_check_modules(LIBCONFIG REQUIRED IMPORTED_TARGET GLOBAL libconfig)    # libconfig-dev

@@ -97,10 +97,11 @@ static int decode_key(const char *text, uint8_t out[KEY_BYTES])
     return strlen(text) == CURVE_KEY_Z85_LEN && zmq_z85_decode(out, text) != NULL;
 }
 
-static int load_secret(curve_t *c, const char *path, char *err, size_t err_len)
+/* The one key of a key file into out (Z85); `kind` names it in errors. */
+static int read_one_key(const char *what, const char *path, mode_t forbidden, const char *kind,
+                        char out[CURVE_KEY_Z85_LEN + 1], char *err, size_t err_len)
 {
-    const char *what = "curve_secret_key";
-    char *text = read_guarded(what, path, 077, KEY_FILE_MAX, err, err_len);
+    char *text = read_guarded(what, path, forbidden, KEY_FILE_MAX, err, err_len);
     if (!text) return -1;
     char *cursor = text, *key;
     unsigned line = 0;
@@ -109,19 +110,26 @@ static int load_secret(curve_t *c, const char *path, char *err, size_t err_len)
     if (!(key = next_key_line(&cursor, &line)))
         snprintf(err, err_len, "%s '%s': no key in the file", what, path);
     else if (!decode_key(key, bytes))
-        snprintf(err, err_len, "%s '%s': line %u: not a %d-character Z85 CURVE key", what, path,
-                 line, CURVE_KEY_Z85_LEN);
-    else if (next_key_line(&cursor, &line))
+        snprintf(err, err_len, "%s '%s': line %u: not a %d-character Z85 %s", what, path, line,
+                 CURVE_KEY_Z85_LEN, kind);
+    else if (memcpy(out, key, CURVE_KEY_Z85_LEN + 1), next_key_line(&cursor, &line))
         snprintf(err, err_len, "%s '%s': line %u: more than one key", what, path, line);
-    else if (zmq_curve_public(c->public, key) != 0)
-        snprintf(err, err_len, "%s '%s': %s", what, path, zmq_strerror(zmq_errno()));
-    else {
-        memcpy(c->secret, key, sizeof c->secret);
+    else
         rc = 0;
-    }
     memset(text, 0, strlen(text));
     free(text);
     return rc;
+}
+
+static int load_secret(curve_t *c, const char *path, char *err, size_t err_len)
+{
+    const char *what = "curve_secret_key";
+    if (read_one_key(what, path, 077, "CURVE key", c->secret, err, err_len)) return -1;
+    if (zmq_curve_public(c->public, c->secret) != 0) {
+        snprintf(err, err_len, "%s '%s': %s", what, path, zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
 }
 
 static int load_allow_list(curve_t *c, const char *path, char *err, size_t err_len)
@@ -285,6 +293,24 @@ int curve_apply(const curve_t *c, void *socket, char *err, size_t err_len)
         return -1;
     }
     return 0;
+}
+
+int curve_apply_client(const curve_t *c, void *socket, const char *server_public, char *err,
+                       size_t err_len)
+{
+    if (zmq_setsockopt(socket, ZMQ_CURVE_SERVERKEY, server_public, CURVE_KEY_Z85_LEN) ||
+        zmq_setsockopt(socket, ZMQ_CURVE_PUBLICKEY, c->public, CURVE_KEY_Z85_LEN) ||
+        zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, c->secret, CURVE_KEY_Z85_LEN)) {
+        snprintf(err, err_len, "curve: %s", zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
+
+int curve_read_public(const char *what, const char *path, char out[CURVE_KEY_Z85_LEN + 1],
+                      char *err, size_t err_len)
+{
+    return read_one_key(what, path, 022, "public key", out, err, err_len);
 }
 
 const char *curve_public_key(const curve_t *c)

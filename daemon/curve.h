@@ -34,6 +34,15 @@ int curve_check_files(const char *secret_key_path, const char *allow_path, char 
                       size_t err_len);
 /* Makes socket a CURVE server with the loaded key; call before bind. */
 int curve_apply(const curve_t *c, void *socket, char *err, size_t err_len);
+/* Makes socket a CURVE client of the server whose public key (Z85) is
+ * server_public, authenticating with this keypair (genre-hub connecting to
+ * genred hosts); call before connect. */
+int curve_apply_client(const curve_t *c, void *socket, const char *server_public, char *err,
+                       size_t err_len);
+/* Reads a public key file (one Z85 key; '#' comments; not writable by group
+ * or others) into out. 0, or -1 with "what 'PATH': reason". */
+int curve_read_public(const char *what, const char *path, char out[CURVE_KEY_Z85_LEN + 1],
+                      char *err, size_t err_len);
 /* The server public key (Z85), to log and to hand to clients. */
 const char *curve_public_key(const curve_t *c);
 /* Client keys in the allow-list; 0 when there is none. */

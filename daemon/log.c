@@ -7,6 +7,7 @@
 #include <string.h>
 
 static atomic_int current_level = LOG_INFO;
+static const char *program = "genred";
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 /* sd-daemon(3) priority prefixes, so journald keeps the level. */
@@ -22,6 +23,11 @@ int log_parse_level(const char *name)
 void log_set_level(log_level level)
 {
     atomic_store(&current_level, (int)level);
+}
+
+void log_set_program(const char *name)
+{
+    program = name;
 }
 
 int log_enabled(log_level level)
@@ -42,5 +48,5 @@ void log_msg(log_level level, const char *fmt, ...)
     if (getenv("JOURNAL_STREAM"))
         fprintf(stderr, "%s%s\n", journal_prefix[level], line);
     else
-        fprintf(stderr, "genred: %s: %s\n", level_names[level], line);
+        fprintf(stderr, "%s: %s: %s\n", program, level_names[level], line);
 }

@@ -7,6 +7,9 @@ typedef enum { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG } log_level;
 /* "error", "warn", "info" or "debug"; -1 if unknown. */
 int log_parse_level(const char *name);
 void log_set_level(log_level level);
+/* The name lines start with outside journald (default "genred"); set it
+ * before any thread logs. */
+void log_set_program(const char *name);
 int log_enabled(log_level level);
 void log_msg(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -3,9 +3,9 @@
  *
  * Channels are mixed down first by a plain average (sum / channels), so a
  * full-scale signal on every channel stays full scale, then a polyphase
- * rational resampler with a Kaiser prototype converts the rate (resampler.c
- * says why not liquid-dsp's resamplers). Streaming: the output does not
- * depend on how the input is split into blocks. */
+ * Kaiser-windowed sinc filter converts the rate (resampler.c says why not
+ * liquid-dsp's resamplers). Streaming: the output
+ * does not depend on how the input is split into blocks. */
 #ifndef GENRED_RESAMPLER_H
 #define GENRED_RESAMPLER_H
 

@@ -66,7 +66,7 @@ static void matmul_c(const int8_t *w, const int32_t *row_sum, unsigned rows, uns
 static void gates_c(const float *xg, const float *hg, float *h, unsigned H)
 {
     for (unsigned j = 0; j < H; j++)
-        q8_gate_one(xg, hg, h, H, j);
+        gru_gate_one(xg, hg, h, H, j);
 }
 
 const q8_ops q8_ops_c = {"c", always, quantize_c, matmul_c, gates_c};

@@ -9,7 +9,7 @@
 #ifndef GENRED_GRU_Q8_OPS_H
 #define GENRED_GRU_Q8_OPS_H
 
-#include "tanh_fast.h"
+#include "gru_gates.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -58,14 +58,6 @@ static inline int32_t q8_dot(const int8_t *row, const int8_t *q, unsigned cols_p
         for (unsigned k = 0; k < 32; k++)
             acc += row[c + k] * q[c + k];
     return acc;
-}
-
-static inline void q8_gate_one(const float *xg, const float *hg, float *h, unsigned H, unsigned j)
-{
-    float r = sigmoid_fast(xg[j] + hg[j]);
-    float z = sigmoid_fast(xg[H + j] + hg[H + j]);
-    float c = tanh_fast(xg[2 * H + j] + r * hg[2 * H + j]);
-    h[j] = c + z * (h[j] - c);
 }
 
 #endif

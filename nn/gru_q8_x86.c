@@ -5,6 +5,7 @@
  * offsets a by 128 and takes dpbusd's int32 sums of four products. The
  * integer sums are exact and equal, and the float steps around them are the
  * same code, so the two paths agree bit for bit. */
+#include "gru_gates.h"
 #include "gru_q8_ops.h"
 
 #ifdef GRU_Q8_X86
@@ -207,47 +208,9 @@ VNNI static void matmul_vnni(const int8_t *w, const int32_t *row_sum, unsigned r
     tail_rows(w, r, rows, cols_pad, q, n, q_scale, row_scale, bias, y);
 }
 
-AVX2 static __m256 tanh8(__m256 x)
-{
-    x = _mm256_min_ps(_mm256_set1_ps(TANH_CLAMP), _mm256_max_ps(_mm256_set1_ps(-TANH_CLAMP), x));
-    __m256 x2 = _mm256_mul_ps(x, x);
-    __m256 p = _mm256_fmadd_ps(x2, _mm256_set1_ps(TANH_A13), _mm256_set1_ps(TANH_A11));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(TANH_A9));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(TANH_A7));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(TANH_A5));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(TANH_A3));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(TANH_A1));
-    __m256 q = _mm256_fmadd_ps(x2, _mm256_set1_ps(TANH_B6), _mm256_set1_ps(TANH_B4));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(TANH_B2));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(TANH_B0));
-    return _mm256_div_ps(_mm256_mul_ps(x, p), q);
-}
-
-AVX2 static __m256 sigmoid8(__m256 x)
-{
-    const __m256 half = _mm256_set1_ps(0.5f);
-    return _mm256_fmadd_ps(tanh8(_mm256_mul_ps(half, x)), half, half);
-}
-
-AVX2 static void gates_avx2(const float *xg, const float *hg, float *h, unsigned H)
-{
-    unsigned j = 0;
-    for (; j + 8 <= H; j += 8) {
-        __m256 r = sigmoid8(_mm256_add_ps(_mm256_loadu_ps(xg + j), _mm256_loadu_ps(hg + j)));
-        __m256 z =
-            sigmoid8(_mm256_add_ps(_mm256_loadu_ps(xg + H + j), _mm256_loadu_ps(hg + H + j)));
-        __m256 c = tanh8(
-            _mm256_fmadd_ps(r, _mm256_loadu_ps(hg + 2 * H + j), _mm256_loadu_ps(xg + 2 * H + j)));
-        __m256 hv = _mm256_loadu_ps(h + j);
-        _mm256_storeu_ps(h + j, _mm256_fmadd_ps(z, _mm256_sub_ps(hv, c), c));
-    }
-    for (; j < H; j++)
-        q8_gate_one(xg, hg, h, H, j);
-}
-
-const q8_ops q8_ops_avx2 = {"avx2", has_avx2, quantize_avx2, matmul_avx2, gates_avx2};
+const q8_ops q8_ops_avx2 = {"avx2", has_avx2, quantize_avx2, matmul_avx2, gru_gates_avx2};
 const q8_ops q8_ops_avx512vnni = {"avx512vnni", has_avx512vnni, quantize_avx2, matmul_vnni,
-                                  gates_avx2};
+                                  gru_gates_avx2};
 
 #else
 /* ISO C forbids an empty translation unit. */

@@ -81,3 +81,14 @@ int cli_help_or_usage_error(const char *prog, const char *arg, void (*usage)(FIL
     usage(stderr);
     return cli_error(prog, "unknown or incomplete option '%s'", arg);
 }
+
+const char *cli_option_name(int c, const struct option *longs, int *idx, int argc, char **argv,
+                            char *buf, size_t len)
+{
+    if (c == '?' || *idx < 0)
+        snprintf(buf, len, "%s", optind > 0 && optind <= argc ? argv[optind - 1] : "?");
+    else
+        snprintf(buf, len, "--%s", longs[*idx].name);
+    *idx = -1;
+    return buf;
+}

@@ -3,6 +3,8 @@
 #ifndef GENRED_CLI_H
 #define GENRED_CLI_H
 
+#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 
 /* Prints the line; returns 2, the exit status for usage errors. */
@@ -27,5 +29,12 @@ void cli_version(const char *prog);
  * -1 (exit 0); anything else prints it on stderr with "unknown or
  * incomplete option 'ARG'" and returns 2. */
 int cli_help_or_usage_error(const char *prog, const char *arg, void (*usage)(FILE *out));
+
+/* The name of the option getopt_long just returned c for, as the user
+ * wrote it ("--pool", not its value), for errors: longs[*idx].name when
+ * getopt set *idx, else the argument it stopped at. Resets *idx to -1 for
+ * the next call. */
+const char *cli_option_name(int c, const struct option *longs, int *idx, int argc, char **argv,
+                            char *buf, size_t len);
 
 #endif

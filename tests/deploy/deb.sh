@@ -73,7 +73,7 @@ checked=$(printf '%s\n' "${owned[@]}" | sort -u | wc -l)
 [ "$checked" -eq $((${#paths[@]} / 2)) ] ||
     fail "dpkg -S found owners for $checked of $((${#paths[@]} / 2)) libraries"
 echo "Depends covers all $checked libraries the packaged executables need"
-for want in libzmq5 libconfig9 libportaudio2 libjack libliquid libsndfile1 libjansson4 libsystemd0; do
+for want in libzmq5 libconfig9 libportaudio2 libjack libliquid libfftw3-single3 libsndfile1 libjansson4 libsystemd0; do
     [[ $names == *" $want"* ]] || fail "Depends lacks $want"
 done
 

@@ -29,3 +29,4 @@ check genre-classify tools/genre-classify.1
 check genre-eval tools/genre-eval.1
 check genre-sub tools/genre-sub.1
 check genre-web tools/genre-web.1
+check genre-hub tools/hub/genre-hub.8

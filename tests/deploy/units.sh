@@ -32,11 +32,13 @@ stage "$sys/genred@.service" "$tmp/system"
 stage "$sys/genred@.service" "$tmp/system" genred@radio1.service
 stage "$user/genred.service" "$tmp/user"
 stage "$user/genre-web.service" "$tmp/user"
+[ -f "$sys/genre-hub.service" ] || fail "not installed: /usr/lib/systemd/system/genre-hub.service"
+stage "$sys/genre-hub.service" "$tmp/system"
 grep -q "^ExecStart=$root/usr/bin/genred " "$tmp/system/genred.service" ||
     fail "genred.service does not start the installed /usr/bin/genred"
 
 export MANPATH=$root/usr/share/man XDG_RUNTIME_DIR=$tmp
-for unit in genred.service genred@.service genred@radio1.service; do
+for unit in genred.service genred@.service genred@radio1.service genre-hub.service; do
     systemd-analyze verify "$tmp/system/$unit" || fail "systemd-analyze verify $unit"
     echo "verify $unit: ok"
 done
@@ -45,7 +47,7 @@ for unit in genred.service genre-web.service; do
     echo "verify user/$unit: ok"
 done
 
-for unit in genred.service genred@radio1.service; do
+for unit in genred.service genred@radio1.service genre-hub.service; do
     report=$(systemd-analyze security --offline=yes "$tmp/system/$unit") ||
         fail "systemd-analyze security $unit"
     exposure=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' <<<"$report")

@@ -1,9 +1,12 @@
 /* GRU kernels against PyTorch: float within 1e-5 of nn.GRU + Linear +
- * softmax (float64), int8 within 0.02, on both the AVX2 and portable paths.
+ * softmax (float64), int8 within 0.02, each on both its vector (float:
+ * AVX2 or AVX-512, int8: AVX2) and portable paths.
  * Vectors: tests/nn/data, made by tests/nn/make_gru_reference.py. */
 #include "check.h"
 #include "classifier.h"
+#include "gru_f32.h"
 #include "gru_q8.h"
+#include "simd.h"
 #include "model.h"
 
 #include <stdint.h>
@@ -121,6 +124,16 @@ static const char *path_selected(const model_t *q)
     return path;
 }
 
+/* Whether a fresh float kernel would take a vector path now. */
+static int f32_simd_selected(const model_t *m)
+{
+    gru_f32_t *g = gru_f32_create(&m->layers[0], 1);
+    REQUIRE(g);
+    int simd = gru_f32_uses_simd(g);
+    gru_f32_destroy(g);
+    return simd;
+}
+
 static void run_case(const char *name)
 {
     char path[1024], err[256];
@@ -136,8 +149,17 @@ static void run_case(const char *name)
     float *p_c = malloc(n_probs * sizeof(float));
     REQUIRE(p_f32 && p_avx2 && p_c);
 
+    /* Float: the vector kernel where the CPU has one, and the portable C. */
+    unsetenv("GENRED_NO_SIMD");
+    int f32_simd = f32_simd_selected(m);
+    CHECK(f32_simd == simd_level_supported(SIMD_AVX2));
     double e_f32 = max_error(m, &r, p_f32);
     CHECK(e_f32 <= 1e-5);
+    setenv("GENRED_NO_SIMD", "1", 1);
+    CHECK(!f32_simd_selected(m));
+    double e_f32_c = max_error(m, &r, p_c);
+    CHECK(e_f32_c <= 1e-5);
+    unsetenv("GENRED_NO_SIMD");
 
     model_t *q = model_quantize(m, err, sizeof err);
     REQUIRE(q);
@@ -158,7 +180,8 @@ static void run_case(const char *name)
     CHECK(e_paths <= 5e-3);
     /* NEON does the portable path's float operations in its order. */
     if (!strcmp(simd, "neon")) CHECK(e_paths == 0);
-    printf("%-14s float %.2e  int8 %s %.2e  portable %.2e  paths %.1e\n", name, e_f32, simd, e_avx2,
+    printf("%-14s float %s %.2e  portable %.2e  int8 %s %.2e  portable %.2e  paths %.1e\n", name,
+           f32_simd ? simd_level_name(simd_level_get()) : "(no simd)", e_f32, e_f32_c, simd, e_avx2,
            e_c, e_paths);
 
     model_destroy(q);

@@ -1,12 +1,14 @@
-"""modelinfo: the shipped model's sizes, read from genre-model-info's text,
+"""modelinfo: a model's sizes (the shipped one by default), read from genre-model-info's text,
 for the benchmark scripts (the PyTorch side must run the same network)."""
 import re
 import subprocess
 
 
-def model_sizes(info_bin):
-    """Front-end and network sizes from genre-model-info's text."""
-    out = subprocess.run([info_bin], capture_output=True, text=True, check=True).stdout
+def model_sizes(info_bin, model=None):
+    """Front-end and network sizes from genre-model-info's text, of `model`
+    (a .gmdl file) or of the built-in model."""
+    out = subprocess.run([info_bin] + ([model] if model else []), capture_output=True, text=True,
+                         check=True).stdout
     fe = re.search(r"front-end:\s+(\d+) Hz, n_fft (\d+), hop (\d+), (\d+) mels, (\d+) coeff"
                    r"icients, ([\d.]+)\.\.([\d.]+) Hz", out)
     win = re.search(r"window:\s+[\d.]+ s = (\d+) frames", out)

@@ -18,7 +18,8 @@ definitions:
   defines them) when it has them, normalised, through nn.GRU of the
   model's size, pooled like the model (mean over time or last state), a
   dense layer and softmax.
-The sizes come from `genre-model-info` of the model genred runs (--info).
+The sizes come from `genre-model-info` (--info) of the model genred runs
+(--model FILE, default the built-in one).
 Windows are batched (--batch, 256) and torch runs one thread. The audio is
 streamed in blocks of --block seconds like genred streams it, so memory
 stays small; the resampler restarts per block (its edge error is irrelevant
@@ -135,6 +136,8 @@ def main():
     p.add_argument("wav")
     p.add_argument("--info", default="build/bin/genre-model-info",
                    help="genre-model-info binary (its built-in model sets the sizes)")
+    p.add_argument("--model", default=None,
+                   help="model file whose sizes to use (default: genre-model-info's built-in one)")
     p.add_argument("--hop", type=float, default=0.5)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--block", type=float, default=10.0, help="seconds of audio per read")
@@ -143,7 +146,7 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
-    sizes = model_sizes(a.info)
+    sizes = model_sizes(a.info, a.model)
     with wave.open(a.wav) as w:
         if w.getsampwidth() != 2:
             raise SystemExit("pipeline_torch: %s: 16-bit WAV only" % a.wav)

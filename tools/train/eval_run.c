@@ -118,12 +118,7 @@ int eval_options_parse(int argc, char **argv, eval_opts *o)
     int idx = -1;
     char flag[64];
     while (rc == 0 && (c = getopt_long(argc, argv, "", longs, &idx)) != -1) {
-        if (c == '?' || idx < 0)
-            snprintf(flag, sizeof flag, "%s",
-                     optind > 0 && optind <= argc ? argv[optind - 1] : "?");
-        else
-            snprintf(flag, sizeof flag, "--%s", longs[idx].name);
-        idx = -1;
+        cli_option_name(c, longs, &idx, argc, argv, flag, sizeof flag);
         if (c == '?' && !strcmp(flag, "--help")) {
             usage(stdout);
             return 1;

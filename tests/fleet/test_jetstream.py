@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""genre-hub's JetStream bridge against real nats-server processes on
+loopback ports, fed by a real genred playing a clip at real-time pace.
+
+    test_jetstream.py cluster   three nodes, one killed and restarted while
+                                the bridge writes: every genre.change and
+                                genre.probs genred published is stored
+                                exactly once; a consumer that was down
+                                replays what it missed
+    test_jetstream.py outage    NATS down for 10 s: a hub whose buffer holds
+                                the outage loses nothing, one whose buffer
+                                is too small loses exactly what it counts"""
+import collections
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fleetlib import (BIN, TMP, Collector, NatsCluster, Proc, check, finish, genred_config,
+                      hub_config, music_and_silence, replay, skip, wait_until)
+
+if not os.path.exists(os.path.join(BIN, "genre-replay")):
+    skip("genre-replay was not built (libnats-dev missing: GENRED_WITH_NATS is OFF)")
+
+CLIP = os.path.join(TMP, "clip.wav")
+music_and_silence(CLIP)
+
+
+def start_genred(name, n_streams):
+    ep = "ipc://%s/%s" % (TMP, name)
+    streams = [("%s/s%d" % (name, i), "file:" + CLIP) for i in range(n_streams)]
+    conf = genred_config(os.path.join(TMP, name + ".conf"), streams, ep,
+                         "realtime = true;\nloop = 1000;\nstatus_interval = 0.5;\n"
+                         "change_hold = 0.5;\n")
+    return ep, Proc(name, [os.path.join(BIN, "genred"), "--config", conf])
+
+
+def start_hub(name, host_ep, url, stream, buffer, replicas):
+    ep = "ipc://%s/%s" % (TMP, name)
+    js = ('jetstream = { url = "%s"; stream = "%s"; replicas = %d; probs_interval = 0.0; '
+          "buffer = %d; };\nstatus_interval = 0.5;\n" % (url, stream, replicas, buffer))
+    conf = hub_config(os.path.join(TMP, name + ".conf"), [("h1", host_ep, None)], ep, js)
+    return ep, Proc(name, [os.path.join(BIN, "genre-hub"), "--config", conf])
+
+
+def key(m, topic):
+    return (topic, m["stream"], m["position"], m["time_ms"])
+
+
+def truth(direct):
+    return [key(m, t) for t in ("genre.change", "genre.probs") for m in direct.of(t)]
+
+
+def stored(events):
+    return [key(m, m["subject"].rsplit(".", 2)[0]) for m in events]
+
+
+def exactly_once(got, want, what):
+    counts = collections.Counter(got)
+    dups = sum(c - 1 for c in counts.values())
+    check(dups == 0, "%s: no event stored twice (%d duplicates)" % (what, dups))
+    check(set(got) == set(want),
+          "%s: the stored events are the published ones (%d stored, %d published, %d missing, "
+          "%d extra)" % (what, len(set(got)), len(set(want)), len(set(want) - set(got)),
+                         len(set(got) - set(want))))
+
+
+def stored_all(col, n):
+    """Whether the bridge has stored or counted lost n events, all it got."""
+    js = last_hub_status(col)
+    return js and js["buffered"] == 0 and js["published"] + js["lost"] >= n
+
+
+def last_hub_status(col):
+    status = col.of("genre.hub")
+    return status[-1]["jetstream"] if status else None
+
+
+def test_cluster():
+    cluster = NatsCluster(3)
+    url = cluster.url()
+    host_ep, genred = start_genred("h1", 6)
+    direct = Collector(host_ep, ("genre.change", "genre.probs"))
+    # The hub is given node 0 only, so killing it breaks the bridge's
+    # connection; it learns the others from the cluster and fails over.
+    node0 = url.split(",")[0]
+    hub_ep, hub = start_hub("hub", host_ep, node0, "GENRE", 100000, 3)
+    watch = Collector(hub_ep, ("genre.hub",))
+    check(wait_until(lambda: len(direct.of("genre.probs")) >= 6, 15),
+          "genred publishes through the hub")
+    first = replay(url, "GENRE", "late", most=30)  # a consumer that then goes down
+    check(len(first) == 30, "a consumer reads the first 30 events (%d)" % len(first))
+    cluster.stop(0)  # the node listed first, most likely the bridge's
+    time.sleep(3)
+    cluster.start(0)
+    time.sleep(6)
+    genred.stop()
+    want = truth(direct)
+    check(wait_until(lambda: stored_all(watch, len(want)), 20),
+          "the bridge stores all %d events" % len(want))
+    js = last_hub_status(watch)
+    check(hub.stop() == 0, "genre-hub exits 0 (no sanitizer report)")
+    changes = len([k for k in want if k[0] == "genre.change"])
+    check(changes >= 6, "genred published genre.change events (%d)" % changes)
+    exactly_once(stored(replay(url, "GENRE", "all")), want, "cluster, node 0 killed")
+    check(js and js["lost"] == 0, "the bridge lost nothing (%s)" % js)
+    rest = replay(url, "GENRE", "late")
+    exactly_once(stored(first) + stored(rest), want, "a consumer down half the time")
+    direct.close()
+    watch.close()
+
+
+def test_outage():
+    # One server per hub: two streams of one server cannot take the same
+    # subjects. Both go down and come back together.
+    servers = [NatsCluster(1), NatsCluster(1)]
+    url_big, url_small = (s.url() for s in servers)
+    host_ep, genred = start_genred("h1", 8)
+    direct = Collector(host_ep, ("genre.change", "genre.probs"))
+    big_ep, big = start_hub("big", host_ep, url_big, "GENRE_BIG", 100000, 1)
+    small_ep, small = start_hub("small", host_ep, url_small, "GENRE_SMALL", 40, 1)
+    watch_big, watch_small = Collector(big_ep, ("genre.hub",)), Collector(small_ep, ("genre.hub",))
+    stores = lambda w: (last_hub_status(w) or {}).get("published", 0) > 0
+    check(wait_until(lambda: stores(watch_big) and stores(watch_small), 15),
+          "both bridges store events")
+    for s in servers:
+        s.stop(0)
+    time.sleep(10)
+    for s in servers:
+        s.start(0)
+    drained = lambda w: (lambda s: s and s["connected"] and s["buffered"] == 0)(last_hub_status(w))
+    check(wait_until(lambda: drained(watch_big) and drained(watch_small), 20),
+          "after the outage both buffers drain")
+    genred.stop()
+    want = truth(direct)
+    check(wait_until(lambda: stored_all(watch_big, len(want)) and
+                     stored_all(watch_small, len(want)), 20),
+          "the last events are stored or counted lost")
+    js_big, js_small = last_hub_status(watch_big), last_hub_status(watch_small)
+    check(big.stop() == 0 and small.stop() == 0, "both hubs exit 0 (no sanitizer report)")
+    exactly_once(stored(replay(url_big, "GENRE_BIG", "c")), want, "10 s outage, buffer 100000")
+    check(js_big["lost"] == 0, "the big buffer lost nothing (%s)" % js_big)
+    got = stored(replay(url_small, "GENRE_SMALL", "c"))
+    check(len(got) == len(set(got)), "small buffer: no event stored twice")
+    check(set(got) <= set(want), "small buffer: only published events stored")
+    check(js_small["lost"] > 0, "the small buffer overflowed (lost %d)" % js_small["lost"])
+    check(len(set(want)) - len(set(got)) == js_small["lost"],
+          "small buffer: missing events (%d) = the count it reports lost (%d)"
+          % (len(set(want)) - len(set(got)), js_small["lost"]))
+    direct.close()
+    watch_big.close()
+    watch_small.close()
+
+
+SCENARIOS = {"cluster": test_cluster, "outage": test_outage}
+
+if __name__ == "__main__":
+    SCENARIOS[sys.argv[1]]()
+    finish()

@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""Archive tagging on a JetStream work queue (genre-queue) with a real
+nats-server: 200 short synthetic files, three workers, one killed mid-run.
+Every file must have exactly one result, equal to the line genre-classify
+--json prints for it locally.
+
+    test_queue.py killed_worker"""
+import collections
+import json
+import os
+import signal
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fleetlib import (BIN, SLOW, TMP, NatsCluster, Proc, check, finish, run, skip, wait_until,
+                      write_wav)
+
+if not os.path.exists(os.path.join(BIN, "genre-queue")):
+    skip("genre-queue was not built (libnats-dev missing: GENRED_WITH_NATS is OFF)")
+
+N_FILES = 200
+
+
+def make_files(folder):
+    """Short clips that differ: tones, chords and noise at several levels."""
+    rng = np.random.default_rng(7)
+    rate = 22050
+    t = np.arange(int(1.2 * rate)) / rate
+    paths = []
+    for i in range(N_FILES):
+        sub = os.path.join(folder, "set%d" % (i % 4))
+        os.makedirs(sub, exist_ok=True)
+        f = 110 * 2 ** (i % 24 / 12)
+        x = 0.3 * np.sin(2 * np.pi * f * t) + 0.2 * np.sin(2 * np.pi * 1.5 * f * t)
+        x += (i % 5) * 0.05 * rng.standard_normal(t.size)
+        path = os.path.join(sub, "clip%03d.wav" % i)
+        write_wav(path, x, rate)
+        paths.append(path)
+    return paths
+
+
+def results(url):
+    r = run([os.path.join(BIN, "genre-queue"), "results", "--nats", url, "--queue", "t"])
+    return r.stdout.splitlines() if r.returncode == 0 else []
+
+
+def test_killed_worker():
+    nats = NatsCluster(1)
+    url = nats.url()
+    folder = os.path.join(TMP, "archive")
+    paths = make_files(folder)
+    r = run([os.path.join(BIN, "genre-queue"), "enqueue", "--nats", url, "--queue", "t", folder])
+    check(r.returncode == 0 and "%d jobs" % N_FILES in r.stdout,
+          "enqueue a folder: %s%s" % (r.stdout.strip(), r.stderr.strip()))
+    worker = [os.path.join(BIN, "genre-queue"), "work", "--nats", url, "--queue", "t",
+              "--ack-wait", "2", "--idle-exit", str(4 * SLOW)]
+    # Worker 0 takes a second per file, so that when it is killed it is
+    # almost surely in the middle of one: that job must come back.
+    slow = os.path.join(TMP, "slow-classify")
+    with open(slow, "w") as f:
+        f.write('#!/bin/sh\nsleep 1\nexec "%s" "$@"\n' % os.path.join(BIN, "genre-classify"))
+    os.chmod(slow, 0o755)
+    workers = [Proc("worker0", worker + ["--classify", slow])]
+    workers += [Proc("worker%d" % i, worker) for i in (1, 2)]
+    check(wait_until(lambda: len(results(url)) >= 30, 60, step=0.2), "workers store results")
+    workers[0].stop(signal.SIGKILL)
+    check(wait_until(lambda: len(results(url)) >= N_FILES, 60, step=0.2),
+          "the other workers finish the queue")
+    for w in workers[1:]:
+        w.proc.wait(timeout=120 * SLOW)
+        check(w.proc.returncode == 0, "%s exits 0 when the queue is empty" % w.name)
+    lines = results(url)
+    files = collections.Counter(json.loads(line)["file"] for line in lines)
+    check(len(lines) == N_FILES and set(files) == {os.path.realpath(p) for p in paths},
+          "every file has a result (%d results for %d files)" % (len(lines), N_FILES))
+    check(max(files.values()) == 1, "no file has two results")
+    local = run([os.path.join(BIN, "genre-classify"), "--json"] + paths, timeout=120)
+    want = {json.loads(line)["file"]: line for line in local.stdout.splitlines()}
+    got = {json.loads(line)["file"]: line for line in lines}
+    same = sum(got.get(os.path.realpath(p)) == want.get(p).replace(p, os.path.realpath(p))
+               for p in paths)
+    check(same == N_FILES, "results equal genre-classify --json run locally (%d of %d)"
+          % (same, N_FILES))
+
+
+SCENARIOS = {"killed_worker": test_killed_worker}
+
+if __name__ == "__main__":
+    SCENARIOS[sys.argv[1]]()
+    finish()

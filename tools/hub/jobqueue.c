@@ -1,0 +1,233 @@
+#include "jobqueue.h"
+
+#include "nats_util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define NAME_LEN       64
+#define RESULTS_DUP_S  600.0
+#define JOBS_DUP_S     120.0
+#define FETCH_MS       1000
+#define STORE_ATTEMPTS 5
+
+struct jobqueue {
+    natsConnection *nc;
+    jsCtx *js;
+    char jobs_stream[NAME_LEN + 16], results_stream[NAME_LEN + 16];
+    char jobs_subject[NAME_LEN + 16], results_subject[NAME_LEN + 16];
+};
+
+static int valid_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (!n || n >= NAME_LEN) return 0;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_' || *c == '-'))
+            return 0;
+    return 1;
+}
+
+static int make_streams(jobqueue_t *q, int replicas, char *err, size_t err_len)
+{
+    const char *jobs[] = {q->jobs_subject}, *results[] = {q->results_subject};
+    nats_stream_spec j = {q->jobs_stream, jobs, 1, 1, replicas, JOBS_DUP_S};
+    nats_stream_spec r = {q->results_stream, results, 1, 0, replicas, RESULTS_DUP_S};
+    return nats_util_stream(q->js, &j, err, err_len) || nats_util_stream(q->js, &r, err, err_len)
+               ? -1
+               : 0;
+}
+
+jobqueue_t *jobqueue_open(const char *urls, const char *name, int replicas, char *err,
+                          size_t err_len)
+{
+    if (!valid_name(name)) {
+        snprintf(err, err_len, "--queue '%s': use 1-63 letters, digits, '_' or '-'", name);
+        return NULL;
+    }
+    jobqueue_t *q = calloc(1, sizeof *q);
+    if (!q) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    snprintf(q->jobs_stream, sizeof q->jobs_stream, "GENRE_JOBS_%s", name);
+    snprintf(q->results_stream, sizeof q->results_stream, "GENRE_RESULTS_%s", name);
+    snprintf(q->jobs_subject, sizeof q->jobs_subject, "genre.jobs.%s", name);
+    snprintf(q->results_subject, sizeof q->results_subject, "genre.results.%s", name);
+    if (!(q->nc = nats_util_connect(urls, "genre-queue", 0, err, err_len)) ||
+        !(q->js = nats_util_jetstream(q->nc, NULL, err, err_len)) ||
+        make_streams(q, replicas, err, err_len)) {
+        jobqueue_close(q);
+        return NULL;
+    }
+    return q;
+}
+
+void jobqueue_close(jobqueue_t *q)
+{
+    if (!q) return;
+    jsCtx_Destroy(q->js);
+    natsConnection_Destroy(q->nc);
+    free(q);
+}
+
+/* Stores `data` on `subject` with a message id, waiting for JetStream. */
+static int store(jobqueue_t *q, const char *subject, const char *id, const char *data, char *err,
+                 size_t err_len)
+{
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MsgId = id;
+    jsErrCode code = 0;
+    natsStatus s = js_Publish(NULL, q->js, subject, data, (int)strlen(data), &po, &code);
+    if (s != NATS_OK)
+        snprintf(err, err_len, "%s: %s (JetStream error %d)", subject, nats_util_error(s),
+                 (int)code);
+    return s == NATS_OK ? 0 : -1;
+}
+
+/* A path's job; its id makes a second enqueue of the same file within the
+ * jobs stream's duplicate window (2 min, e.g. a retried command) a no-op. */
+static long add_file(jobqueue_t *q, const char *path, char *err, size_t err_len)
+{
+    char full[PATH_MAX];
+    if (!realpath(path, full)) {
+        snprintf(err, err_len, "'%s': %s", path, strerror(errno));
+        return -1;
+    }
+    return store(q, q->jobs_subject, full, full, err, err_len) ? -1 : 1;
+}
+
+static long add_tree(jobqueue_t *q, const char *path, char *err, size_t err_len)
+{
+    struct stat st;
+    if (stat(path, &st)) {
+        snprintf(err, err_len, "'%s': %s", path, strerror(errno));
+        return -1;
+    }
+    if (S_ISREG(st.st_mode)) return add_file(q, path, err, err_len);
+    if (!S_ISDIR(st.st_mode)) return 0;
+    struct dirent **names;
+    int n = scandir(path, &names, NULL, alphasort);
+    if (n < 0) {
+        snprintf(err, err_len, "'%s': %s", path, strerror(errno));
+        return -1;
+    }
+    long added = 0;
+    for (int i = 0; i < n; i++) {
+        const char *leaf = names[i]->d_name;
+        char child[PATH_MAX];
+        long r = 0;
+        if (strcmp(leaf, ".") && strcmp(leaf, "..") && leaf[0] != '.') {
+            snprintf(child, sizeof child, "%s/%s", path, leaf);
+            r = added < 0 ? 0 : add_tree(q, child, err, err_len);
+        }
+        added = r < 0 || added < 0 ? -1 : added + r;
+        free(names[i]);
+    }
+    free(names);
+    return added;
+}
+
+long jobqueue_enqueue(jobqueue_t *q, const char *const *paths, int n, char *err, size_t err_len)
+{
+    long total = 0;
+    for (int i = 0; i < n; i++) {
+        long r = add_tree(q, paths[i], err, err_len);
+        if (r < 0) return -1;
+        total += r;
+    }
+    return total;
+}
+
+static void still_working(void *msg)
+{
+    natsMsg_InProgress(msg, NULL);
+}
+
+/* Classifies one job, stores its result, then acknowledges the job. */
+static int do_job(jobqueue_t *q, const jobqueue_work_options *o, natsMsg *job, char *err,
+                  size_t err_len)
+{
+    jsMsgMetaData *meta = NULL;
+    if (natsMsg_GetMetaData(&meta, job) != NATS_OK) {
+        snprintf(err, err_len, "a job without JetStream metadata");
+        return -1;
+    }
+    char id[64], path[PATH_MAX];
+    snprintf(id, sizeof id, "job-%llu", (unsigned long long)meta->Sequence.Stream);
+    jsMsgMetaData_Destroy(meta);
+    snprintf(path, sizeof path, "%.*s", natsMsg_GetDataLength(job), natsMsg_GetData(job));
+    int every_ms = (int)(o->ack_wait * 1000 / 3);
+    char *result = classify_job_run(&o->classify, path, still_working, job, every_ms, err, err_len);
+    if (!result) return -1;
+    int rc = -1;
+    for (int i = 0; i < STORE_ATTEMPTS && rc; i++)
+        if ((rc = store(q, q->results_subject, id, result, err, err_len))) nats_Sleep(1000);
+    free(result);
+    if (rc) return -1; /* not acknowledged: the job comes back */
+    natsStatus s = natsMsg_AckSync(job, NULL, NULL);
+    if (s != NATS_OK) snprintf(err, err_len, "acknowledging '%s': %s", path, nats_util_error(s));
+    return s == NATS_OK ? 0 : -1;
+}
+
+long jobqueue_work(jobqueue_t *q, const jobqueue_work_options *o, volatile int *stop, char *err,
+                   size_t err_len)
+{
+    natsSubscription *sub = nats_util_pull(q->js, q->jobs_stream, q->jobs_subject, "workers",
+                                           o->ack_wait, err, err_len);
+    if (!sub) return -1;
+    long done = 0;
+    int64_t busy_ms = nats_Now(); /* when the last message came */
+    while (!*stop && (!o->max_jobs || done < o->max_jobs)) {
+        natsMsgList list = {0};
+        natsStatus s = nats_util_fetch(sub, &list, 1, FETCH_MS);
+        if (s == NATS_TIMEOUT) {
+            if (o->idle_exit > 0 && nats_Now() - busy_ms >= (int64_t)(o->idle_exit * 1000)) break;
+            continue;
+        }
+        if (s != NATS_OK) {
+            snprintf(err, err_len, "fetching a job: %s", nats_util_error(s));
+            done = -1;
+            break;
+        }
+        busy_ms = nats_Now();
+        for (int i = 0; i < list.Count && done >= 0; i++) {
+            if (do_job(q, o, list.Msgs[i], err, err_len))
+                done = -1;
+            else
+                done++;
+        }
+        natsMsgList_Destroy(&list);
+    }
+    natsSubscription_Destroy(sub);
+    return done;
+}
+
+long jobqueue_results(jobqueue_t *q, FILE *out, char *err, size_t err_len)
+{
+    jsStreamInfo *si = NULL;
+    natsStatus s = js_GetStreamInfo(&si, q->js, q->results_stream, NULL, NULL);
+    if (s != NATS_OK) {
+        snprintf(err, err_len, "stream '%s': %s", q->results_stream, nats_util_error(s));
+        return -1;
+    }
+    uint64_t first = si->State.FirstSeq, last = si->State.LastSeq;
+    long count = 0;
+    jsStreamInfo_Destroy(si);
+    for (uint64_t seq = first; seq && seq <= last; seq++) {
+        natsMsg *m = NULL;
+        jsErrCode code = 0;
+        if (js_GetMsg(&m, q->js, q->results_stream, seq, NULL, &code) != NATS_OK) continue;
+        fprintf(out, "%.*s\n", natsMsg_GetDataLength(m), natsMsg_GetData(m));
+        natsMsg_Destroy(m);
+        count++;
+    }
+    return count;
+}

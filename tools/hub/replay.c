@@ -1,0 +1,63 @@
+#include "replay.h"
+
+#include "nats_util.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+#define BATCH    256
+#define FETCH_MS 500
+
+static void print_event(natsMsg *m, FILE *out)
+{
+    json_t *o = json_loadb(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), 0, NULL);
+    if (json_is_object(o)) json_object_set_new(o, "subject", json_string(natsMsg_GetSubject(m)));
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(7)) : NULL;
+    if (text)
+        fprintf(out, "%s\n", text);
+    else /* not JSON: as it is */
+        fprintf(out, "%.*s\n", natsMsg_GetDataLength(m), natsMsg_GetData(m));
+    free(text);
+    json_decref(o);
+}
+
+long replay_run(jsCtx *js, const replay_options *o, FILE *out, volatile int *stop, char *err,
+                size_t err_len)
+{
+    natsSubscription *sub =
+        nats_util_pull(js, o->stream, o->filter, o->durable, 30.0, err, err_len);
+    if (!sub) return -1;
+    long count = 0;
+    int64_t busy_ms = nats_Now(); /* when the last message came */
+    while (!*stop && (!o->max_events || count < o->max_events)) {
+        natsMsgList list = {0};
+        int want =
+            o->max_events && o->max_events - count < BATCH ? (int)(o->max_events - count) : BATCH;
+        natsStatus s = nats_util_fetch(sub, &list, want, FETCH_MS);
+        if (s == NATS_TIMEOUT) {
+            if (o->idle_exit > 0 && nats_Now() - busy_ms >= (int64_t)(o->idle_exit * 1000)) break;
+            continue;
+        }
+        if (s != NATS_OK) {
+            snprintf(err, err_len, "fetching from '%s': %s", o->stream, nats_util_error(s));
+            count = -1;
+            break;
+        }
+        busy_ms = nats_Now();
+        for (int i = 0; i < list.Count; i++)
+            print_event(list.Msgs[i], out);
+        fflush(out);
+        /* Acknowledged only once written out, so a crash replays them; the
+         * last synchronously, which also sees the others (sent before it on
+         * the same connection) to the server before an exit. */
+        for (int i = 0; i < list.Count; i++)
+            if (i + 1 < list.Count)
+                natsMsg_Ack(list.Msgs[i], NULL);
+            else
+                natsMsg_AckSync(list.Msgs[i], NULL, NULL);
+        count += list.Count;
+        natsMsgList_Destroy(&list);
+    }
+    natsSubscription_Destroy(sub);
+    return count;
+}
