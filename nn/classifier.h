@@ -4,7 +4,7 @@
  * no allocation, locking or I/O. The model must outlive the classifier and
  * may be shared read-only by many classifiers (one per stream). Float layers
  * run the float32 kernel (gru_f32), int8 layers the int8 kernel (gru_q8,
- * AVX2 when the CPU has it, chosen at run time). */
+ * AVX2 when the CPU has it, chosen at run time; NEON on arm64). */
 #ifndef GENRED_CLASSIFIER_H
 #define GENRED_CLASSIFIER_H
 

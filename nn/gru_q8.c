@@ -79,6 +79,9 @@ static const q8_ops *const q8_paths[] = {
     &q8_ops_avx512vnni,
     &q8_ops_avx2,
 #endif
+#ifdef GRU_Q8_NEON
+    &q8_ops_neon,
+#endif
     &q8_ops_c,
 };
 

@@ -8,8 +8,9 @@
  * approximation (|error| < 1e-6) instead of libm.
  *
  * The kernels (gru_q8_ops.h) are chosen at create time: AVX-512 VNNI where
- * the CPU has it, else AVX2+FMA, else portable C; all give the same integer
- * sums and float results within rounding (VNNI and AVX2 bit for bit).
+ * the CPU has it, else AVX2+FMA, NEON on AArch64, else portable C; all give
+ * the same integer sums and float results within rounding (VNNI and AVX2
+ * bit for bit with each other, NEON with portable C).
  * GENRED_NO_SIMD=1 in the environment forces the portable path,
  * GENRED_NO_AVX512=1 the AVX2 one (for tests).
  *
@@ -40,7 +41,7 @@ void gru_q8_project(gru_q8_t *g, const float *x, unsigned n, float *xg);
  * project). n <= max_states. */
 void gru_q8_step(gru_q8_t *g, const float *const *xg, float *const *h, unsigned n);
 
-/* The kernel path in use: "avx512vnni", "avx2" or "c". */
+/* The kernel path in use: "avx512vnni", "avx2", "neon" or "c". */
 const char *gru_q8_path(const gru_q8_t *g);
 /* 1 when this kernel runs an x86 SIMD path (AVX2 or AVX-512 VNNI). */
 int gru_q8_uses_avx2(const gru_q8_t *g);

@@ -34,6 +34,10 @@ extern const q8_ops q8_ops_c;
 #define GRU_Q8_X86 1
 extern const q8_ops q8_ops_avx2, q8_ops_avx512vnni;
 #endif
+#ifdef __aarch64__
+#define GRU_Q8_NEON 1
+extern const q8_ops q8_ops_neon; /* gru_q8_neon.c */
+#endif
 
 /* Round half to even, as cvtps2dq does; exact for |v| < 2^22. Clamped so
  * that no input, even NaN or Inf from absurd weights, reaches an undefined

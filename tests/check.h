@@ -36,6 +36,19 @@ static int check_failures;
         }                                                                                          \
     } while (0)
 
+/* What a command line must start with to run one of the project's programs:
+ * "" natively, "EMULATOR " in a cross build whose tests run under qemu-user
+ * (GENRED_EMULATOR, set by tests/CMakeLists.txt), where the kernel cannot
+ * execute the target's binaries itself. */
+static inline const char *run_prefix(void)
+{
+    static char prefix[512];
+    const char *emulator = getenv("GENRED_EMULATOR");
+    if (!emulator || !*emulator) return "";
+    snprintf(prefix, sizeof prefix, "%s ", emulator);
+    return prefix;
+}
+
 static inline int check_report(const char *name)
 {
     if (check_failures) fprintf(stderr, "%s: %d check(s) failed\n", name, check_failures);

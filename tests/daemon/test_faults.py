@@ -300,7 +300,7 @@ def bad_cases(lines, keys, replacements):
 def fixtures():
     """A secret key others can read, and a model with a broken CRC."""
     keys = os.path.join(tg.TMP, "keys")
-    subprocess.run([tg.GENRED, "--gen-keys", keys], check=True, capture_output=True)
+    subprocess.run(tg.GENRED + ["--gen-keys", keys], check=True, capture_output=True)
     os.chmod(os.path.join(keys, "curve.key"), 0o644)
     bad_model = os.path.join(tg.TMP, "bad.gmdl")
     with open(os.path.join(tg.SOURCE, "nn", "default_model.gmdl"), "rb") as f:
@@ -330,7 +330,7 @@ def test_config_keys():
         path = os.path.join(tg.TMP, "wrong%d.conf" % i)
         with open(path, "w") as f:
             f.write(text)
-        out = subprocess.run([tg.GENRED, "--config", path, "--check-config"], capture_output=True,
+        out = subprocess.run(tg.GENRED + ["--config", path, "--check-config"], capture_output=True,
                              text=True, timeout=10 * tg.SLOW)
         err = out.stderr.strip().splitlines()
         tg.check(out.returncode == 1 and len(err) == 1, "%s: exit 1 and one line, got %d %r" % (

@@ -26,7 +26,12 @@ BUILD = os.environ.get("GENRED_BUILD_DIR", "build")
 SOURCE = os.environ.get("GENRED_SOURCE_DIR", ".")
 FLAVOUR = os.environ.get("GENRED_FLAVOUR", "release")
 SLOW = 1 if FLAVOUR == "release" else 4  # sanitizer slow-down allowance
-GENRED = os.path.join(BUILD, "bin", "genred")
+# A cross build's tests run the target's programs under qemu-user
+# (GENRED_EMULATOR, set by tests/CMakeLists.txt); emulation is slower.
+EMULATOR = [os.environ["GENRED_EMULATOR"]] if os.environ.get("GENRED_EMULATOR") else []
+if EMULATOR:
+    SLOW = 4
+GENRED = EMULATOR + [os.path.join(BUILD, "bin", "genred")]
 TMP = tempfile.mkdtemp(prefix="genred-test-")
 failures = []
 
@@ -42,7 +47,7 @@ def endpoint(name="pub"):
 
 
 def model_info():
-    out = subprocess.run([GENRED, "--model-info"], check=True, capture_output=True, text=True)
+    out = subprocess.run(GENRED + ["--model-info"], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
 
@@ -87,7 +92,7 @@ def expected_hops(n_samples, info, hop_s):
 class Genred:
     def __init__(self, *args, stdin=None, config=None):
         self.log_path = os.path.join(TMP, "genred-%d.log" % time.monotonic_ns())
-        cmd = [GENRED] + (["--config", config] if config else []) + list(args)
+        cmd = GENRED + (["--config", config] if config else []) + list(args)
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.DEVNULL,
                                      stderr=self.log)
@@ -425,7 +430,7 @@ def test_late_subscriber():
 
 def expect_config_error(text, *needles):
     path = write_config("bad.conf", text)
-    out = subprocess.run([GENRED, "--config", path, "--check-config"], capture_output=True,
+    out = subprocess.run(GENRED + ["--config", path, "--check-config"], capture_output=True,
                          text=True)
     lines = out.stderr.strip().splitlines()
     check(out.returncode == 1, "bad config %r: exit 1, got %d" % (text, out.returncode))
@@ -453,15 +458,15 @@ def test_bad_config():
             '{ name = "s%d"; input = "stdin"; }' % i for i in range(n))
 
     expect_config_error("streams = ();\n", p + ":1:", "at least one stream")
-    out = subprocess.run([GENRED, "--check-config", "--config",
+    out = subprocess.run(GENRED + ["--check-config", "--config",
                           write_config("many.conf", many(1000))], capture_output=True, text=True)
     check(out.returncode == 0 and "1000 stream(s)" in out.stdout, "1000 streams: " + out.stdout
           + out.stderr)
-    out = subprocess.run([GENRED, "--config", os.path.join(TMP, "missing.conf")],
+    out = subprocess.run(GENRED + ["--config", os.path.join(TMP, "missing.conf")],
                          capture_output=True, text=True)
     check(out.returncode == 1 and "missing.conf" in out.stderr, "missing file: " + out.stderr)
     # The shipped example parses.
-    out = subprocess.run([GENRED, "--check-config", "--config",
+    out = subprocess.run(GENRED + ["--check-config", "--config",
                           os.path.join(SOURCE, "config", "genred.conf")],
                          capture_output=True, text=True)
     check(out.returncode == 0, "config/genred.conf is valid: " + out.stdout + out.stderr)
@@ -473,7 +478,7 @@ def test_bad_config():
                          (["--input", "tape:1"], "unknown source 'tape'"),
                          (["--input", "file:/nonexistent.wav"], "/nonexistent.wav"),
                          (["--log-level", "loud"], "log_level")):
-        out = subprocess.run([GENRED, "--publish", endpoint("flags")] + args,
+        out = subprocess.run(GENRED + ["--publish", endpoint("flags")] + args,
                              capture_output=True, text=True, timeout=10 * SLOW)
         # A bad flag is a command-line error: exit 2 (genred.8).
         check(out.returncode == 2 and needle in out.stderr,
@@ -487,7 +492,7 @@ def test_endpoint_in_use():
     s.listen()
     port = s.getsockname()[1]
     ep = "tcp://127.0.0.1:%d" % port
-    out = subprocess.run([GENRED, "--input", "stdin", "--publish", ep], stdin=subprocess.DEVNULL,
+    out = subprocess.run(GENRED + ["--input", "stdin", "--publish", ep], stdin=subprocess.DEVNULL,
                          capture_output=True, text=True, timeout=10 * SLOW)
     s.close()
     check(out.returncode == 1, "endpoint in use: exit 1 (rc %d)" % out.returncode)
@@ -551,11 +556,11 @@ def test_genre_sub():
     ep = endpoint()
     g = Genred("--input", "stdin:s16le:22050:1", "--publish", ep, "--status-interval", "0.2",
                stdin=subprocess.PIPE)
-    tool = os.path.join(BUILD, "bin", "genre-sub")
-    js = subprocess.Popen([tool, "--json", "--count", "3", "--timeout", str(8 * SLOW), ep,
+    tool = EMULATOR + [os.path.join(BUILD, "bin", "genre-sub")]
+    js = subprocess.Popen(tool + ["--json", "--count", "3", "--timeout", str(8 * SLOW), ep,
                            "genre.probs"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True)
-    pretty = subprocess.Popen([tool, "--count", "2", "--timeout", str(8 * SLOW), ep,
+    pretty = subprocess.Popen(tool + ["--count", "2", "--timeout", str(8 * SLOW), ep,
                                "genre.status"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
     time.sleep(0.5 * SLOW)  # both subscribed before the audio comes
@@ -660,7 +665,7 @@ def test_print():
     info = model_info()
     rate = int(info["frontend"]["sample_rate"])
     path = write_wav(os.path.join(TMP, "print.wav"), tone(5, rate, 1), rate)
-    out = subprocess.run([GENRED, "--input", "file:" + path, "--publish", endpoint(), "--print",
+    out = subprocess.run(GENRED + ["--input", "file:" + path, "--publish", endpoint(), "--print",
                           "--log-level", "warn"], capture_output=True, text=True,
                          timeout=20 * SLOW)
     lines = out.stdout.splitlines()
@@ -678,7 +683,7 @@ def test_print_closed():
     rate = int(info["frontend"]["sample_rate"])
     path = write_wav(os.path.join(TMP, "closed.wav"), tone(5, rate, 1), rate)
     sub = Subscriber(endpoint())
-    proc = subprocess.Popen([GENRED, "--input", "file:" + path, "--loop=4", "--publish", endpoint(),
+    proc = subprocess.Popen(GENRED + ["--input", "file:" + path, "--loop=4", "--publish", endpoint(),
                              "--print", "--log-level", "warn", "--wait-subscriber"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = proc.stdout.readline()
@@ -700,7 +705,7 @@ def test_short_input():
     info = model_info()
     rate = int(info["frontend"]["sample_rate"])
     path = write_wav(os.path.join(TMP, "short.wav"), tone(1.7, rate, 1), rate)
-    out = subprocess.run([GENRED, "--input", "file:" + path, "--publish", endpoint(),
+    out = subprocess.run(GENRED + ["--input", "file:" + path, "--publish", endpoint(),
                           "--log-level", "warn"], capture_output=True, text=True,
                          timeout=20 * SLOW)
     check(out.returncode == 0, "exit 0: %r" % out.stderr)
@@ -718,7 +723,7 @@ def test_systemd_notify():
     ns.settimeout(0.2)
     env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="400000")
     log = open(os.path.join(TMP, "notify.log"), "w")
-    proc = subprocess.Popen([GENRED, "--input", "stdin:s16le:22050:1", "--publish", endpoint()],
+    proc = subprocess.Popen(GENRED + ["--input", "stdin:s16le:22050:1", "--publish", endpoint()],
                             env=env, stdin=subprocess.PIPE, stderr=log,
                             stdout=subprocess.DEVNULL)
     proc.stdin.write(pcm(5))

@@ -4,10 +4,12 @@
 # dpkg-shlibdeps name the package of every library the shipped binaries link,
 # the config is a conffile, and the unpacked genred runs from a scratch root
 # (dpkg -x) against the system's libraries. The package is left in
-# $GENRED_BUILD_DIR/tests/deploy/ for the boot test.
+# $GENRED_BUILD_DIR/tests/deploy/ for the boot test. In the arm64 cross build
+# the package is arm64: its libraries are the multiarch arm64 ones and its
+# programs run under $GENRED_EMULATOR (qemu-user).
 set -euo pipefail
 build=${GENRED_BUILD_DIR:?} cpack=${CPACK:-cpack}
-for tool in "$cpack" dpkg-deb dpkg-shlibdeps readelf; do
+for tool in "$cpack" dpkg-deb dpkg-shlibdeps dpkg-architecture readelf; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
 done
 tmp=$(mktemp -d)
@@ -21,6 +23,8 @@ debs=("$tmp"/out/*.deb)
 if [ ${#debs[@]} -ne 1 ] || [ ! -f "${debs[0]}" ]; then fail "expected one .deb, got: ${debs[*]}"; fi
 deb=${debs[0]}
 echo "built $(basename "$deb")"
+multiarch=$(dpkg-architecture -a "$(dpkg-deb -f "$deb" Architecture)" -qDEB_HOST_MULTIARCH 2>/dev/null)
+run=(${GENRED_EMULATOR:+"$GENRED_EMULATOR"})
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
 echo "Maintainer: $(dpkg-deb -f "$deb" Maintainer)"
@@ -38,7 +42,12 @@ sonames=$({ find "$root/usr/bin" -type f -perm -u+x -exec readelf -d {} + 2>/dev
 # for both spellings and count the libraries that got an owner.
 paths=()
 for soname in $sonames; do
-    path=$(ldconfig -p | awk -v s="$soname" '$1 == s && !found++ { print $NF }')
+    path=$(ldconfig -p | awk -v s="$soname" -v d="/$multiarch/" \
+        '$1 == s && index($NF, d) && !found++ { print $NF }')
+    # The host's ldconfig cache has no foreign-architecture libraries.
+    for dir in /usr/lib/$multiarch /lib/$multiarch; do
+        [ -z "$path" ] && [ -e "$dir/$soname" ] && path=$dir/$soname
+    done
     [ -n "$path" ] || fail "$soname (needed by a packaged executable) not found by ldconfig"
     real=$(readlink -f "$path")
     paths+=("$real" "${real#/usr}")
@@ -72,6 +81,7 @@ dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/genred/genr
     fail "/etc/genred/genred.conf is not a conffile"
 for f in usr/bin/genred etc/genred/genred.conf usr/lib/systemd/system/genred.service \
     usr/lib/systemd/system/genred@.service usr/lib/systemd/user/genred.service \
+    usr/lib/systemd/user/genre-web.service \
     usr/lib/sysusers.d/genred.conf usr/share/man/man8/genred.8 usr/share/man/man1/genre-train.1 \
     usr/share/man/man1/genre-classify.1 usr/share/man/man1/genre-eval.1 \
     usr/share/man/man1/genre-sub.1 usr/share/man/man1/genre-web.1 \
@@ -80,14 +90,20 @@ for f in usr/bin/genred etc/genred/genred.conf usr/lib/systemd/system/genred.ser
     [ -e "$root/$f" ] || fail "package lacks /$f"
 done
 
-version=$("$root/usr/bin/genred" --version) || fail "genred --version from the package"
+version=$("${run[@]}" "$root/usr/bin/genred" --version) || fail "genred --version from the package"
 echo "genred --version: $version"
 [[ $version == *"$(dpkg-deb -f "$deb" Version)"* ]] ||
     fail "genred --version does not report the package version $(dpkg-deb -f "$deb" Version)"
-"$root/usr/bin/genred" --check-config --config "$root/etc/genred/genred.conf" ||
+"${run[@]}" "$root/usr/bin/genred" --check-config --config "$root/etc/genred/genred.conf" ||
     fail "genred --check-config on the packaged config"
 echo "packaged genred.conf passes --check-config"
-"$root/usr/bin/genre-model-info" "$root/usr/share/genred/default.gmdl" >/dev/null ||
+"${run[@]}" "$root/usr/bin/genre-model-info" "$root/usr/share/genred/default.gmdl" >/dev/null ||
     fail "packaged genre-model-info cannot read the packaged default.gmdl"
+if [ ${#run[@]} -gt 0 ]; then
+    # No arm64 system to boot here: ask apt whether the package's Depends
+    # resolve against the arm64 archive, as they would on a Raspberry Pi.
+    apt-get -s install "$deb" >"$tmp/apt.log" 2>&1 || { cat "$tmp/apt.log"; fail "apt-get -s install"; }
+    echo "apt-get -s install: $(grep -c '^Inst ' "$tmp/apt.log") package(s) to install, Depends resolved"
+fi
 mkdir -p "$build/tests/deploy"
 cp "$deb" "$build/tests/deploy/genred.deb"

@@ -16,7 +16,7 @@ command -v systemd-analyze >/dev/null || fail "systemd-analyze missing (tools/de
 DESTDIR=$root cmake --install "$build" --prefix /usr >"$tmp/install.log" ||
     { cat "$tmp/install.log"; fail "cmake --install"; }
 sys=$root/usr/lib/systemd/system user=$root/usr/lib/systemd/user
-for f in "$sys/genred.service" "$sys/genred@.service" "$user/genred.service" \
+for f in "$sys/genred.service" "$sys/genred@.service" "$user/genred.service" "$user/genre-web.service" \
     "$root/usr/lib/sysusers.d/genred.conf" "$root/etc/genred/genred.conf"; do
     [ -f "$f" ] || fail "not installed: ${f#"$root"}"
 done
@@ -31,6 +31,7 @@ stage "$sys/genred.service" "$tmp/system"
 stage "$sys/genred@.service" "$tmp/system"
 stage "$sys/genred@.service" "$tmp/system" genred@radio1.service
 stage "$user/genred.service" "$tmp/user"
+stage "$user/genre-web.service" "$tmp/user"
 [ -f "$sys/genre-hub.service" ] || fail "not installed: /usr/lib/systemd/system/genre-hub.service"
 stage "$sys/genre-hub.service" "$tmp/system"
 grep -q "^ExecStart=$root/usr/bin/genred " "$tmp/system/genred.service" ||
@@ -41,9 +42,10 @@ for unit in genred.service genred@.service genred@radio1.service genre-hub.servi
     systemd-analyze verify "$tmp/system/$unit" || fail "systemd-analyze verify $unit"
     echo "verify $unit: ok"
 done
-systemd-analyze --user verify "$tmp/user/genred.service" ||
-    fail "systemd-analyze --user verify genred.service (user)"
-echo "verify user/genred.service: ok"
+for unit in genred.service genre-web.service; do
+    systemd-analyze --user verify "$tmp/user/$unit" || fail "systemd-analyze --user verify $unit (user)"
+    echo "verify user/$unit: ok"
+done
 
 for unit in genred.service genred@radio1.service genre-hub.service; do
     report=$(systemd-analyze security --offline=yes "$tmp/system/$unit") ||

@@ -21,7 +21,7 @@ static unsigned line_coeffs;
 static int run(const char *args, const reference *ref, const char *what)
 {
     char cmd[16384], line[8192];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>/dev/null", tool, args);
+    snprintf(cmd, sizeof cmd, "%s'%s' %s 2>/dev/null", run_prefix(), tool, args);
     FILE *p = popen(cmd, "r");
     REQUIRE(p);
     size_t frames = 0;
@@ -126,7 +126,7 @@ int main(void)
 
     /* The error names the file. */
     char cmd[8192], line[1024] = "";
-    snprintf(cmd, sizeof cmd, "'%s' /nonexistent/audio.wav 2>&1", tool);
+    snprintf(cmd, sizeof cmd, "%s'%s' /nonexistent/audio.wav 2>&1", run_prefix(), tool);
     FILE *p = popen(cmd, "r");
     REQUIRE(p && fgets(line, sizeof line, p));
     pclose(p);

@@ -73,7 +73,7 @@ static void make_split(const char *root, const char *list, int first, int count,
 static int run(const char *cmd, const char *out_path)
 {
     char full[8192];
-    snprintf(full, sizeof full, "%s > %s", cmd, out_path);
+    snprintf(full, sizeof full, "%s%s > %s", run_prefix(), cmd, out_path);
     int status = system(full);
     REQUIRE(status != -1);
     if (WIFSIGNALED(status)) {

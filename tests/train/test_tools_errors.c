@@ -45,7 +45,8 @@ static const char *expect_failure(const char *tool, const char *args, int want, 
     static char text[16384];
     char cmd[4096], err_path[512];
     snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
-    snprintf(cmd, sizeof cmd, "cd %s && %s/%s %s > stdout.txt 2> stderr.txt", dir, bin, tool, args);
+    snprintf(cmd, sizeof cmd, "cd %s && %s%s/%s %s > stdout.txt 2> stderr.txt", dir, run_prefix(),
+             bin, tool, args);
     int status = system(cmd);
     REQUIRE(status != -1);
     FILE *f = fopen(err_path, "r");

@@ -1,0 +1,186 @@
+/* gru_q8_neon: the int8 GRU's NEON path on AArch64 (a table for gru_q8.c's
+ * dispatch, gru_q8_ops.h).
+ *
+ * NEON (Advanced SIMD) is part of every ARMv8-A core, so the path is always
+ * usable there. Only base ARMv8.0 instructions: the Raspberry Pi 4's
+ * Cortex-A72 has no SDOT. Each step gives the portable path's results bit
+ * for bit: the same exact integer sums, and the same float operations in the
+ * same order with no fused multiply-add (both files are built with
+ * -ffp-contract=off, nn/CMakeLists.txt). Built for aarch64 only. */
+#include "gru_q8_ops.h"
+
+#include <arm_neon.h>
+#include <string.h>
+
+/* ---- quantize ---- */
+
+/* maxNum (vmaxnm) ignores a NaN operand, as fmaxf does. */
+static float abs_max(const float *x, unsigned n)
+{
+    float32x4_t m = vdupq_n_f32(0);
+    unsigned i = 0;
+    for (; i + 4 <= n; i += 4)
+        m = vmaxnmq_f32(m, vabsq_f32(vld1q_f32(x + i)));
+    float tail[4] = {0};
+    memcpy(tail, x + i, (n - i) * sizeof *x);
+    return vmaxnmvq_f32(vmaxnmq_f32(m, vabsq_f32(vld1q_f32(tail))));
+}
+
+/* The portable quantize_one: clamped by maxNum/minNum as by fmaxf/fminf (so
+ * NaN becomes -127), then rounded half to even (vcvtn). */
+static int32x4_t quantize4(const float *x, float32x4_t inv)
+{
+    float32x4_t v = vmaxnmq_f32(vmulq_f32(vld1q_f32(x), inv), vdupq_n_f32(-127));
+    return vcvtnq_s32_f32(vminnmq_f32(v, vdupq_n_f32(127)));
+}
+
+/* Values are within -127..127, so plain narrowing is exact. */
+static int8x8_t quantize8(const float *x, float32x4_t inv)
+{
+    int16x8_t h = vcombine_s16(vmovn_s32(quantize4(x, inv)), vmovn_s32(quantize4(x + 4, inv)));
+    return vmovn_s16(h);
+}
+
+static float quantize_neon(const float *x, unsigned n, int8_t *q)
+{
+    float max = abs_max(x, n);
+    if (!(max > 0)) {
+        memset(q, 0, n);
+        return 0;
+    }
+    const float32x4_t inv = vdupq_n_f32(127.0f / max);
+    unsigned i = 0;
+    for (; i + 8 <= n; i += 8)
+        vst1_s8(q + i, quantize8(x + i, inv));
+    if (i < n) {
+        /* The last few through zero-padded copies: 0 quantises to 0. */
+        float tail[8] = {0};
+        int8_t out[8];
+        memcpy(tail, x + i, (n - i) * sizeof *x);
+        vst1_s8(out, quantize8(tail, inv));
+        memcpy(q + i, out, n - i);
+    }
+    return max / 127.0f;
+}
+
+/* ---- matvec ---- */
+
+/* acc += the 16 products w[k] * a[k], pairwise: one int16 lane holds two
+ * products, at most 2 * 127 * 127, so it cannot overflow. */
+static int32x4_t dot16(int32x4_t acc, int8x16_t a, const int8_t *w)
+{
+    int8x16_t wv = vld1q_s8(w);
+    int16x8_t p = vmull_s8(vget_low_s8(wv), vget_low_s8(a));
+    p = vmlal_s8(p, vget_high_s8(wv), vget_high_s8(a));
+    return vpadalq_s16(acc, p);
+}
+
+/* Four rows at a time, so each load of q serves four rows. */
+static int32x4_t row_sums4(const int8_t *w, unsigned cols_pad, const int8_t *q)
+{
+    int32x4_t acc[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
+    for (unsigned c = 0; c < cols_pad; c += 16) {
+        int8x16_t a = vld1q_s8(q + c);
+        for (unsigned i = 0; i < 4; i++)
+            acc[i] = dot16(acc[i], a, w + (size_t)i * cols_pad + c);
+    }
+    return vpaddq_s32(vpaddq_s32(acc[0], acc[1]), vpaddq_s32(acc[2], acc[3]));
+}
+
+static int32_t row_sum(const int8_t *w, unsigned cols_pad, const int8_t *q)
+{
+    int32x4_t acc = vdupq_n_s32(0);
+    for (unsigned c = 0; c < cols_pad; c += 16)
+        acc = dot16(acc, vld1q_s8(q + c), w + c);
+    return vaddvq_s32(acc);
+}
+
+/* y = (w q) * row_scale * q_scale + bias for one vector q. */
+static void matvec(const int8_t *w, unsigned rows, unsigned cols_pad, const int8_t *q,
+                   float q_scale, const float *row_scale, const float *bias, float *y)
+{
+    const float32x4_t qs = vdupq_n_f32(q_scale);
+    unsigned r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        float32x4_t sum = vcvtq_f32_s32(row_sums4(w + (size_t)r * cols_pad, cols_pad, q));
+        float32x4_t scale = vmulq_f32(vld1q_f32(row_scale + r), qs);
+        vst1q_f32(y + r, vaddq_f32(vmulq_f32(sum, scale), vld1q_f32(bias + r)));
+    }
+    for (; r < rows; r++) {
+        int32_t sum = row_sum(w + (size_t)r * cols_pad, cols_pad, q);
+        y[r] = (float)sum * (row_scale[r] * q_scale) + bias[r];
+    }
+}
+
+/* Each vector on its own, so a batch gives what one at a time does. */
+static void matmul_neon(const int8_t *w, const int32_t *row_sum, unsigned rows, unsigned cols_pad,
+                        const int8_t *q, unsigned n, const float *q_scale, const float *row_scale,
+                        const float *bias, float *y)
+{
+    (void)row_sum; /* for paths that offset the vectors; NEON multiplies signed */
+    for (unsigned k = 0; k < n; k++)
+        matvec(w, rows, cols_pad, q + (size_t)k * cols_pad, q_scale[k], row_scale, bias,
+               y + (size_t)k * rows);
+}
+
+/* ---- gates ---- */
+
+/* tanh_fast lane by lane, in its order of operations. FMAX/FMIN (not the
+ * maxNum forms) let a NaN through, as tanh_fast's comparisons do. */
+static float32x4_t tanh4(float32x4_t x)
+{
+    x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-TANH_CLAMP)), vdupq_n_f32(TANH_CLAMP));
+    float32x4_t x2 = vmulq_f32(x, x);
+    float32x4_t p = vaddq_f32(vmulq_f32(x2, vdupq_n_f32(TANH_A13)), vdupq_n_f32(TANH_A11));
+    p = vaddq_f32(vmulq_f32(p, x2), vdupq_n_f32(TANH_A9));
+    p = vaddq_f32(vmulq_f32(p, x2), vdupq_n_f32(TANH_A7));
+    p = vaddq_f32(vmulq_f32(p, x2), vdupq_n_f32(TANH_A5));
+    p = vaddq_f32(vmulq_f32(p, x2), vdupq_n_f32(TANH_A3));
+    p = vaddq_f32(vmulq_f32(p, x2), vdupq_n_f32(TANH_A1));
+    float32x4_t d = vaddq_f32(vmulq_f32(x2, vdupq_n_f32(TANH_B6)), vdupq_n_f32(TANH_B4));
+    d = vaddq_f32(vmulq_f32(d, x2), vdupq_n_f32(TANH_B2));
+    d = vaddq_f32(vmulq_f32(d, x2), vdupq_n_f32(TANH_B0));
+    return vdivq_f32(vmulq_f32(x, p), d);
+}
+
+static float32x4_t sigmoid4(float32x4_t x)
+{
+    const float32x4_t half = vdupq_n_f32(0.5f);
+    return vaddq_f32(vmulq_f32(half, tanh4(vmulq_f32(half, x))), half);
+}
+
+/* Hidden units j..j+3: xg and hg hold the r, z and n rows H apart. */
+static void gates4(const float *xg, const float *hg, float *h, unsigned H, unsigned j)
+{
+    float32x4_t r = sigmoid4(vaddq_f32(vld1q_f32(xg + j), vld1q_f32(hg + j)));
+    float32x4_t z = sigmoid4(vaddq_f32(vld1q_f32(xg + H + j), vld1q_f32(hg + H + j)));
+    float32x4_t c =
+        tanh4(vaddq_f32(vld1q_f32(xg + 2 * H + j), vmulq_f32(r, vld1q_f32(hg + 2 * H + j))));
+    float32x4_t hv = vld1q_f32(h + j);
+    vst1q_f32(h + j, vaddq_f32(c, vmulq_f32(z, vsubq_f32(hv, c))));
+}
+
+static void gates_neon(const float *xg, const float *hg, float *h, unsigned H)
+{
+    unsigned j = 0;
+    for (; j + 4 <= H; j += 4)
+        gates4(xg, hg, h, H, j);
+    if (j == H) return;
+    /* The last few units through zero-padded copies laid out as H = 4. */
+    unsigned n = H - j;
+    float x4[12] = {0}, h4g[12] = {0}, h4[4] = {0};
+    for (unsigned g = 0; g < 3; g++) {
+        memcpy(x4 + 4 * g, xg + g * H + j, n * sizeof *xg);
+        memcpy(h4g + 4 * g, hg + g * H + j, n * sizeof *hg);
+    }
+    memcpy(h4, h + j, n * sizeof *h);
+    gates4(x4, h4g, h4, 4, 0);
+    memcpy(h + j, h4, n * sizeof *h);
+}
+
+static int always(void)
+{
+    return 1;
+}
+
+const q8_ops q8_ops_neon = {"neon", always, quantize_neon, matmul_neon, gates_neon};
