@@ -246,6 +246,20 @@ int main(void)
     CHECK(run(cmd, out) == 0);
     check_eval_json(out, "float");
 
+    /* genre.change events on a playlist of the clips (3 s segments of the
+     * 4 s clips): the report line and the sweep table come out. */
+    snprintf(cmd, sizeof cmd,
+             "%s/bin/genre-eval --model %s --root %s --list %s --events --segment 3 --sweep", build,
+             model, root, valid);
+    CHECK(run(cmd, out) == 0);
+    CHECK(file_contains(out, "playlist: 9 segments of 3 s"));
+    CHECK(file_contains(out, "smoothing   hold    right announced  false/h   delay"));
+    snprintf(cmd, sizeof cmd,
+             "%s/bin/genre-eval --model %s --root %s --list %s --events --segment 3", build, model,
+             root, valid);
+    CHECK(run(cmd, out) == 0);
+    CHECK(file_contains(out, "events (smoothing 0.0 s, change hold 5.0 s): announced genre right"));
+
     snprintf(cmd, sizeof cmd,
              "%s/bin/genre-classify --model %s --hop 0.25 --json %s/clicks/clicks.100.wav "
              "%s/noise/noise.101.wav %s/tones/tones.102.wav",

@@ -65,7 +65,7 @@ static int flag_value(int c, char *arg, const char *flag, eval_opts *o)
     case 'L':
         return cli_real(PROG, "level-db", arg, -80, 0, &o->level_db);
     case 'S':
-        return cli_real(PROG, "segment", arg, 5, 600, &o->segment);
+        return cli_real(PROG, "segment", arg, 3, 600, &o->segment);
     case 's':
         return cli_real(PROG, "smoothing", arg, 0, 3600, &o->smoothing);
     case 'H':
@@ -260,13 +260,15 @@ static int score(eval_ctx *e)
 
 static json_t *scores_json(const eval_totals *t, const model_t *m)
 {
+    json_t *clip = metrics_json(&t->clip, (const char(*)[64])m->labels);
+    json_t *per_class = json_incref(json_object_get(clip, "per_class"));
+    json_decref(clip);
     return json_pack(
         "{s:I, s:I, s:f, s:f, s:f, s:f, s:o}", "clips", (json_int_t)metrics_total(&t->clip),
         "windows", (json_int_t)metrics_total(&t->window), "clip_accuracy",
         metrics_accuracy(&t->clip), "clip_balanced_accuracy", metrics_balanced_accuracy(&t->clip),
         "window_accuracy", metrics_accuracy(&t->window), "window_balanced_accuracy",
-        metrics_balanced_accuracy(&t->window), "per_class",
-        json_object_get(metrics_json(&t->clip, (const char(*)[64])m->labels), "per_class"));
+        metrics_balanced_accuracy(&t->window), "per_class", per_class);
 }
 
 static int print_json(const eval_ctx *e)
@@ -277,9 +279,10 @@ static int print_json(const eval_ctx *e)
     for (unsigned s = 0; s < e->n_sources; s++)
         json_object_set_new(sources, e->sources[s], scores_json(&e->per_source[s], e->m));
     json_t *o = scores_json(&e->all, e->m);
-    json_object_update(o, json_pack("{s:s, s:o, s:o, s:o}", "model", e->m->id, "labels", labels,
-                                    "confusion", metrics_confusion_json(&e->all.clip), "sources",
-                                    sources));
+    json_t *more = json_pack("{s:s, s:o, s:o, s:o}", "model", e->m->id, "labels", labels,
+                             "confusion", metrics_confusion_json(&e->all.clip), "sources", sources);
+    json_object_update(o, more);
+    json_decref(more);
     char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(o);
     if (!text) return fail("cannot format JSON");
