@@ -149,6 +149,9 @@ int main(void)
     expect_failure("genre-train", TRAIN_ARGS("train.txt", "valid.txt", "out/m") " --cache none", 2,
                    "rock/rock.1.wav");
 
+    write_text("bad.tsv", "file\tgroup\nrock/ok.wav no tab here\n");
+    expect_failure("genre-train", "--data audio:train.txt --groups bad.tsv --fold 0/2 --out out/m",
+                   2, "bad.tsv:2: expected FILE<TAB>GROUP");
     /* A label whose only clip is missing is refused, not trained on nothing. */
     expect_failure("genre-train", TRAIN_ARGS("lost_label.txt", "valid.txt", "out/m"), 2,
                    "label 'metal' has no usable training clip");
@@ -163,6 +166,10 @@ int main(void)
     expect_failure("genre-eval", "--root audio --list noslash.txt", 2, "noslash.txt:2:");
     expect_failure("genre-eval", "--root audio", 2, "--list");
     expect_failure("genre-eval", "--root audio --list valid.txt --hop -1", 2, "--hop");
+    expect_failure("genre-eval", "--data audio", 2, "--data: expected [NAME=]ROOT:LIST");
+    expect_failure("genre-eval", "--data audio:valid.txt --fold 0/2", 2, "--fold needs --groups");
+    expect_failure("genre-eval", "--data audio:valid.txt --events --segment 1", 2, "--segment");
+    expect_failure("genre-eval", "--data audio:valid.txt --lowpass x", 2, "--lowpass: 'x'");
 
     /* genre-classify: a bad file is reported and skipped, the rest classified. */
     t = expect_failure("genre-classify", "nothere.wav good.wav garbage.wav", 1, "nothere.wav");
