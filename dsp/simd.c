@@ -7,7 +7,7 @@
 #define SIMD_X86 1
 #endif
 
-static const char *const names[] = {"portable", "avx2", "avx512"};
+static const char *const names[] = {"portable", "avx2", "avx512", "neon"};
 
 int simd_level_supported(simd_level level)
 {
@@ -22,6 +22,10 @@ int simd_level_supported(simd_level level)
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("avx512bw");
 #endif
+#ifdef __aarch64__
+    case SIMD_NEON:
+        return 1;
+#endif
     default:
         return 0;
     }
@@ -32,7 +36,9 @@ const char *simd_level_name(simd_level level)
     return (unsigned)level < sizeof names / sizeof *names ? names[level] : "?";
 }
 
-/* The cap GENRED_SIMD names; an unknown name caps nothing. */
+/* The cap GENRED_SIMD names; an unknown name caps nothing. Levels of
+ * another architecture are unsupported here, so simd_level_get steps down
+ * past them to this CPU's best at or below the cap. */
 static simd_level env_cap(void)
 {
     const char *no = getenv("GENRED_NO_SIMD");
@@ -40,7 +46,7 @@ static simd_level env_cap(void)
     const char *cap = getenv("GENRED_SIMD");
     for (unsigned i = 0; cap && i < sizeof names / sizeof *names; i++)
         if (!strcmp(cap, names[i])) return (simd_level)i;
-    return SIMD_AVX512;
+    return SIMD_LEVEL_LAST;
 }
 
 simd_level simd_level_get(void)

@@ -7,8 +7,8 @@
  * broadcast input value feeds eight FMAs into eight row accumulators and
  * every weight is loaded once per frame, with no horizontal sums; gates
  * with tanh_fast's rational tanh on eight lanes (gru_gates.h). AVX-512:
- * the same product on 16 lanes, AVX2's gates. NEON would be a table beside
- * these. */
+ * the same product on 16 lanes, AVX2's gates. NEON (AArch64): the same
+ * product on 4 lanes, gates four at a time (gru_gates.h). */
 #include "gru_f32.h"
 
 #include "simd.h"
@@ -91,11 +91,7 @@ static void pack_rows(const float *w, unsigned rows, unsigned cols, float *out)
 
 static const f32_ops ops_c = {matvec_c, gates_c, pack_rows};
 
-/* ---- AVX2 + FMA ---- */
-
-#ifdef TANH_AVX2
-#define AVX2 TANH_AVX2
-
+#if defined(TANH_AVX2) || defined(__aarch64__)
 /* Column-major, rows padded: out[c * rows_pad + r] = w[r][c]. */
 static void pack_cols(const float *w, unsigned rows, unsigned cols, float *out)
 {
@@ -104,6 +100,12 @@ static void pack_cols(const float *w, unsigned rows, unsigned cols, float *out)
         for (unsigned c = 0; c < cols; c++)
             out[(size_t)c * rows_pad + r] = w[(size_t)r * cols + c];
 }
+#endif
+
+/* ---- AVX2 + FMA ---- */
+
+#ifdef TANH_AVX2
+#define AVX2 TANH_AVX2
 
 /* y[r .. r + 8) = v, as far as r < rows. */
 AVX2 static inline void store8(float *y, __m256 v, unsigned r, unsigned rows)
@@ -201,14 +203,73 @@ AVX512 static void matvec_avx512(const float *w, const float *b, unsigned rows_p
 static const f32_ops ops_avx512 = {matvec_avx512, gru_gates_avx2, pack_cols};
 #endif
 
+#ifdef __aarch64__
+/* ---- NEON: the same product on four lanes; 32 vector registers hold 16
+ * accumulators (64 rows) with room for the loads. ---- */
+
+/* y[r .. r + 4) = v, as far as r < rows. */
+static inline void store4(float *y, float32x4_t v, unsigned r, unsigned rows)
+{
+    if (r + 4 <= rows) {
+        vst1q_f32(y + r, v);
+    } else if (r < rows) {
+        float lanes[4];
+        vst1q_f32(lanes, v);
+        memcpy(y + r, lanes, (rows - r) * sizeof *y);
+    }
+}
+
+__attribute__((always_inline)) static inline void
+rows_neon(const float *w, const float *b, unsigned stride, unsigned r0, unsigned rows,
+          unsigned cols, const float *x, float *y, const unsigned NV)
+{
+    float32x4_t acc[16];
+    for (unsigned k = 0; k < NV; k++)
+        acc[k] = vld1q_f32(b + r0 + 4 * k);
+    for (unsigned c = 0; c < cols; c++) {
+        const float *col = w + (size_t)c * stride + r0;
+        float32x4_t xc = vld1q_dup_f32(x + c);
+        for (unsigned k = 0; k < NV; k++)
+            acc[k] = vfmaq_f32(acc[k], vld1q_f32(col + 4 * k), xc);
+    }
+    for (unsigned k = 0; k < NV; k++)
+        store4(y, acc[k], r0 + 4 * k, rows);
+}
+
+/* rows_pad: a multiple of 16, the packed column stride. */
+static void matvec_neon(const float *w, const float *b, unsigned rows_pad, unsigned rows,
+                        unsigned cols, const float *x, float *y)
+{
+    unsigned r = 0;
+    for (; r + 64 <= rows_pad; r += 64)
+        rows_neon(w, b, rows_pad, r, rows, cols, x, y, 16);
+    if (r + 32 <= rows_pad) {
+        rows_neon(w, b, rows_pad, r, rows, cols, x, y, 8);
+        r += 32;
+    }
+    for (; r < rows_pad; r += 16)
+        rows_neon(w, b, rows_pad, r, rows, cols, x, y, 4);
+}
+
+static const f32_ops ops_neon = {matvec_neon, gru_gates_neon, pack_cols};
+#endif
+
 static const f32_ops *ops_for(simd_level level)
 {
+    switch (level) {
 #ifdef TANH_AVX2
-    if (level >= SIMD_AVX512) return &ops_avx512;
-    if (level >= SIMD_AVX2) return &ops_avx2;
+    case SIMD_AVX512:
+        return &ops_avx512;
+    case SIMD_AVX2:
+        return &ops_avx2;
 #endif
-    (void)level;
-    return &ops_c;
+#ifdef __aarch64__
+    case SIMD_NEON:
+        return &ops_neon;
+#endif
+    default:
+        return &ops_c;
+    }
 }
 
 /* ---- the layer ---- */

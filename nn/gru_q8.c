@@ -3,6 +3,7 @@
 #include "gru_q8.h"
 
 #include "gru_q8_ops.h"
+#include "simd.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -73,34 +74,24 @@ const q8_ops q8_ops_c = {"c", always, quantize_c, matmul_c, gates_c};
 
 /* ---- choice ---- */
 
-/* Best first; the first the CPU runs (and the environment allows) is used. */
-static const q8_ops *const q8_paths[] = {
-#ifdef GRU_Q8_X86
-    &q8_ops_avx512vnni,
-    &q8_ops_avx2,
-#endif
-#ifdef GRU_Q8_NEON
-    &q8_ops_neon,
-#endif
-    &q8_ops_c,
-};
-
-static int env_set(const char *name)
-{
-    const char *v = getenv(name);
-    return v && strcmp(v, "") && strcmp(v, "0");
-}
-
+/* The path for the level dsp/simd.h picks (GENRED_SIMD=avx2 keeps an
+ * AVX-512 CPU off VNNI, GENRED_NO_SIMD=1 on the portable path). */
 static const q8_ops *choose_ops(void)
 {
-    if (env_set("GENRED_NO_SIMD")) return &q8_ops_c;
-    int no_avx512 = env_set("GENRED_NO_AVX512");
-    for (size_t i = 0; i < sizeof q8_paths / sizeof *q8_paths; i++) {
-        const q8_ops *o = q8_paths[i];
-        if (no_avx512 && !strncmp(o->name, "avx512", 6)) continue;
-        if (o->usable()) return o;
+    switch (simd_level_get()) {
+#ifdef GRU_Q8_X86
+    case SIMD_AVX512:
+        return q8_ops_avx512vnni.usable() ? &q8_ops_avx512vnni : &q8_ops_avx2;
+    case SIMD_AVX2:
+        return &q8_ops_avx2;
+#endif
+#ifdef GRU_Q8_NEON
+    case SIMD_NEON:
+        return &q8_ops_neon;
+#endif
+    default:
+        return &q8_ops_c;
     }
-    return &q8_ops_c;
 }
 
 /* ---- the layer ---- */

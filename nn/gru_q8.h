@@ -7,12 +7,12 @@
  * are exact integer sums scaled once per row. Gates use a rational tanh
  * approximation (|error| < 1e-6) instead of libm.
  *
- * The kernels (gru_q8_ops.h) are chosen at create time: AVX-512 VNNI where
- * the CPU has it, else AVX2+FMA, NEON on AArch64, else portable C; all give
- * the same integer sums and float results within rounding (VNNI and AVX2
- * bit for bit with each other, NEON with portable C).
- * GENRED_NO_SIMD=1 in the environment forces the portable path,
- * GENRED_NO_AVX512=1 the AVX2 one (for tests).
+ * The kernels (gru_q8_ops.h) are chosen at create time from dsp/simd.h's
+ * level: AVX-512 VNNI where the CPU has it, else AVX2+FMA, NEON on AArch64,
+ * else portable C; all give the same integer sums and float results within
+ * rounding (VNNI and AVX2 bit for bit with each other, NEON with portable
+ * C). GENRED_NO_SIMD=1 in the environment forces the portable path,
+ * GENRED_SIMD=avx2 the AVX2 one (for tests).
  *
  * gru_q8_step advances several independent states (overlapping windows of
  * one stream, nn/stream_classifier.h) with one matrix product, reading the

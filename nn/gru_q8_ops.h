@@ -1,9 +1,8 @@
 /* gru_q8_ops: the int8 GRU's kernel paths, one table each (internal to
- * gru_q8). A path is three steps; gru_q8.c picks the best one the CPU runs
- * (the order of q8_paths) once per kernel at create time. Adding a path (a
- * NEON one, say) means one table in its own file and one line in
- * q8_paths. Every path gives the same integer sums; float results differ
- * between paths only by rounding (FMA or not), and within a path the
+ * gru_q8). A path is three steps; gru_q8.c picks one from the level
+ * dsp/simd.h gives, once per kernel at create time. Adding a path means one
+ * table in its own file and one case in gru_q8.c's choose_ops. Every path gives the same integer
+ * sums; float results differ between paths only by rounding (FMA or not), and within a path the
  * matrix product treats each vector exactly as a product with that vector
  * alone, so a batch of states gives bit for bit what one at a time does. */
 #ifndef GENRED_GRU_Q8_OPS_H
@@ -16,7 +15,7 @@
 
 typedef struct {
     const char *name;
-    int (*usable)(void); /* the CPU runs it */
+    int (*usable)(void); /* the CPU runs it (VNNI is more than its simd level) */
     /* q = round(x * 127 / max|x|), zero when x is; returns the scale max|x| / 127. */
     float (*quantize)(const float *x, unsigned n, int8_t *q);
     /* For each of n vectors q[k] (cols_pad bytes, zero padded):

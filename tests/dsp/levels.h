@@ -10,7 +10,7 @@
 
 static inline void for_each_level(void (*test)(void))
 {
-    for (simd_level l = SIMD_PORTABLE; l <= SIMD_AVX512; l++) {
+    for (simd_level l = SIMD_PORTABLE; l <= SIMD_LEVEL_LAST; l++) {
         if (!simd_level_supported(l)) continue;
         printf("-- kernels: %s\n", simd_level_name(l));
         setenv("GENRED_SIMD", simd_level_name(l), 1);

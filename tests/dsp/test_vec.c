@@ -84,7 +84,7 @@ int main(void)
     for (int k = 0; k < 3; k++)
         for (size_t i = 0; i < MAX_N + 3; i++)
             buf[k][i] = rnd(&rng);
-    for (simd_level l = SIMD_PORTABLE; l <= SIMD_AVX512; l++) {
+    for (simd_level l = SIMD_PORTABLE; l <= SIMD_LEVEL_LAST; l++) {
         if (!simd_level_supported(l)) continue;
         const vec_ops *v = vec_ops_for(l);
         printf("vec: %s\n", simd_level_name(l));
@@ -100,6 +100,11 @@ int main(void)
     unsetenv("GENRED_NO_SIMD");
     setenv("GENRED_SIMD", "avx2", 1);
     CHECK(simd_level_get() <= SIMD_AVX2);
+    /* A cap at another architecture's level leaves this CPU's best below it. */
+    setenv("GENRED_SIMD", "avx512", 1);
+    CHECK(simd_level_get() <= SIMD_AVX512);
+    setenv("GENRED_SIMD", "neon", 1);
+    CHECK(simd_level_supported(simd_level_get()));
     unsetenv("GENRED_SIMD");
     return check_report("test_vec");
 }

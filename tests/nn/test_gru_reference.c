@@ -152,7 +152,7 @@ static void run_case(const char *name)
     /* Float: the vector kernel where the CPU has one, and the portable C. */
     unsetenv("GENRED_NO_SIMD");
     int f32_simd = f32_simd_selected(m);
-    CHECK(f32_simd == simd_level_supported(SIMD_AVX2));
+    CHECK(f32_simd == (simd_level_get() != SIMD_PORTABLE));
     double e_f32 = max_error(m, &r, p_f32);
     CHECK(e_f32 <= 1e-5);
     setenv("GENRED_NO_SIMD", "1", 1);
