@@ -1,6 +1,7 @@
-/* bench_gru: time per 3 s window (126 frames x 20 MFCCs, mean pooling: the
- * shipped model's input and pooling) through the classifier, one thread,
- * median of many runs, for hidden 64/128 and 1/2 layers: float32 kernel,
+/* bench_gru: time per 3 s window (126 frames x 20 MFCCs and their deltas,
+ * mean pooling: the shipped model's input) through the classifier, one
+ * thread, median of many runs, for hidden 64/128/192 (192: the shipped
+ * model) and 1/2 layers: float32 kernel,
  * int8 kernel (AVX2 when the CPU has it) and int8 portable C
  * (GENRED_NO_SIMD). Prints one line per configuration:
  *   hidden layers float_us int8_us int8_portable_us float/int8
@@ -31,7 +32,7 @@ static model_t *random_model(uint32_t layers, uint32_t hidden)
 {
     frontend_params fe = {{22050, 2048, 512, 128, INPUTS, 0, 11025}, 3.0};
     char err[256];
-    model_t *m = model_create(&fe, layers, hidden, 10, MODEL_POOL_MEAN, 0, err, sizeof err);
+    model_t *m = model_create(&fe, layers, hidden, 10, MODEL_POOL_MEAN, 1, err, sizeof err);
     if (!m) {
         fprintf(stderr, "bench_gru: %s\n", err);
         exit(1);
@@ -102,8 +103,8 @@ int main(int argc, char **argv)
         window[i] = rnd() * 3;
     printf("# CPU microseconds per %d-frame window, median of %d, one thread\n", FRAMES, runs);
     printf("# hidden layers float_us int8_us int8_portable_us float/int8\n");
-    static const uint32_t hiddens[] = {64, 128}, layer_counts[] = {1, 2};
-    for (int h = 0; h < 2; h++)
+    static const uint32_t hiddens[] = {64, 128, 192}, layer_counts[] = {1, 2};
+    for (int h = 0; h < 3; h++)
         for (int l = 0; l < 2; l++) {
             char err[256];
             model_t *f = random_model(layer_counts[l], hiddens[h]);

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """gru_vs_torch: our GRU classifier against PyTorch on one 3 s window.
 
-Times nn.GRU + mean over time + nn.Linear + softmax on one (1, 126, 20)
-window (the shipped model's input size and pooling) with
-torch.set_num_threads(1) for hidden 64/128 and 1/2 layers (median thread CPU
+Times nn.GRU + mean over time + nn.Linear + softmax on one (1, 126, 40)
+window (the shipped model's input: 20 MFCCs and their deltas, which
+PyTorch is given ready made and ours computes; mean pooling) with
+torch.set_num_threads(1) for hidden 64/128/192 and 1/2 layers (median thread CPU
 time of many runs, like bench_gru), runs build/bin/bench_gru for our
 figures, and prints PyTorch's time over ours (how many times faster we are).
 Both sides run in --rounds alternating rounds; each figure is the median
@@ -20,7 +21,7 @@ import time
 
 import torch
 
-FRAMES, INPUTS, LABELS = 126, 20, 10
+FRAMES, INPUTS, LABELS = 126, 40, 10
 
 
 def torch_us(hidden, layers, runs):
