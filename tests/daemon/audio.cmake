@@ -46,13 +46,8 @@ endif()
 
 # The same back-ends inside the real daemon, checked over ZeroMQ.
 if(TARGET genred)
-    foreach(scenario jack_and_portaudio jack_restart portaudio_gone)
-        add_test(NAME genred_live_${scenario} COMMAND ${GENRED_PYTHON}
-            ${CMAKE_CURRENT_SOURCE_DIR}/test_genred_jack.py ${scenario})
-        set_tests_properties(genred_live_${scenario} PROPERTIES TIMEOUT 60
-            LABELS "jack;daemon;threaded" SKIP_RETURN_CODE 77 ENVIRONMENT
-            "GENRED_SOURCE_DIR=${CMAKE_SOURCE_DIR};GENRED_BUILD_DIR=${CMAKE_BINARY_DIR};GENRED_FLAVOUR=${GENRED_FLAVOUR}")
-    endforeach()
+    genred_py_scenarios(test_genred_jack.py genred_live_ 60 "jack;daemon"
+        jack_and_portaudio:threaded jack_restart:threaded portaudio_gone:threaded)
 endif()
 
 # README's Node subscriber example; skipped without node and its npm binding.

@@ -4,7 +4,7 @@
 if(NOT TARGET genred OR NOT TARGET genre-sub)
     return()
 endif()
-genred_py_scenarios(test_genred.py genred_ 90
+genred_py_scenarios(test_genred.py genred_ 90 daemon
     stdin_s16le:threaded stdin_f32le:threaded stdin_garbage:threaded file_fast:threaded
     file_realtime:threaded reload_corrupt_model:threaded slow_subscriber:threaded
     late_subscriber:threaded sigterm:threaded bad_config: endpoint_in_use: example_subscriber:

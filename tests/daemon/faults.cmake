@@ -5,5 +5,5 @@
 if(NOT TARGET genred)
     return()
 endif()
-genred_py_scenarios(test_faults.py genred_fault_ 120 sighup_storm:threaded model_swap:threaded
+genred_py_scenarios(test_faults.py genred_fault_ 120 daemon sighup_storm:threaded model_swap:threaded
     config_keys: stdin_cut: stdin_stall:threaded stalled_subscriber:)

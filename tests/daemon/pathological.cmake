@@ -3,4 +3,4 @@
 if(NOT TARGET genred)
     return()
 endif()
-genred_py_scenarios(test_pathological.py genred_pathological_ 90 signals:threaded rates:threaded)
+genred_py_scenarios(test_pathological.py genred_pathological_ 90 daemon signals:threaded rates:threaded)

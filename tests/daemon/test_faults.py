@@ -492,16 +492,5 @@ def test_stalled_subscriber():
     sane_log(g, "stalled subscriber")
 
 
-SCENARIOS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
-
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:
-        sys.exit("usage: test_faults.py {%s}" % ",".join(sorted(SCENARIOS)))
-    try:
-        SCENARIOS[sys.argv[1]]()
-    finally:
-        shutil.rmtree(tg.TMP, ignore_errors=True)
-    if tg.failures:
-        print("%s: %d check(s) failed" % (sys.argv[1], len(tg.failures)), file=sys.stderr)
-        sys.exit(1)
-    print("%s: ok" % sys.argv[1])
+    tg.main(globals(), cleanup=[tg.TMP])

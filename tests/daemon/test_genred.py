@@ -22,6 +22,9 @@ import wave
 import numpy as np
 import zmq
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from scenario import check, main  # noqa: E402
+
 BUILD = os.environ.get("GENRED_BUILD_DIR", "build")
 SOURCE = os.environ.get("GENRED_SOURCE_DIR", ".")
 FLAVOUR = os.environ.get("GENRED_FLAVOUR", "release")
@@ -33,15 +36,6 @@ if EMULATOR:
     SLOW = 4
 GENRED = EMULATOR + [os.path.join(BUILD, "bin", "genred")]
 TMP = tempfile.mkdtemp(prefix="genred-test-")
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr, flush=True)
-
-
 def endpoint(name="pub"):
     return "ipc://%s/%s.ipc" % (TMP, name)
 
@@ -764,16 +758,5 @@ def test_systemd_notify():
     check("STOPPING=1" in got, "STOPPING=1 on SIGTERM")
 
 
-SCENARIOS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
-
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:
-        sys.exit("usage: test_genred.py {%s}" % ",".join(sorted(SCENARIOS)))
-    try:
-        SCENARIOS[sys.argv[1]]()
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
-    if failures:
-        print("%s: %d check(s) failed" % (sys.argv[1], len(failures)), file=sys.stderr)
-        sys.exit(1)
-    print("%s: ok" % sys.argv[1])
+    main(globals(), cleanup=[TMP])

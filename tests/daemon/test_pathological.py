@@ -144,16 +144,5 @@ def test_rates():
     sub.close()
 
 
-SCENARIOS = {"signals": test_signals, "rates": test_rates}
-
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:
-        sys.exit("usage: test_pathological.py {%s}" % ",".join(sorted(SCENARIOS)))
-    try:
-        SCENARIOS[sys.argv[1]]()
-    finally:
-        tg.shutil.rmtree(tg.TMP, ignore_errors=True)
-    if tg.failures:
-        print("%s: %d check(s) failed" % (sys.argv[1], len(tg.failures)), file=sys.stderr)
-        sys.exit(1)
-    print("%s: ok" % sys.argv[1])
+    tg.main(globals(), cleanup=[tg.TMP])

@@ -10,7 +10,6 @@ Environment: GENRED_BUILD_DIR, GENRED_SOURCE_DIR, GENRED_FLAVOUR."""
 import json
 import math
 import os
-import shutil
 import signal
 import struct
 import subprocess
@@ -19,12 +18,14 @@ import tempfile
 import time
 import wave
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from scenario import check, main  # noqa: E402
+
 BUILD = os.environ.get("GENRED_BUILD_DIR", "build")
 SOURCE = os.environ.get("GENRED_SOURCE_DIR", ".")
 SLOW = 1 if os.environ.get("GENRED_FLAVOUR", "release") == "release" else 4
 BIN = os.path.join(BUILD, "bin")
 TMP = tempfile.mkdtemp(prefix="genred-cli-")
-failures = []
 
 # Every program in build/bin: the user-facing ones and the benchmarks.
 # genre-train's options belong to the trainer's owner; its --version is
@@ -33,12 +34,6 @@ PROGRAMS = ["genred", "genre-sub", "genre-web", "genre-classify", "genre-eval", 
             "genre-model-info", "genre-import-torch", "genre-train", "bench_model", "bench_gru",
             "bench_frontend", "bench_stream"]
 NO_VERSION_YET = {"genre-train"}
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr, flush=True)
 
 
 def run(args, **kw):
@@ -205,16 +200,5 @@ def test_classify_folders():
           out.stderr)
 
 
-SCENARIOS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
-
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:
-        sys.exit("usage: test_cli.py {%s}" % ",".join(sorted(SCENARIOS)))
-    try:
-        SCENARIOS[sys.argv[1]]()
-    finally:
-        shutil.rmtree(TMP, ignore_errors=True)
-    if failures:
-        print("%s: %d check(s) failed" % (sys.argv[1], len(failures)), file=sys.stderr)
-        sys.exit(1)
-    print("%s: ok" % sys.argv[1])
+    main(globals(), cleanup=[TMP])
