@@ -301,7 +301,10 @@ uint64_t frontend_samples_to_due(const frontend_t *fe)
     uint64_t i = s0 ? windows_through(&fe->params, fe->hop_samples, s0 - 1) : 0;
     uint64_t s = frontend_window_start(&fe->params, fe->hop_samples, i);
     uint64_t due = end_of_frame(fe, s + fe->n_frames - 1);
-    return due > fe->samples ? due - fe->samples : 0;
+    /* Samples resampled but not yet fed to mfcc are had, not to come: a
+     * caller waiting for more input than that would wait a block too long. */
+    uint64_t had = fe->samples + (fe->pending_len - fe->pending_pos);
+    return due > had ? due - had : 0;
 }
 
 double frontend_level_dbfs(const frontend_t *fe)
