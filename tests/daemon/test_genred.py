@@ -629,6 +629,11 @@ def test_silence_change():
     pretty = subprocess.Popen([tool, "--count", "3", "--timeout", str(10 * SLOW), ep,
                                "genre.change"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
+    # README's Python example, which stops once nothing came for a while.
+    example = subprocess.Popen(["/usr/bin/python3", os.path.join(SOURCE, "tools", "examples",
+                                                                 "subscribe.py"), ep,
+                                "--timeout", str(3 * SLOW)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
     sub = Subscriber(ep)
     time.sleep(0.5 * SLOW)  # both subscribed before the audio comes
     g.proc.stdin.write(data)
@@ -648,6 +653,11 @@ def test_silence_change():
     if len(lines) == 3:
         check("(none) -> " in lines[0] and "-> (silence)" in lines[1] and
               "(silence) -> " in lines[2], "genre-sub shows silence: %r" % lines)
+    out, _ = example.communicate(timeout=20 * SLOW)
+    lines = [l for l in out.splitlines() if l.startswith("genre.change")]
+    check(len(lines) == 3 and "main (none) -> " in " ".join(lines[0].split()) and
+          lines[1].endswith("-> (silence)") and "main (silence) -> " in " ".join(lines[2].split()),
+          "subscribe.py shows silence, not None: %r" % lines)
     check(status is not None, "a closing genre.status")
     if status:
         s = status["streams"][0]

@@ -48,7 +48,9 @@ async function main() {
       const what = msg.silence ? "(silence)" : `${msg.top} ${Math.round(100 * msg.p)}%`
       console.log(`genre.probs ${stream} ${what}`)
     } else {
-      console.log(`genre.change ${stream} ${msg.previous} -> ${msg.new}`)
+      // null labels: silence, or (previous only) nothing announced yet
+      const before = msg.previous ?? (msg.previous_silence ? "(silence)" : "(none)")
+      console.log(`genre.change ${stream} ${before} -> ${msg.new ?? "(silence)"}`)
     }
   }
   sub.close()

@@ -40,8 +40,10 @@ def main():
             what = "(silence)" if msg["silence"] else "%s %.0f%%" % (msg["top"], 100 * msg["p"])
             print("%s %-10s %s" % (topic.decode(), msg["stream"], what), flush=True)
         else:
-            print("%s %-10s %s -> %s" % (topic.decode(), msg["stream"], msg["previous"], msg["new"]),
-                  flush=True)
+            # null labels: silence, or (previous only) nothing announced yet
+            before = msg["previous"] or ("(silence)" if msg["previous_silence"] else "(none)")
+            print("%s %-10s %s -> %s" % (topic.decode(), msg["stream"], before,
+                                         msg["new"] or "(silence)"), flush=True)
         seen += 1
 
 
