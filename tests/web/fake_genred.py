@@ -101,7 +101,7 @@ def main():
                       "uptime_s": now - start, "model": "fake-gtzan",
                       "cpu_percent": 2.0, "sent": tick, "dropped": 0,
                       "streams": [{"name": s, "input": "fake", "state": "running",
-                                   "error": "", "rate": 22050.0, "channels": 1,
+                                   "error": "", "note": "", "rate": 22050.0, "channels": 1,
                                    "position": position[s], "level_dbfs": -18.0,
                                    "overruns": 0, "nonfinite": 0} for s in streams]}
             sock.send_multipart([b"genre.status", json.dumps(status).encode()])
