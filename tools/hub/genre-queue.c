@@ -143,7 +143,11 @@ int main(int argc, char **argv)
     if (!a.nats || !a.queue) return cli_error(PROG, "--nats and --queue are required");
     if (!a.classify[0]) classify_job_default_program(a.classify, sizeof a.classify);
     a.work.classify.program = a.classify;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    /* Only a worker has a point to stop at (between jobs); enqueue and
+     * results stop at once on Ctrl-C, as by default. */
+    if (!strcmp(cmd, "work")) {
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+    }
     return run(cmd, &a, argc - optind, argv + optind);
 }
