@@ -41,7 +41,8 @@ typedef struct {
     /* Owned by the main thread until start(), then by the supervisor. */
     jack_client_t *client;
     jack_port_t *ports[MAX_PORTS];
-    int announced_wait; /* "waiting for the server" said once per outage */
+    int announced_wait;        /* "waiting for the server" said once per outage */
+    jack_status_t open_status; /* of the last failed jack_client_open */
 
     pthread_t supervisor;
     int supervisor_running;
@@ -118,6 +119,7 @@ static int open_client(jack_source *s)
 {
     jack_status_t status;
     s->client = jack_client_open(s->in->opt.client_name, JackNoStartServer, &status);
+    s->open_status = s->client ? 0 : status;
     if (!s->client) return -1;
     for (unsigned k = 0; k < s->nports; k++) {
         char name[16];
@@ -182,10 +184,18 @@ static int activate(jack_source *s)
 static void wait_for_server(jack_source *s)
 {
     input_backend_set_state(s->in, INPUT_WAITING);
-    if (!s->announced_wait) {
+    if (!s->announced_wait && s->open_status) { /* a set-up failure said its own line */
         const char *server = getenv("JACK_DEFAULT_SERVER");
-        say(s, LOG_WARN, "JACK server '%s' not running; retrying every 0.5 s",
-            server ? server : "default");
+        /* A server that answers but refuses is most often full: JACK2 has
+         * room for 256 clients, and each JACK stream is one. */
+        if (s->open_status & JackServerFailed)
+            say(s, LOG_WARN, "JACK server '%s' not running; retrying every 0.5 s",
+                server ? server : "default");
+        else
+            say(s, LOG_WARN,
+                "JACK server '%s' refused client '%s' (status 0x%x; is it full? JACK2 takes "
+                "at most 256 clients and each JACK stream is one); retrying every 0.5 s",
+                server ? server : "default", s->in->opt.client_name, (unsigned)s->open_status);
         s->announced_wait = 1;
     }
 }
