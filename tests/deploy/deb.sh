@@ -79,14 +79,22 @@ done
 
 dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles | grep -qx /etc/genred/genred.conf ||
     fail "/etc/genred/genred.conf is not a conffile"
-for f in usr/bin/genred etc/genred/genred.conf usr/lib/systemd/system/genred.service \
-    usr/lib/systemd/system/genred@.service usr/lib/systemd/user/genred.service \
-    usr/lib/systemd/user/genre-web.service \
-    usr/lib/sysusers.d/genred.conf usr/share/man/man8/genred.8 usr/share/man/man1/genre-train.1 \
-    usr/share/man/man1/genre-classify.1 usr/share/man/man1/genre-eval.1 \
-    usr/share/man/man1/genre-sub.1 usr/share/man/man1/genre-web.1 \
-    usr/bin/genre-train usr/bin/genre-model-info usr/share/genred/default.gmdl \
-    usr/share/doc/genred/copyright; do
+files=(usr/bin/genred etc/genred/genred.conf usr/lib/systemd/system/genred.service
+    usr/lib/systemd/system/genred@.service usr/lib/systemd/user/genred.service
+    usr/lib/systemd/user/genre-web.service
+    usr/lib/sysusers.d/genred.conf usr/share/man/man8/genred.8 usr/share/man/man1/genre-train.1
+    usr/share/man/man1/genre-classify.1 usr/share/man/man1/genre-eval.1
+    usr/share/man/man1/genre-sub.1 usr/share/man/man1/genre-web.1
+    usr/bin/genre-hub usr/share/man/man8/genre-hub.8
+    usr/bin/genre-train usr/bin/genre-model-info usr/share/genred/default.gmdl
+    usr/share/doc/genred/copyright)
+# genre-queue and genre-replay are built only with libnats (GENRED_WITH_NATS;
+# the arm64 cross build has none), their pages installed only with them.
+if grep -qx 'GENRED_WITH_NATS:BOOL=ON' "$build/CMakeCache.txt"; then
+    files+=(usr/bin/genre-queue usr/bin/genre-replay usr/share/man/man1/genre-queue.1
+        usr/share/man/man1/genre-replay.1)
+fi
+for f in "${files[@]}"; do
     [ -e "$root/$f" ] || fail "package lacks /$f"
 done
 

@@ -27,12 +27,13 @@ SLOW = 1 if os.environ.get("GENRED_FLAVOUR", "release") == "release" else 4
 BIN = os.path.join(BUILD, "bin")
 TMP = tempfile.mkdtemp(prefix="genred-cli-")
 
-# Every program in build/bin: the user-facing ones and the benchmarks.
-# genre-train's options belong to the trainer's owner; its --version is
-# checked once it has one (issue 17 item 10, noted for the lead).
+# Every program in build/bin: the user-facing ones and the benchmarks
+# (genre-queue and genre-replay only where libnats was found; those not built
+# are skipped). genre-train's options belong to the trainer's owner; its
+# --version is checked once it has one (issue 17 item 10, noted for the lead).
 PROGRAMS = ["genred", "genre-sub", "genre-web", "genre-classify", "genre-eval", "genre-features",
-            "genre-model-info", "genre-import-torch", "genre-train", "bench_model", "bench_gru",
-            "bench_frontend", "bench_stream"]
+            "genre-model-info", "genre-import-torch", "genre-train", "genre-hub", "genre-queue",
+            "genre-replay", "bench_model", "bench_gru", "bench_frontend", "bench_stream"]
 NO_VERSION_YET = {"genre-train"}
 
 

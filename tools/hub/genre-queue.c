@@ -33,7 +33,8 @@ static void usage(FILE *out)
                  "  --model, --hop  passed to genre-classify\n"
                  "  --ack-wait  s before a job a worker holds goes to another (default 60)\n"
                  "  --idle-exit s without jobs before a worker exits (default: never)\n"
-                 "  --max-jobs  jobs before a worker exits (default: no limit)\n");
+                 "  --max-jobs  jobs before a worker exits (default: no limit)\n"
+                 "  --help, --version\n");
 }
 
 typedef struct {
@@ -73,30 +74,25 @@ static int parse_option(args *a, int c, const char *v)
     }
 }
 
-static int parse(int argc, char **argv, args *a)
+/* Options from argv[first] on. 0, or the exit status of a usage error or
+ * --help/--version (-1 for 0). */
+static int parse(int argc, char **argv, int first, args *a)
 {
-    static const struct option opts[] = {{"nats", 1, 0, 'n'},
-                                         {"queue", 1, 0, 'q'},
-                                         {"replicas", 1, 0, 'r'},
-                                         {"classify", 1, 0, 'c'},
-                                         {"model", 1, 0, 'm'},
-                                         {"hop", 1, 0, 'h'},
-                                         {"ack-wait", 1, 0, 'a'},
-                                         {"idle-exit", 1, 0, 'i'},
-                                         {"max-jobs", 1, 0, 'j'},
-                                         {"help", 0, 0, '?'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"nats", 1, 0, 'n'},     {"queue", 1, 0, 'q'},     {"replicas", 1, 0, 'r'},
+        {"classify", 1, 0, 'c'}, {"model", 1, 0, 'm'},     {"hop", 1, 0, 'h'},
+        {"ack-wait", 1, 0, 'a'}, {"idle-exit", 1, 0, 'i'}, {"max-jobs", 1, 0, 'j'},
+        {"help", 0, 0, '?'},     {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
     int c;
     opterr = 0;
-    optind = 2;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-        if (c == '?' || parse_option(a, c, optarg)) {
-            if (c == '?') cli_error(PROG, "unknown or incomplete option '%s'", argv[optind - 1]);
+    optind = first;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'V') {
+            cli_version(PROG);
             return -1;
         }
-    if (!a->nats || !a->queue) {
-        cli_error(PROG, "--nats and --queue are required");
-        return -1;
+        if (c == '?') return cli_help_or_usage_error(PROG, argv[optind - 1], usage);
+        if (parse_option(a, c, optarg)) return 2;
     }
     return 0;
 }
@@ -127,22 +123,31 @@ static int run(const char *cmd, args *a, int n_paths, char **paths)
     return n < 0 ? 1 : 0;
 }
 
+static int is_command(const char *s)
+{
+    return !strcmp(s, "enqueue") || !strcmp(s, "work") || !strcmp(s, "results");
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1 && !strcmp(argv[1], "--help")) {
-        usage(stdout);
-        return 0;
-    }
-    const char *cmd = argc > 1 ? argv[1] : "";
-    if (strcmp(cmd, "enqueue") && strcmp(cmd, "work") && strcmp(cmd, "results")) {
-        usage(stderr);
-        return cli_error(PROG, "the first argument is enqueue, work or results, not '%s'", cmd);
-    }
+    /* --help and --version answer before or after the command alike. */
+    const char *cmd = argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
     args a = {.replicas = 1, .work = {.ack_wait = 60}};
-    if (parse(argc, argv, &a)) return 2;
+    int rc = parse(argc, argv, cmd ? 2 : 1, &a);
+    if (rc) return rc < 0 ? 0 : rc;
+    if (!cmd || !is_command(cmd)) {
+        usage(stderr);
+        return cli_error(PROG, "the first argument is enqueue, work or results, not '%s'",
+                         argc > 1 ? argv[1] : "");
+    }
+    if (!a.nats || !a.queue) return cli_error(PROG, "--nats and --queue are required");
     if (!a.classify[0]) classify_job_default_program(a.classify, sizeof a.classify);
     a.work.classify.program = a.classify;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    /* Only a worker has a point to stop at (between jobs); enqueue and
+     * results stop at once on Ctrl-C, as by default. */
+    if (!strcmp(cmd, "work")) {
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+    }
     return run(cmd, &a, argc - optind, argv + optind);
 }

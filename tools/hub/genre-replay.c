@@ -28,15 +28,16 @@ static void usage(FILE *out)
                  "  --stream     genre-hub's jetstream.stream (default GENRE)\n"
                  "  --subject    default genre.change.> (all streams' changes)\n"
                  "  --idle-exit  s without events before exiting (default: never)\n"
-                 "  --max        events before exiting (default: no limit)\n");
+                 "  --max        events before exiting (default: no limit)\n"
+                 "  --help, --version\n");
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"nats", 1, 0, 'n'},      {"durable", 1, 0, 'd'},
-                                         {"stream", 1, 0, 's'},    {"subject", 1, 0, 'f'},
-                                         {"idle-exit", 1, 0, 'i'}, {"max", 1, 0, 'm'},
-                                         {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"nats", 1, 0, 'n'},    {"durable", 1, 0, 'd'},   {"stream", 1, 0, 's'},
+        {"subject", 1, 0, 'f'}, {"idle-exit", 1, 0, 'i'}, {"max", 1, 0, 'm'},
+        {"help", 0, 0, 'h'},    {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
     replay_options o = {"GENRE", "genre.change.>", NULL, 0, 0};
     const char *nats = NULL;
     unsigned max = 0;
@@ -65,12 +66,16 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return 0;
+        case 'V':
+            cli_version(PROG);
+            return 0;
         default:
-            usage(stderr);
-            return cli_error(PROG, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return cli_help_or_usage_error(PROG, argv[optind - 1], usage);
         }
     }
     if (bad) return 2;
+    /* A subject filter given without --subject would otherwise be ignored. */
+    if (optind < argc) return cli_error(PROG, "unexpected argument '%s'", argv[optind]);
     if (!nats || !o.durable) return cli_error(PROG, "--nats and --durable are required");
     o.max_events = max;
     signal(SIGINT, on_signal);
