@@ -80,12 +80,15 @@ def free_ports(n):
 class Proc:
     """A program of ours (or nats-server), its stderr in a log file."""
 
-    def __init__(self, name, argv, netns=None, stdout=None):
+    def __init__(self, name, argv, netns=None, stdout=None, session=False):
         self.name = name
         self.log_path = os.path.join(TMP, "%s-%d.log" % (name, time.monotonic_ns()))
         self.log = open(self.log_path, "w")
         cmd = (["ip", "netns", "exec", netns] if netns else []) + argv
-        self.proc = subprocess.Popen(cmd, stdout=stdout or subprocess.DEVNULL, stderr=self.log)
+        # session: its own process group, which stop_group signals whole, as
+        # Ctrl-C in a terminal or a service manager's stop does.
+        self.proc = subprocess.Popen(cmd, stdout=stdout or subprocess.DEVNULL, stderr=self.log,
+                                     start_new_session=session)
         _procs.append(self.proc)
         _logs.append(self)
 
@@ -100,6 +103,10 @@ class Proc:
     def send(self, sig):
         if self.alive():
             self.proc.send_signal(sig)
+
+    def stop_group(self, sig):
+        if self.alive():
+            os.killpg(self.proc.pid, sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
         self.send(sig)

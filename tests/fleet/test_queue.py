@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Archive tagging on a JetStream work queue (genre-queue) with a real
-nats-server: 200 short synthetic files, three workers, one killed mid-run.
-Every file must have exactly one result, equal to the line genre-classify
---json prints for it locally.
+nats-server: 200 short synthetic files, four workers, one killed mid-run
+(SIGKILL) and one stopped mid-file as systemd or Ctrl-C stops it (SIGTERM to
+its whole process group, genre-classify included). Every file must have
+exactly one result, equal to the line genre-classify --json prints for it
+locally: the stopped worker's file comes back, not as an error.
 
     test_queue.py killed_worker"""
 import collections
@@ -64,8 +66,13 @@ def test_killed_worker():
     os.chmod(slow, 0o755)
     workers = [Proc("worker0", worker + ["--classify", slow])]
     workers += [Proc("worker%d" % i, worker) for i in (1, 2)]
+    stopped = Proc("worker3", worker + ["--classify", slow], session=True)
     check(wait_until(lambda: len(results(url)) >= 30, 60, step=0.2), "workers store results")
     workers[0].stop(signal.SIGKILL)
+    stopped.stop_group(signal.SIGTERM)
+    check(stopped.stop(timeout=10) == 0, "a worker stopped mid-file exits 0")
+    check("the job is back on the queue" in stopped.text(),
+          "it says its file went back: %r" % stopped.text()[-300:])
     check(wait_until(lambda: len(results(url)) >= N_FILES, 60, step=0.2),
           "the other workers finish the queue")
     for w in workers[1:]:

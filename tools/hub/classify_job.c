@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,16 @@ static int spawn(const classify_job_options *o, const char *path, int out[2], in
     return rc;
 }
 
+/* Ctrl-C in a terminal and a service stop signal the whole process group
+ * or cgroup, genre-classify with its worker: that says nothing of the
+ * file. A crash (SIGSEGV, SIGABRT, ...) does, and becomes its result. */
+static int stopped_from_outside(int status)
+{
+    if (!WIFSIGNALED(status)) return 0;
+    int sig = WTERMSIG(status);
+    return sig == SIGINT || sig == SIGTERM || sig == SIGHUP;
+}
+
 char *classify_job_run(const classify_job_options *o, const char *path, classify_job_tick tick,
                        void *ctx, int every_ms, char *err, size_t err_len)
 {
@@ -136,6 +147,9 @@ char *classify_job_run(const classify_job_options *o, const char *path, classify
     char *line = NULL;
     if (rc) {
         snprintf(err, err_len, "cannot run '%s': %s", o->program, strerror(rc));
+    } else if (stopped_from_outside(status)) {
+        snprintf(err, err_len, "genre-classify stopped by signal %d on '%s': no result",
+                 WTERMSIG(status), path);
     } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && stdout_text.len) {
         stdout_text.data[strcspn(stdout_text.data, "\n")] = '\0';
         line = stdout_text.data;

@@ -22,7 +22,9 @@ typedef void (*classify_job_tick)(void *ctx);
 
 /* The result line for `path`, without its newline (malloc'd): the program's
  * JSON line, or, when it fails, {"file":PATH,"error":"its message"}. NULL
- * only when the program cannot be run at all (err says why). */
+ * (err says why) when the program cannot be run at all, or was stopped by
+ * SIGINT, SIGTERM or SIGHUP, which come from outside (Ctrl-C, a service
+ * stop), not from the file: such a job must not be answered. */
 char *classify_job_run(const classify_job_options *o, const char *path, classify_job_tick tick,
                        void *ctx, int every_ms, char *err, size_t err_len);
 

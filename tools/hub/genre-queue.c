@@ -113,7 +113,10 @@ static int run(const char *cmd, args *a, int n_paths, char **paths)
         if (n >= 0) printf(PROG ": %ld jobs on queue '%s'\n", n, a->queue);
     } else if (!strcmp(cmd, "work")) {
         a->work.max_jobs = a->max_jobs;
+        *err = '\0';
         n = jobqueue_work(q, &a->work, &stop_requested, err, sizeof err);
+        if (n >= 0 && stop_requested && *err)
+            fprintf(stderr, PROG ": stopped: %s; the job is back on the queue\n", err);
         if (n >= 0) fprintf(stderr, PROG ": %ld jobs done\n", n);
     } else {
         n = jobqueue_results(q, stdout, err, sizeof err);

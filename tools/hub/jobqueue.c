@@ -166,7 +166,10 @@ static int do_job(jobqueue_t *q, const jobqueue_work_options *o, natsMsg *job, c
     snprintf(path, sizeof path, "%.*s", natsMsg_GetDataLength(job), natsMsg_GetData(job));
     int every_ms = (int)(o->ack_wait * 1000 / 3);
     char *result = classify_job_run(&o->classify, path, still_working, job, every_ms, err, err_len);
-    if (!result) return -1;
+    if (!result) {
+        natsMsg_Nak(job, NULL); /* back on the queue now, not after ack_wait */
+        return -1;
+    }
     int rc = -1;
     for (int i = 0; i < STORE_ATTEMPTS && rc; i++)
         if ((rc = store(q, q->results_subject, id, result, err, err_len))) nats_Sleep(1000);
@@ -199,10 +202,10 @@ long jobqueue_work(jobqueue_t *q, const jobqueue_work_options *o, volatile int *
         }
         busy_ms = nats_Now();
         for (int i = 0; i < list.Count && done >= 0; i++) {
-            if (do_job(q, o, list.Msgs[i], err, err_len))
-                done = -1;
-            else
+            if (!do_job(q, o, list.Msgs[i], err, err_len))
                 done++;
+            else if (!*stop) /* a stop ends the job it interrupted: not a failure */
+                done = -1;
         }
         natsMsgList_Destroy(&list);
     }

@@ -36,7 +36,10 @@ typedef struct {
 } jobqueue_work_options;
 
 /* Takes jobs one at a time until idle_exit, max_jobs, or *stop. The count
- * done, or -1 with err set. */
+ * done, or -1 with err set. A job that fails without a result (its
+ * genre-classify stopped by a signal from outside) goes back on the queue
+ * at once; when *stop caused that, the count is still returned, and err
+ * says which job. */
 long jobqueue_work(jobqueue_t *q, const jobqueue_work_options *o, volatile int *stop, char *err,
                    size_t err_len);
 
