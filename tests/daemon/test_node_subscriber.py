@@ -49,3 +49,36 @@ for l in lines:
     if words[0] not in ("genre.probs", "genre.change") or words[1] != "main":
         sys.exit("FAIL: unexpected line %r" % l)
 print("ok: the Node example prints the daemon's messages")
+
+# Music, digital silence, music on stdin (test_genred.py's silence_change):
+# the changes into and out of silence read "(none)"/"(silence)", not null.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import numpy as np  # noqa: E402
+from test_genred import tone  # noqa: E402
+
+rate = 22050
+x = np.concatenate([tone(5, rate), np.zeros((6 * rate, 1), np.float32), tone(5, rate, seed=2)])
+tmp = tempfile.mkdtemp(prefix="genred-node-")
+ep = "ipc://%s/pub.ipc" % tmp
+genred = subprocess.Popen([os.path.join(BUILD, "bin", "genred"), "--input",
+                           "stdin:s16le:%d:1" % rate, "--publish", ep, "--change-hold", "1",
+                           "--smoothing", "1.5", "--wait-subscriber"],
+                          stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+try:
+    sub = subprocess.Popen([node, os.path.join(EXAMPLES, "subscribe.js"), ep, "--timeout",
+                            str(3 * SLOW)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    genred.stdin.write((x * 32767).astype("<i2").tobytes())
+    genred.stdin.close()
+    genred.wait(20 * SLOW)
+    text, _ = sub.communicate(timeout=30 * SLOW)
+finally:
+    if genred.poll() is None:
+        genred.kill()
+    shutil.rmtree(tmp, ignore_errors=True)
+changes = [" ".join(l.split()[2:]) for l in text.splitlines() if l.startswith("genre.change")]
+print(changes)
+if (len(changes) != 3 or not changes[0].startswith("(none) -> ") or
+        not changes[1].endswith("-> (silence)") or not changes[2].startswith("(silence) -> ")):
+    sys.exit("FAIL: the changes into and out of silence: %r" % changes)
+print("ok: the Node example shows (none) and (silence) for null labels")
