@@ -56,6 +56,10 @@ def test_killed_worker():
     r = run([os.path.join(BIN, "genre-queue"), "enqueue", "--nats", url, "--queue", "t", folder])
     check(r.returncode == 0 and "%d jobs" % N_FILES in r.stdout,
           "enqueue a folder: %s%s" % (r.stdout.strip(), r.stderr.strip()))
+    r = run([os.path.join(BIN, "genre-queue"), "enqueue", "--nats", url, "--queue", "t", folder])
+    check(r.returncode == 0 and " 0 jobs" in r.stdout,
+          "the same folder again (a retried command) adds no job: %s%s"
+          % (r.stdout.strip(), r.stderr.strip()))
     worker = [os.path.join(BIN, "genre-queue"), "work", "--nats", url, "--queue", "t",
               "--ack-wait", "2", "--idle-exit", str(4 * SLOW)]
     # Worker 0 takes a second per file, so that when it is killed it is

@@ -78,22 +78,28 @@ void jobqueue_close(jobqueue_t *q)
 }
 
 /* Stores `data` on `subject` with a message id, waiting for JetStream. */
-static int store(jobqueue_t *q, const char *subject, const char *id, const char *data, char *err,
-                 size_t err_len)
+/* 0 stored (*duplicate, if given, set when JetStream had the id already
+ * and kept the first), -1 with err set. */
+static int store(jobqueue_t *q, const char *subject, const char *id, const char *data,
+                 int *duplicate, char *err, size_t err_len)
 {
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = id;
     jsErrCode code = 0;
-    natsStatus s = js_Publish(NULL, q->js, subject, data, (int)strlen(data), &po, &code);
+    jsPubAck *ack = NULL;
+    natsStatus s = js_Publish(&ack, q->js, subject, data, (int)strlen(data), &po, &code);
     if (s != NATS_OK)
         snprintf(err, err_len, "%s: %s (JetStream error %d)", subject, nats_util_error(s),
                  (int)code);
+    if (duplicate) *duplicate = ack && ack->Duplicate;
+    jsPubAck_Destroy(ack);
     return s == NATS_OK ? 0 : -1;
 }
 
 /* A path's job; its id makes a second enqueue of the same file within the
- * jobs stream's duplicate window (2 min, e.g. a retried command) a no-op. */
+ * jobs stream's duplicate window (2 min, e.g. a retried command) a no-op,
+ * which is not counted: 1 a new job, 0 a duplicate, -1 an error. */
 static long add_file(jobqueue_t *q, const char *path, char *err, size_t err_len)
 {
     char full[PATH_MAX];
@@ -101,7 +107,9 @@ static long add_file(jobqueue_t *q, const char *path, char *err, size_t err_len)
         snprintf(err, err_len, "'%s': %s", path, strerror(errno));
         return -1;
     }
-    return store(q, q->jobs_subject, full, full, err, err_len) ? -1 : 1;
+    int duplicate = 0;
+    if (store(q, q->jobs_subject, full, full, &duplicate, err, err_len)) return -1;
+    return !duplicate;
 }
 
 static long add_tree(jobqueue_t *q, const char *path, char *err, size_t err_len)
@@ -172,7 +180,7 @@ static int do_job(jobqueue_t *q, const jobqueue_work_options *o, natsMsg *job, c
     }
     int rc = -1;
     for (int i = 0; i < STORE_ATTEMPTS && rc; i++)
-        if ((rc = store(q, q->results_subject, id, result, err, err_len))) nats_Sleep(1000);
+        if ((rc = store(q, q->results_subject, id, result, NULL, err, err_len))) nats_Sleep(1000);
     free(result);
     if (rc) return -1; /* not acknowledged: the job comes back */
     natsStatus s = natsMsg_AckSync(job, NULL, NULL);

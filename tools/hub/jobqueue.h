@@ -25,7 +25,8 @@ jobqueue_t *jobqueue_open(const char *urls, const char *name, int replicas, char
 void jobqueue_close(jobqueue_t *q);
 
 /* Adds every regular file under each path (folders recursively, in name
- * order) as a job. The count added, or -1 with err set. */
+ * order) as a job. The count of new jobs (a file enqueued again within the
+ * jobs stream's 2-minute duplicate window is not one), or -1 with err set. */
 long jobqueue_enqueue(jobqueue_t *q, const char *const *paths, int n, char *err, size_t err_len);
 
 typedef struct {
