@@ -4,6 +4,7 @@
 #define GENRED_CLI_H
 
 #include <getopt.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -21,6 +22,11 @@ int cli_uint(const char *prog, const char *opt, const char *s, unsigned lo, unsi
  * ("-x", "--x"; "-" alone and negative numbers are arguments) prints
  * "unknown option" and the usage on stderr and returns 2; -1: go on. */
 int cli_positional(const char *prog, int argc, char **argv, const char *usage);
+
+/* From now on SIGINT and SIGTERM (Ctrl-C, a service stop) only set the
+ * flag returned, which the program checks at the points where it can stop
+ * cleanly. */
+volatile sig_atomic_t *cli_stop_on_signals(void);
 
 /* Prints "PROGRAM VERSION" on stdout (--version). */
 void cli_version(const char *prog);

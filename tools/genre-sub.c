@@ -19,14 +19,6 @@
 #include <time.h>
 #include <zmq.h>
 
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
 static void clock_prefix(json_t *msg)
 {
     json_int_t ms = json_integer_value(json_object_get(msg, "time_ms"));
@@ -245,12 +237,11 @@ int main(int argc, char **argv)
     options o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    volatile sig_atomic_t *interrupted = cli_stop_on_signals();
 
     void *ctx = zmq_ctx_new(), *sub = connect_sub(ctx, &o);
     unsigned seen = 0;
-    while (sub && !interrupted && (!o.count || seen < o.count)) {
+    while (sub && !*interrupted && (!o.count || seen < o.count)) {
         int got = receive_one(sub, &o);
         if (got < 0) {
             rc = 1;

@@ -11,13 +11,8 @@
 
 #define PROG "genre-queue"
 
-static volatile int stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
+/* Set by SIGINT/SIGTERM in a worker (cli_stop_on_signals). */
+static volatile sig_atomic_t *stop_requested;
 
 static void usage(FILE *out)
 {
@@ -115,8 +110,8 @@ static int run(const char *cmd, args *a, int n_paths, char **paths)
     } else if (!strcmp(cmd, "work")) {
         a->work.max_jobs = a->max_jobs;
         *err = '\0';
-        n = jobqueue_work(q, &a->work, &stop_requested, err, sizeof err);
-        if (n >= 0 && stop_requested && *err)
+        n = jobqueue_work(q, &a->work, stop_requested, err, sizeof err);
+        if (n >= 0 && *stop_requested && *err)
             fprintf(stderr, PROG ": stopped: %s; the job is back on the queue\n", err);
         if (n >= 0) fprintf(stderr, PROG ": %ld jobs done\n", n);
     } else {
@@ -149,9 +144,6 @@ int main(int argc, char **argv)
     a.work.classify.program = a.classify;
     /* Only a worker has a point to stop at (between jobs); enqueue and
      * results stop at once on Ctrl-C, as by default. */
-    if (!strcmp(cmd, "work")) {
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-    }
+    if (!strcmp(cmd, "work")) stop_requested = cli_stop_on_signals();
     return run(cmd, &a, argc - optind, argv + optind);
 }

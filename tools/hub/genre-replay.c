@@ -11,14 +11,6 @@
 
 #define PROG "genre-replay"
 
-static volatile int stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
 static void usage(FILE *out)
 {
     fprintf(out, "usage: genre-replay --nats URLS --durable NAME [--stream NAME]\n"
@@ -78,14 +70,13 @@ int main(int argc, char **argv)
     if (optind < argc) return cli_error(PROG, "unexpected argument '%s'", argv[optind]);
     if (!nats || !o.durable) return cli_error(PROG, "--nats and --durable are required");
     o.max_events = max;
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    volatile sig_atomic_t *stop = cli_stop_on_signals();
     char err[1024];
     natsConnection *nc = nats_util_connect(nats, PROG, 0, err, sizeof err);
     jsCtx *js = NULL;
     long n = -1;
     if (nc && (js = nats_util_jetstream(nc, NULL, err, sizeof err)))
-        n = replay_run(js, &o, stdout, &stop_requested, err, sizeof err);
+        n = replay_run(js, &o, stdout, stop, err, sizeof err);
     if (n < 0) fprintf(stderr, PROG ": %s\n", err);
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);

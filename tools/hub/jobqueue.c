@@ -188,8 +188,8 @@ static int do_job(jobqueue_t *q, const jobqueue_work_options *o, natsMsg *job, c
     return s == NATS_OK ? 0 : -1;
 }
 
-long jobqueue_work(jobqueue_t *q, const jobqueue_work_options *o, volatile int *stop, char *err,
-                   size_t err_len)
+long jobqueue_work(jobqueue_t *q, const jobqueue_work_options *o, volatile sig_atomic_t *stop,
+                   char *err, size_t err_len)
 {
     natsSubscription *sub = nats_util_pull(q->js, q->jobs_stream, q->jobs_subject, "workers",
                                            o->ack_wait, err, err_len);

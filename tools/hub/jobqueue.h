@@ -15,6 +15,7 @@
 
 #include "classify_job.h"
 
+#include <signal.h>
 #include <stdio.h>
 
 typedef struct jobqueue jobqueue_t;
@@ -41,8 +42,8 @@ typedef struct {
  * genre-classify stopped by a signal from outside) goes back on the queue
  * at once; when *stop caused that, the count is still returned, and err
  * says which job. */
-long jobqueue_work(jobqueue_t *q, const jobqueue_work_options *o, volatile int *stop, char *err,
-                   size_t err_len);
+long jobqueue_work(jobqueue_t *q, const jobqueue_work_options *o, volatile sig_atomic_t *stop,
+                   char *err, size_t err_len);
 
 /* Prints every stored result line, oldest first, and returns their count
  * (or -1 with err set). */

@@ -21,8 +21,8 @@ static void print_event(natsMsg *m, FILE *out)
     json_decref(o);
 }
 
-long replay_run(jsCtx *js, const replay_options *o, FILE *out, volatile int *stop, char *err,
-                size_t err_len)
+long replay_run(jsCtx *js, const replay_options *o, FILE *out, volatile sig_atomic_t *stop,
+                char *err, size_t err_len)
 {
     natsSubscription *sub =
         nats_util_pull(js, o->stream, o->filter, o->durable, 30.0, err, err_len);

@@ -6,6 +6,7 @@
 #define GENRED_REPLAY_H
 
 #include <nats/nats.h>
+#include <signal.h>
 #include <stdio.h>
 
 typedef struct {
@@ -18,7 +19,7 @@ typedef struct {
 
 /* Prints each event's JSON body as one line (with "subject" added) and
  * acknowledges it once printed and flushed. The count, or -1 with err. */
-long replay_run(jsCtx *js, const replay_options *o, FILE *out, volatile int *stop, char *err,
-                size_t err_len);
+long replay_run(jsCtx *js, const replay_options *o, FILE *out, volatile sig_atomic_t *stop,
+                char *err, size_t err_len);
 
 #endif
