@@ -29,11 +29,6 @@ struct gru_q8 {
 
 /* ---- portable path ---- */
 
-static int always(void)
-{
-    return 1;
-}
-
 static float quantize_c(const float *x, unsigned n, int8_t *q)
 {
     float max = 0;
@@ -70,7 +65,7 @@ static void gates_c(const float *xg, const float *hg, float *h, unsigned H)
         gru_gate_one(xg, hg, h, H, j);
 }
 
-const q8_ops q8_ops_c = {"c", always, quantize_c, matmul_c, gates_c};
+const q8_ops q8_ops_c = {"c", quantize_c, matmul_c, gates_c};
 
 /* ---- choice ---- */
 
@@ -81,7 +76,7 @@ static const q8_ops *choose_ops(void)
     switch (simd_level_get()) {
 #ifdef GRU_Q8_X86
     case SIMD_AVX512:
-        return q8_ops_avx512vnni.usable() ? &q8_ops_avx512vnni : &q8_ops_avx2;
+        return q8_vnni_usable() ? &q8_ops_avx512vnni : &q8_ops_avx2;
     case SIMD_AVX2:
         return &q8_ops_avx2;
 #endif

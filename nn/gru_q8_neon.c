@@ -129,9 +129,4 @@ static void matmul_neon(const int8_t *w, const int32_t *row_sum, unsigned rows, 
                y + (size_t)k * rows);
 }
 
-static int always(void)
-{
-    return 1;
-}
-
-const q8_ops q8_ops_neon = {"neon", always, quantize_neon, matmul_neon, gru_gates_neon};
+const q8_ops q8_ops_neon = {"neon", quantize_neon, matmul_neon, gru_gates_neon};

@@ -15,7 +15,6 @@
 
 typedef struct {
     const char *name;
-    int (*usable)(void); /* the CPU runs it (VNNI is more than its simd level) */
     /* q = round(x * 127 / max|x|), zero when x is; returns the scale max|x| / 127. */
     float (*quantize)(const float *x, unsigned n, int8_t *q);
     /* For each of n vectors q[k] (cols_pad bytes, zero padded):
@@ -32,6 +31,8 @@ extern const q8_ops q8_ops_c;
 #if defined(__x86_64__) || defined(__i386__)
 #define GRU_Q8_X86 1
 extern const q8_ops q8_ops_avx2, q8_ops_avx512vnni;
+/* Whether this CPU has AVX-512 VNNI: more than dsp/simd.h's AVX-512 level. */
+int q8_vnni_usable(void);
 #endif
 #ifdef __aarch64__
 #define GRU_Q8_NEON 1

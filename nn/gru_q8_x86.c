@@ -19,14 +19,10 @@
 #define UNROLL8 _Pragma("GCC unroll 8")
 #define VNNI    __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
 
-static int has_avx2(void)
+int q8_vnni_usable(void)
 {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
-static int has_avx512vnni(void)
-{
-    return has_avx2() && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 }
 
 AVX2 static float hmax8(__m256 v)
@@ -208,9 +204,8 @@ VNNI static void matmul_vnni(const int8_t *w, const int32_t *row_sum, unsigned r
     tail_rows(w, r, rows, cols_pad, q, n, q_scale, row_scale, bias, y);
 }
 
-const q8_ops q8_ops_avx2 = {"avx2", has_avx2, quantize_avx2, matmul_avx2, gru_gates_avx2};
-const q8_ops q8_ops_avx512vnni = {"avx512vnni", has_avx512vnni, quantize_avx2, matmul_vnni,
-                                  gru_gates_avx2};
+const q8_ops q8_ops_avx2 = {"avx2", quantize_avx2, matmul_avx2, gru_gates_avx2};
+const q8_ops q8_ops_avx512vnni = {"avx512vnni", quantize_avx2, matmul_vnni, gru_gates_avx2};
 
 #else
 /* ISO C forbids an empty translation unit. */
