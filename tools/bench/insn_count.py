@@ -17,6 +17,7 @@ loading and the first window's fill. On x86-64 valgrind --tool=callgrind
 counts the same two runs independently, as a check of the method.
 
   tools/bench/insn_count.py [--x86 build] [--arm64 build-arm64] [--loops N] [--portable]
+  tools/bench/insn_count.py --profile     (arm64 instructions per function instead)
 
 --portable also counts both with GENRED_NO_SIMD=1 (the portable int8 GRU).
 Prints one line per configuration:
@@ -24,6 +25,7 @@ Prints one line per configuration:
 and a closing estimate of a Raspberry Pi 4 core's share, stated as one.
 """
 import argparse
+import bisect
 import os
 import shutil
 import subprocess
@@ -63,15 +65,19 @@ def genred_args(build, clip, plays, tmp):
             "--loop=%d" % plays, "--publish", "ipc://%s/insn.ipc" % tmp, "--log-level", "error"]
 
 
-def count_instructions(fifo, out):
+def count_instructions(fifo, out, per_block=None):
     """Reads qemu's log: "IN:" starts a block, each "0xPC:  ..." line is one of
     its instructions (the first one's PC names the block), and each
-    "Trace N: HOST [FLAGS/PC/...]" is one execution of block PC."""
+    "Trace N: HOST [FLAGS/PC/...]" is one execution of block PC. per_block,
+    a dict, gets each block's instructions executed, by PC."""
     size, pc, total = {}, None, 0
     with open(fifo, "rb") as f:
         for line in f:
             if line.startswith(b"Trace "):
-                total += size[line.split(b"/", 2)[1]]
+                block = line.split(b"/", 2)[1]
+                total += size[block]
+                if per_block is not None:
+                    per_block[block] = per_block.get(block, 0) + size[block]
             elif line.startswith(b"IN:"):
                 pc = None
             elif line.startswith(b"0x"):
@@ -82,14 +88,15 @@ def count_instructions(fifo, out):
     out.append(total)
 
 
-def qemu_count(qemu, cpu, argv, env, tmp):
-    """Guest instructions of one run under qemu-user."""
+def qemu_count(qemu, cpu, argv, env, tmp, per_block=None):
+    """Guest instructions of one run under qemu-user (per_block: see
+    count_instructions)."""
     fifo = os.path.join(tmp, "log.fifo")
     if os.path.exists(fifo):
         os.unlink(fifo)
     os.mkfifo(fifo)
     got = []
-    reader = threading.Thread(target=count_instructions, args=(fifo, got))
+    reader = threading.Thread(target=count_instructions, args=(fifo, got, per_block))
     reader.start()
     r = subprocess.run([qemu] + cpu + ["-d", "in_asm,exec,nochain", "-D", fifo] + argv,
                        env=env,
@@ -119,12 +126,44 @@ def per_second(count, build, clip, seconds, loops, env, tmp):
     return (more - one) / (loops * seconds)
 
 
+# Where qemu-user maps a position-independent aarch64 executable (its
+# default guest base); the shared libraries come after it.
+QEMU_AARCH64_PIE_BASE = 0x5500000000
+
+
+def profile_arm64(build, clip, plays, tmp, rows=15):
+    """Instructions per function of the arm64 genred, from the same log: each
+    block's PC against the executable's symbols (aarch64-linux-gnu-nm);
+    what lies past them is the shared libraries (FFTW, libm, libc, ...)."""
+    exe = os.path.join(build, "bin", "genred")
+    nm = subprocess.run(["aarch64-linux-gnu-nm", "-n", "--defined-only", exe],
+                        capture_output=True, text=True, check=True).stdout
+    syms = [(int(f[0], 16), f[2]) for f in (l.split() for l in nm.splitlines())
+            if len(f) == 3 and f[1] in "tTwW"]
+    end = max(a for a, _ in syms)
+    per_block, by_name = {}, {}
+    qemu_count("qemu-aarch64-static", [], genred_args(build, clip, plays, tmp), dict(os.environ),
+               tmp, per_block)
+    for pc, n in per_block.items():
+        off = int(pc, 16) - QEMU_AARCH64_PIE_BASE
+        i = bisect.bisect_right(syms, (off, "\uffff")) - 1
+        name = syms[i][1] if 0 <= off <= end + 0x10000 and i >= 0 else "(shared libraries)"
+        by_name[name] = by_name.get(name, 0) + n
+    total = sum(by_name.values())
+    print("# arm64 genred, %d plays of the clip: guest instructions per function" % plays)
+    for name, n in sorted(by_name.items(), key=lambda kv: -kv[1])[:rows]:
+        print("%6.2f %% %12d %s" % (100.0 * n / total, n, name))
+    print("# total %d" % total)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--x86", default=os.path.join(ROOT, "build"))
     p.add_argument("--arm64", default=os.path.join(ROOT, "build-arm64"))
     p.add_argument("--loops", type=int, default=1, help="extra plays of the clip counted (1)")
     p.add_argument("--portable", action="store_true")
+    p.add_argument("--profile", action="store_true",
+                   help="instead: arm64 instructions per function, 3 plays of the clip")
     a = p.parse_args()
     builds = {"x86-64": (a.x86, "qemu-x86_64-static"), "arm64": (a.arm64, "qemu-aarch64-static")}
     # -cpu max: qemu's default x86 model has no AVX2, which genred would then skip.
@@ -139,6 +178,9 @@ def main():
     try:
         clip = os.path.join(tmp, "clip48k.wav")
         seconds = make_clip(clip)
+        if a.profile:
+            profile_arm64(a.arm64, clip, 3, tmp)
+            return
         print("# instructions per second of audio: genred, built-in model, hop 0.5 s, "
               "%.1f s clip at 48 kHz mono, (%d+1 plays - 1 play) / %d" % (seconds, a.loops,
                                                                           a.loops))
