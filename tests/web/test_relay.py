@@ -34,6 +34,9 @@ class Reader(threading.Thread):
         self.sock = socket.create_connection((u.hostname, u.port), timeout=10)
         self.sock.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
         self.events = []  # (name, data line)
+        # genre-web's first frame ("retry:") is sent once it has made this
+        # client, which gets every message from then on.
+        self.connected = threading.Event()
 
     def run(self):
         buf = b""
@@ -48,6 +51,8 @@ class Reader(threading.Thread):
             while b"\n\n" in buf:
                 block, buf = buf.split(b"\n\n", 1)
                 lines = block.decode().split("\n")
+                if any(l.startswith("retry: ") for l in lines):
+                    self.connected.set()
                 name = [l[7:] for l in lines if l.startswith("event: ")]
                 data = [l[6:] for l in lines if l.startswith("data: ")]
                 if name and data:
@@ -105,6 +110,7 @@ def main():
         reader = Reader(url)
         reader.start()
         check(pub.wait_subscriber(), "genre-web subscribes")
+        check(reader.connected.wait(5 * webtest.SLOW), "the page's event stream is open")
         bodies = [probs_body(11025 * i) for i in range(1, 5)]
         # Legal JSON with a raw line break: it must still be one SSE data line.
         broken = probs_body(11025 * 5).replace(',"model"', ',\n "model"')
