@@ -1,12 +1,15 @@
 /* The trainer's data handling: group-disjoint, label-stratified folds; the
- * balanced sampler (label, then source, then clip by length); and the
- * genre.change event scores on playlists whose answers are known. */
+ * balanced sampler (label, then source, then clip by length); teacher rows
+ * (soft labels) and their errors; and the genre.change event scores on
+ * playlists whose answers are known. */
 #include "check.h"
 #include "dataset.h"
 #include "events.h"
 #include "sampler.h"
+#include "soft_labels.h"
 #include "splitmix.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,8 +86,10 @@ static void test_sampler(void)
      * 100-frame clip; label 1: source 0 only, one clip. */
     dataset_features f[4] = {
         {NULL, 100, 1, 0}, {NULL, 300, 1, 0}, {NULL, 100, 1, 0}, {NULL, 50, 1, 0}};
-    clip_data clips[4] = {
-        {&f[0], 1, 0, 0, "a"}, {&f[1], 1, 0, 0, "b"}, {&f[2], 1, 0, 1, "c"}, {&f[3], 1, 1, 0, "d"}};
+    clip_data clips[4] = {{&f[0], 1, 0, 0, "a", "a", NULL},
+                          {&f[1], 1, 0, 0, "b", "b", NULL},
+                          {&f[2], 1, 0, 1, "c", "c", NULL},
+                          {&f[3], 1, 1, 0, "d", "d", NULL}};
     clip_set set = {clips, 4};
     sampler_t *s = sampler_create(&set, 2, 2);
     REQUIRE(s);
@@ -161,6 +166,69 @@ static void test_events(void)
     CHECK_NEAR(late.median_delay, WIN / 2 + 9.0, HOP);
 }
 
+static soft_labels_t *load_soft(const char *text, char *err)
+{
+    static const char labels[3][DATASET_LABEL_LEN + 1] = {"blues", "jazz", "rock"};
+    REQUIRE(mkdir(dir, 0755) == 0 || errno == EEXIST);
+    char sub[128];
+    snprintf(sub, sizeof sub, "%s/jazz", dir);
+    REQUIRE(mkdir(sub, 0755) == 0 || errno == EEXIST);
+    write_file("jazz/a.ogg.soft", text);
+    err[0] = 0;
+    return soft_labels_load(dir, "jazz/a.ogg", labels, 3, err, 256);
+}
+
+/* Errors name the file and line, so a broken teacher run is found at once. */
+static void check_soft_error(const char *text, const char *line_and_reason)
+{
+    char err[256], want[256];
+    soft_labels_t *s = load_soft(text, err);
+    CHECK(s == NULL);
+    snprintf(want, sizeof want, "%s/jazz/a.ogg.soft:%s", dir, line_and_reason);
+    if (strcmp(err, want)) printf("got '%s'\nwant '%s'\n", err, want);
+    CHECK(!strcmp(err, want));
+    soft_labels_destroy(s);
+}
+
+static void test_soft_labels(void)
+{
+    const char *head = "genred-soft 1\nlabels\tblues\tjazz\trock\nhop\t0.5\nwindow\t3.0\n";
+    char text[512], err[256];
+    snprintf(text, sizeof text, "%s0.2\t0.5\t0.3\n0\t1\t0\n0.33333\t0.33333\t0.33333\n", head);
+    soft_labels_t *s = load_soft(text, err);
+    CHECK(s != NULL);
+    if (!s) return;
+    /* Nearest window start: 0.24 s is row 0, 0.26 s row 1; past the end and
+     * before the start clamp. */
+    CHECK_NEAR(soft_labels_at(s, 0.24)[1], 0.5, 1e-6);
+    CHECK_NEAR(soft_labels_at(s, 0.26)[1], 1.0, 1e-6);
+    CHECK_NEAR(soft_labels_at(s, -3)[0], 0.2, 1e-6);
+    CHECK_NEAR(soft_labels_at(s, 99)[2], 1.0 / 3, 1e-6); /* renormalised */
+    soft_labels_destroy(s);
+
+    check_soft_error("genred-soft 2\n", "1: not a genred-soft 1 file");
+    check_soft_error("genred-soft 1\nlabels\tblues\trock\tjazz\n",
+                     "2: labels differ from the model's (order and names must match)");
+    check_soft_error("genred-soft 1\nlabels\tblues\tjazz\trock\thiphop\n",
+                     "2: labels differ from the model's (order and names must match)");
+    check_soft_error("genred-soft 1\nlabels\tblues\tjazz\trock\nhop\t0\n",
+                     "3: not a number of seconds");
+    snprintf(text, sizeof text, "%s", head);
+    check_soft_error(text, "4: no rows");
+    snprintf(text, sizeof text, "%s0.5\t0.5\n", head);
+    check_soft_error(text, "5: too few values");
+    snprintf(text, sizeof text, "%s0.5\t0.5\t0\t0\n", head);
+    check_soft_error(text, "5: too many values");
+    snprintf(text, sizeof text, "%s0.2\t0.5\t0.3\n0.5\t0.5\t0.5\n", head);
+    check_soft_error(text, "6: probabilities do not sum to 1");
+    snprintf(text, sizeof text, "%s0.2\tnan\t0.3\n", head);
+    check_soft_error(text, "5: expected a probability (0 to 1)");
+
+    static const char labels[3][DATASET_LABEL_LEN + 1] = {"blues", "jazz", "rock"};
+    CHECK(soft_labels_load(dir, "rock/missing.ogg", labels, 3, err, sizeof err) == NULL);
+    CHECK(strstr(err, "rock/missing.ogg.soft: No such file") != NULL);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/genred-train-data-XXXXXX");
@@ -168,6 +236,7 @@ int main(void)
     test_folds();
     test_sampler();
     test_events();
+    test_soft_labels();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);

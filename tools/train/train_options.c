@@ -48,6 +48,10 @@ static void usage(FILE *out)
             "                     to the float one (0: never); --qat-always: run them anyway\n"
             "  --select best|last (best): keep the epoch with the best validation score, or\n"
             "                     the last one (for a final run on all data)\n"
+            "  --soft-labels DIR  distil: DIR/<clip's list line>.soft holds a teacher's\n"
+            "                     probabilities per window (tools/teacher) for every\n"
+            "                     training clip; --soft-weight X (0.5) of the loss is the\n"
+            "                     KL divergence to them at --temperature T (2)\n"
             "  --help, --version\n");
 }
 
@@ -80,7 +84,9 @@ static void defaults(train_opts *o)
                       .aug_lowpass = 1,
                       .aug_speed = 1,
                       .aug_drive = 1,
-                      .name = "genred"};
+                      .name = "genred",
+                      .soft_weight = 0.5,
+                      .temperature = 2};
 }
 
 /* "[NAME=]ROOT:LIST" (named) or "ROOT:LIST" into a list entry; the string
@@ -198,6 +204,10 @@ static int number_flag(int c, const char *arg, train_opts *o)
         return cli_real(PROG, "dropout", arg, 0, 0.9, &o->dropout);
     case 'n':
         return cli_real(PROG, "clip-norm", arg, 0, 1e6, &o->clip_norm);
+    case 'M':
+        return cli_real(PROG, "soft-weight", arg, 0, 1, &o->soft_weight);
+    case 'O':
+        return cli_real(PROG, "temperature", arg, 0.1, 100, &o->temperature);
     case 'h':
         return cli_real(PROG, "hop", arg, 0.01, 60, &o->hop_seconds);
     case 'j':
@@ -238,6 +248,9 @@ static int other_flag(int c, char *arg, const char *flag, train_opts *o, const c
         return train_fold_parse(PROG, arg, &o->fold, &o->folds);
     case 'o':
         o->out = arg;
+        return 0;
+    case 'F':
+        o->soft_labels = arg;
         return 0;
     case 'R':
         o->report = arg;
@@ -300,7 +313,8 @@ int train_options_parse(int argc, char **argv, train_opts *o)
         {"no-eq", 0, 0, 'q'},         {"no-noise", 0, 0, 'N'},    {"no-lowpass", 0, 0, 'W'},
         {"no-speed", 0, 0, 'S'},      {"no-drive", 0, 0, 'X'},    {"name", 1, 0, 'x'},
         {"select", 1, 0, 'Z'},        {"qat-epochs", 1, 0, 'Q'},  {"qat-always", 0, 0, 'K'},
-        {"help", 0, 0, '?'},          {"version", 0, 0, 'U'},     {0, 0, 0, 0}};
+        {"help", 0, 0, '?'},          {"version", 0, 0, 'U'},     {"soft-labels", 1, 0, 'F'},
+        {"soft-weight", 1, 0, 'M'},   {"temperature", 1, 0, 'O'}, {0, 0, 0, 0}};
     const char *root = NULL;
     int c, rc = 0;
     defaults(o);

@@ -36,6 +36,10 @@ typedef struct {
      * for a level or a smooth EQ), the others on audio copies. */
     int aug_gain, aug_eq, aug_noise, aug_lowpass, aug_speed, aug_drive;
     const char *name;
+    /* Distillation: a teacher's window probabilities (tools/teacher) for
+     * every training clip, mixed into the loss (gru_train_opts). */
+    const char *soft_labels;
+    double soft_weight, temperature;
 } train_opts;
 
 /* One "[NAME=]ROOT:LIST" (named) or "ROOT:LIST" value of flag into
