@@ -625,14 +625,14 @@ static int print_model_info(const model_t *m)
     json_t *labels = json_array();
     for (unsigned i = 0; i < m->n_labels; i++)
         json_array_append_new(labels, json_string(m->labels[i]));
-    json_t *info =
-        json_pack("{s:s, s:o, s:b, s:i, s:{s:f, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i}}", "id",
-                  m->id, "labels", labels, "deltas", (int)m->deltas, "n_inputs", (int)m->n_inputs,
-                  "frontend", "sample_rate", m->frontend.mfcc.sample_rate, "n_fft",
-                  (int)m->frontend.mfcc.n_fft, "hop", (int)m->frontend.mfcc.hop, "n_mels",
-                  (int)m->frontend.mfcc.n_mels, "n_coeffs", (int)m->frontend.mfcc.n_coeffs, "fmin",
-                  m->frontend.mfcc.fmin, "fmax", m->frontend.mfcc.fmax, "window_seconds",
-                  m->frontend.window_seconds, "window_frames", (int)frames);
+    json_t *info = json_pack(
+        "{s:s, s:o, s:b, s:b, s:i, s:{s:f, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i}}", "id", m->id,
+        "labels", labels, "deltas", (int)m->deltas, "no_c0", (int)m->no_c0, "n_inputs",
+        (int)m->n_inputs, "frontend", "sample_rate", m->frontend.mfcc.sample_rate, "n_fft",
+        (int)m->frontend.mfcc.n_fft, "hop", (int)m->frontend.mfcc.hop, "n_mels",
+        (int)m->frontend.mfcc.n_mels, "n_coeffs", (int)m->frontend.mfcc.n_coeffs, "fmin",
+        m->frontend.mfcc.fmin, "fmax", m->frontend.mfcc.fmax, "window_seconds",
+        m->frontend.window_seconds, "window_frames", (int)frames);
     json_dumpf(info, stdout, JSON_INDENT(2));
     putchar('\n');
     json_decref(info);

@@ -36,6 +36,8 @@ static void usage(FILE *out)
             "  --hidden N (128) --layers N (1) --pool last|mean (mean) --coeffs N (20)\n"
             "  --deltas | --no-deltas    inputs: coefficients and their deltas (default), or\n"
             "                            the coefficients alone\n"
+            "  --no-c0                   leave coefficient 0 (the frame's level) out of the\n"
+            "                            inputs, keeping its delta: blind to the level\n"
             "  --mels N (128) --epochs N (40) --batch N (64) --epoch-windows N (3072)\n"
             "  --patience N (15) --lr X (0.002) --weight-decay X (0.01) --dropout X (0.2)\n"
             "  --clip-norm X (2) --hop S (0.5: validation window hop) --seed N (1)\n"
@@ -297,24 +299,58 @@ static int finish(train_opts *o, const char *root)
 
 int train_options_parse(int argc, char **argv, train_opts *o)
 {
-    static const struct option longs[] = {
-        {"root", 1, 0, 'r'},          {"train", 1, 0, 't'},       {"valid", 1, 0, 'v'},
-        {"data", 1, 0, 'a'},          {"valid-data", 1, 0, 'B'},  {"groups", 1, 0, 'g'},
-        {"fold", 1, 0, 'f'},          {"level-db", 1, 0, 'E'},    {"allow-empty-labels", 0, 0, 'z'},
-        {"out", 1, 0, 'o'},           {"report", 1, 0, 'R'},      {"cache", 1, 0, 'C'},
-        {"train-extra", 1, 0, 'T'},   {"valid-extra", 1, 0, 'V'}, {"extra-level-db", 1, 0, 'E'},
-        {"hidden", 1, 0, 'H'},        {"layers", 1, 0, 'L'},      {"pool", 1, 0, 'P'},
-        {"coeffs", 1, 0, 'c'},        {"mels", 1, 0, 'm'},        {"deltas", 0, 0, 'Y'},
-        {"no-deltas", 0, 0, 'y'},     {"epochs", 1, 0, 'e'},      {"batch", 1, 0, 'b'},
-        {"epoch-windows", 1, 0, 'w'}, {"patience", 1, 0, 'p'},    {"lr", 1, 0, 'l'},
-        {"weight-decay", 1, 0, 'd'},  {"dropout", 1, 0, 'D'},     {"clip-norm", 1, 0, 'n'},
-        {"hop", 1, 0, 'h'},           {"seed", 1, 0, 's'},        {"threads", 1, 0, 'j'},
-        {"variants", 1, 0, 'k'},      {"no-augment", 0, 0, 'A'},  {"no-gain", 0, 0, 'G'},
-        {"no-eq", 0, 0, 'q'},         {"no-noise", 0, 0, 'N'},    {"no-lowpass", 0, 0, 'W'},
-        {"no-speed", 0, 0, 'S'},      {"no-drive", 0, 0, 'X'},    {"name", 1, 0, 'x'},
-        {"select", 1, 0, 'Z'},        {"qat-epochs", 1, 0, 'Q'},  {"qat-always", 0, 0, 'K'},
-        {"help", 0, 0, '?'},          {"version", 0, 0, 'U'},     {"soft-labels", 1, 0, 'F'},
-        {"soft-weight", 1, 0, 'M'},   {"temperature", 1, 0, 'O'}, {0, 0, 0, 0}};
+    static const struct option longs[] = {{"root", 1, 0, 'r'},
+                                          {"train", 1, 0, 't'},
+                                          {"valid", 1, 0, 'v'},
+                                          {"data", 1, 0, 'a'},
+                                          {"valid-data", 1, 0, 'B'},
+                                          {"groups", 1, 0, 'g'},
+                                          {"fold", 1, 0, 'f'},
+                                          {"level-db", 1, 0, 'E'},
+                                          {"allow-empty-labels", 0, 0, 'z'},
+                                          {"out", 1, 0, 'o'},
+                                          {"report", 1, 0, 'R'},
+                                          {"cache", 1, 0, 'C'},
+                                          {"train-extra", 1, 0, 'T'},
+                                          {"valid-extra", 1, 0, 'V'},
+                                          {"extra-level-db", 1, 0, 'E'},
+                                          {"hidden", 1, 0, 'H'},
+                                          {"layers", 1, 0, 'L'},
+                                          {"pool", 1, 0, 'P'},
+                                          {"coeffs", 1, 0, 'c'},
+                                          {"mels", 1, 0, 'm'},
+                                          {"deltas", 0, 0, 'Y'},
+                                          {"no-deltas", 0, 0, 'y'},
+                                          {"epochs", 1, 0, 'e'},
+                                          {"batch", 1, 0, 'b'},
+                                          {"epoch-windows", 1, 0, 'w'},
+                                          {"patience", 1, 0, 'p'},
+                                          {"lr", 1, 0, 'l'},
+                                          {"weight-decay", 1, 0, 'd'},
+                                          {"dropout", 1, 0, 'D'},
+                                          {"clip-norm", 1, 0, 'n'},
+                                          {"hop", 1, 0, 'h'},
+                                          {"seed", 1, 0, 's'},
+                                          {"threads", 1, 0, 'j'},
+                                          {"variants", 1, 0, 'k'},
+                                          {"no-augment", 0, 0, 'A'},
+                                          {"no-gain", 0, 0, 'G'},
+                                          {"no-eq", 0, 0, 'q'},
+                                          {"no-noise", 0, 0, 'N'},
+                                          {"no-lowpass", 0, 0, 'W'},
+                                          {"no-speed", 0, 0, 'S'},
+                                          {"no-drive", 0, 0, 'X'},
+                                          {"name", 1, 0, 'x'},
+                                          {"select", 1, 0, 'Z'},
+                                          {"qat-epochs", 1, 0, 'Q'},
+                                          {"qat-always", 0, 0, 'K'},
+                                          {"help", 0, 0, '?'},
+                                          {"version", 0, 0, 'U'},
+                                          {"soft-labels", 1, 0, 'F'},
+                                          {"soft-weight", 1, 0, 'M'},
+                                          {"temperature", 1, 0, 'O'},
+                                          {"no-c0", 0, 0, 'I'},
+                                          {0, 0, 0, 0}};
     const char *root = NULL;
     int c, rc = 0;
     defaults(o);
@@ -333,6 +369,8 @@ int train_options_parse(int argc, char **argv, train_opts *o)
         }
         if (c == 'Y' || c == 'y')
             o->deltas = c == 'Y';
+        else if (c == 'I')
+            o->no_c0 = 1;
         else if (c == 'K')
             o->qat_always = 1;
         else if (c == 'z')

@@ -26,7 +26,7 @@ typedef struct {
     unsigned n_groups, fold, folds; /* folds 0: no group split */
     double level_db;
     unsigned hidden, layers, coeffs, mels;
-    int pool_mean, select_last, deltas, allow_empty_labels;
+    int pool_mean, select_last, deltas, no_c0, allow_empty_labels;
     unsigned epochs, batch, epoch_windows, patience, threads, variants;
     double lr, weight_decay, dropout, clip_norm, hop_seconds;
     unsigned qat_epochs;
