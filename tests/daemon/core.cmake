@@ -15,6 +15,8 @@ genred_test(test_smoother SOURCES test_smoother.c ${CMAKE_SOURCE_DIR}/daemon/smo
     LIBS m LABELS daemon INCLUDES ${CMAKE_SOURCE_DIR}/daemon)
 
 genred_test(test_tracker SOURCES test_tracker.c LIBS genred_tracker LABELS daemon)
+genred_test(test_hmm_filter SOURCES test_hmm_filter.c LIBS genred_tracker LABELS daemon
+    INCLUDES ${CMAKE_SOURCE_DIR}/nn)
 genred_test(test_arrivals SOURCES test_arrivals.c ${CMAKE_SOURCE_DIR}/daemon/arrivals.c
     LIBS Threads::Threads LABELS "daemon;threaded" INCLUDES ${CMAKE_SOURCE_DIR}/daemon)
 genred_test(test_messages SOURCES test_messages.c LIBS genred_core LABELS daemon)
