@@ -11,6 +11,8 @@
 #define CONFIG_TEXT_LEN    512
 
 typedef enum { DROP_COUNT = 0, DROP_ISOLATE = 1 } config_drop_policy;
+/* How genre.change is decided (daemon/tracker.h). */
+typedef enum { DECODE_HOLD = 0, DECODE_HMM = 1 } config_change_decoder;
 
 typedef struct {
     char name[CONFIG_NAME_LEN];
@@ -29,10 +31,15 @@ typedef struct {
     double hop;                  /* seconds between classifications */
     double smoothing;            /* time constant of the probability smoothing, s; 0 = off */
     double change_hold;          /* s a new top label must hold before genre.change */
-    double silence_dbfs;         /* window level below which the stream is silent */
-    double status_interval;      /* s between genre.status messages */
-    double ring_seconds;         /* input ring capacity, s */
-    int send_hwm;                /* ZeroMQ send high-water mark, messages per subscriber */
+    config_change_decoder change_decoder;
+    double hmm_segment;     /* hmm decoder: expected s in one genre */
+    double hmm_exponent;    /* power of the model's probabilities as likelihoods */
+    double hmm_threshold;   /* posterior a new genre must reach */
+    double hmm_hold;        /* s it must then hold before genre.change */
+    double silence_dbfs;    /* window level below which the stream is silent */
+    double status_interval; /* s between genre.status messages */
+    double ring_seconds;    /* input ring capacity, s */
+    int send_hwm;           /* ZeroMQ send high-water mark, messages per subscriber */
     config_drop_policy drop_policy;
     int realtime, print;
     int loop; /* file: inputs: 0 play once, -1 forever, N > 0 play N times in all */
