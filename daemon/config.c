@@ -91,9 +91,9 @@ int conf_defaults(genred_config *c)
     c->smoothing = 0;
     c->change_hold = 5.0;
     c->change_decoder = DECODE_HOLD;
-    c->hmm_segment = 30;
-    c->hmm_exponent = 0.3;
-    c->hmm_threshold = 0.8;
+    c->hmm_segment = 20;
+    c->hmm_exponent = 0.15;
+    c->hmm_threshold = 0.9;
     c->hmm_hold = 0;
     c->silence_dbfs = -60.0;
     c->status_interval = 5.0;

@@ -96,7 +96,7 @@ static void usage(FILE *out)
             "      --change-hold SECONDS  how long a new genre must hold (5)\n"
             "      --change-decoder D  hold | hmm: how genre.change is decided (hold)\n"
             "      --hmm-segment S, --hmm-exponent X, --hmm-threshold P, --hmm-hold S\n"
-            "                          the hmm decoder's settings (30, 0.3, 0.8, 0)\n"
+            "                          the hmm decoder's settings (20, 0.15, 0.9, 0)\n"
             "      --silence-dbfs DB   level below which a stream is silent (-60)\n"
             "      --status-interval SECONDS  genre.status period (5)\n"
             "      --send-hwm N        messages queued per subscriber (1000)\n"
