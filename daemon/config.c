@@ -42,7 +42,7 @@ typedef struct {
 #define CHOICE(field, words) #field, KEY_CHOICE, offsetof(genred_config, field), 0, 0, 0, words
 
 static const char *const drop_policies[] = {"count", "isolate", NULL};
-static const char *const change_decoders[] = {"hold", "hmm", NULL};
+static const char *const change_decoders[] = {"hold", "hmm", NULL}; /* tracker_decoder order */
 
 static const key_info keys[] = {
     {NUM(hop, 0.01, 60)},
@@ -90,7 +90,7 @@ int conf_defaults(genred_config *c)
      * shipped model (nn/default_model/README.md, "Genre events"). */
     c->smoothing = 0;
     c->change_hold = 5.0;
-    c->change_decoder = DECODE_HOLD;
+    c->change_decoder = TRACKER_DEFAULT_DECODER;
     c->hmm_segment = 20;
     c->hmm_exponent = 0.15;
     c->hmm_threshold = 0.9;

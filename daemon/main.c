@@ -335,10 +335,9 @@ static pipeline_settings settings_of(const genred_config *cfg)
 {
     tracker_hmm_settings hmm = {cfg->hmm_segment, cfg->hmm_exponent, cfg->hmm_threshold,
                                 cfg->hmm_hold};
-    tracker_decoder decoder =
-        cfg->change_decoder == DECODE_HMM ? TRACKER_DECODE_HMM : TRACKER_DECODE_HOLD;
     pipeline_settings s = {
-        {cfg->hop, cfg->smoothing, cfg->change_hold, cfg->silence_dbfs, decoder, hmm}, cfg->print};
+        {cfg->hop, cfg->smoothing, cfg->change_hold, cfg->silence_dbfs, cfg->change_decoder, hmm},
+        cfg->print};
     return s;
 }
 

@@ -28,6 +28,8 @@
 #define TRACKER_SILENCE (-1)
 
 typedef enum { TRACKER_DECODE_HOLD = 0, TRACKER_DECODE_HMM = 1 } tracker_decoder;
+/* genred's and genre-eval's default (config/genred.conf names it too). */
+#define TRACKER_DEFAULT_DECODER TRACKER_DECODE_HOLD
 
 typedef struct {
     double segment;   /* expected s of audio in one genre, > 0 */

@@ -149,7 +149,7 @@ int eval_options_parse(int argc, char **argv, eval_opts *o)
                      .smoothing = 0,
                      .change_hold = 5,
                      .silence_dbfs = -60,
-                     .decoder = TRACKER_DECODE_HOLD,
+                     .decoder = TRACKER_DEFAULT_DECODER,
                      .hmm = {.segment = 20, .exponent = 0.15, .threshold = 0.9, .hold = 0},
                      .tolerance = 10,
                      .seed = 1};
