@@ -6,7 +6,7 @@ if(NOT TARGET genred OR NOT TARGET genre-sub)
 endif()
 genred_py_scenarios(test_genred.py genred_ 90 daemon
     stdin_s16le:threaded stdin_f32le:threaded stdin_garbage:threaded file_fast:threaded
-    file_realtime:threaded reload_corrupt_model:threaded reload_decoder: slow_subscriber:threaded
+    file_realtime:threaded reload_corrupt_model:threaded reload_decoder:threaded slow_subscriber:threaded
     late_subscriber:threaded sigterm:threaded bad_config: endpoint_in_use: example_subscriber:
     genre_sub: streams_and_silence:threaded silence_change: print: print_closed:threaded
     short_input: systemd_notify:threaded)
