@@ -92,8 +92,11 @@ static void usage(FILE *out)
             "                          (default tcp://127.0.0.1:5556)\n"
             "  -m, --model FILE        model file (default: the built-in model)\n"
             "      --hop SECONDS       time between classifications (0.5)\n"
-            "      --smoothing SECONDS probability smoothing time constant, 0 = off (1.5)\n"
-            "      --change-hold SECONDS  how long a new genre must hold (2)\n"
+            "      --smoothing SECONDS probability smoothing time constant, 0 = off (0)\n"
+            "      --change-hold SECONDS  how long a new genre must hold (5)\n"
+            "      --change-decoder D  hold | hmm: how genre.change is decided (hold)\n"
+            "      --hmm-segment S, --hmm-exponent X, --hmm-threshold P, --hmm-hold S\n"
+            "                          the hmm decoder's settings (20, 0.15, 0.9, 0)\n"
             "      --silence-dbfs DB   level below which a stream is silent (-60)\n"
             "      --status-interval SECONDS  genre.status period (5)\n"
             "      --send-hwm N        messages queued per subscriber (1000)\n"
@@ -132,6 +135,11 @@ static const struct option long_options[] = {
     {"hop", required_argument, NULL, OPT_SET},
     {"smoothing", required_argument, NULL, OPT_SET},
     {"change-hold", required_argument, NULL, OPT_SET},
+    {"change-decoder", required_argument, NULL, OPT_SET},
+    {"hmm-segment", required_argument, NULL, OPT_SET},
+    {"hmm-exponent", required_argument, NULL, OPT_SET},
+    {"hmm-threshold", required_argument, NULL, OPT_SET},
+    {"hmm-hold", required_argument, NULL, OPT_SET},
     {"silence-dbfs", required_argument, NULL, OPT_SET},
     {"status-interval", required_argument, NULL, OPT_SET},
     {"send-hwm", required_argument, NULL, OPT_SET},
@@ -325,8 +333,11 @@ static model_t *load_model(const cli *a, const genred_config *cfg, const char *f
 
 static pipeline_settings settings_of(const genred_config *cfg)
 {
-    pipeline_settings s = {cfg->hop, cfg->smoothing, cfg->change_hold, cfg->silence_dbfs,
-                           cfg->print};
+    tracker_hmm_settings hmm = {cfg->hmm_segment, cfg->hmm_exponent, cfg->hmm_threshold,
+                                cfg->hmm_hold};
+    pipeline_settings s = {
+        {cfg->hop, cfg->smoothing, cfg->change_hold, cfg->silence_dbfs, cfg->change_decoder, hmm},
+        cfg->print};
     return s;
 }
 

@@ -21,14 +21,17 @@
  *   top         string|null  label with the highest smoothed probability;
  *                       null while the stream is silent
  *   p           number  smoothed probability of top (0 when silent)
- *   probs       [number] smoothed probabilities, model order, sum 1 (1e-4)
+ *   probs       [number] smoothed probabilities (change_decoder "hmm": the
+ *                       filtered posterior), model order, sum 1 (1e-4)
  *   raw         [number] this window's unsmoothed probabilities, sum 1
  *   silence     bool    window level below silence_dbfs
  *   level_dbfs  number  RMS level of the window about its mean, dBFS (-200 for
  *                       digital 0 or a bare DC offset)
  *
  * genre.change (per stream, when the smoothed top label, or silence,
- * changed and then held for change_hold seconds of audio)
+ * changed and then held for change_hold seconds of audio; change_decoder
+ * "hmm": when a new label's filtered probability reached hmm_threshold, or
+ * silence came, and held for hmm_hold seconds)
  *   v, stream, time_ms, position, model  as above
  *   previous    string|null  label before (null: silence or nothing yet)
  *   new         string|null  label now (null: silence)

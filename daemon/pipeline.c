@@ -116,7 +116,7 @@ static int engine_build(engine *e, model_ref *model, const pipeline_settings *s,
     const model_t *m = model->model;
     e->model = model_ref_hold(model);
     e->settings = *s;
-    uint64_t hop = frontend_hop_samples(&m->frontend, s->hop);
+    uint64_t hop = frontend_hop_samples(&m->frontend, s->tracker.hop);
     e->classifier = classifier_create(m, model_window_frames(m), err, err_len);
     if (e->classifier)
         e->stream = stream_classifier_create(
@@ -125,8 +125,7 @@ static int engine_build(engine *e, model_ref *model, const pipeline_settings *s,
         engine_free(e);
         return -1;
     }
-    tracker_settings ts = {s->hop, s->smoothing, s->change_hold, s->silence_dbfs};
-    e->tracker = tracker_create(m->n_labels, &ts);
+    e->tracker = tracker_create(m->n_labels, &s->tracker);
     e->raw = calloc(m->n_labels, sizeof *e->raw);
     if (!e->tracker || !e->raw) {
         snprintf(err, err_len, "pipeline: out of memory");
@@ -152,7 +151,7 @@ static void set_frontend(pipeline_t *p, frontend_t *fe)
         frontend_destroy(p->fe);
     }
     p->fe = fe;
-    if (fe) frontend_set_hop(fe, p->eng.settings.hop);
+    if (fe) frontend_set_hop(fe, p->eng.settings.tracker.hop);
     /* A new front end numbers its frames from 0 again. */
     if (p->eng.stream) stream_classifier_reset(p->eng.stream);
 }
@@ -355,7 +354,7 @@ static void take_pending(pipeline_t *p)
      * same labels; new labels start afresh. */
     if (!labels_changed) tracker_continue(p->eng.tracker, old.tracker);
     engine_free(&old);
-    if (p->fe) frontend_set_hop(p->fe, p->eng.settings.hop);
+    if (p->fe) frontend_set_hop(p->fe, p->eng.settings.tracker.hop);
     if (rebuild) {
         char err[256];
         frontend_t *fe =

@@ -359,6 +359,70 @@ def test_reload_corrupt_model():
     check(rc == 0, "clean stop after reloads (rc %r)\n%s" % (rc, g.stderr()[-6000:]))
 
 
+def hmm_step(before, raw, hop, segment, exponent):
+    """The sticky HMM's forward step, the long way: the whole transition
+    matrix, then Bayes' rule with the tempered likelihoods."""
+    n = len(raw)
+    stay = np.exp(-hop / segment)
+    transition = np.full((n, n), (1 - stay) / (n - 1))
+    np.fill_diagonal(transition, stay)
+    joint = (np.asarray(before) @ transition) * np.asarray(raw) ** exponent
+    return joint / joint.sum()
+
+
+def test_reload_decoder():
+    """SIGHUP switches the change decoder both ways on a running stream: with
+    the hold decoder and no smoothing genre.probs carries the raw
+    probabilities; after the switch to hmm every message's probabilities are
+    the forward filter's step from the one before (the first one's from the
+    last smoothed vector, which the filter takes over), with the reloaded
+    segment and exponent; after the switch back they are raw again."""
+    rate = 22050
+    clip = write_wav(os.path.join(TMP, "decoder.wav"), tone(4, rate, 1), rate)
+    ep = endpoint()
+    base = ('input = "file:%s";\npublish = "%s";\nhop = 0.25;\nrealtime = true;\nloop = true;\n'
+            'smoothing = 0;\n' % (clip, ep))
+    conf = write_config("decoder.conf", base + 'change_decoder = "hold";\n')
+    g = Genred(config=conf)
+    sub = Subscriber(ep, topics=("genre.probs",))
+
+    def raw_again(after, what):
+        check(sub.wait_for("genre.probs", after + 4, 8 * SLOW), "publishing " + what)
+        m = sub.of("genre.probs")[-1][2]
+        check(np.allclose(m["probs"], m["raw"], atol=1e-6), "%s: probs are raw: %r" % (what, m))
+
+    def reload(text, count):
+        write_config("decoder.conf", base + text)
+        n = len(sub.of("genre.probs"))
+        g.proc.send_signal(signal.SIGHUP)
+        end = time.monotonic() + 5 * SLOW
+        while g.stderr().count("reload: done") < count and time.monotonic() < end:
+            time.sleep(0.02)
+        check(g.stderr().count("reload: done") == count, "reload %d done" % count)
+        return n
+
+    raw_again(0, "with the hold decoder")
+    n = reload('change_decoder = "hmm";\nhmm_segment = 20.0;\nhmm_exponent = 0.5;\n', 1)
+    check(sub.wait_for("genre.probs", n + 12, 8 * SLOW), "publishing with the hmm decoder")
+    ms = [m[2] for m in sub.of("genre.probs")[n - 1:]]
+    start = next((i for i, m in enumerate(ms) if not np.allclose(m["probs"], m["raw"], atol=1e-6)),
+                 None)
+    check(start is not None and start >= 1, "the hmm decoder took over: %r" % ms[-1])
+    steps = list(zip(ms[start - 1:], ms[start:])) if start else []
+    for a, b in steps:
+        # No hop missed (positions are where the worker's block ended).
+        check(0 < b["position"] - a["position"] < 1.5 * 0.25 * rate,
+              "consecutive hops: %d, %d" % (a["position"], b["position"]))
+        want = hmm_step(a["probs"], b["raw"], 0.25, 20.0, 0.5)
+        check(np.allclose(b["probs"], want, atol=2e-5),
+              "filtered probs %r, the forward step gives %r" % (b["probs"], want.tolist()))
+    check(len(steps) >= 8, "%d filtered messages checked" % len(steps))
+    raw_again(reload('change_decoder = "hold";\n', 2), "back on the hold decoder")
+    rc = g.stop()
+    sub.close()
+    check(rc == 0, "clean stop after the reloads (rc %r)\n%s" % (rc, g.stderr()[-6000:]))
+
+
 def test_slow_subscriber():
     """A subscriber that never reads: the pipeline does not slow down, the
     ring never overruns, and the drops are counted."""

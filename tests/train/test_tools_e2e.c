@@ -322,11 +322,21 @@ int main(void)
     CHECK(run(cmd, out) == 0);
     CHECK(file_contains(out, "playlist: 9 segments of 3 s"));
     CHECK(file_contains(out, "smoothing   hold    right announced  false/h   delay"));
+    CHECK(file_contains(out,
+                        "segment exponent threshold   hold    right announced  false/h   delay"));
     snprintf(cmd, sizeof cmd,
              "%s/bin/genre-eval --model %s --root %s --list %s --events --segment 3", build, model,
              root, valid);
     CHECK(run(cmd, out) == 0);
     CHECK(file_contains(out, "events (smoothing 0.0 s, change hold 5.0 s): announced genre right"));
+    snprintf(cmd, sizeof cmd,
+             "%s/bin/genre-eval --model %s --root %s --list %s --events --segment 3 "
+             "--change-decoder hmm --hmm-segment 60 --hmm-exponent 0.2 --hmm-threshold 0.9 "
+             "--hmm-hold 1",
+             build, model, root, valid);
+    CHECK(run(cmd, out) == 0);
+    CHECK(file_contains(out, "events (hmm: segment 60 s, exponent 0.20, threshold 0.90, hold 1.0 "
+                             "s): announced genre right"));
 
     snprintf(cmd, sizeof cmd,
              "%s/bin/genre-classify --model %s --hop 0.25 --json %s/clicks/clicks.100.wav "

@@ -116,7 +116,7 @@ static void test_sampler(void)
 
 static const int truth[SEGS] = {0, 1, 2, 0, 2, 1};
 
-static events_score score(int noisy, double hold)
+static events_score score_with(int noisy, const tracker_settings *s)
 {
     static float probs[NWIN * L];
     static double end[NWIN], level[NWIN];
@@ -133,10 +133,15 @@ static events_score score(int noisy, double hold)
     }
     events_t *e = events_from_windows(L, truth, SEGS, 30, probs, end, level, NWIN);
     REQUIRE(e);
-    tracker_settings s = {HOP, 0, hold, -60};
-    events_score r = events_run(e, &s, 10);
+    events_score r = events_run(e, s, 10);
     events_destroy(e);
     return r;
+}
+
+static events_score score(int noisy, double hold)
+{
+    tracker_settings s = {.hop = HOP, .change_hold = hold, .silence_dbfs = -60};
+    return score_with(noisy, &s);
 }
 
 static void test_events(void)
@@ -164,6 +169,15 @@ static void test_events(void)
     CHECK(late.hits == 0 && late.changes == SEGS);
     CHECK_NEAR(late.false_per_hour, 0.0, 1e-9);
     CHECK_NEAR(late.median_delay, WIN / 2 + 9.0, HOP);
+    /* The hmm decoder rides out the wrong windows without any hold, and
+     * still announces every change within the tolerance. */
+    tracker_settings hmm = {.hop = HOP,
+                            .silence_dbfs = -60,
+                            .decoder = TRACKER_DECODE_HMM,
+                            .hmm = {.segment = 30, .exponent = 0.3, .threshold = 0.8}};
+    events_score filtered = score_with(1, &hmm);
+    CHECK_NEAR(filtered.false_per_hour, 0.0, 1e-9);
+    CHECK_NEAR(filtered.announced, 1.0, 1e-9);
 }
 
 static soft_labels_t *load_soft(const char *text, char *err)

@@ -1,8 +1,8 @@
 /* events: how far a DJ app or a radio log can trust genre.change. Builds a
  * playlist of clips whose genre changes every segment (30 s), runs the
  * model over it window by window as the daemon would (same hop, same
- * classifier), replays the daemon's own smoothing, silence and change-hold
- * (daemon/tracker) and scores the announcements against the truth:
+ * classifier), replays the daemon's own tracker (silence and either change
+ * decoder, daemon/tracker) and scores the announcements against the truth:
  *   right      share of audio time where the last announced genre is right
  *              (time before the first announcement counts as wrong)
  *   announced  share of true changes announced with the right genre within
