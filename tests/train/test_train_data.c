@@ -10,6 +10,7 @@
 #include "splitmix.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,10 +125,10 @@ static events_score score_with(int noisy, const tracker_settings *s)
     for (int w = 0; w < NWIN; w++) {
         end[w] = w * HOP + WIN;
         level[w] = -20;
-        /* The truth at the window's middle, or with noise a wrong label
-         * every fifth window. */
-        int k = truth[(int)((end[w] - WIN / 2) / 30)];
-        if (noisy && w % 5 == 2) k = (k + 1 + (int)(splitmix64(&rng) % 2)) % L;
+        /* The truth at the window's middle, or with noise (1) a wrong
+         * label every fifth window; a stuck classifier (2) says 0 always. */
+        int k = noisy == 2 ? 0 : truth[(int)((end[w] - WIN / 2) / 30)];
+        if (noisy == 1 && w % 5 == 2) k = (k + 1 + (int)(splitmix64(&rng) % 2)) % L;
         for (int j = 0; j < L; j++)
             probs[w * L + j] = j == k ? 0.9f : 0.05f;
     }
@@ -167,6 +168,11 @@ static void test_events(void)
      * none is a hit, none is false, and the delay says how late. */
     events_score late = score(0, 9.0);
     CHECK(late.hits == 0 && late.changes == SEGS);
+    /* Stuck on genre 0: the change back to 0 at 90 s finds 0 announced all
+     * along, which is no catch and no delay, so nothing is caught. */
+    events_score stuck = score(2, 0);
+    CHECK(stuck.hits == 0 && stuck.changes == 1 && stuck.true_changes == SEGS - 1);
+    CHECK(isnan(stuck.median_delay));
     CHECK_NEAR(late.false_per_hour, 0.0, 1e-9);
     CHECK_NEAR(late.median_delay, WIN / 2 + 9.0, HOP);
     /* The hmm decoder rides out the wrong windows without any hold, and
