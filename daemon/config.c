@@ -169,6 +169,41 @@ int conf_set(genred_config *c, const char *key, const char *value, const char *f
     return store_number(c, k, v, flag, err, err_len);
 }
 
+/* One key's value as the file would spell it. */
+static int format_value(const genred_config *c, const key_info *k, char *buf, size_t len)
+{
+    const char *field = (const char *)c + k->offset;
+    switch (k->kind) {
+    case KEY_NUMBER:
+        return snprintf(buf, len, "%g", *(const double *)field);
+    case KEY_INT:
+        return snprintf(buf, len, "%d", *(const int *)field);
+    case KEY_BOOL:
+        return snprintf(buf, len, "%s", *(const int *)field ? "true" : "false");
+    case KEY_PLAYS: {
+        int plays = *(const int *)field;
+        return plays > 0 ? snprintf(buf, len, "%d", plays)
+                         : snprintf(buf, len, "%s", plays ? "true" : "false");
+    }
+    case KEY_DROP:
+        return snprintf(buf, len, "\"%s\"", c->drop_policy == DROP_ISOLATE ? "isolate" : "count");
+    default:
+        return snprintf(buf, len, "\"%s\"", field);
+    }
+}
+
+void conf_format_settings(const genred_config *c, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0] && used < len; i++) {
+        char value[CONFIG_TEXT_LEN + 3];
+        format_value(c, &keys[i], value, sizeof value);
+        int n = snprintf(buf + used, len - used, "%s%s = %s;", i ? " " : "", keys[i].name, value);
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
 int conf_copy(genred_config *dst, const genred_config *src)
 {
     *dst = *src;

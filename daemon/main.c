@@ -78,37 +78,46 @@ typedef struct {
     double last_cpu_s;
 } app;
 
+/* The defaults shown are read from conf_defaults, the one place the
+ * parser takes them from, so --help cannot drift from the real ones. */
 static void usage(FILE *out)
 {
+    genred_config d;
+    if (conf_defaults(&d)) return;
     fprintf(out,
             "Usage: genred [OPTION]...\n"
             "Classifies the music genre of live audio and publishes it over ZeroMQ.\n\n"
             "  -c, --config FILE       settings file (default " CONFIG_DEFAULT_PATH " if present)\n"
-            "      --check-config      validate the settings and the model, then exit 0 or 1\n"
+            "      --check-config      validate the settings and the model, print the settings\n"
+            "                          in effect, then exit 0 or 1\n"
             "  -i, --input SPEC        portaudio[:DEVICE] | jack[:PORT,...] |\n"
             "                          stdin[:FORMAT:RATE:CHANNELS] | file:PATH\n"
-            "  -n, --name NAME         stream name for --input (default main)\n"
+            "  -n, --name NAME         stream name for --input (default %s)\n"
             "  -p, --publish ENDPOINT  ZeroMQ endpoint to bind; repeatable\n"
-            "                          (default tcp://127.0.0.1:5556)\n"
+            "                          (default %s)\n"
             "  -m, --model FILE        model file (default: the built-in model)\n"
-            "      --hop SECONDS       time between classifications (0.5)\n"
-            "      --smoothing SECONDS probability smoothing time constant, 0 = off (1.5)\n"
-            "      --change-hold SECONDS  how long a new genre must hold (2)\n"
-            "      --silence-dbfs DB   level below which a stream is silent (-60)\n"
-            "      --status-interval SECONDS  genre.status period (5)\n"
-            "      --send-hwm N        messages queued per subscriber (1000)\n"
-            "      --drop-policy P     count | isolate (see README)\n"
-            "      --ring-seconds S    input buffer length (2)\n"
+            "      --hop SECONDS       time between classifications (%g)\n"
+            "      --smoothing SECONDS probability smoothing time constant, 0 = off (%g)\n"
+            "      --change-hold SECONDS  how long a new genre must hold (%g)\n"
+            "      --silence-dbfs DB   level below which a stream is silent (%g)\n"
+            "      --status-interval SECONDS  genre.status period (%g)\n"
+            "      --send-hwm N        messages queued per subscriber (%d)\n"
+            "      --drop-policy P     count | isolate (%s; see README)\n"
+            "      --ring-seconds S    input buffer length (%g)\n"
             "      --realtime          file input: pace like a live source\n"
             "      --loop[=N]          file input: start again at the end (N: play N times)\n"
             "      --print             print a line per update on stdout\n"
             "      --wait-subscriber   start the inputs once a subscriber is connected\n"
-            "      --log-level LEVEL   error | warn | info | debug (info)\n"
+            "      --log-level LEVEL   error | warn | info | debug (%s)\n"
             "      --list-devices      list PortAudio capture devices\n"
             "      --model-info        print the model's labels and front-end as JSON\n"
             "      --gen-keys DIR      write a CURVE keypair DIR/curve.key, DIR/curve.pub\n"
             "  -h, --help              this help\n"
-            "  -V, --version           version and built-in model\n");
+            "  -V, --version           version and built-in model\n",
+            d.streams[0].name, d.publish[0], d.hop, d.smoothing, d.change_hold, d.silence_dbfs,
+            d.status_interval, d.send_hwm, d.drop_policy == DROP_ISOLATE ? "isolate" : "count",
+            d.ring_seconds, d.log_level);
+    conf_free(&d);
 }
 
 enum {
@@ -686,8 +695,12 @@ int main(int argc, char **argv)
         return 0;
     }
     if (g.args.check_config) {
-        printf("genred: configuration OK (%s, model '%s', %u stream(s))\n",
-               g.config_file ? g.config_file : "built-in defaults", m->id, g.cfg.n_streams);
+        char settings[4096];
+        conf_format_settings(&g.cfg, settings, sizeof settings);
+        printf("genred: configuration OK (%s, model '%s', %u stream(s))\n"
+               "genred: settings: %s\n",
+               g.config_file ? g.config_file : "built-in defaults", m->id, g.cfg.n_streams,
+               settings);
         model_destroy(m);
         conf_free(&g.cfg);
         return 0;

@@ -480,6 +480,52 @@ def test_bad_config():
         check(len(out.stderr.strip().splitlines()) == 1, "%r: one line: %r" % (args, out.stderr))
 
 
+def settings_in_effect(*args):
+    """--check-config's `settings:` line as {key: value text}."""
+    out = subprocess.run(GENRED + ["--check-config"] + list(args), capture_output=True, text=True)
+    check(out.returncode == 0, "--check-config %r: %r" % (args, out.stderr))
+    line = [l for l in out.stdout.splitlines() if l.startswith("genred: settings: ")]
+    check(len(line) == 1, "one settings line: %r" % out.stdout)
+    pairs = line[0][len("genred: settings: "):].rstrip(";").split("; ") if line else []
+    return dict(p.split(" = ", 1) for p in pairs)
+
+
+def test_help_defaults():
+    """Every default --help shows is the one the parser starts from (they
+    once said smoothing 1.5 and change-hold 2 while the real ones were 0 and
+    5), and config/genred.conf, whose values say they are the defaults, sets
+    exactly the same."""
+    empty = write_config("empty.conf", "")
+    defaults = settings_in_effect("--config", empty)
+    help_text = subprocess.run(GENRED + ["--help"], capture_output=True, text=True).stdout
+    shown = {}
+    for line in help_text.splitlines():
+        opt = line[6:].split()[0] if line.startswith("      --") else ""
+        value = line.rsplit("(", 1)[-1].split(";")[0].rstrip(")") if line.endswith(")") else None
+        if opt and value is not None and opt[2:].replace("-", "_") in defaults:
+            shown[opt[2:].replace("-", "_")] = value
+    check(set(shown) == {"hop", "smoothing", "change_hold", "silence_dbfs", "status_interval",
+                         "send_hwm", "drop_policy", "ring_seconds", "log_level"},
+          "--help shows the defaults of the scalar flags: %r" % shown)
+    for key, value in shown.items():
+        want = defaults[key].strip('"')
+        same = value == want
+        if not same:
+            try:
+                same = float(value) == float(want)
+            except ValueError:
+                pass
+        check(same, "--help says --%s defaults to %s; the parser's default is %s" % (
+            key.replace("_", "-"), value, want))
+    example = settings_in_effect("--config", os.path.join(SOURCE, "config", "genred.conf"))
+    check(example == defaults, "config/genred.conf sets the built-in defaults: %r vs %r" % (
+        {k: v for k, v in example.items() if defaults.get(k) != v},
+        {k: v for k, v in defaults.items() if example.get(k) != v}))
+    flags = settings_in_effect("--config", empty, "--smoothing", "1.5", "--loop=3")
+    check(flags["smoothing"] == "1.5" and flags["loop"] == "3",
+          "the settings line shows flags in effect: %r" % flags)
+
+
 def test_endpoint_in_use():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
