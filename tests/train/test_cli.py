@@ -29,12 +29,10 @@ TMP = tempfile.mkdtemp(prefix="genred-cli-")
 
 # Every program in build/bin: the user-facing ones and the benchmarks
 # (genre-queue and genre-replay only where libnats was found; those not built
-# are skipped). genre-train's options belong to the trainer's owner; its
-# --version is checked once it has one (issue 17 item 10, noted for the lead).
+# are skipped).
 PROGRAMS = ["genred", "genre-sub", "genre-web", "genre-classify", "genre-eval", "genre-features",
             "genre-model-info", "genre-import-torch", "genre-train", "genre-hub", "genre-queue",
             "genre-replay", "bench_model", "bench_gru", "bench_frontend", "bench_stream"]
-NO_VERSION_YET = {"genre-train"}
 
 
 def run(args, **kw):
@@ -64,8 +62,6 @@ def test_help_version():
         out = run([exe] + required + ["--bogus-option"])
         check(out.returncode == 2 and "--bogus-option" in out.stderr and out.stdout == "",
               "%s --bogus-option: exit 2 naming it (rc %d, %r)" % (p, out.returncode, out.stderr))
-        if p in NO_VERSION_YET:
-            continue
         out = run([exe, "--version"])
         check(out.returncode == 0 and out.stdout.startswith("%s %s" % (p, want)),
               "%s --version: '%s %s' (rc %d, %r)" % (p, p, want, out.returncode, out.stdout))
