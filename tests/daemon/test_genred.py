@@ -459,6 +459,14 @@ def test_bad_config():
     out = subprocess.run(GENRED + ["--config", os.path.join(TMP, "missing.conf")],
                          capture_output=True, text=True)
     check(out.returncode == 1 and "missing.conf" in out.stderr, "missing file: " + out.stderr)
+    # A text file renamed .wav is "not an audio file", in one line at start.
+    notes = write_config("notes.wav", "track list\n1. intro\n")
+    out = subprocess.run(GENRED + ["--input", "file:" + notes, "--publish", endpoint()],
+                         capture_output=True, text=True, timeout=10 * SLOW)
+    err = out.stderr.strip().splitlines()
+    check(out.returncode == 1 and len(err) == 1 and
+          err[0].endswith("%s: not an audio file (it holds text)" % notes),
+          "text file as file: input: rc %d, %r" % (out.returncode, out.stderr))
     # The shipped example parses.
     out = subprocess.run(GENRED + ["--check-config", "--config",
                           os.path.join(SOURCE, "config", "genred.conf")],

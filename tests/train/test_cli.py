@@ -154,13 +154,14 @@ def test_classify_folders():
     open(os.path.join(root, "cover.jpg"), "w").write("not audio, not listed")
     open(os.path.join(root, "notes.txt"), "w").write("not audio, not listed")
     open(os.path.join(root, "a", "empty.flac"), "w").close()
+    open(os.path.join(root, "a", "notes.wav"), "w").write("a text file renamed .wav\n")
     with open(os.path.join(root, "b", "song.m4a"), "wb") as f:
         f.write(b"\0\0\0\x20ftypM4A " + bytes(range(256)) * 8)
     os.makedirs(os.path.join(root, ".hidden"))
     write_wav(os.path.join(root, ".hidden", "x.wav"), 3)
 
-    want = [os.path.join(root, p) for p in ("a/deep/one.wav", "a/empty.flac", "b/song.m4a",
-                                            "b/two.wav", "c.wav", "short.wav")]
+    want = [os.path.join(root, p) for p in ("a/deep/one.wav", "a/empty.flac", "a/notes.wav",
+                                            "b/song.m4a", "b/two.wav", "c.wav", "short.wav")]
     one = classify("--json", "--jobs", "1", root)
     two = classify("--json", "--jobs", "2", root)
     check(one.returncode == 1 and two.returncode == 1, "a failed file: exit 1 (%d, %d)" %
@@ -172,6 +173,8 @@ def test_classify_folders():
     by = {os.path.relpath(l["file"], root): l for l in lines}
     check(by.get("a/empty.flac", {}).get("error") == "empty file", "empty: %r" % by.get(
         "a/empty.flac"))
+    check(by.get("a/notes.wav", {}).get("error") == "not an audio file (it holds text)",
+          "text renamed .wav: %r" % by.get("a/notes.wav"))
     check(by.get("b/song.m4a", {}).get("error", "").startswith("codec not supported"),
           "m4a: %r" % by.get("b/song.m4a"))
     check("shorter than the 3 s window" in by.get("short.wav", {}).get("warning", ""),
@@ -183,8 +186,9 @@ def test_classify_folders():
     # The text form names errors and warnings on stderr, in the same order.
     text = classify("--jobs", "2", root)
     errs = [l for l in text.stderr.splitlines()]
-    check(len(errs) == 3 and "empty.flac: empty file" in errs[0] and "song.m4a" in errs[1] and
-          "short.wav: warning:" in errs[2], "stderr: %r" % errs)
+    check(len(errs) == 4 and "empty.flac: empty file" in errs[0] and
+          "notes.wav: not an audio file" in errs[1] and "song.m4a" in errs[2] and
+          "short.wav: warning:" in errs[3], "stderr: %r" % errs)
     check(len(text.stdout.splitlines()) == 4, "four verdicts: %r" % text.stdout)
     # Every file good: exit 0.
     ok = classify("--jobs", "2", os.path.join(root, "b", "two.wav"), os.path.join(root, "c.wav"))
