@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,8 @@ typedef struct {
     /* Sized at start from the config. */
     stream_slot *streams;
     unsigned n_streams;
-    int running; /* inputs were started */
+    int running;            /* inputs were started */
+    atomic_int stop_signal; /* SIGINT or SIGTERM once one asked genred to stop */
 
     pthread_mutex_t lock; /* model id and cpu figures, read by the status thread */
     char model_id[MODEL_ID_LEN + 1];
@@ -357,6 +359,15 @@ static void stream_status(app *g, unsigned i, publisher_t *pub, message_stream_s
     pipeline_get_stats(g->streams[i].pipeline, &s->stats);
     input_error(g->streams[i].input, s->error, sizeof s->error);
     input_note(g->streams[i].input, s->note, sizeof s->note);
+    /* After a stop signal no more audio is analysed: the closing status
+     * says the stream ended and why, as an ordinary end of input does,
+     * rather than "running". An input that ended or failed keeps its own. */
+    int sig = atomic_load(&g->stop_signal);
+    if (sig && strcmp(s->stats.state, "ended") && strcmp(s->stats.state, "failed")) {
+        s->stats.state = "ended";
+        snprintf(s->note, sizeof s->note, "genred stopped by %s",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
     s->latency_n =
         publisher_take_latency(pub, s->name, &s->latency_p50, &s->latency_p99, &s->latency_max);
 }
@@ -600,7 +611,10 @@ static int wait_for_subscriber(app *g, const sigset_t *set)
     log_info("waiting for a subscriber before starting the input(s)");
     while (!publisher_subscribed(g->publisher)) {
         int sig = next_signal(set);
-        if (sig == SIGINT || sig == SIGTERM) return -1;
+        if (sig == SIGINT || sig == SIGTERM) {
+            atomic_store(&g->stop_signal, sig);
+            return -1;
+        }
     }
     /* Give ZeroMQ a moment to attach the subscriber's filter on every
      * endpoint before the first message. */
@@ -617,6 +631,7 @@ static int run(app *g, const sigset_t *set)
         int sig = next_signal(set);
         if (sig == SIGINT || sig == SIGTERM) {
             log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            atomic_store(&g->stop_signal, sig);
             notify_stopping();
             return 0;
         }

@@ -562,7 +562,12 @@ def test_sigterm():
     check(rc == 0, "SIGTERM: exit 0 (rc %r)" % rc)
     check(took < 1.0 * SLOW, "stopped in %.2f s" % took)
     g.proc.stdin.close()
+    # The closing status says the stream ended and why, not "running".
+    status = final_status(sub)
     sub.close()
+    s = status["streams"][0] if status else {}
+    check(s.get("state") == "ended" and s.get("note") == "genred stopped by SIGTERM" and
+          s.get("error") == "", "closing status after SIGTERM: %r" % s)
     # 64 streams stop together, not one after another: each worker and file
     # reader may be asleep for up to 50 ms, 6 s in a row. About 2 s.
     wav = write_wav(os.path.join(TMP, "many.wav"), tone(2, 22050, 1), 22050)
