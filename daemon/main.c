@@ -434,10 +434,12 @@ static int run_streams(app *g, char *err, size_t len)
     for (unsigned i = 0; i < g->n_streams; i++)
         if (pipeline_start(g->streams[i].pipeline, err, len)) return -1;
     for (unsigned i = 0; i < g->n_streams; i++) {
-        if (input_start(g->streams[i].input, err, len)) return -1;
+        /* Said before the start, whose audio the worker may log at once:
+         * the input was opened (its format known) by input_create. */
         log_info("stream '%s': %s (%g Hz, %u channel(s))", g->streams[i].conf.name,
                  g->streams[i].conf.input, input_rate(g->streams[i].input),
                  input_channels(g->streams[i].input));
+        if (input_start(g->streams[i].input, err, len)) return -1;
     }
     return 0;
 }
@@ -583,8 +585,7 @@ static int supervise(app *g, supervision *sv, int *failed)
     }
     if (flowing && !sv->ready) {
         sv->ready = 1;
-        notify_ready();
-        log_info("audio is flowing");
+        notify_ready(); /* each worker logs its own "audio is flowing" */
     }
     if (wd_usec && alive && now - sv->last_watchdog >= (int64_t)wd_usec * 1000 / 2) {
         notify_watchdog();

@@ -776,6 +776,36 @@ def test_short_input():
           in out.stderr, "warned: %r" % out.stderr)
 
 
+def test_log_order():
+    """Log lines come in the order of the events: per stream its start,
+    "audio is flowing", its genre changes, its end; then "all inputs ended".
+    (Main's poll used to log "audio is flowing" after a fast file had
+    already logged its changes and its end.)"""
+    rate = 22050
+    noise = np.random.default_rng(5).standard_normal((8 * rate, 1)).astype(np.float32) * 0.2
+    two = write_wav(os.path.join(TMP, "order.wav"), np.concatenate([tone(8, rate), noise]), rate)
+    one = write_wav(os.path.join(TMP, "order1.wav"), tone(6, rate, seed=3), rate)
+    conf = write_config("order.conf", 'streams = ( { name = "a"; input = "file:%s"; },\n'
+                        '            { name = "b"; input = "file:%s"; } );\n'
+                        'publish = "%s";\nchange_hold = 1.0;\n' % (two, one, endpoint()))
+    g = Genred(config=conf)
+    check(g.wait(30 * SLOW) == 0, "exit 0\n" + g.stderr())
+    lines = g.stderr().splitlines()
+    for name in ("a", "b"):
+        mine = [l.split("stream '%s': " % name, 1)[1] for l in lines
+                if "stream '%s': " % name in l]
+        kinds = ["start" if l.startswith("file:") else "flowing" if l == "audio is flowing" else
+                 "change" if " -> " in l else "ended" if l.startswith("input ended") else
+                 "summary" if " hops, " in l else l for l in mine]
+        changes = kinds.count("change")
+        check(changes >= 1 and kinds == ["start", "flowing"] + ["change"] * changes +
+              ["ended", "summary"], "stream %s logs in event order: %r" % (name, mine))
+    ended = [i for i, l in enumerate(lines) if "input ended" in l]
+    everything = [i for i, l in enumerate(lines) if "all inputs ended" in l]
+    check(len(everything) == 1 and len(ended) == 2 and max(ended) < everything[0],
+          "'all inputs ended' after both ends: %r" % lines)
+
+
 def test_systemd_notify():
     """READY=1 once audio flows, STATUS= with the genre, WATCHDOG=1 from the
     worker loop, RELOADING=1 then READY=1 around SIGHUP, through a real
