@@ -35,8 +35,8 @@ PROGRAMS = ["genred", "genre-sub", "genre-web", "genre-classify", "genre-eval", 
             "genre-replay", "bench_model", "bench_gru", "bench_frontend", "bench_stream"]
 
 
-def run(args, **kw):
-    return subprocess.run(args, capture_output=True, text=True, timeout=30 * SLOW, **kw)
+def run(args, timeout=30 * SLOW, **kw):
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
 
 
 def version():
@@ -79,6 +79,53 @@ def test_dev_usage():
     out = run([dev, "frobnicate"])
     check(out.returncode == 2 and "unknown command 'frobnicate'" in out.stderr,
           "tools/dev frobnicate: %d %r" % (out.returncode, out.stderr))
+
+
+def test_train_model():
+    """tools/train-model on a tiny synthetic corpus laid out as ../shared/data
+    is: the model where --out says, its report beside it in MODEL.report/ (as
+    genre-train puts it), not in --work; and --help is the usage alone."""
+    tool = os.path.join(SOURCE, "tools", "train-model")
+    out = run([tool, "--help"])
+    lines = out.stdout.splitlines()
+    check(out.returncode == 0 and lines and lines[0].startswith("The shipped default model"),
+          "train-model --help: %d %r" % (out.returncode, out.stdout[:80]))
+    check(not any(l.startswith(("set ", "cd ", "#!")) for l in lines),
+          "--help holds no shell: %r" % lines[-3:])
+    check(sum("--work DIR" in l for l in lines) >= 2 and "MODEL.report/" in out.stdout,
+          "--help names --work for both modes and the report beside MODEL: %r" % out.stdout)
+    data = os.path.join(TMP, "corpus")
+    freqs = {"low": 220.0, "high": 1760.0}
+    lists = {}
+    for label, f in freqs.items():
+        for i in range(3):
+            for sub, lst in (("gtzan/audio", "gtzan/train.txt"), ("gtzan/audio", "gtzan/valid.txt"),
+                             ("gtzan/short", "gtzan/train_short.txt"),
+                             ("gtzan/short", "gtzan/valid_short.txt"),
+                             ("extra/audio", "extra/train.txt")):
+                name = "%s/%s%d-%s.wav" % (label, label, i, os.path.basename(lst)[:-4])
+                write_wav(os.path.join(data, sub, name), 3.5, freq=f * (1 + 0.05 * i))
+                lists.setdefault(lst, []).append(name)
+                if lst == "extra/train.txt":
+                    lists.setdefault("extra/labels.tsv", []).append("%s\t%s%d" % (name, label, i))
+    for lst, names in lists.items():
+        with open(os.path.join(data, lst), "w") as f:
+            f.write("\n".join(names) + "\n")
+    model = os.path.join(TMP, "models", "tiny.gmdl")
+    work = os.path.join(TMP, "work")
+    os.makedirs(os.path.dirname(model))
+    out = run([tool, "--data", data, "--out", model, "--work", work, "--hidden", "8",
+               "--epochs", "1", "--epoch-windows", "64", "--variants", "0", "--qat-epochs", "0",
+               "--threads", "1"], env=dict(os.environ, GENRED_BIN=BIN), timeout=120 * SLOW)
+    report = os.path.join(TMP, "models", "tiny.report")
+    check(out.returncode == 0 and os.path.exists(model), "train-model ran: %d %r" % (
+        out.returncode, out.stderr[-400:]))
+    check(os.path.exists(os.path.join(report, "metrics.json")) and
+          os.path.exists(os.path.join(report, "model-float.gmdl")),
+          "the report is beside --out: %r" % (os.listdir(report) if os.path.isdir(report) else []))
+    check(sorted(os.listdir(work)) == ["cache"], "--work holds the feature cache only: %r" %
+          os.listdir(work))
+    check("report in %s/" % report in out.stdout, "it says where the report is: %r" % out.stdout)
 
 
 def test_sub_args():
