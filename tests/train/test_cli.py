@@ -18,6 +18,8 @@ import tempfile
 import time
 import wave
 
+import numpy as np
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from scenario import check, main  # noqa: E402
 
@@ -126,6 +128,76 @@ def test_train_model():
     check(sorted(os.listdir(work)) == ["cache"], "--work holds the feature cache only: %r" %
           os.listdir(work))
     check("report in %s/" % report in out.stdout, "it says where the report is: %r" % out.stdout)
+
+
+def test_eval_equals_train():
+    """genre-eval on the lists genre-train validated on, with genre-train's
+    --hop and no other flag, scores exactly what genre-train's int8 report
+    says, window level too: both scale --data clips to -19 dBFS by default
+    (genre-eval once took them as recorded), and both score a clip of more
+    than 4096 windows (genre-train once left it out)."""
+    data = os.path.join(TMP, "levels")
+    lists = {"train": [], "valid": []}
+    for label, freq in (("low", 200.0), ("mid", 700.0), ("high", 2500.0)):
+        for i in range(4):
+            for split in lists:
+                name = "%s/%s%d.wav" % (label, split, i)
+                path = write_wav(os.path.join(data, split, name), 4 + 1.5 * i,
+                                 freq=freq * (1 + 0.07 * i))
+                lists[split].append(name)
+                if i % 2:  # quiet clips: the level normalisation matters
+                    with wave.open(path, "rb") as w:
+                        params, frames = w.getparams(), w.readframes(w.getnframes())
+                    quiet = struct.pack("<%dh" % (len(frames) // 2), *(
+                        v // 40 for v in struct.unpack("<%dh" % (len(frames) // 2), frames)))
+                    with wave.open(path, "wb") as w:
+                        w.setparams(params)
+                        w.writeframes(quiet)
+    # More than 4096 windows: one a frame (23 ms) past the first 3 s.
+    long_clip = os.path.join(data, "valid", "mid", "long.wav")
+    t = np.arange(int(100 * 22050)) / 22050
+    with wave.open(long_clip, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(22050)
+        w.writeframes((9000 * np.sin(2 * np.pi * 650 * t)).astype("<i2").tobytes())
+    lists["valid"].append("mid/long.wav")
+    for split, names in lists.items():
+        with open(os.path.join(data, split + ".txt"), "w") as f:
+            f.write("\n".join(names) + "\n")
+    model = os.path.join(TMP, "levels.gmdl")
+    sets = ["%s:%s" % (os.path.join(data, "valid"), os.path.join(data, "valid.txt"))]
+    out = run([os.path.join(BIN, "genre-train"), "--data", "%s:%s" % (
+        os.path.join(data, "train"), os.path.join(data, "train.txt")), "--valid-data", sets[0],
+        "--out", model, "--hidden", "8", "--coeffs", "13", "--epochs", "2", "--epoch-windows", "96",
+        "--variants", "0", "--qat-epochs", "0", "--threads", "1", "--hop", "0.01"],
+        timeout=120 * SLOW)
+    check(out.returncode == 0, "genre-train: %r" % out.stderr[-400:])
+    with open(os.path.join(TMP, "levels.report", "metrics.json")) as f:
+        reported = json.load(f)["valid_int8"]["all"]
+
+    def evaluate(*flags):
+        r = run([os.path.join(BIN, "genre-eval"), "--model", model, "--data", sets[0], "--hop",
+                 "0.01", "--json"] + list(flags), timeout=60 * SLOW)
+        check(r.returncode == 0, "genre-eval %r: %r" % (flags, r.stderr[-300:]))
+        return json.loads(r.stdout) if r.returncode == 0 else {}
+
+    got = evaluate()
+    mine = {"clips": got.get("clips"), "windows": got.get("windows"),
+            "window": [got.get("window_accuracy"), got.get("window_balanced_accuracy")],
+            "clip": [got.get("clip_accuracy"), got.get("clip_balanced_accuracy")]}
+    theirs = {"clips": reported["clips"], "windows": reported["windows"],
+              "window": [reported["window"]["accuracy"], reported["window"]["balanced_accuracy"]],
+              "clip": [reported["clip"]["accuracy"], reported["clip"]["balanced_accuracy"]]}
+    close = all(abs(a - b) < 1e-6 for k in ("window", "clip") for a, b in zip(mine[k], theirs[k]))
+    check(mine["clips"] == theirs["clips"] == 13 and mine["windows"] == theirs["windows"] and
+          mine["windows"] > 4096 and close,
+          "genre-eval %r equals genre-train's int8 report %r" % (mine, theirs))
+    as_is = evaluate("--level-db", "as-is")
+    check(as_is.get("windows") == got.get("windows") and
+          as_is.get("window_accuracy") != got.get("window_accuracy"),
+          "and the level matters here: as recorded %r vs %r" % (
+              as_is.get("window_accuracy"), got.get("window_accuracy")))
 
 
 def test_sub_args():

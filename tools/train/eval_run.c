@@ -33,14 +33,17 @@ static void usage(FILE *out)
             "                (and every clip without a group)\n"
             "  --hop         window step in seconds (default 0.5)\n"
             "  --cache       reuse/keep features in DIR\n"
-            "  --level-db    scale every clip to this RMS level first\n"
+            "  --level-db    RMS level in dBFS every clip is scaled to first, or as-is\n"
+            "                (default: --data clips at %g, as genre-train scales them;\n"
+            "                --root/--list clips as recorded)\n"
             "  --gain DB, --lowpass HZ, --drive DB, --snr DB  change the audio first (a\n"
             "                level, a band limit, a limiter's soft clipping, added noise)\n"
             "  --events      score genre.change on a playlist of the clips whose genre changes\n"
             "                every --segment seconds (30), with the daemon's smoothing and\n"
             "                change-hold (--smoothing 0, --change-hold 5, --silence-dbfs -60;\n"
             "                --sweep: a table over both); --seed orders the playlist (1)\n"
-            "  --help, --version\n");
+            "  --help, --version\n",
+            LEVEL_DEFAULT_DBFS);
 }
 
 static int flag_value(int c, char *arg, const char *flag, eval_opts *o)
@@ -63,6 +66,10 @@ static int flag_value(int c, char *arg, const char *flag, eval_opts *o)
     case 'h':
         return cli_real(PROG, "hop", arg, 0.01, 60, &o->hop);
     case 'L':
+        if (!strcmp(arg, "as-is")) {
+            o->level_db = LEVEL_AS_IS;
+            return 0;
+        }
         return cli_real(PROG, "level-db", arg, -80, 0, &o->level_db);
     case 'S':
         return cli_real(PROG, "segment", arg, 3, 600, &o->segment);
@@ -106,7 +113,7 @@ int eval_options_parse(int argc, char **argv, eval_opts *o)
     dataset_augment_none(&none);
     *o = (eval_opts){.change = none,
                      .hop = 0.5,
-                     .level_db = LEVEL_AS_IS,
+                     .level_db = LEVEL_FROM_FLAG, /* not given */
                      .segment = 30,
                      .smoothing = 0,
                      .change_hold = 5,
@@ -143,8 +150,12 @@ int eval_options_parse(int argc, char **argv, eval_opts *o)
         usage(stderr);
         return fail("no dataset: give --data ROOT:LIST, or --root and --list");
     }
+    /* As genre-train: --data clips at --level-db (by default the same
+     * LEVEL_DEFAULT_DBFS), --root/--list as recorded unless it is given. */
+    int level_given = o->level_db != LEVEL_FROM_FLAG;
+    if (!level_given) o->level_db = LEVEL_DEFAULT_DBFS;
     for (unsigned i = 0; i < o->n_lists; i++)
-        if (o->lists[i].level_dbfs == LEVEL_FROM_FLAG || o->level_db != LEVEL_AS_IS)
+        if (o->lists[i].level_dbfs == LEVEL_FROM_FLAG || level_given)
             o->lists[i].level_dbfs = o->level_db;
     if (o->folds && !o->n_groups) return fail("--fold needs --groups");
     if (o->sweep) o->events = 1;
