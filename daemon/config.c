@@ -3,6 +3,7 @@
 #include "curve.h"
 #include "input.h"
 #include "log.h"
+#include "tracker.h"
 
 #include <errno.h>
 #include <libconfig.h>
@@ -77,9 +78,9 @@ int conf_defaults(genred_config *c)
     c->hop = 0.5;
     /* Chosen by genre-eval --events over the cross-validation folds of the
      * shipped model (nn/default_model/README.md, "Genre events"). */
-    c->smoothing = 0;
-    c->change_hold = 5.0;
-    c->silence_dbfs = -60.0;
+    c->smoothing = TRACKER_DEFAULT_SMOOTHING;
+    c->change_hold = TRACKER_DEFAULT_CHANGE_HOLD;
+    c->silence_dbfs = TRACKER_DEFAULT_SILENCE_DBFS;
     c->status_interval = 5.0;
     c->ring_seconds = 2.0;
     c->send_hwm = 1000;

@@ -17,6 +17,7 @@ struct tracker {
     float *probs;
     int current, candidate; /* reported state, and the one waiting out the hold */
     double candidate_since; /* end of the window where candidate appeared, s */
+    double current_since;   /* the same for the reported state */
 };
 
 static int valid(unsigned n, const tracker_settings *s)
@@ -90,6 +91,7 @@ void tracker_process(tracker_t *t, const float *raw, double level_dbfs, double e
     out->changed = hold(t, state, end_s);
     if (out->changed) {
         t->current = state;
+        t->current_since = t->candidate_since;
         t->candidate = TRACKER_NONE;
     }
     out->state = t->current;
@@ -98,6 +100,11 @@ void tracker_process(tracker_t *t, const float *raw, double level_dbfs, double e
 int tracker_state(const tracker_t *t)
 {
     return t->current;
+}
+
+double tracker_state_since(const tracker_t *t)
+{
+    return t->current_since;
 }
 
 void tracker_continue(tracker_t *t, const tracker_t *from)
@@ -111,4 +118,5 @@ void tracker_continue(tracker_t *t, const tracker_t *from)
     t->current = from->current;
     t->candidate = from->candidate;
     t->candidate_since = from->candidate_since;
+    t->current_since = from->current_since;
 }

@@ -21,6 +21,13 @@
 #define TRACKER_NONE    (-2) /* nothing reported yet (start, or labels changed) */
 #define TRACKER_SILENCE (-1)
 
+/* genred's defaults (config/genred.conf), chosen by genre-eval --events
+ * (nn/default_model/README.md); the tools that replay the tracker start from
+ * them too. */
+#define TRACKER_DEFAULT_SMOOTHING    0.0
+#define TRACKER_DEFAULT_CHANGE_HOLD  5.0
+#define TRACKER_DEFAULT_SILENCE_DBFS (-60.0)
+
 typedef struct {
     double hop;          /* s of audio between windows (the smoothing step), > 0 */
     double smoothing;    /* time constant, s; 0 turns smoothing off */
@@ -52,6 +59,10 @@ void tracker_process(tracker_t *t, const float *raw, double level_dbfs, double e
 
 /* The reported state: TRACKER_NONE, TRACKER_SILENCE or a label index. */
 int tracker_state(const tracker_t *t);
+/* End, in seconds of audio, of the window in which the reported state first
+ * appeared (its change was reported change_hold later); 0 before any. Where
+ * a genre began, for tools that cut a file into genre segments. */
+double tracker_state_since(const tracker_t *t);
 
 /* Carries the history of `from` (same label count: smoothed probabilities,
  * reported state, a pending change) into a fresh tracker, so that a reload

@@ -200,6 +200,106 @@ def test_eval_equals_train():
               as_is.get("window_accuracy"), got.get("window_accuracy")))
 
 
+def changes_from_genred(path):
+    """The states genred announces for a file (genre.change, in order): a
+    label, or None for silence."""
+    import zmq
+    ep = "ipc://%s/changes.ipc" % TMP
+    genred = subprocess.Popen([os.path.join(BIN, "genred"), "--input", "file:" + path,
+                               "--publish", ep, "--wait-subscriber", "--log-level", "warn"])
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"genre.change")
+    sub.setsockopt(zmq.RCVTIMEO, 200)
+    sub.connect(ep)
+    states = []
+    end = time.monotonic() + 60 * SLOW
+    while time.monotonic() < end:
+        exited = genred.poll() is not None
+        try:
+            states.append(json.loads(sub.recv_multipart()[1])["new"])
+        except zmq.Again:
+            if exited:  # and nothing more in flight
+                break
+    check(genred.wait(timeout=30 * SLOW) == 0, "genred ran the file")
+    sub.close(linger=0)
+    ctx.term()
+    return states
+
+
+def test_classify_segments():
+    """genre-classify's compact output: per file the verdict and the genre
+    segments genred's tracker finds (start, end, label), on a file made of
+    parts the model labels differently; by default for folders, every
+    window for files named one by one; --windows=none the verdict alone."""
+    rate = 22050
+    rng = np.random.default_rng(3)
+
+    def part(kind, seconds):
+        t = np.arange(int(seconds * rate)) / rate
+        if kind == "tone":
+            return 0.3 * sum(np.sin(2 * np.pi * 220 * k * t) / k for k in (1, 2, 3))
+        if kind == "beat":
+            return 0.8 * np.sin(2 * np.pi * 60 * t) * np.exp(-(t % 0.5) * 20)
+        if kind == "clicks":
+            return 0.5 * np.where(np.arange(t.size) % (rate // 4) < 60, rng.standard_normal(t.size), 0)
+        return np.zeros(t.size)
+
+    def write(path, x):
+        with wave.open(path, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(rate)
+            w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
+        return path
+
+    def classify_json(*args):
+        r = classify("--json", *args)
+        check(r.returncode == 0, "genre-classify %r: %r" % (args, r.stderr))
+        return [json.loads(l) for l in r.stdout.splitlines()]
+
+    plan = [("tone", 20), ("beat", 20), ("clicks", 20), ("silence", 10), ("tone", 12)]
+    tops = {}
+    for kind in ("tone", "beat", "clicks"):
+        tops[kind] = classify_json("--windows=none", write(os.path.join(TMP, kind + ".wav"),
+                                                           part(kind, 20)))[0]["top"]
+    check(len(set(tops.values())) == 3, "the parts read as three genres: %r" % tops)
+    folder = os.path.join(TMP, "set")
+    os.makedirs(folder)
+    path = write(os.path.join(folder, "set.wav"), np.concatenate([part(k, s) for k, s in plan]))
+    want = [tops.get(k) for k, _ in plan]
+    starts = np.cumsum([0] + [s for _, s in plan[:-1]])
+    line = classify_json("--windows=changes", path)[0]
+    seg = line.get("segments", [])
+    check([s["label"] for s in seg] == want and "windows" not in line,
+          "segments' labels %r, the parts' %r" % ([s["label"] for s in seg], want))
+    if len(seg) == len(plan):
+        check(all(abs(s["start"] - t) <= 1.5 for s, t in zip(seg, starts)),
+              "segments start where the parts do (%r): %r" % (list(starts), seg))
+        check(seg[-1]["end"] == 82 and all(a["end"] == b["start"] for a, b in zip(seg, seg[1:])),
+              "segments tile the file: %r" % seg)
+    announced = changes_from_genred(path)
+    check([s["label"] for s in seg] == announced,
+          "the segments are the changes genred announces for the file: %r" % announced)
+    print("segments: %r" % seg)
+    by_folder = classify_json(folder)[0]
+    check(by_folder.get("segments") == seg and "windows" not in by_folder,
+          "a folder gives segments by default: %r" % sorted(by_folder))
+    by_file = classify_json(path)[0]
+    check(len(by_file.get("windows", [])) > 150 and "segments" not in by_file,
+          "a file named alone gives every window, as before: %r" % sorted(by_file))
+    bare = classify_json("--windows=none", folder)[0]
+    check(sorted(bare) == ["file", "labels", "probs", "top"], "--windows=none: %r" % bare)
+    text = classify("--windows=changes", path)
+    check(len(text.stdout.splitlines()) == 1 + len(plan) and "(silence)" in text.stdout,
+          "text: a line per segment: %r" % text.stdout)
+    hold = classify_json("--windows=changes", "--change-hold", "30", path)[0]["segments"]
+    check(len(hold) == 1, "a hold longer than any part: one segment: %r" % hold)
+    bad = classify("--windows=some", path)
+    check(bad.returncode == 2 and "--windows: expected all, changes or none" in bad.stderr,
+          "--windows=some: %r" % bad.stderr)
+
+
 def test_sub_args():
     sub = os.path.join(BIN, "genre-sub")
     out = run([sub, "foo"])
@@ -300,8 +400,9 @@ def test_classify_folders():
           "short clip warned: %r" % by.get("short.wav"))
     for name in ("a/deep/one.wav", "b/two.wav", "c.wav"):
         l = by.get(name, {})
-        check("error" not in l and l.get("top") in l.get("labels", []) and l.get("windows"),
-              "%s classified: %r" % (name, l))
+        # A folder: genre segments by default, not every window.
+        check("error" not in l and l.get("top") in l.get("labels", []) and l.get("segments")
+              and "windows" not in l, "%s classified: %r" % (name, l))
     # The text form names errors and warnings on stderr, in the same order.
     text = classify("--jobs", "2", root)
     errs = [l for l in text.stderr.splitlines()]

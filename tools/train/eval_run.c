@@ -115,9 +115,9 @@ int eval_options_parse(int argc, char **argv, eval_opts *o)
                      .hop = 0.5,
                      .level_db = LEVEL_FROM_FLAG, /* not given */
                      .segment = 30,
-                     .smoothing = 0,
-                     .change_hold = 5,
-                     .silence_dbfs = -60,
+                     .smoothing = TRACKER_DEFAULT_SMOOTHING,
+                     .change_hold = TRACKER_DEFAULT_CHANGE_HOLD,
+                     .silence_dbfs = TRACKER_DEFAULT_SILENCE_DBFS,
                      .tolerance = 10,
                      .seed = 1};
     int c, rc = 0;
