@@ -1,8 +1,8 @@
 /* tracker: what one stream's window-by-window classifier outputs mean over
  * time. Pure logic, no I/O, no clocks, no threads: the daemon's pipeline
  * feeds it every window and turns its decisions into messages, and tools
- * (genre-eval --events) run the very same smoothing, silence and change-hold
- * over a file.
+ * (genre-eval --events, genre-classify --windows=changes) run the very same
+ * smoothing, silence and change-hold over a file.
  *
  * Per window it takes the raw probabilities, the window's level and the
  * window's end in seconds of audio, and decides:
