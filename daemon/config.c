@@ -3,6 +3,7 @@
 #include "curve.h"
 #include "input.h"
 #include "log.h"
+#include "tracker.h"
 
 #include <errno.h>
 #include <libconfig.h>
@@ -88,14 +89,14 @@ int conf_defaults(genred_config *c)
     c->hop = 0.5;
     /* Chosen by genre-eval --events over the cross-validation folds of the
      * shipped model (nn/default_model/README.md, "Genre events"). */
-    c->smoothing = 0;
-    c->change_hold = 5.0;
+    c->smoothing = TRACKER_DEFAULT_SMOOTHING;
+    c->change_hold = TRACKER_DEFAULT_CHANGE_HOLD;
     c->change_decoder = TRACKER_DEFAULT_DECODER;
-    c->hmm_segment = 20;
-    c->hmm_exponent = 0.15;
-    c->hmm_threshold = 0.9;
-    c->hmm_hold = 0;
-    c->silence_dbfs = -60.0;
+    c->hmm_segment = TRACKER_DEFAULT_HMM.segment;
+    c->hmm_exponent = TRACKER_DEFAULT_HMM.exponent;
+    c->hmm_threshold = TRACKER_DEFAULT_HMM.threshold;
+    c->hmm_hold = TRACKER_DEFAULT_HMM.hold;
+    c->silence_dbfs = TRACKER_DEFAULT_SILENCE_DBFS;
     c->status_interval = 5.0;
     c->ring_seconds = 2.0;
     c->send_hwm = 1000;
@@ -201,6 +202,41 @@ int conf_set(genred_config *c, const char *key, const char *value, const char *f
         return -1;
     }
     return store_number(c, k, v, flag, err, err_len);
+}
+
+/* One key's value as the file would spell it. */
+static int format_value(const genred_config *c, const key_info *k, char *buf, size_t len)
+{
+    const char *field = (const char *)c + k->offset;
+    switch (k->kind) {
+    case KEY_NUMBER:
+        return snprintf(buf, len, "%g", *(const double *)field);
+    case KEY_INT:
+        return snprintf(buf, len, "%d", *(const int *)field);
+    case KEY_BOOL:
+        return snprintf(buf, len, "%s", *(const int *)field ? "true" : "false");
+    case KEY_PLAYS: {
+        int plays = *(const int *)field;
+        return plays > 0 ? snprintf(buf, len, "%d", plays)
+                         : snprintf(buf, len, "%s", plays ? "true" : "false");
+    }
+    case KEY_CHOICE:
+        return snprintf(buf, len, "\"%s\"", k->choices[*(const int *)field]);
+    default:
+        return snprintf(buf, len, "\"%s\"", field);
+    }
+}
+
+void conf_format_settings(const genred_config *c, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0] && used < len; i++) {
+        char value[CONFIG_TEXT_LEN + 3];
+        format_value(c, &keys[i], value, sizeof value);
+        int n = snprintf(buf + used, len - used, "%s%s = %s;", i ? " " : "", keys[i].name, value);
+        used += n > 0 ? (size_t)n : 0;
+    }
 }
 
 int conf_copy(genred_config *dst, const genred_config *src)

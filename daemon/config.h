@@ -73,6 +73,10 @@ int conf_load_string(genred_config *c, const char *text, const char *name, char 
 int conf_set(genred_config *c, const char *key, const char *value, const char *flag, char *err,
              size_t err_len);
 
+/* The scalar settings in file syntax, on one line ("hop = 0.5; ..."):
+ * what --check-config reports as in effect. Truncated to len. */
+void conf_format_settings(const genred_config *c, char *buf, size_t len);
+
 /* Replaces the stream list by one stream. */
 void conf_set_input(genred_config *c, const char *name, const char *input);
 /* Replaces (reset) or extends the publish list. */

@@ -55,7 +55,8 @@
  *   streams     [object] one per stream:
  *     name      string
  *     input     string  input spec
- *     state     string  starting|running|waiting|ended|failed
+ *     state     string  starting|running|waiting|ended|failed (ended, with
+ *                       note "genred stopped by SIGTERM", after a stop signal)
  *     error     string  the input's last error or warning ("" if none, and
  *                       again "" once the input runs normally after it)
  *     note      string  the input's last ordinary status line, such as

@@ -93,6 +93,8 @@ struct pipeline {
     int64_t pace_since_ns;
     uint64_t pace_since_position;
 
+    int flowing_logged; /* "audio is flowing" said, once per run */
+
     pthread_t thread;
     int started;
     atomic_bool stop;
@@ -473,6 +475,10 @@ static void *pipeline_main(void *arg)
         size_t ch = p->channels ? p->channels : 1;
         size_t n = ring_pop(ring, p->buf, (size_t)POP_FRAMES * MAX_CHANNELS / ch * ch);
         if (n) {
+            /* Logged here, by the thread that logs the changes and the
+             * end, so the lines come in the order the events happened. */
+            if (!p->flowing_logged) log_info("stream '%s': audio is flowing", p->name);
+            p->flowing_logged = 1;
             p->block_position = p->position;
             p->block_popped = p->popped;
             p->popped += n;

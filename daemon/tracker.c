@@ -20,6 +20,7 @@ struct tracker {
     float *probs;
     int current, candidate; /* reported state, and the one waiting out the hold */
     double candidate_since; /* end of the window where candidate appeared, s */
+    double current_since;   /* the same for the reported state */
 };
 
 static int valid_hmm(const tracker_hmm_settings *h)
@@ -116,6 +117,7 @@ void tracker_process(tracker_t *t, const float *raw, double level_dbfs, double e
     out->changed = hold(t, state, end_s);
     if (out->changed) {
         t->current = state;
+        t->current_since = t->candidate_since;
         t->candidate = TRACKER_NONE;
     }
     out->state = t->current;
@@ -124,6 +126,11 @@ void tracker_process(tracker_t *t, const float *raw, double level_dbfs, double e
 int tracker_state(const tracker_t *t)
 {
     return t->current;
+}
+
+double tracker_state_since(const tracker_t *t)
+{
+    return t->current_since;
 }
 
 void tracker_continue(tracker_t *t, const tracker_t *from)
@@ -141,4 +148,5 @@ void tracker_continue(tracker_t *t, const tracker_t *from)
     t->current = from->current;
     t->candidate = from->candidate;
     t->candidate_since = from->candidate_since;
+    t->current_since = from->current_since;
 }

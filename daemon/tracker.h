@@ -1,7 +1,8 @@
 /* tracker: what one stream's window-by-window classifier outputs mean over
  * time. Pure logic, no I/O, no clocks, no threads: the daemon's pipeline
  * feeds it every window and turns its decisions into messages, and tools
- * (genre-eval --events) run the very same decoding over a file.
+ * (genre-eval --events, genre-classify --windows=changes) run the very same
+ * decoding over a file.
  *
  * Per window it takes the raw probabilities, the window's level and the
  * window's end in seconds of audio, and decides:
@@ -28,8 +29,6 @@
 #define TRACKER_SILENCE (-1)
 
 typedef enum { TRACKER_DECODE_HOLD = 0, TRACKER_DECODE_HMM = 1 } tracker_decoder;
-/* genred's and genre-eval's default (config/genred.conf names it too). */
-#define TRACKER_DEFAULT_DECODER TRACKER_DECODE_HOLD
 
 typedef struct {
     double segment;   /* expected s of audio in one genre, > 0 */
@@ -37,6 +36,15 @@ typedef struct {
     double threshold; /* posterior a new label must reach, [0, 1) */
     double hold;      /* s of audio it (or silence) must then hold, >= 0 */
 } tracker_hmm_settings;
+
+/* genred's defaults (config/genred.conf), chosen by genre-eval --events
+ * (nn/default_model/README.md); the tools that replay the tracker start from
+ * them too. */
+#define TRACKER_DEFAULT_SMOOTHING    0.0
+#define TRACKER_DEFAULT_CHANGE_HOLD  5.0
+#define TRACKER_DEFAULT_SILENCE_DBFS (-60.0)
+#define TRACKER_DEFAULT_DECODER      TRACKER_DECODE_HOLD
+#define TRACKER_DEFAULT_HMM          ((tracker_hmm_settings){20, 0.15, 0.9, 0})
 
 typedef struct {
     double hop;          /* s of audio between windows (the smoothing step), > 0 */
@@ -73,6 +81,10 @@ void tracker_process(tracker_t *t, const float *raw, double level_dbfs, double e
 
 /* The reported state: TRACKER_NONE, TRACKER_SILENCE or a label index. */
 int tracker_state(const tracker_t *t);
+/* End, in seconds of audio, of the window in which the reported state first
+ * appeared (its change was reported change_hold later); 0 before any. Where
+ * a genre began, for tools that cut a file into genre segments. */
+double tracker_state_since(const tracker_t *t);
 
 /* Carries the history of `from` (same label count: tracked probabilities,
  * reported state, a pending change) into a fresh tracker, so that a reload

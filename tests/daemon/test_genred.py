@@ -523,6 +523,14 @@ def test_bad_config():
     out = subprocess.run(GENRED + ["--config", os.path.join(TMP, "missing.conf")],
                          capture_output=True, text=True)
     check(out.returncode == 1 and "missing.conf" in out.stderr, "missing file: " + out.stderr)
+    # A text file renamed .wav is "not an audio file", in one line at start.
+    notes = write_config("notes.wav", "track list\n1. intro\n")
+    out = subprocess.run(GENRED + ["--input", "file:" + notes, "--publish", endpoint()],
+                         capture_output=True, text=True, timeout=10 * SLOW)
+    err = out.stderr.strip().splitlines()
+    check(out.returncode == 1 and len(err) == 1 and
+          err[0].endswith("%s: not an audio file (it holds text)" % notes),
+          "text file as file: input: rc %d, %r" % (out.returncode, out.stderr))
     # The shipped example parses.
     out = subprocess.run(GENRED + ["--check-config", "--config",
                           os.path.join(SOURCE, "config", "genred.conf")],
@@ -542,6 +550,53 @@ def test_bad_config():
         check(out.returncode == 2 and needle in out.stderr,
               "%r: rc %d, %r" % (args, out.returncode, out.stderr))
         check(len(out.stderr.strip().splitlines()) == 1, "%r: one line: %r" % (args, out.stderr))
+
+
+def settings_in_effect(*args):
+    """--check-config's `settings:` line as {key: value text}."""
+    out = subprocess.run(GENRED + ["--check-config"] + list(args), capture_output=True, text=True)
+    check(out.returncode == 0, "--check-config %r: %r" % (args, out.stderr))
+    line = [l for l in out.stdout.splitlines() if l.startswith("genred: settings: ")]
+    check(len(line) == 1, "one settings line: %r" % out.stdout)
+    pairs = line[0][len("genred: settings: "):].rstrip(";").split("; ") if line else []
+    return dict(p.split(" = ", 1) for p in pairs)
+
+
+def test_help_defaults():
+    """Every default --help shows is the one the parser starts from (they
+    once said smoothing 1.5 and change-hold 2 while the real ones were 0 and
+    5), and config/genred.conf, whose values say they are the defaults, sets
+    exactly the same."""
+    empty = write_config("empty.conf", "")
+    defaults = settings_in_effect("--config", empty)
+    help_text = subprocess.run(GENRED + ["--help"], capture_output=True, text=True).stdout
+    shown = {}
+    for line in help_text.splitlines():
+        opt = line[6:].split()[0] if line.startswith("      --") else ""
+        value = line.rsplit("(", 1)[-1].split(";")[0].rstrip(")") if line.endswith(")") else None
+        if opt and value is not None and opt[2:].replace("-", "_") in defaults:
+            shown[opt[2:].replace("-", "_")] = value
+    check(set(shown) == {"hop", "smoothing", "change_hold", "change_decoder", "silence_dbfs",
+                         "status_interval", "send_hwm", "drop_policy", "ring_seconds",
+                         "log_level"},
+          "--help shows the defaults of the scalar flags: %r" % shown)
+    for key, value in shown.items():
+        want = defaults[key].strip('"')
+        same = value == want
+        if not same:
+            try:
+                same = float(value) == float(want)
+            except ValueError:
+                pass
+        check(same, "--help says --%s defaults to %s; the parser's default is %s" % (
+            key.replace("_", "-"), value, want))
+    example = settings_in_effect("--config", os.path.join(SOURCE, "config", "genred.conf"))
+    check(example == defaults, "config/genred.conf sets the built-in defaults: %r vs %r" % (
+        {k: v for k, v in example.items() if defaults.get(k) != v},
+        {k: v for k, v in defaults.items() if example.get(k) != v}))
+    flags = settings_in_effect("--config", empty, "--smoothing", "1.5", "--loop=3")
+    check(flags["smoothing"] == "1.5" and flags["loop"] == "3",
+          "the settings line shows flags in effect: %r" % flags)
 
 
 def test_endpoint_in_use():
@@ -572,7 +627,12 @@ def test_sigterm():
     check(rc == 0, "SIGTERM: exit 0 (rc %r)" % rc)
     check(took < 1.0 * SLOW, "stopped in %.2f s" % took)
     g.proc.stdin.close()
+    # The closing status says the stream ended and why, not "running".
+    status = final_status(sub)
     sub.close()
+    s = status["streams"][0] if status else {}
+    check(s.get("state") == "ended" and s.get("note") == "genred stopped by SIGTERM" and
+          s.get("error") == "", "closing status after SIGTERM: %r" % s)
     # 64 streams stop together, not one after another: each worker and file
     # reader may be asleep for up to 50 ms, 6 s in a row. About 2 s.
     wav = write_wav(os.path.join(TMP, "many.wav"), tone(2, 22050, 1), 22050)
@@ -779,6 +839,36 @@ def test_short_input():
     check(out.returncode == 0, "exit 0: %r" % out.stderr)
     check("input ended after 1.70 s of audio, shorter than the 3 s window: nothing classified"
           in out.stderr, "warned: %r" % out.stderr)
+
+
+def test_log_order():
+    """Log lines come in the order of the events: per stream its start,
+    "audio is flowing", its genre changes, its end; then "all inputs ended".
+    (Main's poll used to log "audio is flowing" after a fast file had
+    already logged its changes and its end.)"""
+    rate = 22050
+    noise = np.random.default_rng(5).standard_normal((8 * rate, 1)).astype(np.float32) * 0.2
+    two = write_wav(os.path.join(TMP, "order.wav"), np.concatenate([tone(8, rate), noise]), rate)
+    one = write_wav(os.path.join(TMP, "order1.wav"), tone(6, rate, seed=3), rate)
+    conf = write_config("order.conf", 'streams = ( { name = "a"; input = "file:%s"; },\n'
+                        '            { name = "b"; input = "file:%s"; } );\n'
+                        'publish = "%s";\nchange_hold = 1.0;\n' % (two, one, endpoint()))
+    g = Genred(config=conf)
+    check(g.wait(30 * SLOW) == 0, "exit 0\n" + g.stderr())
+    lines = g.stderr().splitlines()
+    for name in ("a", "b"):
+        mine = [l.split("stream '%s': " % name, 1)[1] for l in lines
+                if "stream '%s': " % name in l]
+        kinds = ["start" if l.startswith("file:") else "flowing" if l == "audio is flowing" else
+                 "change" if " -> " in l else "ended" if l.startswith("input ended") else
+                 "summary" if " hops, " in l else l for l in mine]
+        changes = kinds.count("change")
+        check(changes >= 1 and kinds == ["start", "flowing"] + ["change"] * changes +
+              ["ended", "summary"], "stream %s logs in event order: %r" % (name, mine))
+    ended = [i for i, l in enumerate(lines) if "input ended" in l]
+    everything = [i for i, l in enumerate(lines) if "all inputs ended" in l]
+    check(len(everything) == 1 and len(ended) == 2 and max(ended) < everything[0],
+          "'all inputs ended' after both ends: %r" % lines)
 
 
 def test_systemd_notify():

@@ -78,6 +78,14 @@ static void test_flicker(void)
     /* B again from 4.5: a fresh hold of 2 s, reported at 6.5. */
     CHECK_NEAR(feed(t, B, LOUD, 4.5, 0.5, 9.0, &d), 6.5, 1e-9);
     CHECK(d.previous == 0 && d.state == 1);
+    /* Where each reported state began: A at the first window (0), B at 4.5,
+     * where it came to stay, not 2.5 where it flickered. */
+    CHECK_NEAR(tracker_state_since(t), 4.5, 1e-9);
+    tracker_destroy(t);
+    t = make(0.5, 0, 2.0);
+    CHECK(tracker_state_since(t) == 0);
+    REQUIRE(feed(t, A, LOUD, 3.0, 0.5, 6.0, &d) == 5.0);
+    CHECK_NEAR(tracker_state_since(t), 3.0, 1e-9);
     tracker_destroy(t);
 }
 

@@ -35,7 +35,9 @@ static void usage(FILE *out)
             "                (and every clip without a group)\n"
             "  --hop         window step in seconds (default 0.5)\n"
             "  --cache       reuse/keep features in DIR\n"
-            "  --level-db    scale every clip to this RMS level first\n"
+            "  --level-db    RMS level in dBFS every clip is scaled to first, or as-is\n"
+            "                (default: --data clips at %g, as genre-train scales them;\n"
+            "                --root/--list clips as recorded)\n"
             "  --gain DB, --lowpass HZ, --drive DB, --snr DB  change the audio first (a\n"
             "                level, a band limit, a limiter's soft clipping, added noise)\n"
             "  --events      score genre.change on a playlist of the clips whose genre changes\n"
@@ -45,7 +47,8 @@ static void usage(FILE *out)
             "                --hmm-threshold 0.9, --hmm-hold 0); --sweep: a table over the\n"
             "                hold decoder's settings and one over the hmm's; --seed orders\n"
             "                the playlist (1)\n"
-            "  --help, --version\n");
+            "  --help, --version\n",
+            LEVEL_DEFAULT_DBFS);
 }
 
 static int flag_value(int c, char *arg, const char *flag, eval_opts *o)
@@ -68,6 +71,10 @@ static int flag_value(int c, char *arg, const char *flag, eval_opts *o)
     case 'h':
         return cli_real(PROG, "hop", arg, 0.01, 60, &o->hop);
     case 'L':
+        if (!strcmp(arg, "as-is")) {
+            o->level_db = LEVEL_AS_IS;
+            return 0;
+        }
         return cli_real(PROG, "level-db", arg, -80, 0, &o->level_db);
     case 'S':
         return cli_real(PROG, "segment", arg, 3, 600, &o->segment);
@@ -144,13 +151,13 @@ int eval_options_parse(int argc, char **argv, eval_opts *o)
     dataset_augment_none(&none);
     *o = (eval_opts){.change = none,
                      .hop = 0.5,
-                     .level_db = LEVEL_AS_IS,
+                     .level_db = LEVEL_FROM_FLAG, /* not given */
                      .segment = 30,
-                     .smoothing = 0,
-                     .change_hold = 5,
-                     .silence_dbfs = -60,
+                     .smoothing = TRACKER_DEFAULT_SMOOTHING,
+                     .change_hold = TRACKER_DEFAULT_CHANGE_HOLD,
+                     .silence_dbfs = TRACKER_DEFAULT_SILENCE_DBFS,
                      .decoder = TRACKER_DEFAULT_DECODER,
-                     .hmm = {.segment = 20, .exponent = 0.15, .threshold = 0.9, .hold = 0},
+                     .hmm = TRACKER_DEFAULT_HMM,
                      .tolerance = 10,
                      .seed = 1};
     int c, rc = 0;
@@ -183,8 +190,12 @@ int eval_options_parse(int argc, char **argv, eval_opts *o)
         usage(stderr);
         return fail("no dataset: give --data ROOT:LIST, or --root and --list");
     }
+    /* As genre-train: --data clips at --level-db (by default the same
+     * LEVEL_DEFAULT_DBFS), --root/--list as recorded unless it is given. */
+    int level_given = o->level_db != LEVEL_FROM_FLAG;
+    if (!level_given) o->level_db = LEVEL_DEFAULT_DBFS;
     for (unsigned i = 0; i < o->n_lists; i++)
-        if (o->lists[i].level_dbfs == LEVEL_FROM_FLAG || o->level_db != LEVEL_AS_IS)
+        if (o->lists[i].level_dbfs == LEVEL_FROM_FLAG || level_given)
             o->lists[i].level_dbfs = o->level_db;
     if (o->folds && !o->n_groups) return fail("--fold needs --groups");
     if (o->sweep) o->events = 1;

@@ -60,7 +60,7 @@ static void usage(FILE *out)
 static void defaults(train_opts *o)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    *o = (train_opts){.level_db = -19,
+    *o = (train_opts){.level_db = LEVEL_DEFAULT_DBFS,
                       .hidden = 128,
                       .layers = 1,
                       .coeffs = 20,

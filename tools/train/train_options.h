@@ -9,6 +9,10 @@
  * one played as recorded. */
 #define LEVEL_FROM_FLAG 1.0
 #define LEVEL_AS_IS     -1000.0
+/* What --level-db is when not given, in genre-train and genre-eval alike,
+ * so that genre-eval on the lists genre-train validated on scores exactly
+ * what its report says. */
+#define LEVEL_DEFAULT_DBFS -19.0
 
 /* A list of clips: paths in LIST relative to ROOT, the first folder the
  * label; source names the dataset in reports (NULL: LIST's folder). */
