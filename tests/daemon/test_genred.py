@@ -112,9 +112,11 @@ class Genred:
 
 
 class Subscriber:
-    """Collects (receive time, topic, message) in a background thread."""
+    """Collects (receive time, topic, message, came in a snapshot) in a
+    background thread, keeping duplicates: tests count them. snapshot: ask
+    for the cached messages whose topic starts with it (protocol.h)."""
 
-    def __init__(self, ep, topics=("",), rcvhwm=None, read=True):
+    def __init__(self, ep, topics=("",), rcvhwm=None, read=True, snapshot=None):
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.SUB)
         if rcvhwm is not None:
@@ -123,6 +125,9 @@ class Subscriber:
         self.sock.connect(ep)
         for t in topics:
             self.sock.setsockopt_string(zmq.SUBSCRIBE, t)
+        self.nonce = "snapshot/%s/" % os.urandom(8).hex()
+        if snapshot is not None:
+            self.sock.setsockopt_string(zmq.SUBSCRIBE, self.nonce + snapshot)
         self.messages = []
         self.bad = []
         self.running = read
@@ -141,8 +146,11 @@ class Subscriber:
             if len(frames) != 2:
                 self.bad.append(frames)
                 continue
+            topic = frames[0].decode()
+            snapshot = topic.startswith(self.nonce)
             try:
-                self.messages.append((now, frames[0].decode(), json.loads(frames[1])))
+                self.messages.append((now, topic[len(self.nonce):] if snapshot else topic,
+                                      json.loads(frames[1]), snapshot))
             except ValueError:
                 self.bad.append(frames)
 
@@ -384,11 +392,18 @@ def test_slow_subscriber():
     check(" 0 overruns" in log, "no ring overruns:\n" + log)
 
 
+def sequence_ids(messages):
+    """(topic, stream, started_ms, seq) of each message, which names it."""
+    return [(m[1], m[2]["stream"], m[2]["started_ms"], m[2]["seq"]) for m in messages
+            if m[1] in ("genre.probs", "genre.change")]
+
+
 def test_late_subscriber():
-    """With a 5 s hop, a subscriber joining between hops gets the last
-    genre.probs at once from the cache, not 5 s later; one subscribing to
-    genre.change alone gets the current state (the last change) the same
-    way, and nothing else."""
+    """With a 5 s hop, a subscriber joining between hops with a snapshot
+    request gets the last genre.probs at once from the cache, not 5 s later,
+    and only it: the subscribers already there see nothing twice. One asking
+    for genre.change alone gets the current state (the last change) the same
+    way, and nothing else; one asking for no snapshot gets none."""
     rate = 22050
     clip = write_wav(os.path.join(TMP, "late.wav"), tone(4, rate, 1), rate)
     ep = endpoint()
@@ -398,19 +413,22 @@ def test_late_subscriber():
     check(first.wait_for("genre.probs", 1, 6 * SLOW), "first genre.probs")
     check(first.wait_for("genre.change", 1, 1 * SLOW), "first genre.change")
     joined = time.monotonic()
-    changes = Subscriber(ep, topics=("genre.change",))
+    changes = Subscriber(ep, topics=("genre.change",), snapshot="genre.change")
+    plain = Subscriber(ep, topics=("genre.change",))
     got = changes.wait_for("genre.change", 1, 1.0 * SLOW)
     delay = changes.of("genre.change")[0][0] - joined if got else None
     check(got and delay < 0.5 * SLOW, "late genre.change subscriber got the state after %r s" %
           delay)
     if got:
-        check(changes.of("genre.change")[0][2] == first.of("genre.change")[-1][2],
-              "the cached genre.change is the latest one")
-    check(not changes.of("genre.probs"), "a genre.change subscriber gets no genre.probs")
-    changes.close()
+        check(changes.of("genre.change")[0][2] == first.of("genre.change")[-1][2] and
+              changes.of("genre.change")[0][3], "the snapshot holds the latest genre.change")
+    check(not changes.of("genre.probs"), "a genre.change snapshot holds no genre.probs")
     time.sleep(0.3)
+    check(not plain.of("genre.change"), "a subscriber that asks for no snapshot gets none")
+    changes.close()
+    plain.close()
     joined = time.monotonic()
-    late = Subscriber(ep, topics=("genre.",))
+    late = Subscriber(ep, topics=("genre.",), snapshot="")
     got = late.wait_for("genre.probs", 1, 1.0 * SLOW)
     delay = late.of("genre.probs")[0][0] - joined if got else None
     check(got and delay < 0.5 * SLOW, "late subscriber got genre.probs after %r s" % delay)
@@ -418,7 +436,58 @@ def test_late_subscriber():
         check(late.of("genre.probs")[0][2]["position"] == first.of("genre.probs")[-1][2][
             "position"], "the cached message is the latest one")
     late.close()
+    time.sleep(0.3)
+    ids = sequence_ids(first.messages)
+    check(len(ids) == len(set(ids)), "the first subscriber saw nothing twice: %r" % ids)
     first.close()
+    check(g.stop() == 0, "clean stop")
+
+
+def music_then_silence(path, rate, music_s=3, silence_s=3):
+    x = np.concatenate([tone(music_s, rate), np.zeros((int(silence_s * rate), 1), np.float32)])
+    return write_wav(path, x, rate)
+
+
+def test_change_log():
+    """A day's genre.change log in miniature: `genre-sub --json
+    genre.change` writes it while five subscribers join (each with its
+    snapshot) and leave; the log holds each change once, none missing, and a
+    raw subscriber that drops nothing receives none twice."""
+    rate = 22050
+    clip = music_then_silence(os.path.join(TMP, "changes.wav"), rate)
+    ep = endpoint()
+    g = Genred("--input", "file:" + clip, "--publish", ep, "--realtime", "--loop", "--hop",
+               "0.25", "--change-hold", "0.5", "--smoothing", "0.5")
+    raw = Subscriber(ep, topics=("genre.change",))
+    tool = EMULATOR + [os.path.join(BUILD, "bin", "genre-sub")]
+    log_path = os.path.join(TMP, "day.jsonl")
+    with open(log_path, "w") as log:
+        logger = subprocess.Popen(tool + ["--json", ep, "genre.change"], stdout=log,
+                                  stderr=subprocess.PIPE, text=True)
+        check(raw.wait_for("genre.change", 2, 15 * SLOW), "changes come")
+        for i in range(5):
+            joiner = subprocess.run(tool + ["--json", "--count", "1", "--timeout",
+                                            str(10 * SLOW), ep, "genre.change"],
+                                    capture_output=True, text=True, timeout=20 * SLOW)
+            check(joiner.returncode == 0 and '"genre.change"' in joiner.stdout,
+                  "subscriber %d got the current state from its snapshot: %r %r"
+                  % (i, joiner.stdout, joiner.stderr))
+            time.sleep(0.5)
+        n = len(raw.of("genre.change"))
+        check(raw.wait_for("genre.change", n + 2, 15 * SLOW), "changes go on")
+        time.sleep(0.5)
+        logger.send_signal(signal.SIGINT)
+        logger.communicate(timeout=10 * SLOW)
+    with open(log_path) as f:
+        logged = [json.loads(line) for line in f]
+    ids = [(m["stream"], m["started_ms"], m["seq"]) for m in logged]
+    check(len(logged) >= 4 and len(ids) == len(set(ids)),
+          "the log holds each change once: %r" % ids)
+    seqs = [m["seq"] for m in logged]
+    check(seqs == list(range(seqs[0], seqs[0] + len(seqs))), "and none is missing: %r" % seqs)
+    raw_ids = sequence_ids(raw.messages)
+    check(len(raw_ids) == len(set(raw_ids)), "a raw subscriber got none twice: %r" % raw_ids)
+    raw.close()
     check(g.stop() == 0, "clean stop")
 
 
