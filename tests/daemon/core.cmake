@@ -7,7 +7,7 @@ endif()
 genred_py_scenarios(test_genred.py genred_ 90 daemon
     stdin_s16le:threaded stdin_f32le:threaded stdin_garbage:threaded file_fast:threaded
     file_realtime:threaded reload_corrupt_model:threaded slow_subscriber:threaded
-    late_subscriber:threaded change_log:threaded sigterm:threaded bad_config: endpoint_in_use: example_subscriber:
+    late_subscriber:threaded change_log:threaded clients_drop_duplicates: sigterm:threaded bad_config: endpoint_in_use: example_subscriber:
     genre_sub: streams_and_silence:threaded silence_change: print: print_closed:threaded
     short_input: systemd_notify:threaded)
 

@@ -491,6 +491,88 @@ def test_change_log():
     check(g.stop() == 0, "clean stop")
 
 
+class FakePublisher:
+    """An XPUB that plays a script of genre.change messages to one client:
+    the same message live, in the client's snapshot and live again, a next
+    one, a restarted genred's first, and one from a genred before seq."""
+
+    def __init__(self, ep):
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.XPUB)
+        self.sock.bind(ep)
+
+    def snapshot_topic(self, timeout):
+        """The client's snapshot subscription that covers genre.change."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.sock.poll(100):
+                sub = self.sock.recv()
+                if sub[:1] == b"\x01" and sub[1:].startswith(b"snapshot/"):
+                    nonce, rest = sub[1:].rsplit(b"/", 1)
+                    if b"genre.change".startswith(rest):
+                        return nonce + b"/genre.change"
+        return None
+
+    def play(self, snapshot):
+        def change(started, seq, new):
+            m = {"v": 1, "stream": "main", "time_ms": 0, "position": 0, "model": "m",
+                 "previous": None, "new": new, "silence": False, "previous_silence": False,
+                 "p": 0.9}
+            if seq:
+                m.update(started_ms=started, seq=seq)
+            return json.dumps(m).encode()
+        script = [(b"genre.change", change(100, 1, "jazz")),
+                  (snapshot, change(100, 1, "jazz")),
+                  (b"genre.change", change(100, 1, "jazz")),
+                  (b"genre.change", change(100, 2, "rock")),
+                  (b"genre.change", change(100, 1, "jazz")),
+                  (b"genre.change", change(200, 1, "blues")),
+                  (b"genre.change", change(0, 0, "metal")),
+                  (b"genre.change", change(0, 0, "metal"))]
+        for frames in script:
+            self.sock.send_multipart(frames)
+
+    def close(self):
+        self.sock.close(linger=0)
+        self.ctx.term()
+
+
+def test_clients_drop_duplicates():
+    """genre-sub and the Python and Node examples print each message once,
+    by (topic, stream, started_ms, seq): what they saw live does not come
+    again from their snapshot, a restarted genred's messages do come, and so
+    does everything from a genred that sends no seq."""
+    want = ["jazz", "rock", "blues", "metal", "metal"]
+    tool = EMULATOR + [os.path.join(BUILD, "bin", "genre-sub")]
+    clients = {"genre-sub": tool + ["--json", "--timeout", str(2 * SLOW)],
+               "subscribe.py": ["/usr/bin/python3", os.path.join(SOURCE, "tools", "examples",
+                                                                 "subscribe.py"),
+                                "--timeout", str(2 * SLOW)]}
+    node = shutil.which("node")
+    if node and os.path.isdir(os.path.join(SOURCE, "tools", "examples", "node_modules",
+                                           "zeromq")):
+        clients["subscribe.js"] = [node, os.path.join(SOURCE, "tools", "examples",
+                                                      "subscribe.js"), "--timeout",
+                                   str(2 * SLOW)]
+    for name, argv in clients.items():
+        ep = endpoint("dups")
+        pub = FakePublisher(ep)
+        proc = subprocess.Popen(argv + [ep] + (["genre.change"] if name == "genre-sub" else []),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        snapshot = pub.snapshot_topic(10 * SLOW)
+        check(snapshot is not None, "%s asks for a snapshot" % name)
+        time.sleep(0.2 * SLOW)  # its subscriptions all applied
+        if snapshot:
+            pub.play(snapshot)
+        out, err = proc.communicate(timeout=20 * SLOW)
+        pub.close()
+        if name == "genre-sub":
+            got = [json.loads(l)["new"] for l in out.splitlines()]
+        else:
+            got = [l.split()[-1] for l in out.splitlines() if l.startswith("genre.change")]
+        check(got == want, "%s printed each once: %r (%r)" % (name, got, err))
+
+
 def expect_config_error(text, *needles):
     path = write_config("bad.conf", text)
     out = subprocess.run(GENRED + ["--config", path, "--check-config"], capture_output=True,
