@@ -308,13 +308,8 @@ static void handle_subscriptions(publisher_t *p)
     for (;;) {
         int n = zmq_recv(p->xpub, buf, sizeof buf, ZMQ_DONTWAIT);
         if (n < 0) return;
-        if (n < 1 || buf[0] != 1) continue; /* an unsubscription */
-        atomic_store(&p->subscribed, 1);
-        if ((size_t)n > sizeof buf) continue; /* longer than any request */
-        log_debug("subscription '%.*s'", n - 1, buf + 1);
-        if (snapshot_queue_add(p->snapshots, buf + 1, (size_t)n - 1) < 0)
-            log_debug("snapshot request '%.*s' dropped: %u waiting", n - 1, buf + 1,
-                      snapshot_queue_pending(p->snapshots));
+        size_t len = (size_t)n <= sizeof buf ? (size_t)n : 1;
+        if (snapshot_queue_take(p->snapshots, buf, len) == 1) atomic_store(&p->subscribed, 1);
     }
 }
 

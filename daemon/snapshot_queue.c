@@ -9,7 +9,7 @@ struct snapshot_queue {
     unsigned head, n, max;
     double budget, bytes_per_s; /* bytes; the bucket holds at most bytes_per_s */
     int64_t refilled_ms;
-    uint64_t dropped;
+    uint64_t taken, dropped;
 };
 
 snapshot_queue_t *snapshot_queue_create(unsigned max_pending, size_t bytes_per_s, int64_t now_ms)
@@ -39,23 +39,25 @@ static snapshot_request *at(const snapshot_queue_t *q, unsigned i)
     return &q->ring[(q->head + i) % q->max];
 }
 
-int snapshot_queue_add(snapshot_queue_t *q, const void *subscription, size_t len)
+/* Whether r is the request `subscription` makes (rest: where its prefix
+ * starts). */
+static int same(const snapshot_request *r, const char *subscription, size_t len, size_t rest)
+{
+    return r->reply_len == rest && !memcmp(r->reply, subscription, rest) &&
+           strlen(r->prefix) == len - rest && !memcmp(r->prefix, subscription + rest, len - rest);
+}
+
+/* 1 queued (or already pending), 0 not a snapshot request, -1 dropped. */
+static int add(snapshot_queue_t *q, const char *subscription, size_t len)
 {
     size_t rest;
     if (!protocol_snapshot_split(subscription, len, &rest)) return 0;
-    const char *prefix = (const char *)subscription + rest;
+    const char *prefix = subscription + rest;
     /* One not yet begun answers a resubscription too; a begun one might
      * have been sent to a connection that has since gone. */
-    for (unsigned i = 0; i < q->n; i++) {
-        const snapshot_request *r = at(q, i);
-        if (!r->cursor && r->reply_len == rest && !memcmp(r->reply, subscription, rest) &&
-            strlen(r->prefix) == len - rest && !memcmp(r->prefix, prefix, len - rest))
-            return 1;
-    }
-    if (q->n == q->max) {
-        q->dropped++;
-        return -1;
-    }
+    for (unsigned i = 0; i < q->n; i++)
+        if (!at(q, i)->cursor && same(at(q, i), subscription, len, rest)) return 1;
+    if (q->n == q->max) return -1;
     snapshot_request *r = at(q, q->n++);
     memcpy(r->reply, subscription, rest);
     r->reply[rest] = '\0';
@@ -63,7 +65,29 @@ int snapshot_queue_add(snapshot_queue_t *q, const void *subscription, size_t len
     memcpy(r->prefix, prefix, len - rest);
     r->prefix[len - rest] = '\0';
     r->cursor = 0;
+    q->taken++;
     return 1;
+}
+
+static void cancel(snapshot_queue_t *q, const char *subscription, size_t len)
+{
+    size_t rest;
+    if (!protocol_snapshot_split(subscription, len, &rest)) return;
+    unsigned kept = 0;
+    for (unsigned i = 0; i < q->n; i++)
+        if (!same(at(q, i), subscription, len, rest)) *at(q, kept++) = *at(q, i);
+    q->n = kept;
+}
+
+int snapshot_queue_take(snapshot_queue_t *q, const void *frame, size_t len)
+{
+    const char *f = frame;
+    if (len < 1 || f[0] > 1) return -1;
+    if (f[0] == 0)
+        cancel(q, f + 1, len - 1);
+    else if (add(q, f + 1, len - 1) < 0)
+        q->dropped++;
+    return f[0];
 }
 
 snapshot_request *snapshot_queue_next(snapshot_queue_t *q, int64_t now_ms)
@@ -102,6 +126,11 @@ size_t snapshot_request_topic(const snapshot_request *r, const char *topic, char
 unsigned snapshot_queue_pending(const snapshot_queue_t *q)
 {
     return q->n;
+}
+
+uint64_t snapshot_queue_taken(const snapshot_queue_t *q)
+{
+    return q->taken;
 }
 
 uint64_t snapshot_queue_dropped(const snapshot_queue_t *q)

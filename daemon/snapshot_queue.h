@@ -29,9 +29,13 @@ typedef struct {
 snapshot_queue_t *snapshot_queue_create(unsigned max_pending, size_t bytes_per_s, int64_t now_ms);
 void snapshot_queue_destroy(snapshot_queue_t *q);
 
-/* A subscription frame (without its leading 1 byte). 1: queued (or already
- * pending), 0: not a snapshot request, -1: dropped, the queue is full. */
-int snapshot_queue_add(snapshot_queue_t *q, const void *subscription, size_t len);
+/* A frame the server's XPUB received. A subscription (1, then the topic)
+ * that asks for a snapshot is queued; an unsubscription (0, then the topic)
+ * drops the requests it names that are still pending, their subscriber
+ * gone. 1 for a subscription, 0 for an unsubscription, -1 for anything else
+ * (data a peer sent). A frame too long for the caller's buffer is passed
+ * with len 1: its kind is all that counts, no request is that long. */
+int snapshot_queue_take(snapshot_queue_t *q, const void *frame, size_t len);
 
 /* The request to work on now; NULL when none is pending or the budget is
  * spent until later. */
@@ -47,6 +51,8 @@ int snapshot_request_wants(const snapshot_request *r, const char *topic);
 size_t snapshot_request_topic(const snapshot_request *r, const char *topic, char *out, size_t size);
 
 unsigned snapshot_queue_pending(const snapshot_queue_t *q);
+/* Requests queued, and dropped because max_pending were waiting, so far. */
+uint64_t snapshot_queue_taken(const snapshot_queue_t *q);
 uint64_t snapshot_queue_dropped(const snapshot_queue_t *q);
 
 #endif

@@ -142,18 +142,23 @@ static void test_seen(void)
     protocol_seen_destroy(s);
 }
 
-static int add(snapshot_queue_t *q, const char *sub)
+/* A subscription frame ("\1topic"), or with subscribe 0 an unsubscription. */
+static int take(snapshot_queue_t *q, int subscribe, const char *topic)
 {
-    return snapshot_queue_add(q, sub, strlen(sub));
+    char frame[128];
+    frame[0] = (char)subscribe;
+    snprintf(frame + 1, sizeof frame - 1, "%s", topic);
+    return snapshot_queue_take(q, frame, 1 + strlen(topic));
 }
 
 static void test_queue(void)
 {
     snapshot_queue_t *q = snapshot_queue_create(2, 1000, 0);
     REQUIRE(q);
-    CHECK(add(q, "genre.probs") == 0);
-    CHECK(add(q, "snapshot/n1/genre.") == 1);
-    CHECK(add(q, "snapshot/n1/genre.") == 1 && snapshot_queue_pending(q) == 1); /* merged */
+    CHECK(take(q, 1, "genre.probs") == 1 && snapshot_queue_pending(q) == 0);
+    CHECK(snapshot_queue_take(q, "\2data", 5) == -1 && snapshot_queue_take(q, "", 0) == -1);
+    CHECK(take(q, 1, "snapshot/n1/genre.") == 1 && snapshot_queue_pending(q) == 1);
+    CHECK(take(q, 1, "snapshot/n1/genre.") == 1 && snapshot_queue_pending(q) == 1); /* merged */
     snapshot_request *r = snapshot_queue_next(q, 0);
     REQUIRE(r);
     CHECK(!strcmp(r->reply, "snapshot/n1/") && !strcmp(r->prefix, "genre."));
@@ -162,8 +167,9 @@ static void test_queue(void)
     CHECK(snapshot_request_topic(r, "genre.probs", topic, sizeof topic) == 23 &&
           !strcmp(topic, "snapshot/n1/genre.probs"));
     r->cursor = 1; /* begun: a resubscription is a new request */
-    CHECK(add(q, "snapshot/n1/genre.") == 1 && snapshot_queue_pending(q) == 2);
-    CHECK(add(q, "snapshot/n2/") == -1 && snapshot_queue_dropped(q) == 1);
+    CHECK(take(q, 1, "snapshot/n1/genre.") == 1 && snapshot_queue_pending(q) == 2);
+    CHECK(take(q, 1, "snapshot/n2/") == 1 && snapshot_queue_dropped(q) == 1);
+    CHECK(snapshot_queue_taken(q) == 2);
     /* The budget: 1000 bytes a second, at most a second's worth banked. */
     snapshot_queue_spend(q, 1500);
     CHECK(!snapshot_queue_next(q, 0));
@@ -179,6 +185,11 @@ static void test_queue(void)
     CHECK(!snapshot_queue_next(q, 100000));
     snapshot_queue_done(q);
     CHECK(snapshot_queue_pending(q) == 0 && !snapshot_queue_next(q, 200000));
+    /* Unsubscribed before its turn: dropped, others kept in order. */
+    CHECK(take(q, 1, "snapshot/a/") == 1 && take(q, 1, "snapshot/b/") == 1);
+    CHECK(take(q, 0, "snapshot/a/") == 0 && snapshot_queue_pending(q) == 1);
+    r = snapshot_queue_next(q, 300000);
+    CHECK(r && !strcmp(r->reply, "snapshot/b/"));
     snapshot_queue_destroy(q);
 }
 

@@ -87,7 +87,7 @@
 #define REJECTS_LOGGED 5
 
 typedef struct {
-    uint64_t messages, subscriptions, snapshots, unnamed, foreign, rejected, duplicates, cache_full;
+    uint64_t messages, subscriptions, unnamed, foreign, rejected, duplicates, cache_full;
 } hub_counters;
 
 struct hub {
@@ -203,12 +203,13 @@ static json_t *counters_json(const hub_t *h)
     const hub_counters *n = &h->n;
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "messages",
                      (json_int_t)n->messages, "subscriptions", (json_int_t)n->subscriptions,
-                     "snapshots", (json_int_t)n->snapshots, "snapshots_dropped",
-                     (json_int_t)snapshot_queue_dropped(h->snapshots), "streams",
-                     (json_int_t)hub_cache_count(h->cache, PROTOCOL_PROBS), "cache_bytes",
-                     (json_int_t)hub_cache_bytes(h->cache), "cache_full", (json_int_t)n->cache_full,
-                     "unnamed", (json_int_t)n->unnamed, "foreign", (json_int_t)n->foreign,
-                     "rejected", (json_int_t)n->rejected, "duplicates", (json_int_t)n->duplicates);
+                     "snapshots", (json_int_t)snapshot_queue_taken(h->snapshots),
+                     "snapshots_dropped", (json_int_t)snapshot_queue_dropped(h->snapshots),
+                     "streams", (json_int_t)hub_cache_count(h->cache, PROTOCOL_PROBS),
+                     "cache_bytes", (json_int_t)hub_cache_bytes(h->cache), "cache_full",
+                     (json_int_t)n->cache_full, "unnamed", (json_int_t)n->unnamed, "foreign",
+                     (json_int_t)n->foreign, "rejected", (json_int_t)n->rejected, "duplicates",
+                     (json_int_t)n->duplicates);
 }
 
 static void say_status(hub_t *h)
@@ -322,18 +323,17 @@ static void drain_host(hub_t *h, unsigned i)
     }
 }
 
-/* Subscribers' subscriptions: counted, and snapshot requests queued. The
- * hub takes every topic from its hosts itself, so none goes further. */
+/* Subscribers' subscriptions: counted, and snapshot requests queued (and
+ * dropped again if unsubscribed before their turn). The hub takes every
+ * topic from its hosts itself, so none goes further. */
 static void read_subscriptions(hub_t *h)
 {
     char buf[PROTOCOL_SUBSCRIPTION_MAX + 2];
     for (int k = 0; k < SUBSCRIPTIONS_PER_RUN; k++) {
         int n = zmq_recv(h->xpub, buf, sizeof buf, ZMQ_DONTWAIT);
         if (n < 0) return;
-        if (n < 1 || buf[0] != 1) continue; /* an unsubscription, or data */
-        h->n.subscriptions++;
-        if ((size_t)n <= sizeof buf && snapshot_queue_add(h->snapshots, buf + 1, (size_t)n - 1) > 0)
-            h->n.snapshots++;
+        size_t len = (size_t)n <= sizeof buf ? (size_t)n : 1;
+        if (snapshot_queue_take(h->snapshots, buf, len) == 1) h->n.subscriptions++;
     }
 }
 

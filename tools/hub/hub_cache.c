@@ -45,11 +45,12 @@ void hub_cache_destroy(hub_cache_t *c)
     free(c);
 }
 
-/* The pair's entry, added if there is room for another key of its topic. */
-static entry *entry_for(hub_cache_t *c, protocol_topic topic, const char *key)
+/* The pair's entry, added if there is room for another key of its topic
+ * and for a body of len bytes. */
+static entry *entry_for(hub_cache_t *c, protocol_topic topic, const char *key, size_t len)
 {
     int i = topic_index_find(c->index, topic, key);
-    if (i < 0 && c->keys[topic] < c->max_keys[topic]) {
+    if (i < 0 && c->keys[topic] < c->max_keys[topic] && c->bytes + len <= c->max_bytes) {
         i = topic_index_add(c->index, topic, key);
         if (i >= 0) c->keys[topic]++;
     }
@@ -67,7 +68,7 @@ static void drop_body(hub_cache_t *c, entry *e)
 int hub_cache_put(hub_cache_t *c, protocol_topic topic, const char *key, const void *body,
                   size_t len)
 {
-    entry *e = entry_for(c, topic, key);
+    entry *e = entry_for(c, topic, key, len);
     if (!e) return -1;
     drop_body(c, e);
     char *copy = c->bytes + len <= c->max_bytes ? malloc(len ? len : 1) : NULL;
