@@ -6,6 +6,7 @@
 #include "protocol_seen.h"
 #include "snapshot_queue.h"
 
+#include <errno.h>
 #include <string.h>
 
 static void test_table(void)
@@ -105,6 +106,42 @@ static void test_parse(void)
     free(huge);
 }
 
+/* Sends frames (NULL-terminated) as one message. */
+static void send_frames(void *sock, const char *const *frames)
+{
+    for (; *frames; frames++)
+        zmq_send(sock, *frames, strlen(*frames), frames[1] ? ZMQ_SNDMORE : 0);
+}
+
+/* protocol_recv takes whole messages, so a bad one never shifts the next. */
+static void test_recv(void)
+{
+    void *ctx = zmq_ctx_new(), *out = zmq_socket(ctx, ZMQ_PAIR), *in = zmq_socket(ctx, ZMQ_PAIR);
+    REQUIRE(!zmq_bind(in, "inproc://test-protocol") && !zmq_connect(out, "inproc://test-protocol"));
+    const char *good = "{\"v\":1,\"stream\":\"s\"}";
+    const char *one[] = {"genre.probs", NULL}, *five[] = {"genre.probs", good, "a", "b", "c", NULL},
+               *two[] = {"genre.change", good, NULL};
+    send_frames(out, one);
+    send_frames(out, five);
+    send_frames(out, two);
+    protocol_message m;
+    zmq_msg_t body;
+    const char *why = NULL;
+    CHECK(protocol_recv(in, 0, &m, &body, &why) == 0 && !strcmp(why, "not two frames"));
+    zmq_msg_close(&body);
+    CHECK(protocol_recv(in, 0, &m, &body, &why) == 0);
+    zmq_msg_close(&body);
+    CHECK(protocol_recv(in, 0, &m, &body, &why) == 1 && m.topic == PROTOCOL_CHANGE &&
+          zmq_msg_size(&body) == strlen(good));
+    json_decref(m.body);
+    zmq_msg_close(&body);
+    CHECK(protocol_recv(in, ZMQ_DONTWAIT, &m, &body, &why) == -1 && zmq_errno() == EAGAIN);
+    zmq_msg_close(&body);
+    zmq_close(in);
+    zmq_close(out);
+    zmq_ctx_term(ctx);
+}
+
 static protocol_message message(protocol_topic t, const char *key, int64_t started, int64_t seq)
 {
     protocol_message m = {t, 0, NULL, key, started, seq};
@@ -198,6 +235,7 @@ int main(void)
     test_table();
     test_snapshot_names();
     test_parse();
+    test_recv();
     test_seen();
     test_queue();
     return check_report("test_protocol");
