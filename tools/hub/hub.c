@@ -78,8 +78,10 @@
 
 #define POLL_MS 50
 /* Work per loop, so that no host, subscriber or snapshot holds up the
- * others, the host watch or a prompt stop. */
+ * others, the host watch or a prompt stop: messages from one host, and ms
+ * spent on them (checking a 256 KiB message can take a millisecond). */
 #define DRAIN_PER_HOST        256
+#define DRAIN_MS              5
 #define SUBSCRIPTIONS_PER_RUN 1024
 #define SNAPSHOTS_PENDING     256
 #define SNAPSHOT_BYTES_PER_S  (8 << 20)
@@ -308,7 +310,8 @@ static void on_message(hub_t *h, unsigned i, const protocol_message *m, zmq_msg_
 
 static void drain_host(hub_t *h, unsigned i)
 {
-    for (int k = 0; k < DRAIN_PER_HOST; k++) {
+    int64_t until = mono_ms() + DRAIN_MS;
+    for (int k = 0; k < DRAIN_PER_HOST && mono_ms() < until; k++) {
         protocol_message m;
         zmq_msg_t body;
         const char *why = "";
