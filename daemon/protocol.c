@@ -56,6 +56,14 @@ int protocol_snapshot_subscription(char *out, size_t size, const char *prefix)
     return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
+int protocol_subscribe(void *socket, const char *prefix)
+{
+    char snapshot[PROTOCOL_SUBSCRIPTION_MAX + 1];
+    if (zmq_setsockopt(socket, ZMQ_SUBSCRIBE, prefix, strlen(prefix))) return -1;
+    int n = protocol_snapshot_subscription(snapshot, sizeof snapshot, prefix);
+    return n < 0 ? -1 : zmq_setsockopt(socket, ZMQ_SUBSCRIBE, snapshot, (size_t)n);
+}
+
 int protocol_snapshot_split(const void *frame, size_t len, size_t *rest_at)
 {
     const char *s = frame;

@@ -78,6 +78,11 @@ int protocol_topic_find(const void *frame, size_t len);
 /* Writes "snapshot/NONCE/PREFIX" with a fresh random NONCE. Its length, or
  * -1 when prefix is longer than a topic or out is too small. */
 int protocol_snapshot_subscription(char *out, size_t size, const char *prefix);
+/* Subscribes a SUB socket to the topics starting with prefix and to a
+ * snapshot of them, as a client that wants the current state at once does.
+ * 0, or -1 when prefix is longer than a topic (subscribed without a
+ * snapshot) or ZeroMQ refused. */
+int protocol_subscribe(void *socket, const char *prefix);
 /* Whether frame (a subscription or a topic) is "snapshot/NONCE/REST" with a
  * valid NONCE and REST no longer than a topic; *rest_at is where REST starts. */
 int protocol_snapshot_split(const void *frame, size_t len, size_t *rest_at);

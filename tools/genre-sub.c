@@ -180,15 +180,6 @@ static int parse(int argc, char **argv, options *o)
     return 0;
 }
 
-/* A topic, and a snapshot of what the publisher has cached for it. */
-static void subscribe(void *sub, const char *topic)
-{
-    char snapshot[PROTOCOL_SUBSCRIPTION_MAX + 1];
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
-    int n = protocol_snapshot_subscription(snapshot, sizeof snapshot, topic);
-    if (n > 0) zmq_setsockopt(sub, ZMQ_SUBSCRIBE, snapshot, (size_t)n);
-}
-
 static void *connect_sub(void *ctx, const options *o)
 {
     void *sub = zmq_socket(ctx, ZMQ_SUB);
@@ -200,9 +191,10 @@ static void *connect_sub(void *ctx, const options *o)
         zmq_close(sub);
         return NULL;
     }
-    if (o->n_topics == 0) subscribe(sub, "genre.");
+    /* Each topic with a snapshot: the current state comes first. */
+    if (o->n_topics == 0) protocol_subscribe(sub, "genre.");
     for (int i = 0; i < o->n_topics; i++)
-        subscribe(sub, o->topics[i]);
+        protocol_subscribe(sub, o->topics[i]);
     int rcvtimeo = o->timeout > 0 ? (int)(o->timeout * 1000) : 200;
     zmq_setsockopt(sub, ZMQ_RCVTIMEO, &rcvtimeo, sizeof rcvtimeo);
     return sub;

@@ -142,6 +142,26 @@ static void test_recv(void)
     zmq_ctx_term(ctx);
 }
 
+/* protocol_subscribe: the topic, then its snapshot request. */
+static void test_subscribe(void)
+{
+    void *ctx = zmq_ctx_new(), *pub = zmq_socket(ctx, ZMQ_XPUB), *sub = zmq_socket(ctx, ZMQ_SUB);
+    REQUIRE(!zmq_bind(pub, "inproc://test-subscribe") &&
+            !zmq_connect(sub, "inproc://test-subscribe"));
+    CHECK(protocol_subscribe(sub, "genre.change") == 0);
+    CHECK(protocol_subscribe(sub, "genre.a.prefix.longer.than.a.topic") == -1);
+    char frame[128];
+    int n = zmq_recv(pub, frame, sizeof frame, 0);
+    CHECK(n == 13 && !memcmp(frame, "\1genre.change", 13));
+    n = zmq_recv(pub, frame, sizeof frame, 0);
+    size_t rest = 0;
+    CHECK(n > 1 && frame[0] == 1 && protocol_snapshot_split(frame + 1, (size_t)n - 1, &rest) &&
+          (size_t)n - 1 - rest == 12 && !memcmp(frame + 1 + rest, "genre.change", 12));
+    zmq_close(sub);
+    zmq_close(pub);
+    zmq_ctx_term(ctx);
+}
+
 static protocol_message message(protocol_topic t, const char *key, int64_t started, int64_t seq)
 {
     protocol_message m = {t, 0, NULL, key, started, seq};
@@ -236,6 +256,7 @@ int main(void)
     test_snapshot_names();
     test_parse();
     test_recv();
+    test_subscribe();
     test_seen();
     test_queue();
     return check_report("test_protocol");

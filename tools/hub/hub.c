@@ -426,10 +426,7 @@ static int open_host(hub_t *h, unsigned i, char *err, size_t err_len)
             return -1;
         }
     }
-    char snapshot[PROTOCOL_SUBSCRIPTION_MAX + 1];
-    int n = protocol_snapshot_subscription(snapshot, sizeof snapshot, "genre.");
-    zmq_setsockopt(s, ZMQ_SUBSCRIBE, "genre.", 6);
-    zmq_setsockopt(s, ZMQ_SUBSCRIBE, snapshot, n > 0 ? (size_t)n : 0);
+    protocol_subscribe(s, "genre.");
     if (zmq_connect(s, c->endpoint)) {
         snprintf(err, err_len, "host '%s': endpoint '%s': %s", c->name, c->endpoint,
                  zmq_strerror(zmq_errno()));
