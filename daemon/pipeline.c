@@ -78,6 +78,8 @@ struct pipeline {
      * at the current front-end's start. */
     double format_start_s, fe_start_s;
     uint64_t format_start_position;
+    uint64_t seq[PROTOCOL_TOPICS]; /* messages made per topic: the protocol's seq */
+    int64_t started_ms;            /* genred's start, the run those seq count in */
 
     pthread_mutex_t reload_lock;
     engine pending;
@@ -190,6 +192,7 @@ pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_l
     set_frontend(p, fe);
     p->out = publisher_connect(opt->publisher, p->name, err, err_len);
     if (!p->out) goto fail;
+    p->started_ms = publisher_started_ms(opt->publisher);
     p->stats.state = input_state_name(INPUT_STARTING);
     p->stats.rate = p->in_rate;
     p->stats.channels = p->channels;
@@ -220,19 +223,21 @@ const char *pipeline_name(const pipeline_t *p)
 
 /* ---- messages ---- */
 
-static message_source source_of(const pipeline_t *p)
+/* The source of the next message of `topic`, which takes the next seq. */
+static message_source source_of(pipeline_t *p, protocol_topic topic)
 {
-    message_source s = {p->name, p->eng.model->model, p->position, p->in_rate};
+    message_source s = {p->name,    p->eng.model->model, p->position,
+                        p->in_rate, ++p->seq[topic],     p->started_ms};
     return s;
 }
 
 /* Posts a built message; text NULL means the builder ran out of memory. */
-static void post(pipeline_t *p, message_topic topic, char *text, int64_t arrival_ns)
+static void post(pipeline_t *p, protocol_topic topic, char *text, int64_t arrival_ns)
 {
     if (text)
         publisher_post(p->out, topic, text, arrival_ns);
     else
-        log_error("stream '%s': cannot encode a %s message", p->name, message_topic_name(topic));
+        log_error("stream '%s': cannot encode a %s message", p->name, protocol_topic_name(topic));
     free(text);
 }
 
@@ -286,10 +291,11 @@ static void classify(pipeline_t *p, uint64_t end)
     tracker_process(e->tracker, e->raw, level,
                     p->fe_start_s + (double)end / m->frontend.mfcc.sample_rate, &d);
 
-    message_source src = source_of(p);
-    post(p, MESSAGE_PROBS, message_probs(&src, &d, e->raw, level), arrival_ns);
+    message_source probs = source_of(p, PROTOCOL_PROBS);
+    post(p, PROTOCOL_PROBS, message_probs(&probs, &d, e->raw, level), arrival_ns);
     if (d.changed) {
-        post(p, MESSAGE_CHANGE, message_change(&src, &d), 0);
+        message_source change = source_of(p, PROTOCOL_CHANGE);
+        post(p, PROTOCOL_CHANGE, message_change(&change, &d), 0);
         log_info("stream '%s': %s -> %s", p->name, state_name(m, d.previous),
                  state_name(m, d.state));
     }

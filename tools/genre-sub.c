@@ -6,8 +6,12 @@
  * a first argument starting with "genre" is a topic. --count 0 is no limit,
  * as in the Python and Node examples.
  * Pretty lines for people, or with --json one JSON object per line (the
- * message with its "topic" added) for scripts. */
+ * message with its "topic" added) for scripts. It asks for a snapshot of
+ * each topic, so the current state comes first, and drops what it has
+ * already printed (protocol_seen.h), so a log holds each message once. */
 #include "cli.h"
+#include "protocol.h"
+#include "protocol_seen.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -84,12 +88,12 @@ static void print_status(json_t *msg)
     }
 }
 
-static void print_pretty(const char *topic, json_t *msg)
+static void print_pretty(protocol_topic topic, json_t *msg)
 {
     clock_prefix(msg);
-    if (!strcmp(topic, "genre.probs")) {
+    if (topic == PROTOCOL_PROBS) {
         print_probs(msg);
-    } else if (!strcmp(topic, "genre.change")) {
+    } else if (topic == PROTOCOL_CHANGE) {
         /* previous is null both at start-up and after silence: the
          * previous_silence field tells them apart. */
         const char *none =
@@ -97,10 +101,10 @@ static void print_pretty(const char *topic, json_t *msg)
         printf("%-10s change: %s -> %s (%.2f)\n", str(msg, "stream", "?"),
                str(msg, "previous", none), str(msg, "new", "(silence)"),
                json_number_value(json_object_get(msg, "p")));
-    } else if (!strcmp(topic, "genre.status")) {
+    } else if (topic == PROTOCOL_STATUS) {
         print_status(msg);
     } else {
-        printf("%s\n", topic);
+        printf("%s\n", protocol_topic_name(topic));
     }
 }
 
@@ -118,6 +122,8 @@ static void usage(FILE *out)
 }
 
 #define PROG "genre-sub"
+/* (topic, stream) pairs remembered to drop duplicates: a large fleet. */
+#define SEEN_CAPACITY 16384
 
 typedef struct {
     int json_lines;
@@ -185,50 +191,46 @@ static void *connect_sub(void *ctx, const options *o)
         zmq_close(sub);
         return NULL;
     }
-    if (o->n_topics == 0) zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "genre.", 6);
+    /* Each topic with a snapshot: the current state comes first. */
+    if (o->n_topics == 0) protocol_subscribe(sub, "genre.");
     for (int i = 0; i < o->n_topics; i++)
-        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, o->topics[i], strlen(o->topics[i]));
+        protocol_subscribe(sub, o->topics[i]);
     int rcvtimeo = o->timeout > 0 ? (int)(o->timeout * 1000) : 200;
     zmq_setsockopt(sub, ZMQ_RCVTIMEO, &rcvtimeo, sizeof rcvtimeo);
     return sub;
 }
 
 /* One message printed; 1 when one was, 0 on nothing yet, -1 on a timeout. */
-static int receive_one(void *sub, const options *o)
+static int receive_one(void *sub, protocol_seen_t *seen, const options *o)
 {
-    char topic[128];
-    int n = zmq_recv(sub, topic, sizeof topic - 1, 0);
-    if (n < 0) {
+    protocol_message m;
+    zmq_msg_t body;
+    const char *why = "";
+    int got = protocol_recv(sub, 0, &m, &body, &why);
+    zmq_msg_close(&body);
+    if (got < 0) {
         if (o->timeout > 0 && zmq_errno() == EAGAIN) {
             fprintf(stderr, "genre-sub: nothing received for %g s\n", o->timeout);
             return -1;
         }
         return 0;
     }
-    topic[n < (int)sizeof topic - 1 ? n : (int)sizeof topic - 1] = '\0';
-    zmq_msg_t body;
-    zmq_msg_init(&body);
-    if (zmq_msg_recv(&body, sub, 0) < 0) {
-        zmq_msg_close(&body);
-        return 0;
-    }
-    json_error_t jerr;
-    json_t *msg = json_loadb(zmq_msg_data(&body), zmq_msg_size(&body), 0, &jerr);
-    zmq_msg_close(&body);
-    if (!json_is_object(msg)) {
-        fprintf(stderr, "genre-sub: %s: invalid JSON: %s\n", topic, jerr.text);
-        json_decref(msg);
+    /* A topic this version does not know may be a newer protocol's. */
+    if (!got && strcmp(why, PROTOCOL_NOT_A_TOPIC))
+        fprintf(stderr, "genre-sub: dropped a message: %s\n", why);
+    if (!got || !protocol_seen_check(seen, &m)) {
+        json_decref(m.body);
         return 0;
     }
     if (o->json_lines) {
-        json_object_set_new(msg, "topic", json_string(topic));
-        json_dumpf(msg, stdout, JSON_COMPACT | JSON_REAL_PRECISION(7));
+        json_object_set_new(m.body, "topic", json_string(protocol_topic_name(m.topic)));
+        json_dumpf(m.body, stdout, JSON_COMPACT | JSON_REAL_PRECISION(7));
         putchar('\n');
     } else {
-        print_pretty(topic, msg);
+        print_pretty(m.topic, m.body);
     }
     fflush(stdout);
-    json_decref(msg);
+    json_decref(m.body);
     return 1;
 }
 
@@ -240,16 +242,18 @@ int main(int argc, char **argv)
     volatile sig_atomic_t *interrupted = cli_stop_on_signals();
 
     void *ctx = zmq_ctx_new(), *sub = connect_sub(ctx, &o);
-    unsigned seen = 0;
-    while (sub && !*interrupted && (!o.count || seen < o.count)) {
-        int got = receive_one(sub, &o);
+    protocol_seen_t *seen = protocol_seen_create(SEEN_CAPACITY);
+    unsigned printed = 0;
+    while (sub && seen && !*interrupted && (!o.count || printed < o.count)) {
+        int got = receive_one(sub, seen, &o);
         if (got < 0) {
             rc = 1;
             break;
         }
-        seen += (unsigned)got;
+        printed += (unsigned)got;
     }
     if (sub) zmq_close(sub);
     zmq_ctx_term(ctx);
-    return sub ? rc : 1;
+    protocol_seen_destroy(seen);
+    return sub && seen ? rc : 1;
 }

@@ -112,9 +112,11 @@ class Genred:
 
 
 class Subscriber:
-    """Collects (receive time, topic, message) in a background thread."""
+    """Collects (receive time, topic, message, came in a snapshot) in a
+    background thread, keeping duplicates: tests count them. snapshot: ask
+    for the cached messages whose topic starts with it (protocol.h)."""
 
-    def __init__(self, ep, topics=("",), rcvhwm=None, read=True):
+    def __init__(self, ep, topics=("",), rcvhwm=None, read=True, snapshot=None):
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.SUB)
         if rcvhwm is not None:
@@ -123,6 +125,9 @@ class Subscriber:
         self.sock.connect(ep)
         for t in topics:
             self.sock.setsockopt_string(zmq.SUBSCRIBE, t)
+        self.nonce = "snapshot/%s/" % os.urandom(8).hex()
+        if snapshot is not None:
+            self.sock.setsockopt_string(zmq.SUBSCRIBE, self.nonce + snapshot)
         self.messages = []
         self.bad = []
         self.running = read
@@ -141,8 +146,11 @@ class Subscriber:
             if len(frames) != 2:
                 self.bad.append(frames)
                 continue
+            topic = frames[0].decode()
+            snapshot = topic.startswith(self.nonce)
             try:
-                self.messages.append((now, frames[0].decode(), json.loads(frames[1])))
+                self.messages.append((now, topic[len(self.nonce):] if snapshot else topic,
+                                      json.loads(frames[1]), snapshot))
             except ValueError:
                 self.bad.append(frames)
 
@@ -312,7 +320,7 @@ def test_file_realtime():
         period = (times[-1] - times[0]) / (len(times) - 1)
         check(abs(period - hop) <= 0.1 * hop * SLOW,
               "message period %.3f s within 10%% of hop %g s" % (period, hop))
-    for _, _, m in sub.of("genre.probs"):
+    for _, _, m, _ in sub.of("genre.probs"):
         check_probs_message(m, info)
 
 
@@ -448,11 +456,18 @@ def test_slow_subscriber():
     check(" 0 overruns" in log, "no ring overruns:\n" + log)
 
 
+def sequence_ids(messages):
+    """(topic, stream, started_ms, seq) of each message, which names it."""
+    return [(m[1], m[2]["stream"], m[2]["started_ms"], m[2]["seq"]) for m in messages
+            if m[1] in ("genre.probs", "genre.change")]
+
+
 def test_late_subscriber():
-    """With a 5 s hop, a subscriber joining between hops gets the last
-    genre.probs at once from the cache, not 5 s later; one subscribing to
-    genre.change alone gets the current state (the last change) the same
-    way, and nothing else."""
+    """With a 5 s hop, a subscriber joining between hops with a snapshot
+    request gets the last genre.probs at once from the cache, not 5 s later,
+    and only it: the subscribers already there see nothing twice. One asking
+    for genre.change alone gets the current state (the last change) the same
+    way, and nothing else; one asking for no snapshot gets none."""
     rate = 22050
     clip = write_wav(os.path.join(TMP, "late.wav"), tone(4, rate, 1), rate)
     ep = endpoint()
@@ -462,19 +477,22 @@ def test_late_subscriber():
     check(first.wait_for("genre.probs", 1, 6 * SLOW), "first genre.probs")
     check(first.wait_for("genre.change", 1, 1 * SLOW), "first genre.change")
     joined = time.monotonic()
-    changes = Subscriber(ep, topics=("genre.change",))
+    changes = Subscriber(ep, topics=("genre.change",), snapshot="genre.change")
+    plain = Subscriber(ep, topics=("genre.change",))
     got = changes.wait_for("genre.change", 1, 1.0 * SLOW)
     delay = changes.of("genre.change")[0][0] - joined if got else None
     check(got and delay < 0.5 * SLOW, "late genre.change subscriber got the state after %r s" %
           delay)
     if got:
-        check(changes.of("genre.change")[0][2] == first.of("genre.change")[-1][2],
-              "the cached genre.change is the latest one")
-    check(not changes.of("genre.probs"), "a genre.change subscriber gets no genre.probs")
-    changes.close()
+        check(changes.of("genre.change")[0][2] == first.of("genre.change")[-1][2] and
+              changes.of("genre.change")[0][3], "the snapshot holds the latest genre.change")
+    check(not changes.of("genre.probs"), "a genre.change snapshot holds no genre.probs")
     time.sleep(0.3)
+    check(not plain.of("genre.change"), "a subscriber that asks for no snapshot gets none")
+    changes.close()
+    plain.close()
     joined = time.monotonic()
-    late = Subscriber(ep, topics=("genre.",))
+    late = Subscriber(ep, topics=("genre.",), snapshot="")
     got = late.wait_for("genre.probs", 1, 1.0 * SLOW)
     delay = late.of("genre.probs")[0][0] - joined if got else None
     check(got and delay < 0.5 * SLOW, "late subscriber got genre.probs after %r s" % delay)
@@ -482,8 +500,141 @@ def test_late_subscriber():
         check(late.of("genre.probs")[0][2]["position"] == first.of("genre.probs")[-1][2][
             "position"], "the cached message is the latest one")
     late.close()
+    time.sleep(0.3)
+    ids = sequence_ids(first.messages)
+    check(len(ids) == len(set(ids)), "the first subscriber saw nothing twice: %r" % ids)
     first.close()
     check(g.stop() == 0, "clean stop")
+
+
+def music_then_silence(path, rate, music_s=3, silence_s=3):
+    x = np.concatenate([tone(music_s, rate), np.zeros((int(silence_s * rate), 1), np.float32)])
+    return write_wav(path, x, rate)
+
+
+def test_change_log():
+    """A day's genre.change log in miniature: `genre-sub --json
+    genre.change` writes it while five subscribers join (each with its
+    snapshot) and leave; the log holds each change once, none missing, and a
+    raw subscriber that drops nothing receives none twice."""
+    rate = 22050
+    clip = music_then_silence(os.path.join(TMP, "changes.wav"), rate)
+    ep = endpoint()
+    g = Genred("--input", "file:" + clip, "--publish", ep, "--realtime", "--loop", "--hop",
+               "0.25", "--change-hold", "0.5", "--smoothing", "0.5")
+    raw = Subscriber(ep, topics=("genre.change",))
+    tool = EMULATOR + [os.path.join(BUILD, "bin", "genre-sub")]
+    log_path = os.path.join(TMP, "day.jsonl")
+    with open(log_path, "w") as log:
+        logger = subprocess.Popen(tool + ["--json", ep, "genre.change"], stdout=log,
+                                  stderr=subprocess.PIPE, text=True)
+        check(raw.wait_for("genre.change", 2, 15 * SLOW), "changes come")
+        for i in range(5):
+            joiner = subprocess.run(tool + ["--json", "--count", "1", "--timeout",
+                                            str(10 * SLOW), ep, "genre.change"],
+                                    capture_output=True, text=True, timeout=20 * SLOW)
+            check(joiner.returncode == 0 and '"genre.change"' in joiner.stdout,
+                  "subscriber %d got the current state from its snapshot: %r %r"
+                  % (i, joiner.stdout, joiner.stderr))
+            time.sleep(0.5)
+        n = len(raw.of("genre.change"))
+        check(raw.wait_for("genre.change", n + 2, 15 * SLOW), "changes go on")
+        time.sleep(0.5)
+        logger.send_signal(signal.SIGINT)
+        logger.communicate(timeout=10 * SLOW)
+    with open(log_path) as f:
+        logged = [json.loads(line) for line in f]
+    ids = [(m["stream"], m["started_ms"], m["seq"]) for m in logged]
+    check(len(logged) >= 4 and len(ids) == len(set(ids)),
+          "the log holds each change once: %r" % ids)
+    seqs = [m["seq"] for m in logged]
+    check(seqs == list(range(seqs[0], seqs[0] + len(seqs))), "and none is missing: %r" % seqs)
+    raw_ids = sequence_ids(raw.messages)
+    check(len(raw_ids) == len(set(raw_ids)), "a raw subscriber got none twice: %r" % raw_ids)
+    raw.close()
+    check(g.stop() == 0, "clean stop")
+
+
+class FakePublisher:
+    """An XPUB that plays a script of genre.change messages to one client:
+    the same message live, in the client's snapshot and live again, a next
+    one, a restarted genred's first, and one from a genred before seq."""
+
+    def __init__(self, ep):
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.XPUB)
+        self.sock.bind(ep)
+
+    def snapshot_topic(self, timeout):
+        """The client's snapshot subscription that covers genre.change."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.sock.poll(100):
+                sub = self.sock.recv()
+                if sub[:1] == b"\x01" and sub[1:].startswith(b"snapshot/"):
+                    nonce, rest = sub[1:].rsplit(b"/", 1)
+                    if b"genre.change".startswith(rest):
+                        return nonce + b"/genre.change"
+        return None
+
+    def play(self, snapshot):
+        def change(started, seq, new):
+            m = {"v": 1, "stream": "main", "time_ms": 0, "position": 0, "model": "m",
+                 "previous": None, "new": new, "silence": False, "previous_silence": False,
+                 "p": 0.9}
+            if seq:
+                m.update(started_ms=started, seq=seq)
+            return json.dumps(m).encode()
+        script = [(b"genre.change", change(100, 1, "jazz")),
+                  (snapshot, change(100, 1, "jazz")),
+                  (b"genre.change", change(100, 1, "jazz")),
+                  (b"genre.change", change(100, 2, "rock")),
+                  (b"genre.change", change(100, 1, "jazz")),
+                  (b"genre.change", change(200, 1, "blues")),
+                  (b"genre.change", change(0, 0, "metal")),
+                  (b"genre.change", change(0, 0, "metal"))]
+        for frames in script:
+            self.sock.send_multipart(frames)
+
+    def close(self):
+        self.sock.close(linger=0)
+        self.ctx.term()
+
+
+def test_clients_drop_duplicates():
+    """genre-sub and the Python and Node examples print each message once,
+    by (topic, stream, started_ms, seq): what they saw live does not come
+    again from their snapshot, a restarted genred's messages do come, and so
+    does everything from a genred that sends no seq."""
+    want = ["jazz", "rock", "blues", "metal", "metal"]
+    tool = EMULATOR + [os.path.join(BUILD, "bin", "genre-sub")]
+    clients = {"genre-sub": tool + ["--json", "--timeout", str(2 * SLOW)],
+               "subscribe.py": ["/usr/bin/python3", os.path.join(SOURCE, "tools", "examples",
+                                                                 "subscribe.py"),
+                                "--timeout", str(2 * SLOW)]}
+    node = shutil.which("node")
+    if node and os.path.isdir(os.path.join(SOURCE, "tools", "examples", "node_modules",
+                                           "zeromq")):
+        clients["subscribe.js"] = [node, os.path.join(SOURCE, "tools", "examples",
+                                                      "subscribe.js"), "--timeout",
+                                   str(2 * SLOW)]
+    for name, argv in clients.items():
+        ep = endpoint("dups")
+        pub = FakePublisher(ep)
+        proc = subprocess.Popen(argv + [ep] + (["genre.change"] if name == "genre-sub" else []),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        snapshot = pub.snapshot_topic(10 * SLOW)
+        check(snapshot is not None, "%s asks for a snapshot" % name)
+        time.sleep(0.2 * SLOW)  # its subscriptions all applied
+        if snapshot:
+            pub.play(snapshot)
+        out, err = proc.communicate(timeout=20 * SLOW)
+        pub.close()
+        if name == "genre-sub":
+            got = [json.loads(l)["new"] for l in out.splitlines()]
+        else:
+            got = [l.split()[-1] for l in out.splitlines() if l.startswith("genre.change")]
+        check(got == want, "%s printed each once: %r (%r)" % (name, got, err))
 
 
 def expect_config_error(text, *needles):
@@ -616,7 +767,7 @@ def test_endpoint_in_use():
 def test_sigterm():
     ep = endpoint()
     g = Genred("--input", "stdin:s16le:22050:1", "--publish", ep, stdin=subprocess.PIPE)
-    sub = Subscriber(ep)
+    sub = Subscriber(ep, snapshot="")  # the audio may all be done before it joins
     g.proc.stdin.write((tone(5, 22050) * 32767).astype("<i2").tobytes())
     g.proc.stdin.flush()
     check(sub.wait_for("genre.probs", 1, 5 * SLOW), "publishing")
