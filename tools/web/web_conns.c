@@ -127,12 +127,17 @@ web_conn *web_conns_open(web_conns_t *t, int fd, const struct sockaddr *peer, in
     return c;
 }
 
-static unsigned connections_from(const web_conns_t *t, const web_conn *c)
+/* Requests being answered and streams of c's peer, c's own aside. Waiting
+ * connections do not count: they are bounded by the deadline and the
+ * push-out already. */
+static unsigned admitted_from(const web_conns_t *t, const web_conn *c)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < t->capacity; i++) {
         const web_conn *o = &t->conn[i];
-        if (o->state != FREE && o->state != CUT && !memcmp(o->addr, c->addr, sizeof c->addr)) n++;
+        if (o != c && (o->state == BUSY || o->state == STREAM) &&
+            !memcmp(o->addr, c->addr, sizeof c->addr))
+            n++;
     }
     return n;
 }
@@ -140,7 +145,7 @@ static unsigned connections_from(const web_conns_t *t, const web_conn *c)
 web_admission web_conns_request(web_conns_t *t, web_conn *c, int stream)
 {
     const web_limits *l = &t->limits;
-    if (!c->local && connections_from(t, c) > l->per_remote_address) return WEB_ADDRESS_FULL;
+    if (!c->local && admitted_from(t, c) >= l->per_remote_address) return WEB_ADDRESS_FULL;
     unsigned stream_room = c->local || l->max_streams < l->local_reserve
                                ? l->max_streams
                                : l->max_streams - l->local_reserve;

@@ -7,8 +7,9 @@
  * delay a browser by milliseconds, never lock it out. "Stream": an open
  * /events stream; at most max_streams, the last local_reserve of them only
  * for loopback peers (the kiosk's own browser). "Busy": any other request
- * being answered. A peer that is not on loopback may hold at most
- * per_remote_address connections. A request beyond a limit gets a 503.
+ * being answered. A peer that is not on loopback may have at most
+ * per_remote_address streams and requests at once. A request beyond a
+ * limit gets a 503.
  *
  * The table only decides; web_http carries out (it shuts connections down
  * and answers 503). Not thread-safe: the caller locks. */
@@ -22,7 +23,7 @@
 typedef struct {
     unsigned max_streams;        /* event streams at once */
     unsigned local_reserve;      /* of those, the last ones only loopback peers get */
-    unsigned per_remote_address; /* connections from one address off this machine */
+    unsigned per_remote_address; /* streams and requests of one address off this machine */
     unsigned waiting_max;        /* connections still sending a request */
     unsigned busy_max;           /* other requests in flight: room kept for them */
     int64_t request_deadline_ms; /* connect (or last response) to a whole request */

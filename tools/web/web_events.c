@@ -2,6 +2,7 @@
 
 #include "web_clock.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,7 +23,9 @@ struct client {
     web_cursor cursor;
     int history_index; /* next history slot to send */
     int64_t last_sent_ms;
+    int fd;      /* the connection's, to see a browser leave while parked */
     bool parked; /* its connection is suspended */
+    bool gone;   /* the browser has closed its end */
     char *buf;   /* the frame being sent */
     size_t cap, len, sent;
 };
@@ -35,6 +38,8 @@ struct web_events {
     pthread_mutex_t lock;
     struct client *clients;
     bool stopping;
+    struct pollfd *polls; /* the tick's, one per parked stream */
+    size_t polls_cap;
 };
 
 static void wake_all(void *ctx);
@@ -59,6 +64,7 @@ void web_events_destroy(web_events_t *e)
     if (!e) return;
     web_fanout_set_waker(e->fanout, NULL, NULL);
     pthread_mutex_destroy(&e->lock);
+    free(e->polls);
     free(e);
 }
 
@@ -78,9 +84,39 @@ static void wake_all(void *ctx)
     pthread_mutex_unlock(&e->lock);
 }
 
+/* Caller holds the lock. A suspended connection is not watched by the
+ * server, so a browser that leaves would hold its stream until the next
+ * frame or keep-alive: look at the parked streams' sockets (without
+ * reading) and end those whose browser has hung up. */
+static void end_departed_locked(web_events_t *e)
+{
+    size_t n = 0;
+    for (struct client *c = e->clients; c; c = c->next)
+        n += c->parked;
+    if (n > e->polls_cap) {
+        struct pollfd *bigger = realloc(e->polls, n * sizeof *bigger);
+        if (!bigger) return;
+        e->polls = bigger;
+        e->polls_cap = n;
+    }
+    n = 0;
+    for (struct client *c = e->clients; c; c = c->next)
+        if (c->parked) e->polls[n++] = (struct pollfd){.fd = c->fd, .events = POLLRDHUP};
+    if (n == 0 || poll(e->polls, n, 0) <= 0) return;
+    n = 0;
+    for (struct client *c = e->clients; c; c = c->next) {
+        if (!c->parked) continue;
+        if (e->polls[n++].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+            c->gone = true;
+            resume_locked(c);
+        }
+    }
+}
+
 void web_events_tick(web_events_t *e, int64_t now_ms)
 {
     pthread_mutex_lock(&e->lock);
+    end_departed_locked(e);
     for (struct client *c = e->clients; c; c = c->next)
         if (c->parked && now_ms - c->last_sent_ms >= KEEPALIVE_MS) resume_locked(c);
     pthread_mutex_unlock(&e->lock);
@@ -149,7 +185,7 @@ static ssize_t read_events(void *cls, uint64_t pos, char *out, size_t max)
     int64_t now = web_now_ms();
     if (c->sent == c->len) {
         pthread_mutex_lock(&e->lock);
-        int more = e->stopping ? -1 : fill_locked(c, now);
+        int more = e->stopping || c->gone ? -1 : fill_locked(c, now);
         if (more == 0) {
             /* Under the lock a publish cannot slip between "nothing new"
              * and parking: its wake-up waits for the lock, then resumes. */
@@ -191,8 +227,11 @@ static struct client *client_create(web_events_t *e, struct MHD_Connection *conn
         free(c);
         return NULL;
     }
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     c->events = e;
     c->conn = conn;
+    c->fd = fd ? fd->connect_fd : -1;
     c->buf = buf;
     c->cap = FIRST_BUFFER;
     c->len = (size_t)snprintf(c->buf, c->cap, "retry: %d\n\n", RETRY_MS);
