@@ -6,8 +6,8 @@
  * /events stream per browser within web_conns' limits. This file reads the
  * command line and the keys, starts those, and waits for SIGINT or SIGTERM. */
 #include "cli.h"
-#include "curve.h"
 #include "log.h"
+#include "sub_keys.h"
 #include "web_fanout.h"
 #include "web_history.h"
 #include "web_http.h"
@@ -119,19 +119,6 @@ static int parse(int argc, char **argv, options *o)
     return 0;
 }
 
-/* The CURVE keys, with genred's own rules for key files; NULL client and
- * exit status 0 without --server-key, 2 after a one-line error. */
-static int load_keys(const options *o, curve_t **client, char server_public[CURVE_KEY_Z85_LEN + 1])
-{
-    char err[600];
-    *client = NULL;
-    if (!o->server_key) return 0;
-    if (curve_read_public("--server-key", o->server_key, server_public, err, sizeof err) ||
-        !(*client = curve_create_client("--client-key", o->client_key, err, sizeof err)))
-        return cli_error(PROG, "%s", err);
-    return 0;
-}
-
 /* Everything that runs, in the order it starts. */
 typedef struct {
     web_fanout_t *fanout;
@@ -193,9 +180,10 @@ int main(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
     log_set_program(PROG);
-    curve_t *client = NULL;
-    char server_public[CURVE_KEY_Z85_LEN + 1] = "";
-    if ((rc = load_keys(&o, &client, server_public))) return rc;
+    sub_keys keys;
+    char err[600];
+    if (sub_keys_load(&keys, o.server_key, o.client_key, err, sizeof err))
+        return cli_error(PROG, "%s", err);
 
     /* Signals are taken by sigtimedwait() below; every thread inherits the mask. */
     sigset_t signals;
@@ -207,11 +195,11 @@ int main(int argc, char **argv)
 
     web_subscriber_config sub = {.endpoints = o.endpoints,
                                  .n_endpoints = o.n_endpoints,
-                                 .curve = client,
-                                 .server_public = server_public};
+                                 .curve = keys.client,
+                                 .server_public = keys.server_public};
     parts p;
     if ((rc = start(&p, &o, &sub))) {
-        curve_destroy(client);
+        sub_keys_free(&keys);
         return rc;
     }
     for (int i = 0; i < o.n_endpoints; i++)
@@ -223,7 +211,7 @@ int main(int argc, char **argv)
     web_subscriber_counts(p.subscriber, &rejected, &too_big);
     web_http_counts(p.http, &refused, &cut);
     stop(&p);
-    curve_destroy(client);
+    sub_keys_free(&keys);
     log_info("stopped on %s (relayed %lu, rejected %lu, too big %lu, frames skipped by slow "
              "browsers %lu, requests refused %lu, slow connections cut %lu)",
              sig == SIGINT ? "SIGINT" : "SIGTERM", published, rejected, too_big, skipped, refused,
