@@ -7,17 +7,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 enum {
     ENDPOINTS_MAX = 32,
     ENDPOINT_LEN = 256,
     POLL_MS = 100,
-    /* A CURVE client whose publisher is plain text first sees the connection
-     * close, then the mechanism mismatch; a wrong server key only ever sees
-     * it close, every retry (about 7 a second). Believe the close once it
-     * repeats. */
-    CLOSED_REPEATS = 3
+    /* When CURVE is on one side only, the side that finds out closes the
+     * connection, and the other sees a close before (or instead of) the
+     * mechanism mismatch. A wrong server key only ever shows as a close, at
+     * every retry (about 7 a second). Believe a close once it has gone on
+     * this long with nothing else in between. */
+    CLOSED_REPEATS = 3,
+    CLOSED_MS = 1500
 };
 
 /* Why a handshake failed, as far as a subscriber can tell. */
@@ -42,8 +45,9 @@ struct handshake_watch {
     char endpoint[ENDPOINTS_MAX][ENDPOINT_LEN];
     struct endpoint_state {
         failure logged; /* the failure last logged */
-        failure last;   /* the last failure seen, and how often in a row */
+        failure last;   /* the last failure seen, how often in a row, since when */
         unsigned repeats;
+        int64_t since_ms;
     } state[ENDPOINTS_MAX];
     int n_endpoints;
 };
@@ -64,18 +68,36 @@ static struct endpoint_state *state_of(handshake_watch_t *w, const char *endpoin
         if (!strcmp(w->endpoint[i], endpoint)) return &w->state[i];
     if (w->n_endpoints == ENDPOINTS_MAX) return &w->state[ENDPOINTS_MAX - 1];
     snprintf(w->endpoint[w->n_endpoints], ENDPOINT_LEN, "%s", endpoint);
-    w->state[w->n_endpoints] = (struct endpoint_state){FAIL_NONE, FAIL_NONE, 0};
+    w->state[w->n_endpoints] = (struct endpoint_state){.logged = FAIL_NONE, .last = FAIL_NONE};
     return &w->state[w->n_endpoints++];
 }
 
-/* Whether failure f, just seen, is news to log. */
-static bool worth_logging(struct endpoint_state *st, failure f)
+static int64_t now_ms(void)
 {
-    st->repeats = f == st->last ? st->repeats + 1 : 1;
-    st->last = f;
-    if (f == st->logged || (f == FAIL_CLOSED && st->repeats < CLOSED_REPEATS)) return false;
-    st->logged = f;
-    return true;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What failure f, just seen, tells, or FAIL_NONE when that is no news. A
+ * client without CURVE whose publisher keeps closing the handshake is
+ * almost surely talking to one that requires CURVE: the same news as the
+ * mismatch itself. */
+static failure news(struct endpoint_state *st, failure f, bool curve)
+{
+    int64_t now = now_ms();
+    if (f != st->last) {
+        st->last = f;
+        st->repeats = 0;
+        st->since_ms = now;
+    }
+    st->repeats++;
+    if (f == FAIL_CLOSED && (st->repeats < CLOSED_REPEATS || now - st->since_ms < CLOSED_MS))
+        return FAIL_NONE;
+    failure told = f == FAIL_CLOSED && !curve ? FAIL_MECHANISM : f;
+    if (told == st->logged) return FAIL_NONE;
+    st->logged = told;
+    return told;
 }
 
 static void explain(const handshake_watch_t *w, failure f, uint32_t value, char *why, size_t len)
@@ -96,9 +118,6 @@ static void explain(const handshake_watch_t *w, failure f, uint32_t value, char 
                  "CURVE handshake failed: the publisher could not read our hello, so %s is "
                  "not its public key (curve.pub)",
                  in->server_key_option);
-    else if (f == FAIL_CLOSED)
-        snprintf(why, len, "handshake failed: the publisher closed the connection (%s)",
-                 strerror((int)value));
     else if (f == FAIL_REFUSED)
         snprintf(why, len,
                  "the publisher refused our CURVE key (ZAP status %u): its curve_allow must "
@@ -134,7 +153,8 @@ static void take_event(handshake_watch_t *w)
     failure f = classify(event, value);
     if (f == FAIL_NONE) return;
     atomic_fetch_add(&w->failures, 1);
-    if (!worth_logging(st, f)) return; /* libzmq retries all the time: say it once */
+    f = news(st, f, w->info.public_key != NULL); /* libzmq retries all the time: say it once */
+    if (f == FAIL_NONE) return;
     char why[512], line[1024];
     explain(w, f, value, why, sizeof why);
     snprintf(line, sizeof line, "%s: %s", endpoint, why);
