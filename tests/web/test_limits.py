@@ -182,7 +182,13 @@ def crowd_and_slowloris(procs):
     check(freed, f"their connections are freed ({established(u.port)} left, {STREAMS} streams)")
     crowd.pump(0.5)
     check(len(crowd.sel.get_map()) == STREAMS, "the streams stay open meanwhile")
+    web.terminate()
+    err = web.communicate(timeout=10 * webtest.SLOW)[1]
     crowd.close()
+    lines = err.strip().splitlines()
+    check(web.returncode == 0 and len(lines) <= 5,
+          f"genre-web stops cleanly and logged {len(lines)} lines, not one per connection: "
+          f"{lines[-3:]}")
 
 
 def refused_beyond_limit(procs):

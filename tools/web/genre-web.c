@@ -127,10 +127,11 @@ typedef struct {
     web_http_t *http;
 } parts;
 
+/* The subscriber stops first: nothing publishes into what is torn down. */
 static void stop(parts *p)
 {
-    web_http_destroy(p->http); /* first: no browser waits on the rest */
     web_subscriber_destroy(p->subscriber);
+    web_http_destroy(p->http);
     web_history_destroy(p->history);
     web_fanout_destroy(p->fanout);
 }
@@ -147,14 +148,17 @@ static int start(parts *p, const options *o, const web_subscriber_config *sub)
                          "other machines",
                          o->listen);
     int fd = web_listen_open(&addr, o->listen, err, sizeof err);
-    if (fd >= 0 && (p->fanout = web_fanout_create(err, sizeof err)) &&
-        (p->history = web_history_create(err, sizeof err)) &&
-        (p->subscriber = web_subscriber_create(sub, p->fanout, p->history, err, sizeof err)))
-        p->http = web_http_create(fd, addr.addr.ss_family, &o->limits, p->fanout, p->history, err,
-                                  sizeof err);
-    else if (fd >= 0)
+    if (fd >= 0 && (!(p->fanout = web_fanout_create(err, sizeof err)) ||
+                    !(p->history = web_history_create(err, sizeof err)))) {
         close(fd);
-    if (p->http) {
+        fd = -1;
+    }
+    /* The server (which wakes its streams on each publish) before the
+     * subscriber (which publishes); web_http owns fd from here on. */
+    if (fd >= 0 && (p->http = web_http_create(fd, addr.addr.ss_family, &o->limits, p->fanout,
+                                              p->history, err, sizeof err)))
+        p->subscriber = web_subscriber_create(sub, p->fanout, p->history, err, sizeof err);
+    if (p->subscriber) {
         web_listen_print_url(fd);
         return 0;
     }

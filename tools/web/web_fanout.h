@@ -33,7 +33,8 @@ web_fanout_t *web_fanout_create(char *err, size_t err_len);
 void web_fanout_destroy(web_fanout_t *f);
 
 /* Called after every publish, outside the lock, so that event streams
- * waiting for a frame can be woken (set before the first publish). */
+ * waiting for a frame can be woken. Set it before any thread publishes,
+ * and clear it (NULL) only after the last one has stopped. */
 void web_fanout_set_waker(web_fanout_t *f, void (*wake)(void *ctx), void *ctx);
 
 /* Appends frame (len <= WEB_FRAME_MAX) to the ring at now_ms (monotonic).
