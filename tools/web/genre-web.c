@@ -210,15 +210,15 @@ int main(int argc, char **argv)
         log_info("listening to genred at %s", o.endpoints[i]);
     int sig = wait_for_stop(&signals, p.http);
 
-    unsigned long published, skipped, rejected, too_big, refused, cut;
+    unsigned long published, skipped, rejected, too_big, refused, cut, errors;
     web_fanout_counts(p.fanout, &published, &skipped);
     web_subscriber_counts(p.subscriber, &rejected, &too_big);
-    web_http_counts(p.http, &refused, &cut);
+    web_http_counts(p.http, &refused, &cut, &errors);
     stop(&p);
     sub_keys_free(&keys);
     log_info("stopped on %s (relayed %lu, rejected %lu, too big %lu, frames skipped by slow "
-             "browsers %lu, requests refused %lu, slow connections cut %lu)",
+             "browsers %lu, requests refused %lu, slow connections cut %lu, HTTP errors %lu)",
              sig == SIGINT ? "SIGINT" : "SIGTERM", published, rejected, too_big, skipped, refused,
-             cut);
+             cut, errors);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,8 @@ extern const size_t genre_web_page_size;
 enum {
     IDLE_TIMEOUT_S = 30, /* a browser that takes nothing this long is dropped */
     RETRY_AFTER_S = 10,  /* what a 503 asks the client to wait */
-    FDS_BESIDES = 64     /* descriptors the rest of the process may need */
+    FDS_BESIDES = 64,    /* descriptors the rest of the process may need */
+    LOGGED_HTTP_ERRORS = 10
 };
 
 struct web_http {
@@ -36,6 +38,7 @@ struct web_http {
     pthread_mutex_t lock;
     web_conns_t *conns;
     unsigned long refused;
+    atomic_ulong http_errors;
 };
 
 /* More browsers than file descriptors would fail at accept(), with no
@@ -219,9 +222,11 @@ void web_http_tick(web_http_t *h)
 
 /* ---- The server -------------------------------------------------------- */
 
+/* Logs what libmicrohttpd reports (malformed or oversized requests, say)
+ * up to a point, so that a peer sending junk cannot flood the journal. */
 static void log_http_error(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    web_http_t *h = cls;
     char line[512];
     vsnprintf(line, sizeof line, fmt, ap);
     /* A browser closing its tab is routine for an event stream, not news;
@@ -231,7 +236,10 @@ static void log_http_error(void *cls, const char *fmt, va_list ap)
         strstr(line, "socket is closed when reading request"))
         return;
     line[strcspn(line, "\n")] = '\0';
-    log_warn("http: %s", line);
+    unsigned long n = atomic_fetch_add(&h->http_errors, 1) + 1;
+    if (n <= LOGGED_HTTP_ERRORS)
+        log_warn("http: %s%s", line,
+                 n == LOGGED_HTTP_ERRORS ? " (further HTTP errors are counted silently)" : "");
 }
 
 static struct MHD_Daemon *start_daemon(web_http_t *h, int family)
@@ -239,7 +247,7 @@ static struct MHD_Daemon *start_daemon(web_http_t *h, int family)
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
                      (family == AF_INET6 ? MHD_USE_IPv6 : 0);
     return MHD_start_daemon(flags, 0, NULL, NULL, handle_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-                            log_http_error, NULL, MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
+                            log_http_error, h, MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
                             MHD_OPTION_CONNECTION_LIMIT, web_limits_connections(&h->limits),
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
@@ -259,6 +267,7 @@ web_http_t *web_http_create(int listen_fd, int family, const web_limits *limits,
     h->limits = *limits;
     fit_to_file_limit(&h->limits);
     pthread_mutex_init(&h->lock, NULL);
+    atomic_init(&h->http_errors, 0);
     h->conns = web_conns_create(&h->limits, err, err_len);
     h->events = h->conns ? web_events_create(fanout, history, err, err_len) : NULL;
     h->daemon = h->events ? start_daemon(h, family) : NULL;
@@ -286,8 +295,10 @@ void web_http_destroy(web_http_t *h)
     free(h);
 }
 
-void web_http_counts(web_http_t *h, unsigned long *refused, unsigned long *cut)
+void web_http_counts(web_http_t *h, unsigned long *refused, unsigned long *cut,
+                     unsigned long *errors)
 {
+    *errors = atomic_load(&h->http_errors);
     pthread_mutex_lock(&h->lock);
     *refused = h->refused;
     *cut = web_conns_cut(h->conns);

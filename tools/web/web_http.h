@@ -29,7 +29,9 @@ void web_http_tick(web_http_t *h);
 /* Ends every stream, stops the server and closes the listening socket. */
 void web_http_destroy(web_http_t *h);
 
-/* Requests refused with a 503, and connections cut for being slow. */
-void web_http_counts(web_http_t *h, unsigned long *refused, unsigned long *cut);
+/* Requests refused with a 503, connections cut for being slow, and what
+ * libmicrohttpd reported (malformed requests and the like). */
+void web_http_counts(web_http_t *h, unsigned long *refused, unsigned long *cut,
+                     unsigned long *errors);
 
 #endif
