@@ -44,7 +44,7 @@ struct handshake_watch {
     /* The thread's own, per endpoint. */
     char endpoint[ENDPOINTS_MAX][ENDPOINT_LEN];
     struct endpoint_state {
-        failure logged; /* the failure last logged */
+        failure logged; /* what was last logged (closes and mismatch as one) */
         failure last;   /* the last failure seen, how often in a row, since when */
         unsigned repeats;
         int64_t since_ms;
@@ -79,10 +79,11 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* What failure f, just seen, tells, or FAIL_NONE when that is no news. A
- * client without CURVE whose publisher keeps closing the handshake is
- * almost surely talking to one that requires CURVE: the same news as the
- * mismatch itself. */
+/* What failure f, just seen, tells, or FAIL_NONE when that is no news.
+ * Closes and the mismatch are one story: a client without CURVE whose
+ * publisher keeps closing is talking to one that requires CURVE, and a
+ * CURVE client's closes mean a wrong server key or a plain-text publisher
+ * (which one shows as a close or as the mismatch by the luck of timing). */
 static failure news(struct endpoint_state *st, failure f, bool curve)
 {
     int64_t now = now_ms();
@@ -95,8 +96,9 @@ static failure news(struct endpoint_state *st, failure f, bool curve)
     if (f == FAIL_CLOSED && (st->repeats < CLOSED_REPEATS || now - st->since_ms < CLOSED_MS))
         return FAIL_NONE;
     failure told = f == FAIL_CLOSED && !curve ? FAIL_MECHANISM : f;
-    if (told == st->logged) return FAIL_NONE;
-    st->logged = told;
+    failure story = told == FAIL_CLOSED ? FAIL_MECHANISM : told;
+    if (story == st->logged) return FAIL_NONE;
+    st->logged = story;
     return told;
 }
 
@@ -113,10 +115,10 @@ static void explain(const handshake_watch_t *w, failure f, uint32_t value, char 
                  "handshake failed: the publisher requires CURVE; give its public key "
                  "(curve.pub) with %s",
                  in->server_key_option);
-    else if (f == FAIL_CLOSED && in->public_key)
+    else if (f == FAIL_CLOSED)
         snprintf(why, len,
-                 "CURVE handshake failed: the publisher could not read our hello, so %s is "
-                 "not its public key (curve.pub)",
+                 "CURVE handshake failed: the publisher hangs up on our hello, so %s is not "
+                 "its public key (curve.pub), or it does not use CURVE",
                  in->server_key_option);
     else if (f == FAIL_REFUSED)
         snprintf(why, len,

@@ -148,33 +148,48 @@ static void set_text(struct client *c, const char *text, size_t len)
     c->sent = 0;
 }
 
-/* Caller holds the lock. Puts the next frame in c->buf: 1, or 0 when there
- * is nothing to send, -1 without memory. */
-static int fill_locked(struct client *c, int64_t now_ms)
+/* The next stream's history into c->buf: 1 with *len set, 0 when every
+ * stream's has been sent, -1 without memory. */
+static int next_history(struct client *c, int64_t now_ms, size_t *len)
 {
-    web_events_t *e = c->events;
-    size_t len = 0;
-    int rc;
     while (c->history_index < WEB_HISTORY_STREAMS) {
-        rc = web_history_frame(e->history, c->history_index, now_ms, c->buf, c->cap, &len);
-        if (rc < 0 && !grow(c, len)) return -1;
+        int rc =
+            web_history_frame(c->events->history, c->history_index, now_ms, c->buf, c->cap, len);
+        if (rc < 0 && !grow(c, *len)) return -1;
         if (rc < 0) continue;
         c->history_index++;
-        if (rc > 0) break;
+        if (rc > 0) return 1;
     }
-    if (len == 0) {
-        while ((rc = web_fanout_next(e->fanout, &c->cursor, c->buf, c->cap, &len, now_ms)) < 0)
-            if (!grow(c, len)) return -1;
-        if (rc == 0) len = 0;
-    }
-    if (len == 0 && now_ms - c->last_sent_ms >= KEEPALIVE_MS) {
+    return 0;
+}
+
+/* The fan-out's next frame into c->buf: 1 with *len set, 0 when there is
+ * none yet, -1 without memory. */
+static int next_frame(struct client *c, int64_t now_ms, size_t *len)
+{
+    int rc;
+    while ((rc = web_fanout_next(c->events->fanout, &c->cursor, c->buf, c->cap, len, now_ms)) < 0)
+        if (!grow(c, *len)) return -1;
+    return rc;
+}
+
+/* Caller holds the lock. Puts what is next for the browser in c->buf: 1, or
+ * 0 when there is nothing to send, -1 without memory. */
+static int fill_locked(struct client *c, int64_t now_ms)
+{
+    size_t len = 0;
+    int rc = next_history(c, now_ms, &len);
+    if (rc == 0) rc = next_frame(c, now_ms, &len);
+    if (rc == 0 && now_ms - c->last_sent_ms >= KEEPALIVE_MS) {
         static const char keepalive[] = ": keep-alive\n\n";
         set_text(c, keepalive, sizeof keepalive - 1);
         return 1;
     }
-    c->len = len;
-    c->sent = 0;
-    return len > 0;
+    if (rc == 1) {
+        c->len = len;
+        c->sent = 0;
+    }
+    return rc;
 }
 
 static ssize_t read_events(void *cls, uint64_t pos, char *out, size_t max)

@@ -285,6 +285,27 @@ static int prepare_socket(web_subscriber_t *s, const web_subscriber_config *cfg,
     return 0;
 }
 
+/* The SUB socket, set up and connected to every endpoint. */
+static int open_socket(web_subscriber_t *s, const web_subscriber_config *cfg, char *err,
+                       size_t err_len)
+{
+    s->zmq_ctx = zmq_ctx_new();
+    s->sock = s->zmq_ctx ? zmq_socket(s->zmq_ctx, ZMQ_SUB) : NULL;
+    if (!s->sock) {
+        snprintf(err, err_len, "cannot create a ZeroMQ socket: %s", zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    if (prepare_socket(s, cfg, err, err_len)) return -1;
+    for (int i = 0; i < cfg->n_endpoints; i++) {
+        if (zmq_connect(s->sock, cfg->endpoints[i])) {
+            snprintf(err, err_len, "--endpoint %s: %s", cfg->endpoints[i],
+                     zmq_strerror(zmq_errno()));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 web_subscriber_t *web_subscriber_create(const web_subscriber_config *cfg, web_fanout_t *fanout,
                                         web_history_t *history, char *err, size_t err_len)
 {
@@ -298,17 +319,7 @@ web_subscriber_t *web_subscriber_create(const web_subscriber_config *cfg, web_fa
     atomic_init(&s->stop, false);
     atomic_init(&s->rejected, 0);
     atomic_init(&s->too_big, 0);
-    s->zmq_ctx = zmq_ctx_new();
-    s->sock = s->zmq_ctx ? zmq_socket(s->zmq_ctx, ZMQ_SUB) : NULL;
-    int rc = s->sock ? prepare_socket(s, cfg, err, err_len) : -1;
-    if (!s->sock)
-        snprintf(err, err_len, "cannot create a ZeroMQ socket: %s", zmq_strerror(zmq_errno()));
-    for (int i = 0; !rc && i < cfg->n_endpoints; i++) {
-        rc = zmq_connect(s->sock, cfg->endpoints[i]);
-        if (rc)
-            snprintf(err, err_len, "--endpoint %s: %s", cfg->endpoints[i],
-                     zmq_strerror(zmq_errno()));
-    }
+    int rc = open_socket(s, cfg, err, err_len);
     if (!rc && pthread_create(&s->thread, NULL, subscriber_main, s) != 0) {
         snprintf(err, err_len, "cannot start the ZeroMQ thread");
         rc = -1;
