@@ -1,6 +1,7 @@
 /* genre-sub: prints what a genred publishes.
  *
- *   genre-sub [--json] [--count N] [--timeout S] [ENDPOINT] [TOPIC...]
+ *   genre-sub [--json] [--count N] [--timeout S] [--server-key FILE
+ *             [--client-key FILE]] [ENDPOINT] [TOPIC...]
  *
  * ENDPOINT defaults to tcp://127.0.0.1:5556, TOPIC to every genre.* topic;
  * a first argument starting with "genre" is a topic. --count 0 is no limit,
@@ -10,8 +11,10 @@
  * each topic, so the current state comes first, and drops what it has
  * already printed (protocol_seen.h), so a log holds each message once. */
 #include "cli.h"
+#include "handshake_watch.h"
 #include "protocol.h"
 #include "protocol_seen.h"
+#include "sub_keys.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -110,11 +113,15 @@ static void print_pretty(protocol_topic topic, json_t *msg)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: genre-sub [--json] [--count N] [--timeout SECONDS] [ENDPOINT] [TOPIC...]\n"
+    fprintf(out, "usage: genre-sub [--json] [--count N] [--timeout SECONDS]\n"
+                 "                 [--server-key FILE [--client-key FILE]] [ENDPOINT] [TOPIC...]\n"
                  "Prints genred's messages (default tcp://127.0.0.1:5556, all genre.* topics).\n"
-                 "  --json     one JSON object per line, the message with its \"topic\"\n"
-                 "  --count    stop after N messages (0, the default: no limit)\n"
-                 "  --timeout  exit 1 when nothing arrives for SECONDS\n"
+                 "  --json        one JSON object per line, the message with its \"topic\"\n"
+                 "  --count       stop after N messages (0, the default: no limit)\n"
+                 "  --timeout     exit 1 when nothing arrives for SECONDS\n"
+                 "  --server-key  genred's CURVE public key (curve.pub): subscribe encrypted\n"
+                 "  --client-key  our CURVE secret key, for genred's allow-list (default: a\n"
+                 "                fresh key each start)\n"
                  "  --help, --version\n"
                  "ENDPOINT is tcp://HOST:PORT or ipc://PATH; a first argument starting with\n"
                  "'genre' is a topic (genre-sub genre.change). Exit status: 0 after --count\n"
@@ -132,15 +139,20 @@ typedef struct {
     const char *endpoint;
     char **topics;
     int n_topics;
+    const char *server_key, *client_key; /* CURVE key files, or NULL */
 } options;
 
 /* 0, or the exit status (-1 for 0 after --help/--version). */
 static int parse(int argc, char **argv, options *o)
 {
-    static const struct option longs[] = {
-        {"json", no_argument, NULL, 'j'},          {"count", required_argument, NULL, 'n'},
-        {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {{"json", no_argument, NULL, 'j'},
+                                          {"count", required_argument, NULL, 'n'},
+                                          {"timeout", required_argument, NULL, 't'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {"version", no_argument, NULL, 'V'},
+                                          {"server-key", required_argument, NULL, 's'},
+                                          {"client-key", required_argument, NULL, 'c'},
+                                          {NULL, 0, NULL, 0}};
     *o = (options){.endpoint = "tcp://127.0.0.1:5556"};
     int c;
     opterr = 0;
@@ -154,6 +166,12 @@ static int parse(int argc, char **argv, options *o)
             break;
         case 't':
             if (cli_real(PROG, "timeout", optarg, 0, 1e6, &o->timeout)) return 2;
+            break;
+        case 's':
+            o->server_key = optarg;
+            break;
+        case 'c':
+            o->client_key = optarg;
             break;
         case 'V':
             cli_version(PROG);
@@ -177,17 +195,42 @@ static int parse(int argc, char **argv, options *o)
     }
     o->topics = argv + optind;
     o->n_topics = argc - optind;
+    if (o->client_key && !o->server_key) return cli_error(PROG, "--client-key needs --server-key");
     return 0;
 }
 
-static void *connect_sub(void *ctx, const options *o)
+/* CURVE and the handshake watch, before the socket connects. */
+static handshake_watch_t *secure(void *ctx, void *sub, const sub_keys *keys)
+{
+    char err[256];
+    handshake_watch_info info = {.prog = PROG,
+                                 .server_key_option = "--server-key",
+                                 .client_key_option = "--client-key",
+                                 .public_key =
+                                     keys->client ? curve_public_key(keys->client) : NULL};
+    handshake_watch_t *w = NULL;
+    if ((keys->client &&
+         curve_apply_client(keys->client, sub, keys->server_public, err, sizeof err)) ||
+        !(w = handshake_watch_create(ctx, sub, &info, err, sizeof err)))
+        fprintf(stderr, PROG ": %s\n", err);
+    return w;
+}
+
+static void *connect_sub(void *ctx, const options *o, const sub_keys *keys,
+                         handshake_watch_t **watch)
 {
     void *sub = zmq_socket(ctx, ZMQ_SUB);
+    *watch = secure(ctx, sub, keys);
+    if (!*watch) {
+        zmq_close(sub);
+        return NULL;
+    }
     if (zmq_connect(sub, o->endpoint)) {
         fprintf(stderr,
                 "genre-sub: %s: %s (expected an endpoint like tcp://127.0.0.1:5556 or "
                 "ipc:///run/genred/pub)\n",
                 o->endpoint, zmq_strerror(zmq_errno()));
+        handshake_watch_destroy(*watch);
         zmq_close(sub);
         return NULL;
     }
@@ -239,9 +282,14 @@ int main(int argc, char **argv)
     options o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    sub_keys keys;
+    char err[600];
+    if (sub_keys_load(&keys, o.server_key, o.client_key, err, sizeof err))
+        return cli_error(PROG, "%s", err);
     volatile sig_atomic_t *interrupted = cli_stop_on_signals();
 
-    void *ctx = zmq_ctx_new(), *sub = connect_sub(ctx, &o);
+    handshake_watch_t *watch = NULL;
+    void *ctx = zmq_ctx_new(), *sub = connect_sub(ctx, &o, &keys, &watch);
     protocol_seen_t *seen = protocol_seen_create(SEEN_CAPACITY);
     unsigned printed = 0;
     while (sub && seen && !*interrupted && (!o.count || printed < o.count)) {
@@ -252,8 +300,10 @@ int main(int argc, char **argv)
         }
         printed += (unsigned)got;
     }
+    handshake_watch_destroy(watch);
     if (sub) zmq_close(sub);
     zmq_ctx_term(ctx);
     protocol_seen_destroy(seen);
+    sub_keys_free(&keys);
     return sub && seen ? rc : 1;
 }
