@@ -22,7 +22,7 @@ typedef enum {
     KEY_PLAYS,
     KEY_TEXT,
     KEY_LOG_LEVEL,
-    KEY_DROP
+    KEY_CHOICE /* one word of `choices`, stored as its index */
 } key_kind;
 
 typedef struct {
@@ -30,13 +30,20 @@ typedef struct {
     key_kind kind;
     size_t offset, size;
     double lo, hi;
+    const char *const *choices; /* NULL-terminated */
 } key_info;
 
-#define NUM(field, lo, hi) #field, KEY_NUMBER, offsetof(genred_config, field), 0, lo, hi
-#define INT(field, lo, hi) #field, KEY_INT, offsetof(genred_config, field), 0, lo, hi
-#define BOOL(field)        #field, KEY_BOOL, offsetof(genred_config, field), 0, 0, 1
-#define TEXT(field, kind)                                                                          \
-#field, kind, offsetof(genred_config, field), sizeof(((genred_config *)0)->field), 0, 0
+/* Designated, so that each kind names only the members it uses. */
+#define KEY(field, k)      .name = #field, .kind = k, .offset = offsetof(genred_config, field)
+#define NUM(field, l, h)   KEY(field, KEY_NUMBER), .lo = l, .hi = h
+#define INT(field, l, h)   KEY(field, KEY_INT), .lo = l, .hi = h
+#define BOOL(field)        KEY(field, KEY_BOOL), .hi = 1
+#define TEXT(field, k)     KEY(field, k), .size = sizeof(((genred_config *)0)->field)
+#define CHOICE(field, all) KEY(field, KEY_CHOICE), .choices = all
+
+/* In the order of their enums (config.h). */
+static const char *const drop_policies[] = {"count", "isolate", NULL};
+static const char *const jack_client_modes[] = {"shared", "per_stream", NULL};
 
 static const key_info keys[] = {
     {NUM(hop, 0.01, 60)},
@@ -47,11 +54,12 @@ static const key_info keys[] = {
     {NUM(ring_seconds, 0.1, 60)},
     {INT(send_hwm, 1, 1000000)},
     {BOOL(realtime)},
-    {"loop", KEY_PLAYS, offsetof(genred_config, loop), 0, 1, 1e9},
+    {KEY(loop, KEY_PLAYS), .lo = 1, .hi = 1e9},
     {BOOL(print)},
     {TEXT(model, KEY_TEXT)},
     {TEXT(log_level, KEY_LOG_LEVEL)},
-    {TEXT(drop_policy, KEY_DROP)},
+    {CHOICE(drop_policy, drop_policies)},
+    {CHOICE(jack_clients, jack_client_modes)},
     {TEXT(curve_secret_key, KEY_TEXT)},
     {TEXT(curve_allow, KEY_TEXT)},
     {BOOL(allow_plaintext_remote)},
@@ -108,6 +116,28 @@ static int store_number(genred_config *c, const key_info *k, double v, const cha
     return 0;
 }
 
+/* Stores the index of word s among k->choices, or says which words there
+ * are ("drop_policy must be count or isolate, not 'never'"). */
+static int store_choice(genred_config *c, const key_info *k, const char *s, const char *where,
+                        char *err, size_t err_len)
+{
+    unsigned n = 0;
+    while (k->choices[n] && strcmp(k->choices[n], s))
+        n++;
+    if (k->choices[n]) {
+        *(int *)((char *)c + k->offset) = (int)n;
+        return 0;
+    }
+    char words[128] = "";
+    for (unsigned i = 0; k->choices[i]; i++) {
+        const char *sep = i == 0 ? "" : k->choices[i + 1] ? ", " : " or ";
+        size_t used = strlen(words);
+        snprintf(words + used, sizeof words - used, "%s%s", sep, k->choices[i]);
+    }
+    snprintf(err, err_len, "%s: %s must be %s, not '%s'", where, k->name, words, s);
+    return -1;
+}
+
 static int store_text(genred_config *c, const key_info *k, const char *s, const char *where,
                       char *err, size_t err_len)
 {
@@ -117,14 +147,7 @@ static int store_text(genred_config *c, const key_info *k, const char *s, const 
                  s);
         return -1;
     }
-    if (k->kind == KEY_DROP) {
-        if (strcmp(s, "count") && strcmp(s, "isolate")) {
-            snprintf(err, err_len, "%s: drop_policy must be count or isolate, not '%s'", where, s);
-            return -1;
-        }
-        c->drop_policy = strcmp(s, "count") ? DROP_ISOLATE : DROP_COUNT;
-        return 0;
-    }
+    if (k->kind == KEY_CHOICE) return store_choice(c, k, s, where, err, err_len);
     if (strlen(s) >= k->size) {
         snprintf(err, err_len, "%s: %s is too long (at most %zu bytes)", where, k->name,
                  k->size - 1);
@@ -142,7 +165,7 @@ int conf_set(genred_config *c, const char *key, const char *value, const char *f
         snprintf(err, err_len, "%s: unknown setting '%s'", flag, key);
         return -1;
     }
-    if (k->kind == KEY_TEXT || k->kind == KEY_LOG_LEVEL || k->kind == KEY_DROP)
+    if (k->kind == KEY_TEXT || k->kind == KEY_LOG_LEVEL || k->kind == KEY_CHOICE)
         return store_text(c, k, value, flag, err, err_len);
     int plays = k->kind == KEY_PLAYS;
     if (k->kind == KEY_BOOL || plays) {
