@@ -164,7 +164,7 @@ def scenario_jack_shared_restart(jt, sub, info):
     clients = jack_clients(jt)
     check(clients == {"system", "src", "genred"}, "one JACK client for three streams: %s"
           % sorted(clients))
-    check_publishing(sub, info, 2.5, "shared client", streams=tuple(SHARED))
+    check_publishing(sub, info, 4.0, "shared client", streams=tuple(SHARED))
 
     jt.kill_server()
     jt.procs.pop("player").wait(5)
@@ -183,7 +183,7 @@ def scenario_jack_shared_restart(jt, sub, info):
     jt.spawn("player2", [jt.bin("jack_play"), "-n", "src", "-f", clip(jt)])
     check_connected(jt, SHARED_PORTS, "after the restart")
     check(jack_clients(jt) == {"system", "src", "genred"}, "still one client after the restart")
-    check_publishing(sub, info, 2.5, "after restart", streams=tuple(SHARED))
+    check_publishing(sub, info, 4.0, "after restart", streams=tuple(SHARED))
     print("resumed within %.1f s of the server's return" % (time.monotonic() - t_back))
     code, took = jt.stop("genred")
     check(code == 0 and took < jt.stop_limit, "SIGTERM: exit %s in %.2f s" % (code, took))
@@ -203,7 +203,7 @@ def scenario_jack_per_stream(jt, sub, info):
     clients = jack_clients(jt)
     check(clients == {"system", "src", "genred-a", "genred-b"}, "a client per stream: %s"
           % sorted(clients))
-    check_publishing(sub, info, 2.5, "per_stream", streams=tuple(streams))
+    check_publishing(sub, info, 4.0, "per_stream", streams=tuple(streams))
     code, took = jt.stop("genred")
     check(code == 0 and took < jt.stop_limit, "SIGTERM: exit %s in %.2f s" % (code, took))
 
