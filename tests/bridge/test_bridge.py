@@ -334,10 +334,13 @@ def send_protocol(pub):
     pub.send("genre.change", **change(1000, 1, "rock", None))  # resent to a late subscriber
     pub.send("genre.track", **track(1000, 1, "Artist - Song", "rock", 0.8))
     pub.send("genre.track", **track(1000, 1, "Artist - Song", "rock", 0.8))  # again
+    # Not genred's, and must not swallow the message after them.
+    pub.sock.send_multipart([b"genre.change", b"{}", b"extra"])  # a frame too many
+    pub.send("genre.change", stream="x", version=2)  # protocol version 2
+    pub.sock.send(b"genre.change")  # a topic frame alone
     pub.send("genre.change", **change(1000, 2, "jazz", "rock"))
     pub.send("genre.change", **change(1000, 1, "rock", None))  # old
     pub.send("genre.change", **change(2000, 1, "pop", None))  # genred restarted: new
-    pub.send("genre.change", stream="x", version=2)  # no "v": 1 below: ignored
 
 
 def send_probs(pub, seconds, per_second):

@@ -183,12 +183,17 @@ static bridge_stream *usable(bridge_t *b, json_t *msg)
     return s;
 }
 
+static int more_frames(void *sock)
+{
+    int more = 0;
+    size_t len = sizeof more;
+    return !zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) && more;
+}
+
 /* Drops the rest of a message with more frames than genred sends. */
 static void skip_frames(void *sock)
 {
-    int more = 1;
-    size_t len = sizeof more;
-    while (!zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) && more) {
+    while (more_frames(sock)) {
         zmq_msg_t extra;
         zmq_msg_init(&extra);
         zmq_msg_recv(&extra, sock, 0);
@@ -205,7 +210,8 @@ static int receive_one(bridge_t *b, int64_t now)
     name[n < TOPIC_MAX - 1 ? n : TOPIC_MAX - 1] = '\0';
     zmq_msg_t body;
     zmq_msg_init(&body);
-    int got = zmq_msg_recv(&body, b->sub, 0) >= 0;
+    /* A topic alone is not genred's; a body always follows the topic at once. */
+    int got = more_frames(b->sub) && zmq_msg_recv(&body, b->sub, 0) >= 0;
     skip_frames(b->sub);
     size_t size = zmq_msg_size(&body);
     char *text = got ? malloc(size + 1) : NULL;
