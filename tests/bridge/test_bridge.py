@@ -45,8 +45,8 @@ if os.environ.get("GENRED_BRIDGE_NETNS") != "1":
     env = dict(os.environ, GENRED_BRIDGE_NETNS="1")
     os.execvpe("unshare", ["unshare", "--net", "--", sys.executable] + sys.argv, env)
 
-from fleetlib import (BIN, SLOW, SOURCE, TMP, Proc, check, finish, free_ports, skip,  # noqa: E402
-                      wait_port, wait_until, write_wav)
+from fleetlib import (BIN, SLOW, SOURCE, TMP, Proc, check, cleanup, finish, free_ports,  # noqa: E402
+                      skip, wait_port, wait_until, write_wav)
 
 subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 for tool in ("oscdump", "mosquitto", "mosquitto_sub"):
@@ -393,5 +393,9 @@ def test_protocol():
 SCENARIOS = {"osc": test_osc, "mqtt": test_mqtt, "protocol": test_protocol}
 
 if __name__ == "__main__":
-    SCENARIOS[sys.argv[1]]()
+    try:
+        SCENARIOS[sys.argv[1]]()
+    except BaseException:
+        cleanup()  # the receivers and broker too, not only on a clean finish
+        raise
     finish()
