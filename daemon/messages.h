@@ -70,7 +70,7 @@
  *                       again "" once the input runs normally after it)
  *     note      string  the input's last ordinary status line, such as
  *                       "stdin: end of input" or "JACK client genred running
- *                       at 48000 Hz, 2 ports" ("" if none; until
+ *                       at 48000 Hz, 2 ports in_1..in_2" ("" if none; until
  *                       recently these lines were in error)
  *     rate      number  input sample rate, Hz
  *     channels  int
