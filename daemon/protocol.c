@@ -11,6 +11,9 @@
 static const protocol_topic_info topics[] = {
     [PROTOCOL_PROBS] = {"genre.probs", "stream", 1, 1, 2000, PROTOCOL_FROM_GENRED},
     [PROTOCOL_CHANGE] = {"genre.change", "stream", 1, 1, 0, PROTOCOL_FROM_GENRED},
+    /* The last song of each stream: a late subscriber learns what just
+     * played, as it learns the last change. */
+    [PROTOCOL_TRACK] = {"genre.track", "stream", 1, 1, 0, PROTOCOL_FROM_GENRED},
     [PROTOCOL_STATUS] = {"genre.status", NULL, 0, 1, 6000, PROTOCOL_FROM_GENRED},
     [PROTOCOL_HOST] = {"genre.host", "host", 1, 1, 0, PROTOCOL_FROM_HUB},
     [PROTOCOL_HUB] = {"genre.hub", NULL, 0, 0, 0, PROTOCOL_FROM_HUB},

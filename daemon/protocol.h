@@ -47,8 +47,7 @@
 typedef enum {
     PROTOCOL_PROBS,
     PROTOCOL_CHANGE,
-    /* A new per-stream topic (genre.track) goes here, with its row in
-     * protocol.c: keyed by "stream", sequenced, cached. */
+    PROTOCOL_TRACK,
     PROTOCOL_STATUS,
     PROTOCOL_HOST,
     PROTOCOL_HUB,

@@ -7,15 +7,17 @@ yet (genre.track, seq), by a publisher in this script.
     test_bridge.py osc       genred with CURVE -> the bridge -> oscdump over
                              UDP and TCP: every address and argument list as
                              documented; each receiver killed and restarted
-                             gets the state again by itself
+                             gets the state again by itself; a bridge given
+                             another server's key says so in one line
     test_bridge.py mqtt      -> mosquitto: events, the retained state topic;
                              the broker killed and restarted (it keeps
                              nothing): the bridge reconnects and publishes
                              the retained state and "online" again
-    test_bridge.py protocol  genre.track's fields, duplicates by (stream,
-                             topic, seq) dropped, a restarted publisher's
-                             seq taken again, genre.probs rate-limited,
-                             names made safe for OSC and MQTT
+    test_bridge.py protocol  genre.track's fields, the publisher's snapshot
+                             forwarded, duplicates by (stream, topic, seq)
+                             dropped, a restarted publisher's seq taken
+                             again, genre.probs rate-limited, names made
+                             safe for OSC and MQTT
 
 oscdump listens on every address and cannot be told otherwise, so the whole
 test runs in a network namespace of its own that has only loopback
@@ -214,18 +216,37 @@ def restarted_receiver_gets_state(dump, url, want, what):
     return again
 
 
-def test_osc():
-    keys = os.path.join(TMP, "keys")
+def gen_keys(name):
+    keys = os.path.join(TMP, name)
     r = subprocess.run([os.path.join(BIN, "genred"), "--gen-keys", keys], capture_output=True)
-    check(r.returncode == 0, "genred --gen-keys")
-    udp_port, tcp_port = free_ports(2)
+    check(r.returncode == 0, "genred --gen-keys " + name)
+    return keys
+
+
+def handshake_lines(b):
+    return [line for line in b.text().splitlines() if "handshake" in line]
+
+
+def test_osc():
+    keys, other = gen_keys("keys"), gen_keys("other")
+    udp_port, tcp_port, unused_port = free_ports(3)
     udp, tcp = "osc.udp://127.0.0.1:%d" % udp_port, "osc.tcp://127.0.0.1:%d" % tcp_port
     dumps = {udp: oscdump("osc.udp://:%d" % udp_port), tcp: oscdump("osc.tcp://:%d" % tcp_port)}
     wait_port(tcp_port)
+    # genred waits for a subscriber, which the wrong key never makes it:
+    # libzmq's retries go on until the right bridge comes.
+    wrong = bridge("--osc", "127.0.0.1:%d" % unused_port, "--server-key",
+                   os.path.join(other, "curve.pub"), GENRED_EP)
+    g = start_genred('curve_secret_key = "%s";\n' % os.path.join(keys, "curve.key"))
+    check(wait_until(lambda: handshake_lines(wrong), 10 * SLOW),
+          "another server's key: the bridge says why nothing arrives")
     b = bridge("--osc", udp, "--osc", tcp, "--state-interval", "1", "--server-key",
                os.path.join(keys, "curve.pub"), GENRED_EP)
-    g = start_genred('curve_secret_key = "%s";\n' % os.path.join(keys, "curve.key"))
     check(g.proc.wait(60 * SLOW) == 0, "genred played the clip and exited 0")
+    lines = handshake_lines(wrong)
+    check(len(lines) == 1 and GENRED_EP in lines[0] and
+          "--server-key is not its public key" in lines[0], "in one line: %r" % lines)
+    check(not handshake_lines(b), "the right key: no handshake complaint")
     for url, dump in dumps.items():
         kind = url[:7]
         check(wait_until(lambda: len(at(dump, "/genred/main/change")) >= 3, 10),
@@ -300,14 +321,19 @@ class Publisher:
         self.sock.bind(ep)
         self.poller = zmq.Poller()
         self.poller.register(self.sock, zmq.POLLIN)
+        self.subs = set()
 
     def wait_subscribed(self, n):
-        subs = set()
         end = time.monotonic() + 10 * SLOW
-        while len(subs) < n and time.monotonic() < end:
+        while len(self.subs) < n and time.monotonic() < end:
             if self.poller.poll(100):
-                subs.add(self.sock.recv())
-        return len(subs) >= n
+                self.subs.add(self.sock.recv()[1:].decode())
+        return len(self.subs) >= n
+
+    def snapshot_topic(self, topic):
+        """The bridge's "snapshot/NONCE/TOPIC" subscription, or None."""
+        return next((s for s in self.subs if s.startswith("snapshot/") and
+                     s.endswith("/" + topic)), None)
 
     def send(self, topic, version=1, **body):
         self.sock.send_multipart([topic.encode(), json.dumps(dict(v=version, **body)).encode()])
@@ -322,14 +348,21 @@ def track(started, seq, title, top, share):
                 top=top, share=share, seq=seq, started_ms=started)
 
 
-def change(started, seq, new, previous):
-    return dict(stream="studio A/1", time_ms=int(time.time() * 1000), position=seq * 1000,
+def change(started, seq, new, previous, stream="studio A/1"):
+    return dict(stream=stream, time_ms=int(time.time() * 1000), position=seq * 1000,
                 model="m", previous=previous, new=new, silence=False, previous_silence=False,
                 p=0.7, seq=seq, started_ms=started, title="Artist - Song")
 
 
 def send_protocol(pub):
     """What the bridge must forward, dropping the repeats."""
+    # What a late subscriber is sent first (protocol.h), then the same live.
+    snapshot = pub.snapshot_topic("genre.change")
+    check(snapshot, "the bridge asked for a snapshot of genre.change: %r" % sorted(pub.subs))
+    if snapshot:
+        pub.sock.send_multipart([snapshot.encode(), json.dumps(
+            dict(v=1, **change(500, 7, "blues", None, stream="late"))).encode()])
+    pub.send("genre.change", **change(500, 7, "blues", None, stream="late"))
     pub.send("genre.change", **change(1000, 1, "rock", None))
     pub.send("genre.change", **change(1000, 1, "rock", None))  # resent to a late subscriber
     pub.send("genre.track", **track(1000, 1, "Artist - Song", "rock", 0.8))
@@ -361,13 +394,16 @@ def test_protocol():
     bridge("--osc", "127.0.0.1:%d" % port, "--mqtt", "127.0.0.1:%d" % broker.port,
            "--mqtt-prefix", "site/genred", "--probs-interval", "1", "--state-interval", "0",
            GENRED_EP)
-    check(pub.wait_subscribed(3), "the bridge subscribed to genre.probs, .change and .track")
+    check(pub.wait_subscribed(6), "the bridge subscribed to genre.probs, .change and .track, "
+          "each with a snapshot: %r" % sorted(pub.subs))
     check(wait_until(lambda: on(watch, "site/genred/bridge"), 10), "the bridge is on MQTT")
     send_protocol(pub)
     send_probs(pub, 3.2, 10)
     base = "/genred/studio_A_1/"
     check(wait_until(lambda: len(at(dump, base + "change")) >= 3, 10), "changes at " + base)
     time.sleep(1)
+    late = [args[0] for _, args in at(dump, "/genred/late/change")]
+    check(late == ["blues"], "the snapshot's change once, not again live: %r" % late)
     got = [args[0] for _, args in at(dump, base + "change")]
     check(got == ["rock", "jazz", "pop"], "each (stream, topic, seq) once, a restart's again: %r"
           % got)

@@ -1,9 +1,11 @@
 #include "bridge.h"
 
 #include "bridge_streams.h"
-#include "curve.h"
+#include "handshake_watch.h"
 #include "log.h"
 #include "osc_out.h"
+#include "protocol_seen.h"
+#include "sub_keys.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -13,20 +15,25 @@
 #include <time.h>
 #include <zmq.h>
 
-enum { POLL_MS = 200, BURST = 256, TOPIC_MAX = 64 };
+enum { POLL_MS = 200, BURST = 256 };
 
-static const char *const topic_names[BRIDGE_TOPICS] = {"genre.probs", "genre.change",
-                                                       "genre.track"};
+/* What the bridge forwards; genre.probs only without --no-probs. */
+static const protocol_topic forwarded[] = {PROTOCOL_PROBS, PROTOCOL_CHANGE, PROTOCOL_TRACK};
+enum { N_FORWARDED = sizeof forwarded / sizeof *forwarded };
 
 struct bridge {
     double probs_interval, state_interval;
     void *zctx, *sub;
+    sub_keys keys;
+    handshake_watch_t *watch;
+    protocol_seen_t *seen; /* what was forwarded, so that a resend is not */
     bridge_streams_t *streams;
     osc_out_t *osc[BRIDGE_MAX_OSC];
     int n_osc;
     mqtt_out_t *mqtt;
     int64_t next_states_ms;
     uint64_t received, forwarded, duplicates, unusable;
+    int said_not_protocol, said_full; /* the first of each was logged */
 };
 
 static int64_t monotonic_ms(void)
@@ -36,30 +43,27 @@ static int64_t monotonic_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Makes sub a CURVE client of the publisher whose public key is in
- * server_key, with our secret key from client_key (genred's rules for key
- * files, daemon/curve.c) or a fresh keypair for this run. */
-static int apply_curve(void *sub, const char *server_key, const char *client_key, char *err,
-                       size_t err_len)
+static void log_handshake(const char *line)
 {
-    char server[CURVE_KEY_Z85_LEN + 1], why[256];
-    if (curve_read_public("--server-key", server_key, server, err, err_len)) return -1;
-    if (client_key) {
-        curve_t *c = curve_create(NULL, client_key, NULL, why, sizeof why);
-        int rc = c ? curve_apply_client(c, sub, server, why, sizeof why) : -1;
-        curve_destroy(c);
-        if (rc) snprintf(err, err_len, "--client-key: %s", why);
-        return rc;
-    }
-    char public[CURVE_KEY_Z85_LEN + 1], secret[CURVE_KEY_Z85_LEN + 1];
-    if (zmq_curve_keypair(public, secret) ||
-        zmq_setsockopt(sub, ZMQ_CURVE_SERVERKEY, server, CURVE_KEY_Z85_LEN) ||
-        zmq_setsockopt(sub, ZMQ_CURVE_PUBLICKEY, public, CURVE_KEY_Z85_LEN) ||
-        zmq_setsockopt(sub, ZMQ_CURVE_SECRETKEY, secret, CURVE_KEY_Z85_LEN)) {
-        snprintf(err, err_len, "--server-key: %s", zmq_strerror(zmq_errno()));
+    log_warn("%s", line);
+}
+
+/* CURVE (--server-key, --client-key) and the handshake watch, before the
+ * socket connects, as every subscriber of genred's does. */
+static int secure(bridge_t *b, const bridge_options *o, char *err, size_t err_len)
+{
+    if (sub_keys_load(&b->keys, o->server_key, o->client_key, err, err_len)) return -1;
+    if (b->keys.client &&
+        curve_apply_client(b->keys.client, b->sub, b->keys.server_public, err, err_len))
         return -1;
-    }
-    return 0;
+    handshake_watch_info info = {.prog = "genre-bridge",
+                                 .server_key_option = "--server-key",
+                                 .client_key_option = "--client-key",
+                                 .public_key =
+                                     b->keys.client ? curve_public_key(b->keys.client) : NULL,
+                                 .log_line = log_handshake};
+    b->watch = handshake_watch_create(b->zctx, b->sub, &info, err, err_len);
+    return b->watch ? 0 : -1;
 }
 
 static int connect_sub(bridge_t *b, const bridge_options *o, char *err, size_t err_len)
@@ -72,10 +76,11 @@ static int connect_sub(bridge_t *b, const bridge_options *o, char *err, size_t e
     }
     int linger = 0;
     zmq_setsockopt(b->sub, ZMQ_LINGER, &linger, sizeof linger);
-    if (o->server_key && apply_curve(b->sub, o->server_key, o->client_key, err, err_len)) return -1;
-    for (int t = 0; t < BRIDGE_TOPICS; t++)
-        if (t != BRIDGE_PROBS || o->probs_interval >= 0)
-            zmq_setsockopt(b->sub, ZMQ_SUBSCRIBE, topic_names[t], strlen(topic_names[t]));
+    if (secure(b, o, err, err_len)) return -1;
+    /* With a snapshot: a joining bridge forwards the current state at once. */
+    for (int i = 0; i < N_FORWARDED; i++)
+        if (forwarded[i] != PROTOCOL_PROBS || o->probs_interval >= 0)
+            protocol_subscribe(b->sub, protocol_topic_name(forwarded[i]));
     for (int i = 0; i < o->n_endpoints; i++)
         if (zmq_connect(b->sub, o->endpoints[i])) {
             snprintf(err, err_len, "'%s': %s (expected an endpoint like tcp://127.0.0.1:5556)",
@@ -99,7 +104,8 @@ static int create_outputs(bridge_t *b, const bridge_options *o, char *err, size_
 bridge_t *bridge_create(const bridge_options *o, char *err, size_t err_len)
 {
     bridge_t *b = calloc(1, sizeof *b);
-    if (!b || !(b->streams = bridge_streams_create(o->max_streams))) {
+    if (!b || !(b->streams = bridge_streams_create(o->max_streams)) ||
+        !(b->seen = protocol_seen_create(N_FORWARDED * o->max_streams))) {
         snprintf(err, err_len, "out of memory");
         bridge_destroy(b);
         return NULL;
@@ -116,8 +122,11 @@ bridge_t *bridge_create(const bridge_options *o, char *err, size_t err_len)
 void bridge_destroy(bridge_t *b)
 {
     if (!b) return;
+    handshake_watch_destroy(b->watch);
     if (b->sub) zmq_close(b->sub);
     if (b->zctx) zmq_ctx_term(b->zctx);
+    sub_keys_free(&b->keys);
+    protocol_seen_destroy(b->seen);
     for (int i = 0; i < b->n_osc; i++)
         osc_out_destroy(b->osc[i]);
     mqtt_out_destroy(b->mqtt);
@@ -142,92 +151,69 @@ static int probs_due(bridge_t *b, bridge_stream *s, int64_t now)
     return 1;
 }
 
-static void forward(bridge_t *b, bridge_topic topic, bridge_stream *s, json_t *msg,
-                    const char *text, int64_t now)
+static void forward(bridge_t *b, const protocol_message *m, bridge_stream *s, zmq_msg_t *body,
+                    int64_t now)
 {
-    if (!bridge_stream_is_new(s, topic, msg)) {
-        b->duplicates++;
-        return;
-    }
-    bridge_stream_update(s, topic, msg);
-    if (topic == BRIDGE_PROBS && !probs_due(b, s, now)) return;
+    bridge_stream_update(s, m->topic, m->body);
+    if (m->topic == PROTOCOL_PROBS && !probs_due(b, s, now)) return;
     b->forwarded++;
     for (int k = 0; k < b->n_osc; k++) {
-        osc_out_send(b->osc[k], topic, s, msg, now);
-        if (topic == BRIDGE_CHANGE) osc_out_state(b->osc[k], s, now);
+        osc_out_send(b->osc[k], m->topic, s, m->body, now);
+        if (m->topic == PROTOCOL_CHANGE) osc_out_state(b->osc[k], s, now);
     }
     if (b->mqtt) {
-        mqtt_out_send(b->mqtt, topic, s, text);
-        if (topic != BRIDGE_PROBS) mqtt_out_state(b->mqtt, s);
+        mqtt_out_send(b->mqtt, m->topic, s, zmq_msg_data(body), zmq_msg_size(body));
+        if (m->topic != PROTOCOL_PROBS) mqtt_out_state(b->mqtt, s);
     }
 }
 
-static int topic_of(const char *name)
+static int is_forwarded(protocol_topic t)
 {
-    for (int t = 0; t < BRIDGE_TOPICS; t++)
-        if (!strcmp(name, topic_names[t])) return t;
-    return -1;
+    for (int i = 0; i < N_FORWARDED; i++)
+        if (forwarded[i] == t) return 1;
+    return 0;
 }
 
-/* A message of genred's: a JSON object of protocol version 1 naming a
- * stream we have room for. NULL (and counted) otherwise. */
-static bridge_stream *usable(bridge_t *b, json_t *msg)
+/* The stream a message of genred's is about; NULL (counted, and said once)
+ * for what is not the protocol or a stream past max_streams. */
+static bridge_stream *usable(bridge_t *b, int parsed, const protocol_message *m, const char *why)
 {
-    bridge_stream *s = NULL;
-    if (json_is_object(msg) && json_integer_value(json_object_get(msg, "v")) == 1)
-        s = bridge_streams_get(b->streams, json_string_value(json_object_get(msg, "stream")));
-    if (!s && b->unusable++ == 0)
-        log_warn("dropping messages that are not genred's protocol v1 with a stream name of at "
-                 "most %d bytes, or past %u streams (said once)",
-                 BRIDGE_NAME_LEN - 1, bridge_streams_count(b->streams));
-    return s;
-}
-
-static int more_frames(void *sock)
-{
-    int more = 0;
-    size_t len = sizeof more;
-    return !zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) && more;
-}
-
-/* Drops the rest of a message with more frames than genred sends. */
-static void skip_frames(void *sock)
-{
-    while (more_frames(sock)) {
-        zmq_msg_t extra;
-        zmq_msg_init(&extra);
-        zmq_msg_recv(&extra, sock, 0);
-        zmq_msg_close(&extra);
+    if (parsed && !is_forwarded(m->topic)) {
+        parsed = 0;
+        why = "a topic the bridge does not forward";
     }
+    bridge_stream *s = parsed ? bridge_streams_get(b->streams, m->key) : NULL;
+    if (s) return s;
+    b->unusable++;
+    if (!parsed && !b->said_not_protocol) {
+        b->said_not_protocol = 1;
+        log_warn("dropping messages that are not genred's protocol v1: %s (said once)", why);
+    } else if (parsed && !b->said_full) {
+        b->said_full = 1;
+        log_warn("dropping messages of streams past %u (said once)",
+                 bridge_streams_count(b->streams));
+    }
+    return NULL;
 }
 
 /* One message received and forwarded; 0 when none was waiting. */
 static int receive_one(bridge_t *b, int64_t now)
 {
-    char name[TOPIC_MAX];
-    int n = zmq_recv(b->sub, name, sizeof name - 1, ZMQ_DONTWAIT);
-    if (n < 0) return 0;
-    name[n < TOPIC_MAX - 1 ? n : TOPIC_MAX - 1] = '\0';
+    protocol_message m;
     zmq_msg_t body;
-    zmq_msg_init(&body);
-    /* A topic alone is not genred's; a body always follows the topic at once. */
-    int got = more_frames(b->sub) && zmq_msg_recv(&body, b->sub, 0) >= 0;
-    skip_frames(b->sub);
-    size_t size = zmq_msg_size(&body);
-    char *text = got ? malloc(size + 1) : NULL;
-    if (text) {
-        memcpy(text, zmq_msg_data(&body), size);
-        text[size] = '\0';
+    const char *why = "";
+    int parsed = protocol_recv(b->sub, ZMQ_DONTWAIT, &m, &body, &why);
+    if (parsed >= 0) {
+        b->received++;
+        bridge_stream *s = usable(b, parsed, &m, why);
+        if (s && !protocol_seen_check(b->seen, &m))
+            b->duplicates++;
+        else if (s)
+            forward(b, &m, s, &body, now);
     }
+    json_decref(m.body);
     zmq_msg_close(&body);
-    b->received++;
-    int topic = topic_of(name);
-    json_t *msg = text && topic >= 0 ? json_loads(text, 0, NULL) : NULL;
-    bridge_stream *s = usable(b, msg);
-    if (s) forward(b, (bridge_topic)topic, s, msg, text, now);
-    json_decref(msg);
-    free(text);
-    return 1;
+    return parsed >= 0;
 }
 
 /* Every state_interval, and when a TCP receiver came back, every stream's

@@ -1,9 +1,11 @@
 /* bridge: genre-bridge's core. A ZeroMQ subscriber to genred (or genre-hub)
  * that forwards genre.change, genre.track and, at most once per
  * probs_interval per stream, genre.probs to OSC receivers (osc_out.h) and
- * an MQTT broker (mqtt_out.h), dropping what genred resends
- * (bridge_streams.h). One thread: the ZeroMQ socket and the MQTT socket are
- * polled together. */
+ * an MQTT broker (mqtt_out.h). It subscribes, parses and drops what it has
+ * already forwarded as every client of the protocol does (protocol.h,
+ * protocol_seen.h), with CURVE and the handshake's log line as genre-sub's
+ * (sub_keys.h, handshake_watch.h). One thread of its own: the ZeroMQ socket
+ * and the MQTT socket are polled together. */
 #ifndef GENRED_BRIDGE_H
 #define GENRED_BRIDGE_H
 

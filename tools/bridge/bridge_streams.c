@@ -90,37 +90,24 @@ bridge_stream *bridge_streams_at(bridge_streams_t *t, unsigned i)
     return i < t->count ? &t->streams[i] : NULL;
 }
 
-int bridge_stream_is_new(bridge_stream *s, bridge_topic topic, json_t *msg)
-{
-    json_t *seq = json_object_get(msg, "seq");
-    if (!json_is_integer(seq)) return 1;
-    int64_t n = json_integer_value(seq);
-    int64_t started = json_integer_value(json_object_get(msg, "started_ms"));
-    if (s->last[topic].seq && s->last[topic].started_ms == started && n <= s->last[topic].seq)
-        return 0;
-    s->last[topic].started_ms = started;
-    s->last[topic].seq = n;
-    return 1;
-}
-
 static void copy_string(char *dst, size_t size, json_t *value)
 {
     const char *v = json_string_value(value);
     snprintf(dst, size, "%s", v ? v : "");
 }
 
-void bridge_stream_update(bridge_stream *s, bridge_topic topic, json_t *msg)
+void bridge_stream_update(bridge_stream *s, protocol_topic topic, json_t *msg)
 {
     json_t *title = json_object_get(msg, "title");
-    if (json_is_string(title) && topic != BRIDGE_TRACK)
+    if (json_is_string(title) && topic != PROTOCOL_TRACK)
         copy_string(s->title, sizeof s->title, title);
-    if (topic == BRIDGE_CHANGE) {
+    if (topic == PROTOCOL_CHANGE) {
         s->has_state = 1;
         copy_string(s->genre, sizeof s->genre, json_object_get(msg, "new"));
         s->p = json_number_value(json_object_get(msg, "p"));
         s->silence = json_is_true(json_object_get(msg, "silence"));
         s->since_ms = json_integer_value(json_object_get(msg, "time_ms"));
-    } else if (topic == BRIDGE_TRACK) {
+    } else if (topic == PROTOCOL_TRACK) {
         json_decref(s->track);
         s->track = json_pack(
             "{s:O?,s:O?,s:O?,s:O?,s:O?}", "title", json_object_get(msg, "title"), "top",

@@ -24,18 +24,16 @@ struct mqtt_out {
     uint64_t sent, dropped;
 };
 
-static const char *const topic_words[BRIDGE_TOPICS] = {"probs", "change", "track"};
-
 static void topic_of(const mqtt_out_t *m, const bridge_stream *s, const char *word,
                      char out[TOPIC_LEN])
 {
     snprintf(out, TOPIC_LEN, "%s/%s/%s", m->prefix, s->safe, word);
 }
 
-static void publish(mqtt_out_t *m, const char *topic, const char *payload, int qos, int retain)
+static void publish(mqtt_out_t *m, const char *topic, const void *payload, size_t len, int qos,
+                    int retain)
 {
-    int rc = m->connected ? mosquitto_publish(m->mosq, NULL, topic, (int)strlen(payload), payload,
-                                              qos, retain)
+    int rc = m->connected ? mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, qos, retain)
                           : MOSQ_ERR_NO_CONN;
     if (rc == MOSQ_ERR_SUCCESS)
         m->sent++;
@@ -73,7 +71,7 @@ static void announce(mqtt_out_t *m)
     m->just_connected = 0;
     char topic[TOPIC_LEN];
     snprintf(topic, sizeof topic, "%s/bridge", m->prefix);
-    publish(m, topic, "online", 1, 1);
+    publish(m, topic, "online", strlen("online"), 1, 1);
     publish_states(m);
 }
 
@@ -149,7 +147,7 @@ void mqtt_out_destroy(mqtt_out_t *m)
     if (m->mosq && m->connected) {
         char topic[TOPIC_LEN];
         snprintf(topic, sizeof topic, "%s/bridge", m->prefix);
-        publish(m, topic, "offline", 1, 1);
+        publish(m, topic, "offline", strlen("offline"), 1, 1);
         mosquitto_disconnect(m->mosq);
         mosquitto_loop_write(m->mosq, 1);
     }
@@ -183,11 +181,14 @@ void mqtt_out_service(mqtt_out_t *m, short revents, int64_t now_ms)
         lost(m, now_ms, rc ? mosquitto_strerror(rc) : "connection closed");
 }
 
-void mqtt_out_send(mqtt_out_t *m, bridge_topic topic, const bridge_stream *s, const char *json)
+void mqtt_out_send(mqtt_out_t *m, protocol_topic topic, const bridge_stream *s, const void *json,
+                   size_t len)
 {
+    /* The topic's last word: genre.change -> PREFIX/STREAM/change. */
+    const char *name = protocol_topic_name(topic), *word = strrchr(name, '.');
     char t[TOPIC_LEN];
-    topic_of(m, s, topic_words[topic], t);
-    publish(m, t, json, topic == BRIDGE_PROBS ? 0 : 1, 0);
+    topic_of(m, s, word ? word + 1 : name, t);
+    publish(m, t, json, len, topic == PROTOCOL_PROBS ? 0 : 1, 0);
 }
 
 void mqtt_out_state(mqtt_out_t *m, const bridge_stream *s)
@@ -200,7 +201,7 @@ void mqtt_out_state(mqtt_out_t *m, const bridge_stream *s)
     }
     char t[TOPIC_LEN];
     topic_of(m, s, "state", t);
-    publish(m, t, json, 1, 1);
+    publish(m, t, json, strlen(json), 1, 1);
     free(json);
 }
 

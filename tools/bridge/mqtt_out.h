@@ -50,7 +50,9 @@ int mqtt_out_poll_fd(mqtt_out_t *m, short *events);
  * and a new connection when it is time. now_ms: a monotonic clock. */
 void mqtt_out_service(mqtt_out_t *m, short revents, int64_t now_ms);
 
-void mqtt_out_send(mqtt_out_t *m, bridge_topic topic, const bridge_stream *s, const char *json);
+/* A message's body (len bytes of JSON) as received, on its stream's topic. */
+void mqtt_out_send(mqtt_out_t *m, protocol_topic topic, const bridge_stream *s, const void *json,
+                   size_t len);
 void mqtt_out_state(mqtt_out_t *m, const bridge_stream *s);
 
 int mqtt_out_connected(const mqtt_out_t *m);

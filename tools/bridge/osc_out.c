@@ -170,12 +170,12 @@ static void send_probs(osc_out_t *o, const bridge_stream *s, json_t *msg, int64_
     }
 }
 
-void osc_out_send(osc_out_t *o, bridge_topic topic, const bridge_stream *s, json_t *msg,
+void osc_out_send(osc_out_t *o, protocol_topic topic, const bridge_stream *s, json_t *msg,
                   int64_t now_ms)
 {
-    if (topic == BRIDGE_PROBS)
+    if (topic == PROTOCOL_PROBS)
         send_probs(o, s, msg, now_ms);
-    else if (topic == BRIDGE_CHANGE)
+    else if (topic == PROTOCOL_CHANGE)
         send_to(o, s, "change", change_message(msg), now_ms);
     else
         send_to(o, s, "track", track_message(msg), now_ms);

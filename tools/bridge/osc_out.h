@@ -39,7 +39,7 @@ void osc_out_destroy(osc_out_t *o);
 
 /* Forward one message of genred's (its JSON body). now_ms: a monotonic
  * clock, for the reconnection's pace. */
-void osc_out_send(osc_out_t *o, bridge_topic topic, const bridge_stream *s, json_t *msg,
+void osc_out_send(osc_out_t *o, protocol_topic topic, const bridge_stream *s, json_t *msg,
                   int64_t now_ms);
 /* Sends s's state (nothing before its first change). */
 void osc_out_state(osc_out_t *o, const bridge_stream *s, int64_t now_ms);
