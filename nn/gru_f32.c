@@ -258,6 +258,7 @@ static const f32_ops *ops_for(simd_level level)
 {
     switch (level) {
 #ifdef TANH_AVX2
+    case SIMD_AVX512VNNI:
     case SIMD_AVX512:
         return &ops_avx512;
     case SIMD_AVX2:

@@ -75,6 +75,7 @@ static const q8_ops *choose_ops(void)
 {
     switch (simd_level_get()) {
 #ifdef GRU_Q8_X86
+    case SIMD_AVX512VNNI:
     case SIMD_AVX512:
         return q8_vnni_usable() ? &q8_ops_avx512vnni : &q8_ops_avx2;
     case SIMD_AVX2:
