@@ -208,7 +208,7 @@ static void expect_error(const unsigned char *image, size_t size, size_t at, con
     char err[256] = "";
     model_t *m = model_load_memory(p, size, "bad.gmdl", err, sizeof err);
     CHECK(m == NULL);
-    if (!strstr(err, expect) || strncmp(err, "bad.gmdl: ", 10)) {
+    if (!strstr(err, expect) || strncmp(err, "bad.gmdl: ", 10) || strchr(err, '\n')) {
         fprintf(stderr, "offset %zu: got \"%s\", want \"%s\"\n", at, err, expect);
         check_failures++;
     }
