@@ -789,6 +789,7 @@ static model_t *read_body(reader *r, const frontend_params *fe)
         return NULL;
     }
     m->frontend = *fe;
+    m->file_version = r->version;
     m->deltas = !!(inputs & MODEL_INPUT_DELTAS);
     m->no_c0 = !!(inputs & MODEL_INPUT_NO_C0);
     if (get_f32s(r, "mean", m->mean, n_inputs, 0) || get_f32s(r, "std", m->std, n_inputs, 1))

@@ -73,6 +73,7 @@ typedef struct {
     char (*labels)[MODEL_MAX_LABEL_LEN + 1];
     float *fc_w, *fc_b;        /* [n_labels x hidden of last layer], [n_labels] */
     char id[MODEL_ID_LEN + 1]; /* "name date shorthash" */
+    uint32_t file_version;     /* the format version it was loaded from; 0 if not loaded */
 } model_t;
 
 /* A zeroed float model with every array allocated for the given shape

@@ -22,7 +22,7 @@ static void print_model(const model_t *m, const char *source, size_t file_bytes)
     double fmax = fe->fmax == 0 ? fe->sample_rate / 2 : fe->fmax;
     printf("model:     %s\n", source);
     printf("id:        %s\n", m->id[0] ? m->id : "(none)");
-    printf("size:      %zu bytes (format version %d)\n", file_bytes, MODEL_FORMAT_VERSION);
+    printf("size:      %zu bytes (format version %u)\n", file_bytes, m->file_version);
     printf("front-end: %g Hz, n_fft %u, hop %u, %u mels, %u coefficients, %g..%g Hz\n",
            fe->sample_rate, fe->n_fft, fe->hop, fe->n_mels, fe->n_coeffs, fe->fmin, fmax);
     printf("window:    %g s = %u frames\n", m->frontend.window_seconds, model_window_frames(m));

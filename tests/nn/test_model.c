@@ -391,10 +391,14 @@ static void check_old_versions(void)
         model_t *back = model_load_memory(old, old_size, "old", err, sizeof err);
         if (!back) fprintf(stderr, "version %u: %s\n", version, err);
         REQUIRE(back);
-        CHECK(back->deltas == 0 && back->n_inputs == 13 && back->n_layers == 2);
+        CHECK(back->file_version == version && back->deltas == 0 && back->n_inputs == 13 &&
+              back->n_layers == 2);
         CHECK(back->layers[0].kind == MODEL_LAYER_GRU && back->layers[1].kind == MODEL_LAYER_GRU);
         unsigned char *again = serialize(back, &n);
         CHECK(n == size && !memcmp(again, v3, size));
+        model_t *newest = model_load_memory(again, n, "v3", err, sizeof err);
+        CHECK(newest && newest->file_version == 3);
+        model_destroy(newest);
         free(again);
         again = model_serialize_version(back, version, &n, err, sizeof err);
         CHECK(again && n == old_size && !memcmp(again, old, n));
