@@ -1,0 +1,172 @@
+"""The four teacher networks, built from their weight files (tensor names and
+shapes in ../shared/teachers/weights.txt) as the teachers README describes.
+
+Every MusiCNN is split where it stops being convolutional in time:
+feature_map() takes a log-mel of any length to its 753 x T map (front end +
+mid end), head() takes pooled features (the 1506-d embedding) to 50 tag
+probabilities. So a whole file's map can be computed once and pooled per
+window (extract.py); embed_patch() is the authors' exact per-patch path."""
+import h5py
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import frontend
+
+
+def _bn(x, p, eps, dim=1):
+    """Inference batch norm over dimension dim; p = (gamma, beta, mean, var)."""
+    gamma, beta, mean, var = p
+    shape = [1] * x.dim()
+    shape[dim] = -1
+    scale = gamma / torch.sqrt(var + eps)
+    return (x - mean.view(shape)) * scale.view(shape) + beta.view(shape)
+
+
+def _same_pad(k):
+    """TensorFlow's 'same' padding in time for an even or odd kernel."""
+    return (k - 1) // 2, k - 1 - (k - 1) // 2
+
+
+class _Musicnn:
+    patch_frames = 187
+
+    def embed_patch(self, mel):
+        """Per-patch path: the map of one patch alone (zero padded at its
+        edges, as the authors ran it), pooled over all its frames."""
+        fmap = self.feature_map(mel)
+        return self.pool(fmap.max(dim=1).values[None], fmap.mean(dim=1)[None])
+
+    def tags(self, emb):
+        return torch.sigmoid(self.head(emb))
+
+
+class KerasMusicnn(_Musicnn):
+    """MusiCNN of Pons & Serra from a Keras .h5 (MSD or MTT): ReLU before
+    batch norm, eps 1e-3, pooled features interleaved (max, mean)."""
+    eps = 1e-3
+
+    def __init__(self, path):
+        self.w = {}
+        with h5py.File(path, "r") as f:
+            f["model_weights"].visititems(self._keep)
+
+    def _keep(self, name, obj):
+        if isinstance(obj, h5py.Dataset):
+            layer, weight = name.split("/")[0], name.split("/")[-1]
+            weight = weight.split(":")[0]
+            weight = weight[:-2] if weight.endswith("_1") else weight
+            self.w[layer + "/" + weight] = torch.from_numpy(np.array(obj, dtype=np.float32))
+
+    def _bnp(self, layer):
+        w = self.w
+        return (w[layer + "/gamma"], w[layer + "/beta"], w[layer + "/moving_mean"],
+                w[layer + "/moving_variance"])
+
+    def _conv2d(self, x, conv, bn, pad_time):
+        k = self.w[conv + "/kernel"].permute(3, 2, 0, 1)
+        y = F.conv2d(F.pad(x, (0, 0) + pad_time), k, self.w[conv + "/bias"])
+        return _bn(F.relu(y), self._bnp(bn), self.eps).max(dim=3).values[0]
+
+    def _midend(self, x, conv, bn):
+        k = self.w[conv + "/kernel"][:, :, 0, :].permute(2, 1, 0)
+        y = F.conv1d(F.pad(x, (3, 3)), k, self.w[conv + "/bias"])
+        return _bn(F.relu(y), self._bnp(bn), self.eps)[0]
+
+    def feature_map(self, mel):
+        """mel: (T, 96) keras_logmel -> (753, T)."""
+        x = torch.from_numpy(mel)[None, None]
+        x = _bn(x, self._bnp("batch_normalization"), self.eps)
+        front = [self._conv2d(x, "conv2d", "batch_normalization_1", (3, 3)),
+                 self._conv2d(x, "conv2d_1", "batch_normalization_2", (3, 3))]
+        for i, k in ((2, 128), (3, 64), (4, 32)):
+            front.append(self._conv2d(x, "conv2d_%d" % i, "batch_normalization_%d" % (i + 1),
+                                      _same_pad(k)))
+        front = torch.cat(front, 0)
+        m1 = self._midend(front[None], "midend_conv1", "bn_midend_conv1")
+        m2 = self._midend(m1[None], "midend_conv2", "bn_midend_conv2") + m1
+        m3 = self._midend(m2[None], "midend_conv3", "bn_midend_conv3") + m2
+        return torch.cat([front, m1, m2, m3], 0)
+
+    @staticmethod
+    def pool(maxima, means):
+        """(n, 753) maxima and means -> (n, 1506) as Keras' Flatten lays them."""
+        return torch.stack([maxima, means], dim=2).reshape(maxima.shape[0], -1)
+
+    def head(self, emb):
+        w = self.w
+        x = _bn(emb, self._bnp("bn_flatpool"), self.eps)
+        x = F.relu(x @ w["dense/kernel"] + w["dense/bias"])
+        x = _bn(x, self._bnp("bn_dense"), self.eps)
+        return x @ w["dense_1/kernel"] + w["dense_1/bias"]
+
+
+class _TorchNet:
+    eps = 1e-5
+
+    def __init__(self, path):
+        self.w = {k: v.float() for k, v in torch.load(path, map_location="cpu").items()}
+
+    def _bnp(self, prefix):
+        w = self.w
+        return (w[prefix + ".weight"], w[prefix + ".bias"], w[prefix + ".running_mean"],
+                w[prefix + ".running_var"])
+
+    def mel(self, audio):
+        """(1, 1, 96, T) normalised dB mel of 16 kHz audio."""
+        db = frontend.torch_db_mel(audio, self.w["spec.mel_scale.fb"],
+                                   self.w["spec.spectrogram.window"])
+        return _bn(db[None, None], self._bnp("spec_bn"), self.eps)
+
+
+class TorchMusicnn(_TorchNet, _Musicnn):
+    """Won et al.'s MusiCNN (the Jamendo .pth): batch norm before ReLU,
+    temporal filters over the band mean, pooled features maxima first."""
+    patch_frames = 188  # 48,000 samples, centred frames
+
+    def _block(self, x, prefix, conv, pad):
+        y = conv(x, self.w[prefix + ".conv.weight"], self.w[prefix + ".conv.bias"], padding=pad)
+        return F.relu(_bn(y, self._bnp(prefix + ".bn"), self.eps))
+
+    def feature_map(self, x):
+        """x: mel() output -> (753, T)."""
+        front = []
+        for i in (0, 1):
+            k = self.w["layers.%d.conv.weight" % i].shape[3]
+            y = self._block(x, "layers.%d" % i, F.conv2d, (0, k // 2))
+            front.append(y.max(dim=2).values[0])
+        band_mean = x.mean(dim=2)
+        for i in (2, 3, 4):
+            k = self.w["layers.%d.conv.weight" % i].shape[2]
+            front.append(self._block(band_mean, "layers.%d" % i, F.conv1d, k // 2)[0])
+        front = torch.cat(front, 0)
+        r1 = self._block(front[None], "layer1", F.conv1d, 3)[0]
+        r2 = self._block(r1[None], "layer2", F.conv1d, 3)[0] + r1
+        r3 = self._block(r2[None], "layer3", F.conv1d, 3)[0] + r2
+        return torch.cat([front, r1, r2, r3], 0)
+
+    @staticmethod
+    def pool(maxima, means):
+        return torch.cat([maxima, means], dim=1)
+
+    def head(self, emb):
+        w = self.w
+        x = emb @ w["dense1.weight"].t() + w["dense1.bias"]
+        x = F.relu(_bn(x, self._bnp("bn"), self.eps))
+        return x @ w["dense2.weight"].t() + w["dense2.bias"]
+
+
+class Fcn(_TorchNet):
+    """Choi et al.'s FCN as Won et al. trained it: 29.1 s in, 50 tags out."""
+    samples = 464000
+    pools = ((2, 4), (2, 4), (2, 4), (3, 5), (4, 4))
+
+    def tags(self, audio):
+        """audio: exactly 464,000 samples -> (50,) probabilities."""
+        x = self.mel(audio)
+        for i, pool in enumerate(self.pools):
+            p = "layer%d" % (i + 1)
+            x = F.conv2d(x, self.w[p + ".conv.weight"], self.w[p + ".conv.bias"], padding=1)
+            x = F.max_pool2d(F.relu(_bn(x, self._bnp(p + ".bn"), self.eps)), pool)
+        x = x.reshape(1, -1)
+        return torch.sigmoid(x @ self.w["dense.weight"].t() + self.w["dense.bias"])[0]
