@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import fastconv
 import frontend
 
 
@@ -47,7 +48,7 @@ class KerasMusicnn(_Musicnn):
     eps = 1e-3
 
     def __init__(self, path):
-        self.w = {}
+        self.w, self.fast = {}, None
         with h5py.File(path, "r") as f:
             f["model_weights"].visititems(self._keep)
 
@@ -73,16 +74,43 @@ class KerasMusicnn(_Musicnn):
         y = F.conv1d(F.pad(x, (3, 3)), k, self.w[conv + "/bias"])
         return _bn(F.relu(y), self._bnp(bn), self.eps)[0]
 
-    def feature_map(self, mel):
-        """mel: (T, 96) keras_logmel -> (753, T)."""
-        x = torch.from_numpy(mel)[None, None]
-        x = _bn(x, self._bnp("batch_normalization"), self.eps)
-        front = [self._conv2d(x, "conv2d", "batch_normalization_1", (3, 3)),
-                 self._conv2d(x, "conv2d_1", "batch_normalization_2", (3, 3))]
+    def _activation(self, bn):
+        p = self._bnp(bn)
+        return (lambda y: _bn(F.relu(y), p, self.eps, -1)), p[0]
+
+    def _fast_front(self):
+        """fastconv layers of the five front-end convolutions, in order."""
+        convs = []
+        for conv, bn in (("conv2d", "batch_normalization_1"),
+                         ("conv2d_1", "batch_normalization_2")):
+            act, gamma = self._activation(bn)
+            w = self.w[conv + "/kernel"][:, :, 0, :].permute(2, 0, 1)  # (out, kt, kf)
+            convs.append(((3, 3), fastconv.FreqConv(w, self.w[conv + "/bias"], 96, act, gamma)))
         for i, k in ((2, 128), (3, 64), (4, 32)):
-            front.append(self._conv2d(x, "conv2d_%d" % i, "batch_normalization_%d" % (i + 1),
-                                      _same_pad(k)))
-        front = torch.cat(front, 0)
+            act, gamma = self._activation("batch_normalization_%d" % (i + 1))
+            w = self.w["conv2d_%d/kernel" % i][:, 0, 0, :].t()  # (out, k)
+            convs.append((_same_pad(k), fastconv.BandTimeConv(
+                w, self.w["conv2d_%d/bias" % i], act, gamma)))
+        return convs
+
+    def front_end(self, mel, fast=True):
+        """mel: (T, 96) keras_logmel -> (561, T)."""
+        x = _bn(torch.from_numpy(mel), self._bnp("batch_normalization"), self.eps, -1)
+        if not fast:
+            x = x[None, None]
+            front = [self._conv2d(x, "conv2d", "batch_normalization_1", (3, 3)),
+                     self._conv2d(x, "conv2d_1", "batch_normalization_2", (3, 3))]
+            for i, k in ((2, 128), (3, 64), (4, 32)):
+                front.append(self._conv2d(x, "conv2d_%d" % i, "batch_normalization_%d" % (i + 1),
+                                          _same_pad(k)))
+            return torch.cat(front, 0)
+        if self.fast is None:
+            self.fast = self._fast_front()
+        return torch.cat([conv(F.pad(x, (0, 0) + pad)) for pad, conv in self.fast], 1).t()
+
+    def feature_map(self, mel, fast=True):
+        """mel: (T, 96) keras_logmel -> (753, T)."""
+        front = self.front_end(mel, fast).contiguous()
         m1 = self._midend(front[None], "midend_conv1", "bn_midend_conv1")
         m2 = self._midend(m1[None], "midend_conv2", "bn_midend_conv2") + m1
         m3 = self._midend(m2[None], "midend_conv3", "bn_midend_conv3") + m2
@@ -106,6 +134,7 @@ class _TorchNet:
 
     def __init__(self, path):
         self.w = {k: v.float() for k, v in torch.load(path, map_location="cpu").items()}
+        self.fast = None
 
     def _bnp(self, prefix):
         w = self.w
@@ -128,13 +157,28 @@ class TorchMusicnn(_TorchNet, _Musicnn):
         y = conv(x, self.w[prefix + ".conv.weight"], self.w[prefix + ".conv.bias"], padding=pad)
         return F.relu(_bn(y, self._bnp(prefix + ".bn"), self.eps))
 
-    def feature_map(self, x):
+    def _fast_timbral(self):
+        convs = []
+        for i in (0, 1):
+            p = self._bnp("layers.%d.bn" % i)
+            act = (lambda p: lambda y: F.relu(_bn(y, p, self.eps, -1)))(p)
+            w = self.w["layers.%d.conv.weight" % i][:, 0].permute(0, 2, 1)  # (out, kt, kf)
+            convs.append(fastconv.FreqConv(w, self.w["layers.%d.conv.bias" % i], 96, act, p[0]))
+        return convs
+
+    def feature_map(self, x, fast=True):
         """x: mel() output -> (753, T)."""
         front = []
-        for i in (0, 1):
-            k = self.w["layers.%d.conv.weight" % i].shape[3]
-            y = self._block(x, "layers.%d" % i, F.conv2d, (0, k // 2))
-            front.append(y.max(dim=2).values[0])
+        if fast:
+            if self.fast is None:
+                self.fast = self._fast_timbral()
+            xt = F.pad(x[0, 0].t(), (0, 0, 3, 3))
+            front = [conv(xt).t() for conv in self.fast]
+        else:
+            for i in (0, 1):
+                k = self.w["layers.%d.conv.weight" % i].shape[3]
+                y = self._block(x, "layers.%d" % i, F.conv2d, (0, k // 2))
+                front.append(y.max(dim=2).values[0])
         band_mean = x.mean(dim=2)
         for i in (2, 3, 4):
             k = self.w["layers.%d.conv.weight" % i].shape[2]
