@@ -57,15 +57,25 @@ def pool_windows(fmap, count, length):
         return fmap.max(dim=1).values[None].expand(count, -1), \
             fmap.mean(dim=1)[None].expand(count, -1)
     starts = np.floor(np.arange(count) * HOP_SAMPLES / frontend.HOP + 0.5).astype(np.int64)
-    starts = np.minimum(starts, frames - length)
+    starts = torch.from_numpy(np.minimum(starts, frames - length))
     csum = torch.cat([torch.zeros(fmap.shape[0], 1, dtype=torch.float64),
                       fmap.double().cumsum(dim=1)], dim=1)
     means = ((csum[:, starts + length] - csum[:, starts]) / length).t().float()
-    maxima = torch.empty(count, fmap.shape[0])
-    view = fmap.unfold(1, length, 1)  # (753, T - length + 1, length), no copy
-    for a in range(0, count, 32):
-        maxima[a:a + 32] = view[:, starts[a:a + 32]].max(dim=2).values.t()
-    return maxima, means
+    return sliding_max(fmap, length)[:, starts].t(), means
+
+
+def sliding_max(x, length):
+    """(C, T) -> (C, T - length + 1): max over every run of `length` frames,
+    from running maxima forward and backward within blocks of `length`
+    (van Herk / Gil-Werman): a few passes, whatever the length."""
+    channels, frames = x.shape
+    blocks = -(-frames // length)
+    padded = torch.nn.functional.pad(x, (0, blocks * length - frames), value=-float("inf"))
+    padded = padded.view(channels, blocks, length)
+    forward = padded.cummax(dim=2).values.reshape(channels, -1)
+    backward = padded.flip(2).cummax(dim=2).values.flip(2).reshape(channels, -1)
+    n = frames - length + 1
+    return torch.maximum(backward[:, :n], forward[:, length - 1:length - 1 + n])
 
 
 def fcn_windows(fcn, audio, count):

@@ -62,7 +62,7 @@ class BandTimeConv:
     def __init__(self, weight, bias, activate, scale):
         out, k = weight.shape
         self.k, self.out, self.bias, self.activate, self.scale = k, out, bias, activate, scale
-        self.block = k  # outputs per row: input span 2k - 1
+        self.block = max(k, 128)  # outputs per row: short rows waste the product
         m = torch.zeros(self.block + k - 1, out, self.block)
         for i in range(self.block):
             m[i:i + k, :, i] = weight.t()

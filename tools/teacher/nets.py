@@ -205,12 +205,30 @@ class Fcn(_TorchNet):
     samples = 464000
     pools = ((2, 4), (2, 4), (2, 4), (3, 5), (4, 4))
 
+    def _folded(self):
+        """Each block's convolution with its batch norm folded in: since
+        max pooling and ReLU commute, a block is then conv, pool, ReLU,
+        which spares three passes over the largest (64 x 96 x 1813) map."""
+        layers = []
+        for i in range(len(self.pools)):
+            p = "layer%d" % (i + 1)
+            gamma, beta, mean, var = self._bnp(p + ".bn")
+            scale = gamma / torch.sqrt(var + self.eps)
+            w = self.w[p + ".conv.weight"] * scale[:, None, None, None]
+            layers.append((w, (self.w[p + ".conv.bias"] - mean) * scale + beta))
+        return layers
+
     def tags(self, audio):
         """audio: exactly 464,000 samples -> (50,) probabilities."""
+        if self.fast is None:
+            self.fast = self._folded()
         x = self.mel(audio)
-        for i, pool in enumerate(self.pools):
-            p = "layer%d" % (i + 1)
-            x = F.conv2d(x, self.w[p + ".conv.weight"], self.w[p + ".conv.bias"], padding=1)
-            x = F.max_pool2d(F.relu(_bn(x, self._bnp(p + ".bn"), self.eps)), pool)
+        for (w, b), pool in zip(self.fast, self.pools):
+            if x.shape[1] == 1:  # one input channel: the oneDNN path is 2x faster
+                y = torch.mkldnn_convolution(x.to_mkldnn(), w.to_mkldnn(), b.to_mkldnn(),
+                                             (1, 1), (1, 1), (1, 1), 1).to_dense()
+            else:
+                y = F.conv2d(x, w, b, padding=1)
+            x = F.relu(F.max_pool2d(y, pool))
         x = x.reshape(1, -1)
         return torch.sigmoid(x @ self.w["dense.weight"].t() + self.w["dense.bias"])[0]
