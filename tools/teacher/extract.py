@@ -42,7 +42,6 @@ HOP = 0.5
 WINDOW = 3.0
 HOP_SAMPLES = int(HOP * frontend.RATE)
 WINDOW_SAMPLES = int(WINDOW * frontend.RATE)
-MUSICNNS = ("musicnn_msd", "musicnn_mtt", "musicnn_jamendo")
 
 
 def window_count(samples):
@@ -94,42 +93,53 @@ def fcn_windows(fcn, audio, count):
     return tags[torch.from_numpy(nearest)]
 
 
-def analyse(t, audio):
-    """{name: array} of one decoded file; see the module's text."""
+def analyse(t, audio, names):
+    """{teacher: {"tags": (n, 50), "emb": (n, 1506) for MusiCNNs}} of one
+    decoded file, for the teachers named; see the module's text."""
     count = window_count(audio.size)
-    out = {"hop": np.float32(HOP), "window": np.float32(WINDOW),
-           "seconds": np.float32(audio.size / frontend.RATE)}
+    out, logmel = {}, None
     with torch.no_grad():
-        logmel = frontend.keras_logmel(audio)
-        for name in MUSICNNS:
+        for name in names:
             net = t.nets[name]
-            fmap = net.feature_map(net.mel(audio) if name == "musicnn_jamendo" else logmel)
+            if name == "fcn_msd":
+                out[name] = {"tags": fcn_windows(net, audio, count).numpy()}
+                continue
+            if name == "musicnn_jamendo":
+                fmap = net.feature_map(net.mel(audio))
+            else:
+                logmel = frontend.keras_logmel(audio) if logmel is None else logmel
+                fmap = net.feature_map(logmel)
             emb = net.pool(*pool_windows(fmap, count, net.patch_frames))
-            out["tags_" + name] = net.tags(emb).numpy()
-            out["emb_" + name] = emb.numpy().astype(np.float16)
-        out["tags_fcn_msd"] = fcn_windows(t.nets["fcn_msd"], audio, count).numpy()
+            out[name] = {"tags": net.tags(emb).numpy(), "emb": emb.numpy().astype(np.float16)}
     return out
 
 
-def content_key(path):
+def content_hash(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-    return "%s-%s" % (h.hexdigest()[:20], VERSION)
+    return h.hexdigest()[:20]
 
 
-def cache_path(cache, path):
-    return os.path.join(cache, content_key(path) + ".npz")
+def cache_path(cache, digest, name):
+    """One file per audio content and teacher, so teachers can be computed
+    in separate passes; VERSION changes whenever the outputs would."""
+    return os.path.join(cache, "%s-%s-%s.npz" % (digest, name, VERSION))
 
 
-def load(cache, path):
-    """The cached outputs of one file (dict of arrays), None when absent."""
-    p = cache_path(cache, path)
-    if not os.path.exists(p):
-        return None
-    with np.load(p) as z:
-        return {k: z[k] for k in z.files}
+def load(cache, path, names=teachers.NAMES):
+    """{"tags_<teacher>", "emb_<teacher>", "seconds"} of one file, None when
+    any named teacher's outputs are not cached."""
+    digest, out = content_hash(path), {}
+    for name in names:
+        p = cache_path(cache, digest, name)
+        if not os.path.exists(p):
+            return None
+        with np.load(p) as z:
+            out.update({k + "_" + name: z[k] for k in ("tags", "emb") if k in z.files})
+            out["seconds"] = z["seconds"]
+    return out
 
 
 _TEACHERS = None
@@ -142,34 +152,39 @@ def _worker_init(folder):
 
 
 def _compute(job):
-    """Caches one file; returns (path, audio seconds, CPU seconds or None if cached)."""
-    cache, path = job
-    target = cache_path(cache, path)
-    if os.path.exists(target):
+    """Caches one file's missing teachers; returns (path, audio seconds,
+    CPU seconds), both None when nothing was missing."""
+    cache, path, names = job
+    digest = content_hash(path)
+    todo = [n for n in names if not os.path.exists(cache_path(cache, digest, n))]
+    if not todo:
         return path, None, None
     cpu = time.process_time()
     audio = frontend.load_audio(path)
-    out = analyse(_TEACHERS, audio)
-    tmp = "%s.%d.tmp.npz" % (target[:-4], os.getpid())
-    np.savez(tmp, **out)
-    os.replace(tmp, target)
-    return path, audio.size / frontend.RATE, time.process_time() - cpu
+    seconds = np.float32(audio.size / frontend.RATE)
+    for name, arrays in analyse(_TEACHERS, audio, todo).items():
+        target = cache_path(cache, digest, name)
+        tmp = "%s.%d.tmp.npz" % (target[:-4], os.getpid())
+        np.savez(tmp, seconds=seconds, hop=np.float32(HOP), window=np.float32(WINDOW), **arrays)
+        os.replace(tmp, target)
+    return path, float(seconds), time.process_time() - cpu
 
 
-def compute_all(folder, cache, paths, jobs, log=sys.stderr):
-    """Fills the cache for every path, `jobs` processes of one thread each.
-    Returns (files computed, audio seconds, CPU seconds)."""
+def compute_all(folder, cache, paths, jobs, names=teachers.NAMES, log=sys.stderr):
+    """Fills the cache for every path and named teacher, `jobs` processes of
+    one thread each. Returns (files computed, audio seconds, CPU seconds)."""
     os.makedirs(cache, exist_ok=True)
-    todo = [(cache, p) for p in paths]
+    todo = [(cache, p, names) for p in paths]
     done, audio_s, cpu_s, start = 0, 0.0, 0.0, time.time()
     with multiprocessing.get_context("fork").Pool(jobs, _worker_init, (folder,)) as pool:
         for n, (path, seconds, cpu) in enumerate(pool.imap_unordered(_compute, todo), 1):
             if cpu is not None:
                 done, audio_s, cpu_s = done + 1, audio_s + seconds, cpu_s + cpu
             if cpu is not None and (done % 20 == 0 or n == len(todo)):
-                print("teacher cache: %d/%d files, %.0f s audio, %.2f CPU s per minute of "
-                      "audio, %.0f s wall" % (n, len(todo), audio_s, 60 * cpu_s / audio_s,
-                                              time.time() - start), file=log, flush=True)
+                print("teacher cache (%s): %d/%d files, %.0f s audio, %.2f CPU s per minute of "
+                      "audio, %.0f s wall" % (",".join(names), n, len(todo), audio_s,
+                                              60 * cpu_s / audio_s, time.time() - start),
+                      file=log, flush=True)
     return done, audio_s, cpu_s
 
 
@@ -179,13 +194,16 @@ def main():
     ap.add_argument("--teachers", default=teachers.default_folder())
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--data", help="also every listed clip of this data folder")
+    ap.add_argument("--only", default=",".join(teachers.NAMES),
+                    help="comma-separated teachers to compute (default: all four)")
     ap.add_argument("files", nargs="*")
     a = ap.parse_args()
     files = list(a.files)
     if a.data:
         files += [c.path for c in corpus.read_corpus(a.data)]
     files = list(dict.fromkeys(files))
-    done, audio_s, cpu_s = compute_all(a.teachers, a.cache, files, a.jobs)
+    done, audio_s, cpu_s = compute_all(a.teachers, a.cache, files, a.jobs,
+                                       tuple(a.only.split(",")))
     if done:
         print("%d files, %.1f min of audio, %.2f CPU s per minute" % (
             done, audio_s / 60, 60 * cpu_s / audio_s))

@@ -10,6 +10,7 @@ FILES = {
     "musicnn_jamendo": ("musicnn_jamendo.pth", nets.TorchMusicnn),
     "fcn_msd": ("fcn_msd.pth", nets.Fcn),
 }
+NAMES = tuple(FILES)
 
 
 def default_folder():
