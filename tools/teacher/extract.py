@@ -57,24 +57,13 @@ def pool_windows(fmap, count, length):
             fmap.mean(dim=1)[None].expand(count, -1)
     starts = np.floor(np.arange(count) * HOP_SAMPLES / frontend.HOP + 0.5).astype(np.int64)
     starts = torch.from_numpy(np.minimum(starts, frames - length))
-    csum = torch.cat([torch.zeros(fmap.shape[0], 1, dtype=torch.float64),
-                      fmap.double().cumsum(dim=1)], dim=1)
-    means = ((csum[:, starts + length] - csum[:, starts]) / length).t().float()
-    return sliding_max(fmap, length)[:, starts].t(), means
-
-
-def sliding_max(x, length):
-    """(C, T) -> (C, T - length + 1): max over every run of `length` frames,
-    from running maxima forward and backward within blocks of `length`
-    (van Herk / Gil-Werman): a few passes, whatever the length."""
-    channels, frames = x.shape
-    blocks = -(-frames // length)
-    padded = torch.nn.functional.pad(x, (0, blocks * length - frames), value=-float("inf"))
-    padded = padded.view(channels, blocks, length)
-    forward = padded.cummax(dim=2).values.reshape(channels, -1)
-    backward = padded.flip(2).cummax(dim=2).values.flip(2).reshape(channels, -1)
-    n = frames - length + 1
-    return torch.maximum(backward[:, :n], forward[:, length - 1:length - 1 + n])
+    view = fmap.unfold(1, length, 1)  # (753, T - length + 1, length), no copy
+    maxima, means = torch.empty(count, fmap.shape[0]), torch.empty(count, fmap.shape[0])
+    for a in range(0, count, 16):  # 16 windows: a 9 MB copy at a time
+        part = view[:, starts[a:a + 16]]
+        maxima[a:a + 16] = part.max(dim=2).values.t()
+        means[a:a + 16] = part.mean(dim=2).t()
+    return maxima, means
 
 
 def fcn_windows(fcn, audio, count):

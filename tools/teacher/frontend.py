@@ -74,8 +74,8 @@ def keras_logmel(audio):
     global _SLANEY
     if _SLANEY is None:
         _SLANEY = torch.from_numpy(slaney_filterbank())
-    window = torch.hann_window(N_FFT, periodic=True, dtype=torch.float64)
-    power = power_spectrogram(audio.astype(np.float64), window).float()
+    window = torch.hann_window(N_FFT, periodic=True)
+    power = power_spectrogram(audio, window)
     mel = (_SLANEY @ power).numpy().T.astype(np.float16)
     return np.log10(10000 * mel + 1).astype(np.float32)
 

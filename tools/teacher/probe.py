@@ -58,12 +58,13 @@ class Corpus:
         self.y = np.array([self.labels.index(c.label) for c in self.clips])
         self.source = np.array([c.source for c in self.clips])
         self.list_name = np.array([c.list_name for c in self.clips])
-        self.x = []
+        self.x, self.seconds = [], []
         for c in self.clips:
             cached = extract.load(cache, c.path, names)
             if cached is None:
                 raise RuntimeError("%s: teacher outputs not cached in %s" % (c.path, cache))
             self.x.append(clip_features(cached, names))
+            self.seconds.append(float(cached["seconds"]))
         self._check_duplicates()
         extra = [i for i, c in enumerate(self.clips) if c.source == "extra"]
         self.extra_fold = np.full(len(self.clips), -1)
@@ -75,17 +76,19 @@ class Corpus:
                 c.group = pseudo_group(c)
 
     def _check_duplicates(self):
-        """A list line names one audio content: two lists naming the same
-        line with different audio would write one .soft file twice, and the
-        same audio under two lines would let a probe see its own clip."""
-        by_rel, by_hash = {}, {}
-        for c in self.clips:
+        """The same audio under two list lines would let a probe see its own
+        clip: an error. One line in two lists with different audio (GTZAN
+        has 11: a 15 s classical clip and a short excerpt of the same
+        recording) cannot have one .soft file each: listed in
+        self.same_rel for the caller to refuse or resolve."""
+        by_rel, by_hash = collections.defaultdict(list), {}
+        for i, c in enumerate(self.clips):
             digest = extract.content_hash(c.path)
-            if by_rel.setdefault(c.rel, digest) != digest:
-                raise RuntimeError("%s is listed twice with different audio" % c.rel)
+            by_rel[c.rel].append(i)
             other = by_hash.setdefault(digest, c.rel)
             if other != c.rel:
                 raise RuntimeError("%s and %s hold the same audio" % (other, c.rel))
+        self.same_rel = {rel: idx for rel, idx in by_rel.items() if len(idx) > 1}
 
     def group_folds(self, idx, folds):
         """Cross-fitting folds (0..folds-1) of the clips idx: extra's from
