@@ -1,8 +1,10 @@
 """A probe on the teachers' window features, cross-validated like the
 student, and the soft labels it gives every training window.
 
-Features of a 3 s window: the three MusiCNN embeddings (1506 each) and the
-logits of all four teachers' 50 tags, standardised. The probe is a
+Features of a 3 s window: the MusiCNN embeddings (1506 each) and the
+logits of the teachers' 50 tags (all four teachers by default), standardised
+(projecting on the 256 leading principal components cost 8 points of GTZAN
+clip accuracy: the minor directions matter). The probe is a
 multinomial logistic regression with an L2 penalty, every window carrying
 its clip's label, weighted as genre-train's sampler draws: labels equally,
 then the sources that have a label equally, then clips by length (windows
@@ -211,7 +213,7 @@ def score(corp, fold_preds, radius=0, mix=0.0):
     n_labels, rows = len(corp.labels), []
     for preds in fold_preds:
         res = {}
-        for s in ("gtzan", "extra"):
+        for s in sorted({corp.source[i] for i in preds}):
             idx = [i for i in preds if corp.source[i] == s]
             p = [smooth(preds[i], radius, mix) for i in idx]
             y = corp.y[idx]
