@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define FILE_BLOCK_FRAMES 1024
 
@@ -106,7 +107,7 @@ static void *reader_main(void *arg)
 static int file_start(input_t *in, char *err, size_t err_len)
 {
     file_source *src = in->priv;
-    return input_reader_start(&src->reader, reader_main, in, err, err_len);
+    return input_reader_start(&src->reader, "gr-read", reader_main, in, err, err_len);
 }
 
 static void file_close(input_t *in)
@@ -123,12 +124,21 @@ static void file_close(input_t *in)
 
 static const input_backend_ops file_ops = {"file", file_start, file_close, NULL};
 
-int input_file_open(input_t *in, const char *args, char *err, size_t err_len)
+static int file_check_spec(const char *spec, const char *args, char *err, size_t err_len)
 {
     if (!args || !*args) {
-        snprintf(err, err_len, "input '%s': expected file:PATH", in->opt.spec);
+        snprintf(err, err_len, "input '%s': expected file:PATH", spec);
         return -1;
     }
+    if (access(args, R_OK)) {
+        snprintf(err, err_len, "input '%s': %s", spec, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int file_open(input_t *in, const char *args, char *err, size_t err_len)
+{
     file_source *src = calloc(1, sizeof *src);
     if (!src) {
         snprintf(err, err_len, "input '%s': out of memory", in->opt.spec);
@@ -161,3 +171,5 @@ int input_file_open(input_t *in, const char *args, char *err, size_t err_len)
     input_backend_set_format(in, src->rate, src->channels);
     return 0;
 }
+
+const input_backend input_file_backend = {"file", file_check_spec, file_open, 1};
