@@ -17,12 +17,13 @@ const input_backend input_jack_backend = {.scheme = "jack"};
 #ifndef GENRED_WITH_PORTAUDIO
 const input_backend input_portaudio_backend = {.scheme = "portaudio"};
 #endif
+#ifndef GENRED_WITH_FFMPEG
+const input_backend input_url_backend = {.scheme = "url"};
+#endif
 
 static const input_backend *const backends[] = {
-    &input_portaudio_backend,
-    &input_jack_backend,
-    &input_stdin_backend,
-    &input_file_backend,
+    &input_portaudio_backend, &input_jack_backend, &input_stdin_backend,
+    &input_file_backend,      &input_url_backend,
 };
 enum { N_BACKENDS = sizeof backends / sizeof *backends };
 
@@ -93,6 +94,7 @@ static void free_input(input_t *in)
     pthread_mutex_destroy(&in->error_lock);
     free((char *)in->opt.spec);
     free((char *)in->opt.client_name);
+    free((char *)in->opt.name);
     free(in);
 }
 
@@ -125,15 +127,17 @@ input_t *input_create(const input_options *opt, char *err, size_t err_len)
     in->opt = *opt;
     in->opt.spec = dup_or_null(opt->spec);
     in->opt.client_name = dup_or_null(opt->client_name ? opt->client_name : "genred");
+    in->opt.name = opt->name ? strdup(opt->name) : NULL;
     pthread_mutex_init(&in->error_lock, NULL);
     atomic_init(&in->rate, 0.0);
     atomic_init(&in->channels, 0);
     atomic_init(&in->generation, 0);
     atomic_init(&in->state, INPUT_STARTING);
     atomic_init(&in->nonfinite, 0);
+    atomic_init(&in->titles_waiting, 0);
     char why[128];
     in->arrivals = arrivals_create(why, sizeof why);
-    if (!in->opt.spec || !in->opt.client_name || !in->arrivals) {
+    if (!in->opt.spec || !in->opt.client_name || (opt->name && !in->opt.name) || !in->arrivals) {
         snprintf(err, err_len, "input '%s': %s", opt->spec, in->arrivals ? "out of memory" : why);
         free_input(in);
         return NULL;
@@ -339,7 +343,10 @@ void input_backend_say(input_t *in, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    log_msg((log_level)level, "input '%s': %s", in->opt.spec, line);
+    if (in->opt.name)
+        log_msg((log_level)level, "stream '%s': input '%s': %s", in->opt.name, in->opt.spec, line);
+    else
+        log_msg((log_level)level, "input '%s': %s", in->opt.spec, line);
     if (level >= LOG_INFO)
         store(in, in->note, in->error, line);
     else
@@ -349,6 +356,36 @@ void input_backend_say(input_t *in, int level, const char *fmt, ...)
 void input_backend_add_nonfinite(input_t *in, uint64_t n)
 {
     atomic_fetch_add_explicit(&in->nonfinite, n, memory_order_relaxed);
+}
+
+void input_backend_set_title(input_t *in, const char *title)
+{
+    pthread_mutex_lock(&in->error_lock);
+    enum { SLOTS = sizeof in->titles / sizeof *in->titles };
+    /* A worker that has not taken 8 titles is stuck; the newest wins. */
+    if (in->title_count == SLOTS) in->title_count--;
+    unsigned i = (in->title_first + in->title_count++) % SLOTS;
+    in->titles[i].at = in->pushed;
+    snprintf(in->titles[i].text, sizeof in->titles[i].text, "%s", title);
+    atomic_store(&in->titles_waiting, in->title_count);
+    pthread_mutex_unlock(&in->error_lock);
+}
+
+int input_next_title(input_t *in, uint64_t upto, char *buf, size_t len, uint64_t *at)
+{
+    if (!atomic_load(&in->titles_waiting)) return 0; /* the usual case: no lock */
+    enum { SLOTS = sizeof in->titles / sizeof *in->titles };
+    int found = 0;
+    pthread_mutex_lock(&in->error_lock);
+    if (in->title_count && in->titles[in->title_first].at < upto) {
+        *at = in->titles[in->title_first].at;
+        snprintf(buf, len, "%s", in->titles[in->title_first].text);
+        in->title_first = (in->title_first + 1) % SLOTS;
+        atomic_store(&in->titles_waiting, --in->title_count);
+        found = 1;
+    }
+    pthread_mutex_unlock(&in->error_lock);
+    return found;
 }
 
 int input_backend_push_wait(input_t *in, const float *samples, size_t n, const atomic_bool *stop)

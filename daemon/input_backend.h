@@ -29,9 +29,10 @@
  * front-end when it sees a new generation. Channel count must not exceed the
  * count published at open (the ring is sized from it).
  *
- * Build: the CMake options GENRED_WITH_JACK / GENRED_WITH_PORTAUDIO (on by
- * default, cmake/deps.cmake) compile input_jack.c / input_portaudio.c, link
- * jack / portaudio-2.0 and define the same names for input.c, which
+ * Build: the CMake options GENRED_WITH_JACK / GENRED_WITH_PORTAUDIO /
+ * GENRED_WITH_FFMPEG (on by default, cmake/deps.cmake) compile input_jack.c /
+ * input_portaudio.c / input_url.c, link jack / portaudio-2.0 / FFmpeg's
+ * libraries and define the same names for input.c, which
  * otherwise defines the descriptor itself with compiled_in 0. */
 #ifndef GENRED_INPUT_BACKEND_H
 #define GENRED_INPUT_BACKEND_H
@@ -84,7 +85,7 @@ typedef struct {
 } input_backend;
 
 extern const input_backend input_stdin_backend, input_file_backend, input_jack_backend,
-    input_portaudio_backend;
+    input_portaudio_backend, input_url_backend;
 
 struct input {
     input_options opt; /* spec and client_name point at copies owned by input.c */
@@ -101,8 +102,15 @@ struct input {
     atomic_int state; /* input_state */
     atomic_uint_fast64_t nonfinite;
 
-    pthread_mutex_t error_lock; /* error and note */
+    pthread_mutex_t error_lock; /* error, note and titles */
     char error[256], note[256];
+    /* Titles noted by the producer, not yet taken by the worker. */
+    struct {
+        uint64_t at;
+        char text[INPUT_TITLE_LEN];
+    } titles[8];
+    unsigned title_first, title_count;
+    atomic_uint titles_waiting;
 };
 
 /* --list-devices; returns the process exit status. */
@@ -124,6 +132,9 @@ void input_backend_set_note(input_t *in, const char *fmt, ...)
 void input_backend_say(input_t *in, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void input_backend_add_nonfinite(input_t *in, uint64_t n);
+/* The title of the audio pushed from now on (see input_next_title). Takes
+ * the mutex: reader threads only. */
+void input_backend_set_title(input_t *in, const char *title);
 /* The producer's push: the block into the ring whole or not at all (see
  * ring_push), its arrival time noted, and the worker woken if it waits for
  * this much. Real-time safe (see arrivals.h: at most one non-blocking

@@ -398,7 +398,8 @@ static int start_streams(app *g, char *err, size_t len)
         g->streams[i].conf = *s;
         char client[CONFIG_NAME_LEN + 8];
         snprintf(client, sizeof client, g->n_streams > 1 ? "genred-%s" : "genred", s->name);
-        input_options io = {s->input, client, g->cfg.realtime, g->cfg.loop, g->cfg.ring_seconds};
+        input_options io = {s->input, client, g->cfg.realtime, g->cfg.loop, g->cfg.ring_seconds,
+                            s->name};
         g->streams[i].input = input_create(&io, err, len);
         if (!g->streams[i].input) return -1;
         pipeline_options po = {s->name, g->streams[i].input, g->publisher, g->model,
