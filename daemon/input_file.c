@@ -75,6 +75,9 @@ static void *reader_main(void *arg)
     long played = 1;
     char err[256];
     clock_gettime(CLOCK_MONOTONIC, &start);
+    char title[INPUT_TITLE_LEN];
+    audio_file_title(src->file, title, sizeof title);
+    if (*title) input_backend_set_title(in, title); /* one genre.track at the end */
     input_backend_set_state(in, INPUT_RUNNING);
     while (!atomic_load(&src->reader.stop)) {
         long got = audio_file_read(src->file, src->samples, FILE_BLOCK_FRAMES, err, sizeof err);

@@ -37,6 +37,29 @@
  *                       false for the first change after start-up or after
  *                       a reload that changed the labels
  *   p           number  smoothed probability of new (0 for silence)
+ *   title       string  the song playing (as in genre.track; "" when the
+ *                       input names none)
+ *
+ * genre.track (per stream, when the input's title changes: the song that
+ * just ended; a url: stream's ICY StreamTitle or Ogg tags, a file's title
+ * tag, which gives one genre.track when the file ends. A stretch without a
+ * title, before the first or between songs, gives none)
+ *   v, stream, time_ms, model, rate, labels  as above
+ *   position    int     = end
+ *   title       string  "ARTIST - TITLE" when tags give both; ICY titles as
+ *                       the station sends them (Latin-1 read as such)
+ *   start, end  int     input frames where the title began and ended
+ *   seconds     number  (end - start) / rate: the song's audio genred heard
+ *   windows     int     windows classified wholly inside the song and not
+ *                       silent (the first window_seconds after the title
+ *                       change still hear the song before: they count for
+ *                       neither)
+ *   silent_windows int  silent windows inside the song
+ *   probs       [number]|null  mean raw probabilities over those windows,
+ *                       model order; null when windows is 0
+ *   top         string|null  argmax of probs
+ *   share       number  of the windows, the fraction whose own top label
+ *                       was top (0 when windows is 0)
  *
  * genre.status (every status_interval seconds, default 5, and once at exit)
  *   v, time_ms          as above
@@ -66,6 +89,7 @@
  *     level_dbfs number|null  window level (null before the first window)
  *     silence   bool
  *     top       string|null, p number  as in the last genre.probs
+ *     title     string  the song playing, as in genre.change
  *     overruns  int     input blocks lost because the ring was full
  *     overrun_samples int  samples lost that way
  *     nonfinite int     NaN/Inf input samples replaced by 0
@@ -98,13 +122,20 @@
 
 #include "model.h"
 #include "pipeline.h"
+#include "song.h"
 #include "tracker.h"
 
 #include <stdint.h>
 
-typedef enum { MESSAGE_PROBS, MESSAGE_CHANGE, MESSAGE_STATUS, MESSAGE_TOPICS } message_topic;
+typedef enum {
+    MESSAGE_PROBS,
+    MESSAGE_CHANGE,
+    MESSAGE_TRACK,
+    MESSAGE_STATUS,
+    MESSAGE_TOPICS
+} message_topic;
 
-/* "genre.probs", "genre.change", "genre.status". */
+/* "genre.probs", "genre.change", "genre.track", "genre.status". */
 const char *message_topic_name(message_topic t);
 
 /* What every per-stream message says about where it comes from. */
@@ -113,12 +144,15 @@ typedef struct {
     const model_t *model;
     uint64_t position; /* input frames consumed */
     double rate;       /* input sample rate */
+    const char *title; /* the song playing ("" when the stream names none) */
 } message_source;
 
 char *message_probs(const message_source *s, const tracker_decision *d, const float *raw,
                     double level_dbfs);
 /* For a decision whose `changed` is set. */
 char *message_change(const message_source *s, const tracker_decision *d);
+/* For a song that ended; s->title is ignored (the song has its own). */
+char *message_track(const message_source *s, const song_summary *song);
 
 typedef struct {
     const char *name, *input;

@@ -111,6 +111,16 @@ int64_t audio_file_frames(const audio_file_t *f)
     return f->info.frames;
 }
 
+void audio_file_title(const audio_file_t *f, char *buf, size_t len)
+{
+    const char *title = sf_get_string(f->sf, SF_STR_TITLE);
+    const char *artist = sf_get_string(f->sf, SF_STR_ARTIST);
+    if (title && artist && *artist)
+        snprintf(buf, len, "%s - %s", artist, title);
+    else
+        snprintf(buf, len, "%s", title ? title : "");
+}
+
 long audio_file_read(audio_file_t *f, float *out, size_t frames, char *err, size_t err_len)
 {
     sf_count_t got = sf_readf_float(f->sf, out, (sf_count_t)frames);

@@ -14,6 +14,9 @@ void audio_file_close(audio_file_t *f);
 double audio_file_rate(const audio_file_t *f);
 unsigned audio_file_channels(const audio_file_t *f);
 int64_t audio_file_frames(const audio_file_t *f); /* -1 if unknown */
+/* The title tag, as "ARTIST - TITLE" when there is an artist; "" when the
+ * file has none. */
+void audio_file_title(const audio_file_t *f, char *buf, size_t len);
 
 /* Reads up to `frames` interleaved frames; returns frames read, 0 at end.
  * Returns -1 on a decode error (message in err). */
