@@ -66,6 +66,11 @@ static void say_averror(char *err, size_t err_len, const char *url, int code)
     snprintf(err, err_len, "%s: %s", url, why);
 }
 
+int media_available(void)
+{
+    return 1;
+}
+
 int media_has_protocol(const char *url)
 {
     pthread_once(&ffmpeg_once, ffmpeg_init);
@@ -306,6 +311,7 @@ static int setup_converter(media_t *m, AVFrame *f)
  * holds) into buf. */
 static int convert(media_t *m, AVFrame *f)
 {
+    m->have = m->pos = 0;
     if (f && setup_converter(m, f) < 0) return AVERROR(EINVAL);
     if (!m->swr) return 0;
     int want = swr_get_out_samples(m->swr, f ? f->nb_samples : 0);
@@ -321,7 +327,6 @@ static int convert(media_t *m, AVFrame *f)
                           f ? f->nb_samples : 0);
     if (got < 0) return got;
     m->have = (size_t)got;
-    m->pos = 0;
     return 0;
 }
 

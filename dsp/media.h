@@ -34,6 +34,10 @@ typedef struct {
 media_t *media_open(const char *url, const media_options *opt, char *err, size_t err_len);
 void media_close(media_t *m);
 
+/* 0 in a build without FFmpeg (GENRED_WITH_FFMPEG off: media_none.c), where
+ * media_open always fails. */
+int media_available(void);
+
 /* 1 when FFmpeg can name a protocol for url (http, https, hls, file...). */
 int media_has_protocol(const char *url);
 
