@@ -3,6 +3,7 @@
 #include "curve.h"
 #include "input.h"
 #include "log.h"
+#include "tracker.h"
 
 #include <errno.h>
 #include <libconfig.h>
@@ -14,7 +15,8 @@
 /* The scalar keys, shared by the file parser and the command line so both
  * accept exactly the same values. Lists (publish, streams) and the single
  * stream shorthand (input, name) are handled separately. */
-/* KEY_PLAYS: true (forever, -1), false (once, 0) or a number of plays. */
+/* KEY_PLAYS: true (forever, -1), false (once, 0) or a number of plays.
+ * KEY_CHOICE: one of a list of words, stored as its index (an enum). */
 typedef enum {
     KEY_NUMBER,
     KEY_INT,
@@ -22,7 +24,7 @@ typedef enum {
     KEY_PLAYS,
     KEY_TEXT,
     KEY_LOG_LEVEL,
-    KEY_DROP
+    KEY_CHOICE
 } key_kind;
 
 typedef struct {
@@ -30,28 +32,38 @@ typedef struct {
     key_kind kind;
     size_t offset, size;
     double lo, hi;
+    const char *const *choices; /* KEY_CHOICE: in enum order, NULL-terminated */
 } key_info;
 
-#define NUM(field, lo, hi) #field, KEY_NUMBER, offsetof(genred_config, field), 0, lo, hi
-#define INT(field, lo, hi) #field, KEY_INT, offsetof(genred_config, field), 0, lo, hi
-#define BOOL(field)        #field, KEY_BOOL, offsetof(genred_config, field), 0, 0, 1
+#define NUM(field, lo, hi) #field, KEY_NUMBER, offsetof(genred_config, field), 0, lo, hi, NULL
+#define INT(field, lo, hi) #field, KEY_INT, offsetof(genred_config, field), 0, lo, hi, NULL
+#define BOOL(field)        #field, KEY_BOOL, offsetof(genred_config, field), 0, 0, 1, NULL
 #define TEXT(field, kind)                                                                          \
-#field, kind, offsetof(genred_config, field), sizeof(((genred_config *)0)->field), 0, 0
+#field, kind, offsetof(genred_config, field), sizeof(((genred_config *)0)->field), 0, 0, NULL
+#define CHOICE(field, words) #field, KEY_CHOICE, offsetof(genred_config, field), 0, 0, 0, words
+
+static const char *const drop_policies[] = {"count", "isolate", NULL};
+static const char *const change_decoders[] = {"hold", "hmm", NULL}; /* tracker_decoder order */
 
 static const key_info keys[] = {
     {NUM(hop, 0.01, 60)},
     {NUM(smoothing, 0, 3600)},
     {NUM(change_hold, 0, 3600)},
+    {CHOICE(change_decoder, change_decoders)},
+    {NUM(hmm_segment, 1, 36000)},
+    {NUM(hmm_exponent, 0.01, 1)},
+    {NUM(hmm_threshold, 0, 0.999)},
+    {NUM(hmm_hold, 0, 3600)},
     {NUM(silence_dbfs, -200, 0)},
     {NUM(status_interval, 0.1, 3600)},
     {NUM(ring_seconds, 0.1, 60)},
     {INT(send_hwm, 1, 1000000)},
     {BOOL(realtime)},
-    {"loop", KEY_PLAYS, offsetof(genred_config, loop), 0, 1, 1e9},
+    {"loop", KEY_PLAYS, offsetof(genred_config, loop), 0, 1, 1e9, NULL},
     {BOOL(print)},
     {TEXT(model, KEY_TEXT)},
     {TEXT(log_level, KEY_LOG_LEVEL)},
-    {TEXT(drop_policy, KEY_DROP)},
+    {CHOICE(drop_policy, drop_policies)},
     {TEXT(curve_secret_key, KEY_TEXT)},
     {TEXT(curve_allow, KEY_TEXT)},
     {BOOL(allow_plaintext_remote)},
@@ -77,9 +89,14 @@ int conf_defaults(genred_config *c)
     c->hop = 0.5;
     /* Chosen by genre-eval --events over the cross-validation folds of the
      * shipped model (nn/default_model/README.md, "Genre events"). */
-    c->smoothing = 0;
-    c->change_hold = 5.0;
-    c->silence_dbfs = -60.0;
+    c->smoothing = TRACKER_DEFAULT_SMOOTHING;
+    c->change_hold = TRACKER_DEFAULT_CHANGE_HOLD;
+    c->change_decoder = TRACKER_DEFAULT_DECODER;
+    c->hmm_segment = TRACKER_DEFAULT_HMM.segment;
+    c->hmm_exponent = TRACKER_DEFAULT_HMM.exponent;
+    c->hmm_threshold = TRACKER_DEFAULT_HMM.threshold;
+    c->hmm_hold = TRACKER_DEFAULT_HMM.hold;
+    c->silence_dbfs = TRACKER_DEFAULT_SILENCE_DBFS;
     c->status_interval = 5.0;
     c->ring_seconds = 2.0;
     c->send_hwm = 1000;
@@ -108,6 +125,31 @@ static int store_number(genred_config *c, const key_info *k, double v, const cha
     return 0;
 }
 
+/* "a, b or c" for the error of a KEY_CHOICE. */
+static void list_choices(const char *const *words, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; words[i] && used < len; i++) {
+        const char *sep = !i ? "" : words[i + 1] ? ", " : " or ";
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", sep, words[i]);
+    }
+}
+
+static int store_choice(genred_config *c, const key_info *k, const char *s, const char *where,
+                        char *err, size_t err_len)
+{
+    for (int i = 0; k->choices[i]; i++)
+        if (!strcmp(s, k->choices[i])) {
+            *(int *)((char *)c + k->offset) = i;
+            return 0;
+        }
+    char words[128];
+    list_choices(k->choices, words, sizeof words);
+    snprintf(err, err_len, "%s: %s must be %s, not '%s'", where, k->name, words, s);
+    return -1;
+}
+
 static int store_text(genred_config *c, const key_info *k, const char *s, const char *where,
                       char *err, size_t err_len)
 {
@@ -117,14 +159,7 @@ static int store_text(genred_config *c, const key_info *k, const char *s, const 
                  s);
         return -1;
     }
-    if (k->kind == KEY_DROP) {
-        if (strcmp(s, "count") && strcmp(s, "isolate")) {
-            snprintf(err, err_len, "%s: drop_policy must be count or isolate, not '%s'", where, s);
-            return -1;
-        }
-        c->drop_policy = strcmp(s, "count") ? DROP_ISOLATE : DROP_COUNT;
-        return 0;
-    }
+    if (k->kind == KEY_CHOICE) return store_choice(c, k, s, where, err, err_len);
     if (strlen(s) >= k->size) {
         snprintf(err, err_len, "%s: %s is too long (at most %zu bytes)", where, k->name,
                  k->size - 1);
@@ -142,7 +177,7 @@ int conf_set(genred_config *c, const char *key, const char *value, const char *f
         snprintf(err, err_len, "%s: unknown setting '%s'", flag, key);
         return -1;
     }
-    if (k->kind == KEY_TEXT || k->kind == KEY_LOG_LEVEL || k->kind == KEY_DROP)
+    if (k->kind == KEY_TEXT || k->kind == KEY_LOG_LEVEL || k->kind == KEY_CHOICE)
         return store_text(c, k, value, flag, err, err_len);
     int plays = k->kind == KEY_PLAYS;
     if (k->kind == KEY_BOOL || plays) {
@@ -167,6 +202,41 @@ int conf_set(genred_config *c, const char *key, const char *value, const char *f
         return -1;
     }
     return store_number(c, k, v, flag, err, err_len);
+}
+
+/* One key's value as the file would spell it. */
+static int format_value(const genred_config *c, const key_info *k, char *buf, size_t len)
+{
+    const char *field = (const char *)c + k->offset;
+    switch (k->kind) {
+    case KEY_NUMBER:
+        return snprintf(buf, len, "%g", *(const double *)field);
+    case KEY_INT:
+        return snprintf(buf, len, "%d", *(const int *)field);
+    case KEY_BOOL:
+        return snprintf(buf, len, "%s", *(const int *)field ? "true" : "false");
+    case KEY_PLAYS: {
+        int plays = *(const int *)field;
+        return plays > 0 ? snprintf(buf, len, "%d", plays)
+                         : snprintf(buf, len, "%s", plays ? "true" : "false");
+    }
+    case KEY_CHOICE:
+        return snprintf(buf, len, "\"%s\"", k->choices[*(const int *)field]);
+    default:
+        return snprintf(buf, len, "\"%s\"", field);
+    }
+}
+
+void conf_format_settings(const genred_config *c, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0] && used < len; i++) {
+        char value[CONFIG_TEXT_LEN + 3];
+        format_value(c, &keys[i], value, sizeof value);
+        int n = snprintf(buf + used, len - used, "%s%s = %s;", i ? " " : "", keys[i].name, value);
+        used += n > 0 ? (size_t)n : 0;
+    }
 }
 
 int conf_copy(genred_config *dst, const genred_config *src)

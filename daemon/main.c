@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,8 @@ typedef struct {
     /* Sized at start from the config. */
     stream_slot *streams;
     unsigned n_streams;
-    int running; /* inputs were started */
+    int running;            /* inputs were started */
+    atomic_int stop_signal; /* SIGINT or SIGTERM once one asked genred to stop */
 
     pthread_mutex_t lock; /* model id and cpu figures, read by the status thread */
     char model_id[MODEL_ID_LEN + 1];
@@ -78,38 +80,51 @@ typedef struct {
     double last_cpu_s;
 } app;
 
+/* The defaults shown are read from conf_defaults, the one place the
+ * parser takes them from, so --help cannot drift from the real ones. */
 static void usage(FILE *out)
 {
+    genred_config d;
+    if (conf_defaults(&d)) return;
     fprintf(out,
             "Usage: genred [OPTION]...\n"
             "Classifies the music genre of live audio and publishes it over ZeroMQ.\n\n"
             "  -c, --config FILE       settings file (default " CONFIG_DEFAULT_PATH " if present)\n"
-            "      --check-config      validate the settings and the model, then exit 0 or 1\n"
+            "      --check-config      validate the settings and the model, print the settings\n"
+            "                          in effect, then exit 0 or 1\n"
             "  -i, --input SPEC        portaudio[:DEVICE] | jack[:PORT,...] |\n"
             "                          stdin[:FORMAT:RATE:CHANNELS] | file:PATH |\n"
             "                          url:URL\n"
-            "  -n, --name NAME         stream name for --input (default main)\n"
+            "  -n, --name NAME         stream name for --input (default %s)\n"
             "  -p, --publish ENDPOINT  ZeroMQ endpoint to bind; repeatable\n"
-            "                          (default tcp://127.0.0.1:5556)\n"
+            "                          (default %s)\n"
             "  -m, --model FILE        model file (default: the built-in model)\n"
-            "      --hop SECONDS       time between classifications (0.5)\n"
-            "      --smoothing SECONDS probability smoothing time constant, 0 = off (1.5)\n"
-            "      --change-hold SECONDS  how long a new genre must hold (2)\n"
-            "      --silence-dbfs DB   level below which a stream is silent (-60)\n"
-            "      --status-interval SECONDS  genre.status period (5)\n"
-            "      --send-hwm N        messages queued per subscriber (1000)\n"
-            "      --drop-policy P     count | isolate (see README)\n"
-            "      --ring-seconds S    input buffer length (2)\n"
+            "      --hop SECONDS       time between classifications (%g)\n"
+            "      --smoothing SECONDS probability smoothing time constant, 0 = off (%g)\n"
+            "      --change-hold SECONDS  how long a new genre must hold (%g)\n"
+            "      --change-decoder D  hold | hmm: how genre.change is decided (%s)\n"
+            "      --hmm-segment S, --hmm-exponent X, --hmm-threshold P, --hmm-hold S\n"
+            "                          the hmm decoder's settings (%g, %g, %g, %g)\n"
+            "      --silence-dbfs DB   level below which a stream is silent (%g)\n"
+            "      --status-interval SECONDS  genre.status period (%g)\n"
+            "      --send-hwm N        messages queued per subscriber (%d)\n"
+            "      --drop-policy P     count | isolate (%s; see README)\n"
+            "      --ring-seconds S    input buffer length (%g)\n"
             "      --realtime          file input: pace like a live source\n"
             "      --loop[=N]          file input: start again at the end (N: play N times)\n"
             "      --print             print a line per update on stdout\n"
             "      --wait-subscriber   start the inputs once a subscriber is connected\n"
-            "      --log-level LEVEL   error | warn | info | debug (info)\n"
+            "      --log-level LEVEL   error | warn | info | debug (%s)\n"
             "      --list-devices      list PortAudio capture devices\n"
             "      --model-info        print the model's labels and front-end as JSON\n"
             "      --gen-keys DIR      write a CURVE keypair DIR/curve.key, DIR/curve.pub\n"
             "  -h, --help              this help\n"
-            "  -V, --version           version and built-in model\n");
+            "  -V, --version           version and built-in model\n",
+            d.streams[0].name, d.publish[0], d.hop, d.smoothing, d.change_hold,
+            d.change_decoder == TRACKER_DECODE_HMM ? "hmm" : "hold", d.hmm_segment, d.hmm_exponent,
+            d.hmm_threshold, d.hmm_hold, d.silence_dbfs, d.status_interval, d.send_hwm,
+            d.drop_policy == DROP_ISOLATE ? "isolate" : "count", d.ring_seconds, d.log_level);
+    conf_free(&d);
 }
 
 enum {
@@ -133,6 +148,11 @@ static const struct option long_options[] = {
     {"hop", required_argument, NULL, OPT_SET},
     {"smoothing", required_argument, NULL, OPT_SET},
     {"change-hold", required_argument, NULL, OPT_SET},
+    {"change-decoder", required_argument, NULL, OPT_SET},
+    {"hmm-segment", required_argument, NULL, OPT_SET},
+    {"hmm-exponent", required_argument, NULL, OPT_SET},
+    {"hmm-threshold", required_argument, NULL, OPT_SET},
+    {"hmm-hold", required_argument, NULL, OPT_SET},
     {"silence-dbfs", required_argument, NULL, OPT_SET},
     {"status-interval", required_argument, NULL, OPT_SET},
     {"send-hwm", required_argument, NULL, OPT_SET},
@@ -326,8 +346,11 @@ static model_t *load_model(const cli *a, const genred_config *cfg, const char *f
 
 static pipeline_settings settings_of(const genred_config *cfg)
 {
-    pipeline_settings s = {cfg->hop, cfg->smoothing, cfg->change_hold, cfg->silence_dbfs,
-                           cfg->print};
+    tracker_hmm_settings hmm = {cfg->hmm_segment, cfg->hmm_exponent, cfg->hmm_threshold,
+                                cfg->hmm_hold};
+    pipeline_settings s = {
+        {cfg->hop, cfg->smoothing, cfg->change_hold, cfg->silence_dbfs, cfg->change_decoder, hmm},
+        cfg->print};
     return s;
 }
 
@@ -349,6 +372,15 @@ static void stream_status(app *g, unsigned i, publisher_t *pub, message_stream_s
     pipeline_get_stats(g->streams[i].pipeline, &s->stats);
     input_error(g->streams[i].input, s->error, sizeof s->error);
     input_note(g->streams[i].input, s->note, sizeof s->note);
+    /* After a stop signal no more audio is analysed: the closing status
+     * says the stream ended and why, as an ordinary end of input does,
+     * rather than "running". An input that ended or failed keeps its own. */
+    int sig = atomic_load(&g->stop_signal);
+    if (sig && strcmp(s->stats.state, "ended") && strcmp(s->stats.state, "failed")) {
+        s->stats.state = "ended";
+        snprintf(s->note, sizeof s->note, "genred stopped by %s",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
     s->latency_n =
         publisher_take_latency(pub, s->name, &s->latency_p50, &s->latency_p99, &s->latency_max);
 }
@@ -416,10 +448,12 @@ static int run_streams(app *g, char *err, size_t len)
     for (unsigned i = 0; i < g->n_streams; i++)
         if (pipeline_start(g->streams[i].pipeline, err, len)) return -1;
     for (unsigned i = 0; i < g->n_streams; i++) {
-        if (input_start(g->streams[i].input, err, len)) return -1;
+        /* Said before the start, whose audio the worker may log at once:
+         * the input was opened (its format known) by input_create. */
         log_info("stream '%s': %s (%g Hz, %u channel(s))", g->streams[i].conf.name,
                  g->streams[i].conf.input, input_rate(g->streams[i].input),
                  input_channels(g->streams[i].input));
+        if (input_start(g->streams[i].input, err, len)) return -1;
     }
     return 0;
 }
@@ -565,8 +599,7 @@ static int supervise(app *g, supervision *sv, int *failed)
     }
     if (flowing && !sv->ready) {
         sv->ready = 1;
-        notify_ready();
-        log_info("audio is flowing");
+        notify_ready(); /* each worker logs its own "audio is flowing" */
     }
     if (wd_usec && alive && now - sv->last_watchdog >= (int64_t)wd_usec * 1000 / 2) {
         notify_watchdog();
@@ -593,7 +626,10 @@ static int wait_for_subscriber(app *g, const sigset_t *set)
     log_info("waiting for a subscriber before starting the input(s)");
     while (!publisher_subscribed(g->publisher)) {
         int sig = next_signal(set);
-        if (sig == SIGINT || sig == SIGTERM) return -1;
+        if (sig == SIGINT || sig == SIGTERM) {
+            atomic_store(&g->stop_signal, sig);
+            return -1;
+        }
     }
     /* Give ZeroMQ a moment to attach the subscriber's filter on every
      * endpoint before the first message. */
@@ -610,6 +646,7 @@ static int run(app *g, const sigset_t *set)
         int sig = next_signal(set);
         if (sig == SIGINT || sig == SIGTERM) {
             log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            atomic_store(&g->stop_signal, sig);
             notify_stopping();
             return 0;
         }
@@ -627,14 +664,14 @@ static int print_model_info(const model_t *m)
     json_t *labels = json_array();
     for (unsigned i = 0; i < m->n_labels; i++)
         json_array_append_new(labels, json_string(m->labels[i]));
-    json_t *info =
-        json_pack("{s:s, s:o, s:b, s:i, s:{s:f, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i}}", "id",
-                  m->id, "labels", labels, "deltas", (int)m->deltas, "n_inputs", (int)m->n_inputs,
-                  "frontend", "sample_rate", m->frontend.mfcc.sample_rate, "n_fft",
-                  (int)m->frontend.mfcc.n_fft, "hop", (int)m->frontend.mfcc.hop, "n_mels",
-                  (int)m->frontend.mfcc.n_mels, "n_coeffs", (int)m->frontend.mfcc.n_coeffs, "fmin",
-                  m->frontend.mfcc.fmin, "fmax", m->frontend.mfcc.fmax, "window_seconds",
-                  m->frontend.window_seconds, "window_frames", (int)frames);
+    json_t *info = json_pack(
+        "{s:s, s:o, s:b, s:b, s:i, s:{s:f, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i}}", "id", m->id,
+        "labels", labels, "deltas", (int)m->deltas, "no_c0", (int)m->no_c0, "n_inputs",
+        (int)m->n_inputs, "frontend", "sample_rate", m->frontend.mfcc.sample_rate, "n_fft",
+        (int)m->frontend.mfcc.n_fft, "hop", (int)m->frontend.mfcc.hop, "n_mels",
+        (int)m->frontend.mfcc.n_mels, "n_coeffs", (int)m->frontend.mfcc.n_coeffs, "fmin",
+        m->frontend.mfcc.fmin, "fmax", m->frontend.mfcc.fmax, "window_seconds",
+        m->frontend.window_seconds, "window_frames", (int)frames);
     json_dumpf(info, stdout, JSON_INDENT(2));
     putchar('\n');
     json_decref(info);
@@ -688,8 +725,12 @@ int main(int argc, char **argv)
         return 0;
     }
     if (g.args.check_config) {
-        printf("genred: configuration OK (%s, model '%s', %u stream(s))\n",
-               g.config_file ? g.config_file : "built-in defaults", m->id, g.cfg.n_streams);
+        char settings[4096];
+        conf_format_settings(&g.cfg, settings, sizeof settings);
+        printf("genred: configuration OK (%s, model '%s', %u stream(s))\n"
+               "genred: settings: %s\n",
+               g.config_file ? g.config_file : "built-in defaults", m->id, g.cfg.n_streams,
+               settings);
         model_destroy(m);
         conf_free(&g.cfg);
         return 0;

@@ -80,6 +80,8 @@ struct pipeline {
      * at the current front-end's start. */
     double format_start_s, fe_start_s;
     uint64_t format_start_position;
+    uint64_t seq[PROTOCOL_TOPICS]; /* messages made per topic: the protocol's seq */
+    int64_t started_ms;            /* genred's start, the run those seq count in */
 
     pthread_mutex_t reload_lock;
     engine pending;
@@ -94,6 +96,8 @@ struct pipeline {
     int fast_source;
     int64_t pace_since_ns;
     uint64_t pace_since_position;
+
+    int flowing_logged; /* "audio is flowing" said, once per run */
 
     pthread_t thread;
     int started;
@@ -119,7 +123,7 @@ static int engine_build(engine *e, model_ref *model, const pipeline_settings *s,
     const model_t *m = model->model;
     e->model = model_ref_hold(model);
     e->settings = *s;
-    uint64_t hop = frontend_hop_samples(&m->frontend, s->hop);
+    uint64_t hop = frontend_hop_samples(&m->frontend, s->tracker.hop);
     e->classifier = classifier_create(m, model_window_frames(m), err, err_len);
     if (e->classifier)
         e->stream = stream_classifier_create(
@@ -128,8 +132,7 @@ static int engine_build(engine *e, model_ref *model, const pipeline_settings *s,
         engine_free(e);
         return -1;
     }
-    tracker_settings ts = {s->hop, s->smoothing, s->change_hold, s->silence_dbfs};
-    e->tracker = tracker_create(m->n_labels, &ts);
+    e->tracker = tracker_create(m->n_labels, &s->tracker);
     e->song = song_create(m->n_labels);
     e->raw = calloc(m->n_labels, sizeof *e->raw);
     if (!e->tracker || !e->song || !e->raw) {
@@ -156,7 +159,7 @@ static void set_frontend(pipeline_t *p, frontend_t *fe)
         frontend_destroy(p->fe);
     }
     p->fe = fe;
-    if (fe) frontend_set_hop(fe, p->eng.settings.hop);
+    if (fe) frontend_set_hop(fe, p->eng.settings.tracker.hop);
     /* A new front end numbers its frames from 0 again. */
     if (p->eng.stream) stream_classifier_reset(p->eng.stream);
 }
@@ -193,6 +196,7 @@ pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_l
     set_frontend(p, fe);
     p->out = publisher_connect(opt->publisher, p->name, err, err_len);
     if (!p->out) goto fail;
+    p->started_ms = publisher_started_ms(opt->publisher);
     p->stats.state = input_state_name(INPUT_STARTING);
     p->stats.rate = p->in_rate;
     p->stats.channels = p->channels;
@@ -223,20 +227,22 @@ const char *pipeline_name(const pipeline_t *p)
 
 /* ---- messages ---- */
 
-static message_source source_of(const pipeline_t *p)
+/* The source of the next message of `topic`, which takes the next seq. */
+static message_source source_of(pipeline_t *p, protocol_topic topic)
 {
-    message_source s = {p->name, p->eng.model->model, p->position, p->in_rate,
-                        song_title(p->eng.song)};
+    message_source s = {
+        p->name,       p->eng.model->model,    p->position, p->in_rate, ++p->seq[topic],
+        p->started_ms, song_title(p->eng.song)};
     return s;
 }
 
 /* Posts a built message; text NULL means the builder ran out of memory. */
-static void post(pipeline_t *p, message_topic topic, char *text, int64_t arrival_ns)
+static void post(pipeline_t *p, protocol_topic topic, char *text, int64_t arrival_ns)
 {
     if (text)
         publisher_post(p->out, topic, text, arrival_ns);
     else
-        log_error("stream '%s': cannot encode a %s message", p->name, message_topic_name(topic));
+        log_error("stream '%s': cannot encode a %s message", p->name, protocol_topic_name(topic));
     free(text);
 }
 
@@ -292,10 +298,11 @@ static void classify(pipeline_t *p, uint64_t end)
     double window = m->frontend.window_seconds * p->in_rate;
     song_add(e->song, p->position > window ? p->position - (uint64_t)window : 0, e->raw, d.silence);
 
-    message_source src = source_of(p);
-    post(p, MESSAGE_PROBS, message_probs(&src, &d, e->raw, level), arrival_ns);
+    message_source probs = source_of(p, PROTOCOL_PROBS);
+    post(p, PROTOCOL_PROBS, message_probs(&probs, &d, e->raw, level), arrival_ns);
     if (d.changed) {
-        post(p, MESSAGE_CHANGE, message_change(&src, &d), 0);
+        message_source change = source_of(p, PROTOCOL_CHANGE);
+        post(p, PROTOCOL_CHANGE, message_change(&change, &d), 0);
         log_info("stream '%s': %s -> %s", p->name, state_name(m, d.previous),
                  state_name(m, d.state));
     }
@@ -344,8 +351,8 @@ static void end_song(pipeline_t *p)
 {
     song_summary s;
     if (!song_end(p->eng.song, p->position, &s)) return;
-    message_source src = source_of(p);
-    post(p, MESSAGE_TRACK, message_track(&src, &s), 0);
+    message_source src = source_of(p, PROTOCOL_TRACK);
+    post(p, PROTOCOL_TRACK, message_track(&src, &s), 0);
     const model_t *m = p->eng.model->model;
     log_info("stream '%s': song '%s' ended after %.0f s: %s (%.0f%% of %u windows)", p->name,
              s.title, p->in_rate > 0 ? (double)(s.end - s.start) / p->in_rate : 0.0,
@@ -415,7 +422,7 @@ static void take_pending(pipeline_t *p)
     else
         song_continue(p->eng.song, old.song);
     engine_free(&old);
-    if (p->fe) frontend_set_hop(p->fe, p->eng.settings.hop);
+    if (p->fe) frontend_set_hop(p->fe, p->eng.settings.tracker.hop);
     if (rebuild) {
         char err[256];
         frontend_t *fe =
@@ -534,6 +541,10 @@ static void *pipeline_main(void *arg)
         size_t ch = p->channels ? p->channels : 1;
         size_t n = ring_pop(ring, p->buf, (size_t)POP_FRAMES * MAX_CHANNELS / ch * ch);
         if (n) {
+            /* Logged here, by the thread that logs the changes and the
+             * end, so the lines come in the order the events happened. */
+            if (!p->flowing_logged) log_info("stream '%s': audio is flowing", p->name);
+            p->flowing_logged = 1;
             p->block_position = p->position;
             p->block_popped = p->popped;
             p->popped += n;

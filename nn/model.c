@@ -8,9 +8,12 @@
  *   front-end       f64 sample_rate, u32 n_fft, u32 hop, u32 n_mels,
  *                   u32 n_coeffs, f64 fmin, f64 fmax (0 = sample_rate/2),
  *                   f64 window_seconds
- *   n_inputs        u32      == n_coeffs * (1 + deltas)
- *   deltas          u32      0 or 1: inputs are each frame's coefficients then
- *                            their deltas over the window (nn/model_input.h)
+ *   n_inputs        u32      == model_input_count(n_coeffs, inputs)
+ *   inputs          u32      MODEL_INPUT_* flags: bit 0, inputs are each
+ *                            frame's coefficients then their deltas over the
+ *                            window (nn/model_input.h); bit 1, coefficient 0
+ *                            left out (its delta kept). Version 2 files before
+ *                            bit 1 existed hold 0 or 1 here and read the same.
  *   mean, std       f32[n_inputs] each; std > 0
  *   n_labels        u32      K, 2..MODEL_MAX_LABELS
  *   labels          K x (u8 length 1..63, UTF-8 bytes without NUL); distinct,
@@ -173,16 +176,27 @@ static model_t *model_alloc(uint32_t n_inputs, uint32_t n_layers, uint32_t n_lab
     return m;
 }
 
+uint32_t model_input_count(uint32_t n_coeffs, uint32_t inputs)
+{
+    return n_coeffs * (1 + !!(inputs & MODEL_INPUT_DELTAS)) - !!(inputs & MODEL_INPUT_NO_C0);
+}
+
+/* 0, or -1 naming the field when flags has a bit no version knows. */
+static int check_inputs(uint32_t inputs, const char *name, char *err, size_t err_len)
+{
+    if (inputs <= (MODEL_INPUT_DELTAS | MODEL_INPUT_NO_C0)) return 0;
+    fail(err, err_len, name, "inputs", "%u is not a combination of deltas (1) and no-c0 (2)",
+         inputs);
+    return -1;
+}
+
 model_t *model_create(const frontend_params *fe, uint32_t n_layers, uint32_t hidden,
-                      uint32_t n_labels, model_pool pool, uint32_t deltas, char *err,
+                      uint32_t n_labels, model_pool pool, uint32_t inputs, char *err,
                       size_t err_len)
 {
     const char *name = "model";
-    if (check_frontend(fe, name, err, err_len)) return NULL;
-    if (deltas > 1) {
-        fail(err, err_len, name, "deltas", "%u is not 0 or 1", deltas);
+    if (check_frontend(fe, name, err, err_len) || check_inputs(inputs, name, err, err_len))
         return NULL;
-    }
     if (n_layers < 1 || n_layers > MODEL_MAX_LAYERS) {
         fail(err, err_len, name, "n_layers", "%u is outside 1..%d", n_layers, MODEL_MAX_LAYERS);
         return NULL;
@@ -199,11 +213,12 @@ model_t *model_create(const frontend_params *fe, uint32_t n_layers, uint32_t hid
         fail(err, err_len, name, "pool", "%d is not last (0) or mean (1)", (int)pool);
         return NULL;
     }
-    uint32_t n_inputs = fe->mfcc.n_coeffs * (1 + deltas);
+    uint32_t n_inputs = model_input_count(fe->mfcc.n_coeffs, inputs);
     model_t *m = model_alloc(n_inputs, n_layers, n_labels, hidden);
     if (!m) goto oom;
     m->frontend = *fe;
-    m->deltas = deltas;
+    m->deltas = !!(inputs & MODEL_INPUT_DELTAS);
+    m->no_c0 = !!(inputs & MODEL_INPUT_NO_C0);
     m->pool = pool;
     for (uint32_t i = 0; i < n_layers; i++)
         if (layer_alloc(&m->layers[i], i ? hidden : n_inputs, hidden, MODEL_WEIGHTS_F32)) goto oom;
@@ -278,6 +293,7 @@ model_t *model_quantize(const model_t *src, char *err, size_t err_len)
     if (!m) goto oom;
     m->frontend = src->frontend;
     m->deltas = src->deltas;
+    m->no_c0 = src->no_c0;
     m->pool = src->pool;
     memcpy(m->id, src->id, sizeof m->id);
     memcpy(m->mean, src->mean, src->n_inputs * sizeof(float));
@@ -355,7 +371,7 @@ static void write_model(writer *w, const model_t *m)
     put_f64(w, mp->fmax);
     put_f64(w, fe->window_seconds);
     put_u32(w, m->n_inputs);
-    put_u32(w, m->deltas);
+    put_u32(w, m->deltas * MODEL_INPUT_DELTAS | m->no_c0 * MODEL_INPUT_NO_C0);
     put_f32s(w, m->mean, m->n_inputs);
     put_f32s(w, m->std, m->n_inputs);
     put_u32(w, m->n_labels);
@@ -667,16 +683,15 @@ static int read_labels(reader *r, model_t *m)
 /* Parses everything after the header fields read by the caller. */
 static model_t *read_body(reader *r, const frontend_params *fe, uint32_t version)
 {
-    uint32_t n_inputs, deltas = 0, n_labels, n_layers, pool;
+    uint32_t n_inputs, inputs = 0, n_labels, n_layers, pool;
     if (get_u32(r, "n_inputs", &n_inputs)) return NULL;
-    if (version >= 2 && get_u32(r, "deltas", &deltas)) return NULL;
-    if (deltas > 1) {
-        fail(r->err, r->err_len, r->name, "deltas", "%u is not 0 or 1", deltas);
-        return NULL;
-    }
-    if (n_inputs != fe->mfcc.n_coeffs * (1 + deltas)) {
-        fail(r->err, r->err_len, r->name, "n_inputs", "%u does not match n_coeffs (%u)%s", n_inputs,
-             fe->mfcc.n_coeffs, deltas ? " x 2 (coefficients and deltas)" : "");
+    if (version >= 2 && get_u32(r, "inputs", &inputs)) return NULL;
+    if (check_inputs(inputs, r->name, r->err, r->err_len)) return NULL;
+    if (n_inputs != model_input_count(fe->mfcc.n_coeffs, inputs)) {
+        fail(r->err, r->err_len, r->name, "n_inputs", "%u does not match n_coeffs (%u)%s%s",
+             n_inputs, fe->mfcc.n_coeffs,
+             inputs & MODEL_INPUT_DELTAS ? " x 2 (coefficients and deltas)" : "",
+             inputs & MODEL_INPUT_NO_C0 ? " - 1 (no c0)" : "");
         return NULL;
     }
     if (need(r, "mean", 8 * (size_t)n_inputs)) return NULL;
@@ -692,7 +707,8 @@ static model_t *read_body(reader *r, const frontend_params *fe, uint32_t version
         return NULL;
     }
     m->frontend = *fe;
-    m->deltas = deltas;
+    m->deltas = !!(inputs & MODEL_INPUT_DELTAS);
+    m->no_c0 = !!(inputs & MODEL_INPUT_NO_C0);
     if (get_f32s(r, "mean", m->mean, n_inputs, 0) || get_f32s(r, "std", m->std, n_inputs, 1))
         goto bad;
     r->pos += 4; /* n_labels, read above */

@@ -37,10 +37,20 @@ typedef struct {
     float *b_ih, *b_hh;  /* [3H] */
 } model_gru_layer;
 
+/* What a frame's network inputs are, as model_create's and the file's
+ * `inputs` flags: the coefficients, then with MODEL_INPUT_DELTAS their
+ * deltas. MODEL_INPUT_NO_C0 leaves coefficient 0 out (with an orthonormal
+ * DCT of log-mel energies it is the frame's level, so a gain moves it
+ * alone) and keeps its delta: the input no longer sees the level, only its
+ * changes. Value 1 is the version-2 file's `deltas = 1`. */
+#define MODEL_INPUT_DELTAS 1u
+#define MODEL_INPUT_NO_C0  2u
+
 typedef struct {
     frontend_params frontend; /* what it was trained on; every program computes exactly this */
     uint32_t deltas;          /* 0 or 1: each frame's coefficients followed by their deltas */
-    uint32_t n_inputs;        /* == frontend.mfcc.n_coeffs * (1 + deltas) */
+    uint32_t no_c0;           /* 0 or 1: coefficient 0 left out (MODEL_INPUT_NO_C0) */
+    uint32_t n_inputs;        /* == n_coeffs * (1 + deltas) - no_c0 */
     float *mean, *std;        /* [n_inputs] */
     uint32_t n_layers;
     model_gru_layer *layers;
@@ -52,11 +62,13 @@ typedef struct {
 } model_t;
 
 /* A zeroed float model with every array allocated for the given shape
- * (mean 0, std 1). deltas: 0 or 1 (see model_t). NULL on bad shape with the
- * reason in err. */
+ * (mean 0, std 1). inputs: MODEL_INPUT_* flags (0: the coefficients alone).
+ * NULL on bad shape with the reason in err. */
 model_t *model_create(const frontend_params *fe, uint32_t n_layers, uint32_t hidden,
-                      uint32_t n_labels, model_pool pool, uint32_t deltas, char *err,
+                      uint32_t n_labels, model_pool pool, uint32_t inputs, char *err,
                       size_t err_len);
+/* Network inputs per frame for n_coeffs coefficients and MODEL_INPUT_* flags. */
+uint32_t model_input_count(uint32_t n_coeffs, uint32_t inputs);
 void model_destroy(model_t *m);
 
 /* One matrix: q[r][c] = round(w[r][c] / scale[r]), scale[r] = max|w[r]| / 127;

@@ -29,7 +29,8 @@ static void print_model(const model_t *m, const char *source, size_t file_bytes)
     int identity = 1;
     for (uint32_t i = 0; i < m->n_inputs; i++)
         identity &= m->mean[i] == 0 && m->std[i] == 1;
-    printf("inputs:    %u per frame: %u coefficients%s\n", m->n_inputs, fe->n_coeffs,
+    printf("inputs:    %u per frame: %u coefficients%s%s\n", m->n_inputs, fe->n_coeffs,
+           m->no_c0 ? " less c0 (the level)" : "",
            m->deltas ? " then their deltas over the window" : "");
     printf("deltas:    %s\n", m->deltas ? "yes" : "no");
     printf("normalise: %s over %u inputs\n", identity ? "identity" : "mean/std", m->n_inputs);

@@ -63,7 +63,7 @@ def daemon_reads(path):
     rc = g.wait(30 * tg.SLOW)
     sub.wait_for("genre.track", 1, 5 * tg.SLOW)
     sub.close()
-    tracks = [m for _, _, m in sub.of("genre.track")]
+    tracks = [m for _, _, m, _ in sub.of("genre.track")]
     tg.check(rc == 0, "%s: genred exit %r: %s" % (path, rc, g.stderr()[-800:]))
     tg.check(len(tracks) == 1 and tracks[0]["title"] == "Excerpt" and
              abs(tracks[0]["seconds"] - SECONDS) < 0.1,

@@ -73,8 +73,8 @@ def stream_states(sub):
 def position_at(probs, t):
     """genred's input position at monotonic time t, interpolated between the
     genre.probs received just before and just after it."""
-    before = [(r, m["position"]) for r, _, m in probs if r <= t]
-    after = [(r, m["position"]) for r, _, m in probs if r > t]
+    before = [(r, m["position"]) for r, _, m, _ in probs if r <= t]
+    after = [(r, m["position"]) for r, _, m, _ in probs if r > t]
     if not before or not after:
         return None
     (r0, p0), (r1, p1) = before[-1], after[0]
@@ -94,6 +94,9 @@ def test_titles():
         # A short hold, so that genre.change (which carries the title) comes.
         g, ep = genred_url(ice.url("/t.mp3"), extra=("--change-hold", "1"))
         sub = tg.Subscriber(ep)
+        log = subprocess.Popen(tg.EMULATOR + [os.path.join(tg.BUILD, "bin", "genre-sub"), "--count",
+                                              "3", "--timeout", str(90 * tg.SLOW), ep,
+                                              "genre.track"], stdout=subprocess.PIPE, text=True)
         set_at = []
         try:
             tg.check(sub.wait_for("genre.probs", 4, 30 * tg.SLOW), "audio flows")
@@ -108,13 +111,30 @@ def test_titles():
             sub.wait_for("genre.probs", len(sub.of("genre.probs")) + 2, 10 * tg.SLOW)
             tg.check(sub.wait_for("genre.status", 1, 5), "a status")
             status = last_status(sub)
+            # A late subscriber's snapshot holds the last song.
+            late = tg.Subscriber(ep, topics=("genre.track",), snapshot="genre.track")
+            late.wait_for("genre.track", 1, 10 * tg.SLOW)
+            late.close()
         finally:
             rc = g.stop()
             sub.close()
-        tracks = [m for _, _, m in sub.of("genre.track")]
+        tracks = [m for _, _, m, _ in sub.of("genre.track")]
         tg.check(rc == 0, "clean exit: %s" % g.stderr()[-1500:])
+        try:
+            lines = log.communicate(timeout=10 * tg.SLOW)[0].splitlines()
+        except subprocess.TimeoutExpired:
+            log.kill()
+            lines = log.communicate()[0].splitlines()
+        print("\n".join(lines))
+        tg.check(len(lines) == 3 and all(" s0 " in l and " track: " in l and l.endswith(t)
+                                         for l, t in zip(lines, titles)),
+                 "genre-sub prints one line per song: %r" % lines)
         tg.check([t["title"] for t in tracks] == titles[:3],
                  "the songs' titles: %r" % [t["title"] for t in tracks])
+        tg.check([t["seq"] for t in tracks] == [1, 2, 3], "seq counts the songs")
+        snap = late.of("genre.track")
+        tg.check(len(snap) == 1 and snap[0][3] and snap[0][2] == tracks[-1],
+                 "a late subscriber's snapshot: the last song, as sent: %r" % snap)
         rate = tracks[0]["rate"] if tracks else 44100
         probs = sub.of("genre.probs")
         for i, t in enumerate(tracks[:3]):
@@ -132,7 +152,7 @@ def test_titles():
             if i > 0:
                 tg.check(t["start"] == tracks[i - 1]["end"], "songs meet: %d" % i)
         changes = sub.of("genre.change")
-        tg.check(changes and all("title" in m for _, _, m in changes),
+        tg.check(changes and all("title" in m for _, _, m, _ in changes),
                  "genre.change has title: %r" % changes)
         tg.check(status and status["streams"][0]["title"] == titles[3],
                  "genre.status names the song playing: %r" % (
@@ -214,7 +234,7 @@ def test_many():
         wall = (last["time_ms"] - first["time_ms"]) / 1000.0
         pace = min((b["position"] - a["position"]) / 44100.0 / wall
                    for a, b in zip(first["streams"], last["streams"]))
-        named = {m["stream"] for _, _, m in sub.of("genre.probs")}
+        named = {m["stream"] for _, _, m, _ in sub.of("genre.probs")}
         print("%d streams: slowest at %.3fx real time over %.1f s, genred cpu %.1f %% of one "
               "core" % (n, pace, wall, last["cpu_percent"]))
         tg.check(named == {"s%d" % i for i in range(n)}, "every stream publishes")
@@ -291,7 +311,7 @@ def test_file_track():
     rc = g.wait(30 * tg.SLOW)
     sub.wait_for("genre.track", 1, 5 * tg.SLOW)
     sub.close()
-    tracks = [m for _, _, m in sub.of("genre.track")]
+    tracks = [m for _, _, m, _ in sub.of("genre.track")]
     tg.check(rc == 0, "clean exit")
     tg.check(len(tracks) == 1, "one genre.track: %r" % tracks)
     if tracks:

@@ -167,6 +167,18 @@ static void check_round_trips(void)
     free(image);
     model_destroy(dq);
     model_destroy(d);
+    /* Without c0: 13 coefficients less c0, then 13 deltas. */
+    model_t *n =
+        make_model_deltas(1, 8, 3, MODEL_POOL_LAST, MODEL_INPUT_DELTAS | MODEL_INPUT_NO_C0);
+    CHECK(n->deltas == 1 && n->no_c0 == 1 && n->n_inputs == 25 && n->layers[0].input == 25);
+    check_round_trip(n);
+    image = serialize(n, &size);
+    back = model_load_memory(image, size, "n", err, sizeof err);
+    REQUIRE(back);
+    CHECK(back->no_c0 == 1 && back->deltas == 1 && back->n_inputs == 25);
+    model_destroy(back);
+    free(image);
+    model_destroy(n);
 }
 
 static void recrc(unsigned char *p, size_t size)
@@ -226,10 +238,15 @@ static void check_structural_errors(void)
     expect_error(image, size, OFF_VERSION, b4, 4, "version: 0 is not supported");
     put_u32(b4, 12);
     expect_error(image, size, OFF_N_INPUTS, b4, 4, "n_inputs: 12 does not match n_coeffs (13)");
-    put_u32(b4, 2);
-    expect_error(image, size, OFF_DELTAS, b4, 4, "deltas: 2 is not 0 or 1");
+    put_u32(b4, 4);
+    expect_error(image, size, OFF_DELTAS, b4, 4,
+                 "inputs: 4 is not a combination of deltas (1) and no-c0 (2)");
     put_u32(b4, 1);
     expect_error(image, size, OFF_DELTAS, b4, 4, "n_inputs: 13 does not match n_coeffs (13) x 2");
+    put_u32(b4, 3);
+    expect_error(image, size, OFF_DELTAS, b4, 4,
+                 "n_inputs: 13 does not match n_coeffs (13) x 2 (coefficients and deltas) - 1 "
+                 "(no c0)");
     float v = 0;
     expect_error(image, size, OFF_STD + 4, &v, 4, "std[1]: 0 is not positive");
     v = NAN;
@@ -367,7 +384,7 @@ static void check_deltas(void)
     for (size_t li = 0; li < sizeof lengths / sizeof *lengths; li++) {
         unsigned n = lengths[li];
         model_input_deltas(c, n, C, d);
-        model_input_spec spec = {C, 1, mean, std};
+        model_input_spec spec = {C, 1, 0, mean, std};
         CHECK(model_input_width(&spec) == 2 * C);
         model_input(&spec, c, n, x);
         for (unsigned t = 0; t < n; t++)
@@ -392,11 +409,35 @@ static void check_deltas(void)
         zero &= d[i] == 0;
     CHECK(zero);
     /* Without deltas the input is the normalised coefficients alone. */
-    model_input_spec plain = {C, 0, mean, std};
+    model_input_spec plain = {C, 0, 0, mean, std};
     CHECK(model_input_width(&plain) == C);
     c[3] = NAN;
     model_input(&plain, c, 2, x);
     CHECK(x[3] == 0 && x[C + 3] == (7.25f - mean[3]) / std[3]);
+    /* Without c0: coefficients 1.. then all C deltas, each with its own
+     * statistics; a gain (c0 + g on every frame) changes nothing. */
+    for (unsigned i = 0; i < N * C; i++)
+        c[i] = 40 * sinf((float)i * 0.37f);
+    model_input_spec no_c0 = {C, 1, 1, mean, std};
+    CHECK(model_input_width(&no_c0) == 2 * C - 1);
+    static float y[N * 2 * C];
+    model_input(&no_c0, c, N, x);
+    model_input_deltas(c, N, C, d);
+    double worst_no_c0 = 0;
+    for (unsigned t = 0; t < N; t++)
+        for (unsigned k = 0; k < 2 * C - 1; k++) {
+            double raw = k < C - 1 ? c[t * C + k + 1] : d[t * C + k - (C - 1)];
+            worst_no_c0 =
+                fmax(worst_no_c0, fabs(x[t * (2 * C - 1) + k] - (raw - mean[k]) / std[k]));
+        }
+    CHECK(worst_no_c0 < 3e-5);
+    for (unsigned t = 0; t < N; t++)
+        c[t * C] += 20;
+    model_input(&no_c0, c, N, y);
+    double moved = 0; /* float rounding of c0 + 20 is all that may differ */
+    for (unsigned i = 0; i < N * (2 * C - 1); i++)
+        moved = fmax(moved, fabs(x[i] - y[i]));
+    CHECK(moved < 1e-5);
 }
 
 static void check_default_model(void)
@@ -411,7 +452,7 @@ static void check_default_model(void)
     CHECK(m->frontend.mfcc.n_fft == 2048 && m->frontend.mfcc.hop == 512);
     CHECK(m->frontend.mfcc.n_mels == 128 && m->frontend.mfcc.n_coeffs >= 13 &&
           m->frontend.mfcc.n_coeffs <= m->frontend.mfcc.n_mels && m->deltas <= 1 &&
-          m->n_inputs == m->frontend.mfcc.n_coeffs * (1 + m->deltas));
+          m->n_inputs == m->frontend.mfcc.n_coeffs * (1 + m->deltas) - m->no_c0);
     CHECK(m->frontend.mfcc.fmin == 0);
     CHECK(m->frontend.mfcc.fmax == 0 || m->frontend.mfcc.fmax == 11025);
     CHECK(m->frontend.window_seconds == 3);
@@ -441,8 +482,8 @@ static void check_create_and_open_errors(void)
     CHECK(!model_create(&fe, 1, 8, 3, MODEL_POOL_LAST, 0, err, sizeof err));
     CHECK(strstr(err, "model: hop: 4096") != NULL);
     fe.mfcc.hop = 512;
-    CHECK(!model_create(&fe, 1, 8, 3, MODEL_POOL_LAST, 2, err, sizeof err));
-    CHECK(strstr(err, "model: deltas: 2 is not 0 or 1") != NULL);
+    CHECK(!model_create(&fe, 1, 8, 3, MODEL_POOL_LAST, 4, err, sizeof err));
+    CHECK(strstr(err, "model: inputs: 4 is not a combination of deltas (1) and no-c0 (2)") != NULL);
     CHECK(!model_load_file("/nonexistent/m.gmdl", err, sizeof err));
     CHECK(strstr(err, "/nonexistent/m.gmdl: open: No such file") != NULL);
     CHECK(!model_load_memory("GRDMODE", 7, "short", err, sizeof err));

@@ -35,14 +35,15 @@ static void fill(float *x, size_t n, float a)
         x[i] = rnd(a);
 }
 
-/* A random model whose window is n_frames frames; int8 when q8. */
+/* A random model whose window is n_frames frames, MODEL_INPUT_* inputs; int8
+ * when q8. */
 static model_t *random_model(unsigned n_frames, uint32_t layers, uint32_t hidden, model_pool pool,
-                             uint32_t deltas, int q8)
+                             uint32_t inputs, int q8)
 {
     frontend_params fe = {{22050, 2048, 512, 128, 13, 0, 11025},
                           (2048 + 512.0 * (n_frames - 1)) / 22050};
     char err[256];
-    model_t *m = model_create(&fe, layers, hidden, 5, pool, deltas, err, sizeof err);
+    model_t *m = model_create(&fe, layers, hidden, 5, pool, inputs, err, sizeof err);
     REQUIRE(m);
     fill(m->mean, m->n_inputs, 5);
     for (uint32_t i = 0; i < m->n_inputs; i++)
@@ -162,7 +163,11 @@ static void check_shapes(const char *path, int full)
             for (int shape = 0; shape < 3; shape++) {
                 uint32_t layers = shape == 2 ? 2 : 1, hidden = shape == 1 ? 13 : 24;
                 model_pool pool = shape == 1 ? MODEL_POOL_LAST : MODEL_POOL_MEAN;
-                model_t *m = random_model(lengths[a], layers, hidden, pool, shape != 2, q8);
+                /* Shape 1 also leaves c0 out of the inputs (MODEL_INPUT_NO_C0). */
+                uint32_t inputs = shape == 2   ? 0
+                                  : shape == 1 ? MODEL_INPUT_DELTAS | MODEL_INPUT_NO_C0
+                                               : MODEL_INPUT_DELTAS;
+                model_t *m = random_model(lengths[a], layers, hidden, pool, inputs, q8);
                 for (size_t h = 0; h < n_hops; h++) {
                     /* Every-frame and rare hops over 126 frames: slow, nothing new. */
                     if (lengths[a] > 9 && (hops[h] <= 512 || hops[h] > 11025)) continue;

@@ -31,6 +31,7 @@ typedef struct {
 typedef struct {
     float *x_long, *x_short;
     int *y_long, *y_short;
+    float *soft_long, *soft_short; /* teacher rows under --soft-labels */
     unsigned n_long, n_short, t_short;
 } batch;
 
@@ -41,6 +42,8 @@ struct trainer {
     gru_shape shape;
     size_t n_params;
     unsigned threads, win, C, NI, L;
+    double frame_seconds; /* MFCC hop */
+    int distil;           /* every training clip has teacher rows */
     model_input_spec input;
     sampler_t *sampler;
     float *params, *chosen, *raw;
@@ -159,6 +162,16 @@ static void eq_draw(const trainer_t *t, uint64_t *rng, float *shift)
 
 /* ---- training step -------------------------------------------------------- */
 
+/* The teacher's row for a window starting at frame `start` of variant f of
+ * clip c. A speed-changed copy is shorter or longer than the clean clip the
+ * teacher heard, so its position is scaled back to the clean one. */
+static void teacher_row(const trainer_t *t, const clip_data *c, const dataset_features *f,
+                        unsigned start, float *out)
+{
+    double stretch = (double)c->variants[0].n_frames / (f->n_frames ? f->n_frames : 1);
+    memcpy(out, soft_labels_at(c->soft, start * t->frame_seconds * stretch), t->L * sizeof *out);
+}
+
 /* Fills one batch: picks in balance, then each raw window (augmented on
  * MFCCs) becomes network input as the classifier makes it. */
 static void fill_batch(trainer_t *t, uint64_t *rng)
@@ -193,6 +206,10 @@ static void fill_batch(trainer_t *t, uint64_t *rng)
             for (unsigned k = 0; k < t->C; k++)
                 t->raw[(size_t)r * t->C + k] += shift[k];
         model_input(&t->input, t->raw, T, x);
+        if (t->distil)
+            teacher_row(t, c, f, start,
+                        is_short ? b->soft_short + (size_t)ns * t->L
+                                 : b->soft_long + (size_t)nl * t->L);
         if (is_short)
             b->y_short[ns++] = c->label;
         else
@@ -212,11 +229,13 @@ static void *step_worker(void *arg)
         unsigned total = g ? t->b.n_short : t->b.n_long, T = g ? t->b.t_short : t->win;
         const float *x = g ? t->b.x_short : t->b.x_long;
         const int *y = g ? t->b.y_short : t->b.y_long;
+        const float *soft = g ? t->b.soft_short : t->b.soft_long;
         shard(total, i, t->threads, &from, &n);
         if (!n) continue;
         t->loss[i] +=
             gru_train_step(t->work[i], t->step_params, x + (size_t)from * T * t->NI, n, T, y + from,
-                           NULL, &t->step, (g ? t->b.n_long : 0) + from, t->grad[i], t->probs[i]);
+                           NULL, t->distil ? soft + (size_t)from * t->L : NULL, &t->step,
+                           (g ? t->b.n_long : 0) + from, t->grad[i], t->probs[i]);
         for (unsigned k = 0; k < n; k++)
             t->correct[i] +=
                 metrics_argmax(t->probs[i] + (size_t)k * t->L, t->L) == (unsigned)y[from + k];
@@ -231,7 +250,8 @@ static double train_batch(trainer_t *t, uint64_t *rng, float *params, adam_state
 {
     fill_batch(t, rng);
     t->step =
-        (gru_train_opts){(real)t->o->dropout, splitmix64_mix(*rng ^ 0x5eed), (real)1 / t->o->batch};
+        (gru_train_opts){(real)t->o->dropout, splitmix64_mix(*rng ^ 0x5eed), (real)1 / t->o->batch,
+                         (real)t->o->soft_weight, (real)t->o->temperature};
     run_threads(t, step_worker);
     double loss = 0;
     for (unsigned i = 0; i < t->threads; i++) {
@@ -375,9 +395,12 @@ static int buffers_init(trainer_t *t)
     t->b.x_short = malloc(B * t->win * t->NI * sizeof(float));
     t->b.y_long = malloc(B * sizeof(int));
     t->b.y_short = malloc(B * sizeof(int));
+    t->b.soft_long = malloc(B * t->L * sizeof(float));
+    t->b.soft_short = malloc(B * t->L * sizeof(float));
     t->hist = calloc((9 + CORPUS_MAX_SOURCES) * E, sizeof *t->hist);
     if (!t->params || !t->chosen || !t->adam.m1 || !t->adam.m2 || !t->adam.decay || !t->raw ||
-        !t->b.x_long || !t->b.x_short || !t->b.y_long || !t->b.y_short || !t->hist)
+        !t->b.x_long || !t->b.x_short || !t->b.y_long || !t->b.y_short || !t->b.soft_long ||
+        !t->b.soft_short || !t->hist)
         return -1;
     double *h = t->hist;
     t->h = (train_history){.train_loss = h,
@@ -409,6 +432,8 @@ trainer_t *trainer_create(const train_opts *o, const corpus *c, const mfcc_param
     t->C = p->n_coeffs;
     t->NI = model_input_width(input);
     t->L = c->n_labels;
+    t->frame_seconds = p->hop / p->sample_rate;
+    t->distil = o->soft_labels && c->tset.n && c->tset.clips[0].soft;
     t->input = *input;
     t->max_batch = 64;
     t->shape = (gru_shape){t->NI, o->hidden, o->layers, t->L, o->pool_mean};
@@ -450,6 +475,8 @@ void trainer_destroy(trainer_t *t)
     free(t->b.x_short);
     free(t->b.y_long);
     free(t->b.y_short);
+    free(t->b.soft_long);
+    free(t->b.soft_short);
     free(t->hist);
     free(t->octaves);
     free(t->dct);
