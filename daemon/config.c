@@ -24,7 +24,7 @@ typedef enum {
     KEY_PLAYS,
     KEY_TEXT,
     KEY_LOG_LEVEL,
-    KEY_CHOICE
+    KEY_CHOICE /* one word of `choices`, stored as its index */
 } key_kind;
 
 typedef struct {
@@ -32,18 +32,21 @@ typedef struct {
     key_kind kind;
     size_t offset, size;
     double lo, hi;
-    const char *const *choices; /* KEY_CHOICE: in enum order, NULL-terminated */
+    const char *const *choices; /* NULL-terminated */
 } key_info;
 
-#define NUM(field, lo, hi) #field, KEY_NUMBER, offsetof(genred_config, field), 0, lo, hi, NULL
-#define INT(field, lo, hi) #field, KEY_INT, offsetof(genred_config, field), 0, lo, hi, NULL
-#define BOOL(field)        #field, KEY_BOOL, offsetof(genred_config, field), 0, 0, 1, NULL
-#define TEXT(field, kind)                                                                          \
-#field, kind, offsetof(genred_config, field), sizeof(((genred_config *)0)->field), 0, 0, NULL
-#define CHOICE(field, words) #field, KEY_CHOICE, offsetof(genred_config, field), 0, 0, 0, words
+/* Designated, so that each kind names only the members it uses. */
+#define KEY(field, k)      .name = #field, .kind = k, .offset = offsetof(genred_config, field)
+#define NUM(field, l, h)   KEY(field, KEY_NUMBER), .lo = l, .hi = h
+#define INT(field, l, h)   KEY(field, KEY_INT), .lo = l, .hi = h
+#define BOOL(field)        KEY(field, KEY_BOOL), .hi = 1
+#define TEXT(field, k)     KEY(field, k), .size = sizeof(((genred_config *)0)->field)
+#define CHOICE(field, all) KEY(field, KEY_CHOICE), .choices = all
 
+/* In the order of their enums (config.h). */
 static const char *const drop_policies[] = {"count", "isolate", NULL};
-static const char *const change_decoders[] = {"hold", "hmm", NULL}; /* tracker_decoder order */
+static const char *const jack_client_modes[] = {"shared", "per_stream", NULL};
+static const char *const change_decoders[] = {"hold", "hmm", NULL}; /* tracker_decoder */
 
 static const key_info keys[] = {
     {NUM(hop, 0.01, 60)},
@@ -59,11 +62,12 @@ static const key_info keys[] = {
     {NUM(ring_seconds, 0.1, 60)},
     {INT(send_hwm, 1, 1000000)},
     {BOOL(realtime)},
-    {"loop", KEY_PLAYS, offsetof(genred_config, loop), 0, 1, 1e9, NULL},
+    {KEY(loop, KEY_PLAYS), .lo = 1, .hi = 1e9},
     {BOOL(print)},
     {TEXT(model, KEY_TEXT)},
     {TEXT(log_level, KEY_LOG_LEVEL)},
     {CHOICE(drop_policy, drop_policies)},
+    {CHOICE(jack_clients, jack_client_modes)},
     {TEXT(curve_secret_key, KEY_TEXT)},
     {TEXT(curve_allow, KEY_TEXT)},
     {BOOL(allow_plaintext_remote)},
@@ -125,27 +129,24 @@ static int store_number(genred_config *c, const key_info *k, double v, const cha
     return 0;
 }
 
-/* "a, b or c" for the error of a KEY_CHOICE. */
-static void list_choices(const char *const *words, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (unsigned i = 0; words[i] && used < len; i++) {
-        const char *sep = !i ? "" : words[i + 1] ? ", " : " or ";
-        used += (size_t)snprintf(buf + used, len - used, "%s%s", sep, words[i]);
-    }
-}
-
+/* Stores the index of word s among k->choices, or says which words there
+ * are ("drop_policy must be count or isolate, not 'never'"). */
 static int store_choice(genred_config *c, const key_info *k, const char *s, const char *where,
                         char *err, size_t err_len)
 {
-    for (int i = 0; k->choices[i]; i++)
-        if (!strcmp(s, k->choices[i])) {
-            *(int *)((char *)c + k->offset) = i;
-            return 0;
-        }
-    char words[128];
-    list_choices(k->choices, words, sizeof words);
+    unsigned n = 0;
+    while (k->choices[n] && strcmp(k->choices[n], s))
+        n++;
+    if (k->choices[n]) {
+        *(int *)((char *)c + k->offset) = (int)n;
+        return 0;
+    }
+    char words[128] = "";
+    for (unsigned i = 0; k->choices[i]; i++) {
+        const char *sep = i == 0 ? "" : k->choices[i + 1] ? ", " : " or ";
+        size_t used = strlen(words);
+        snprintf(words + used, sizeof words - used, "%s%s", sep, k->choices[i]);
+    }
     snprintf(err, err_len, "%s: %s must be %s, not '%s'", where, k->name, words, s);
     return -1;
 }

@@ -13,6 +13,9 @@
 #define CONFIG_TEXT_LEN    512
 
 typedef enum { DROP_COUNT = 0, DROP_ISOLATE = 1 } config_drop_policy;
+/* JACK_SHARED: one client "genred" carries every JACK stream's ports;
+ * JACK_PER_STREAM: a client per stream, genred-<stream>. */
+typedef enum { JACK_SHARED = 0, JACK_PER_STREAM = 1 } config_jack_clients;
 
 typedef struct {
     char name[CONFIG_NAME_LEN];
@@ -40,7 +43,8 @@ typedef struct {
     double status_interval;         /* s between genre.status messages */
     double ring_seconds;            /* input ring capacity, s */
     int send_hwm;                   /* ZeroMQ send high-water mark, messages per subscriber */
-    config_drop_policy drop_policy;
+    int drop_policy;                /* config_drop_policy */
+    int jack_clients;               /* config_jack_clients */
     int realtime, print;
     int loop; /* file: inputs: 0 play once, -1 forever, N > 0 play N times in all */
     char log_level[16];

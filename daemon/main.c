@@ -418,6 +418,22 @@ static void set_model_id(app *g, const char *id)
     pthread_mutex_unlock(&g->lock);
 }
 
+/* With several streams, each has its own PortAudio client genred-<stream>,
+ * and its JACK ports are <stream>_in_N on the one client genred, or in_N on
+ * its own genred-<stream> (jack_clients = "per_stream"). One stream is
+ * genred, in_N either way. */
+static void name_clients(const app *g, const config_stream *s, input_options *io,
+                         char client[CONFIG_NAME_LEN + 8], char prefix[CONFIG_NAME_LEN + 2])
+{
+    int several = g->n_streams > 1;
+    snprintf(client, CONFIG_NAME_LEN + 8, several ? "genred-%s" : "genred", s->name);
+    if (several && g->cfg.jack_clients == JACK_SHARED) {
+        snprintf(prefix, CONFIG_NAME_LEN + 2, "%s_", s->name);
+        io->jack_client = "genred";
+        io->port_prefix = prefix;
+    }
+}
+
 static int start_streams(app *g, char *err, size_t len)
 {
     g->streams = calloc(g->cfg.n_streams, sizeof *g->streams);
@@ -429,10 +445,14 @@ static int start_streams(app *g, char *err, size_t len)
     for (unsigned i = 0; i < g->n_streams; i++) {
         const config_stream *s = &g->cfg.streams[i];
         g->streams[i].conf = *s;
-        char client[CONFIG_NAME_LEN + 8];
-        snprintf(client, sizeof client, g->n_streams > 1 ? "genred-%s" : "genred", s->name);
-        input_options io = {s->input, client, g->cfg.realtime, g->cfg.loop, g->cfg.ring_seconds,
-                            s->name};
+        char client[CONFIG_NAME_LEN + 8], prefix[CONFIG_NAME_LEN + 2];
+        input_options io = {.spec = s->input,
+                            .client_name = client,
+                            .realtime = g->cfg.realtime,
+                            .loop = g->cfg.loop,
+                            .ring_seconds = g->cfg.ring_seconds,
+                            .name = s->name};
+        name_clients(g, s, &io, client, prefix);
         g->streams[i].input = input_create(&io, err, len);
         if (!g->streams[i].input) return -1;
         pipeline_options po = {s->name, g->streams[i].input, g->publisher, g->model,
@@ -507,9 +527,10 @@ static void warn_fixed_settings(const genred_config *old, const genred_config *n
         log_warn("reload: publish endpoints changed; restart genred to apply");
     if (old->send_hwm != new->send_hwm || old->drop_policy != new->drop_policy ||
         old->ring_seconds != new->ring_seconds || old->status_interval != new->status_interval ||
-        old->realtime != new->realtime || old->loop != new->loop)
-        log_warn("reload: send_hwm, drop_policy, ring_seconds, status_interval, realtime and loop "
-                 "need a restart to change");
+        old->realtime != new->realtime || old->loop != new->loop ||
+        old->jack_clients != new->jack_clients)
+        log_warn("reload: send_hwm, drop_policy, ring_seconds, status_interval, realtime, loop "
+                 "and jack_clients need a restart to change");
 }
 
 static void reload(app *g)

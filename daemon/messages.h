@@ -94,7 +94,7 @@
  *                       again "" once the input runs normally after it)
  *     note      string  the input's last ordinary status line, such as
  *                       "stdin: end of input" or "JACK client genred running
- *                       at 48000 Hz, 2 ports" ("" if none; until
+ *                       at 48000 Hz, 2 ports in_1..in_2" ("" if none; until
  *                       recently these lines were in error)
  *     rate      number  input sample rate, Hz
  *     channels  int
@@ -133,9 +133,9 @@
  * Receivers keep, per (topic, stream), the started_ms and seq of the last
  * message they took, and drop one with the same started_ms and a seq not
  * above it; a different started_ms is a restarted genred (take it).
- * genre-sub, genre-hub and tools/examples do; protocol_seen.h is the rule
- * in C. genre.status carries no seq: it is a periodic report, and
- * one seen twice says nothing new.
+ * genre-sub, genre-hub, genre-web and tools/examples do; protocol_seen.h
+ * is the rule in C. genre.status carries no seq: it is a periodic report,
+ * and one seen twice says nothing new.
  *
  * Why a snapshot subscription on the same socket: genred used to resend its
  * latest messages on the PUB socket to every matching subscriber whenever

@@ -1,6 +1,7 @@
 /* sub_keys: the CURVE keys of a program that subscribes to genred
- * (--server-key FILE [--client-key FILE]: genre-web, genre-sub), read with
- * genred's own rules for key files (daemon/curve.c), so that they accept
+ * (--server-key FILE [--client-key FILE]: genre-web, genre-sub,
+ * genre-bridge), read with genred's own rules for key files
+ * (daemon/curve.c), so that they accept
  * and refuse the same files as genred and genre-hub. */
 #ifndef GENRED_SUB_KEYS_H
 #define GENRED_SUB_KEYS_H

@@ -256,6 +256,7 @@ BAD_VALUES = {
     "status_interval": [("0.01", "must be in"), ("[ 1 ]", "must be a number")],
     "send_hwm": [("0", "must be in"), ("1.5", "must be an integer"), ('"x"', "must be an integer")],
     "drop_policy": [('"never"', "count or isolate"), ("1", "must be a string")],
+    "jack_clients": [('"one"', "shared or per_stream"), ("true", "must be a string")],
     "ring_seconds": [("0.0", "must be in"), ("61", "must be in")],
     "realtime": [("1", "true or false"), ('"yes"', "true or false")],
     "loop": [("0", "must be in"), ("2.5", "true, false or a number of plays"),

@@ -109,7 +109,14 @@ static double check_qat_report(const char *path)
 }
 
 /* Whether the file at path contains text. */
+static int count_in_file(const char *path, const char *text);
+
 static int file_contains(const char *path, const char *text)
+{
+    return count_in_file(path, text) > 0;
+}
+
+static int count_in_file(const char *path, const char *text)
 {
     static char buf[1 << 16];
     FILE *f = fopen(path, "r");
@@ -117,7 +124,10 @@ static int file_contains(const char *path, const char *text)
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = 0;
-    return strstr(buf, text) != NULL;
+    int count = 0;
+    for (const char *p = buf; (p = strstr(p, text)); p++)
+        count++;
+    return count;
 }
 
 static double check_eval_json(const char *path, const char *model)
@@ -244,9 +254,12 @@ static void test_distillation(const char *build, const char *dir, const char *ro
              "%s/bin/genre-train --root %s --train %s --valid %s --out %s --hidden 12 "
              "--coeffs 13 --epochs 8 --epoch-windows 384 --batch 32 --lr 0.01 --threads 2 "
              "--variants 1 --seed 3 --qat-epochs 0 --soft-labels %s --soft-weight 1 "
-             "--temperature 1",
-             build, root, train, valid, model, soft);
+             "--temperature 1 --select last --valid-every 3 2>%s",
+             build, root, train, valid, model, soft, out);
     CHECK(run(cmd, "/dev/null") == 0);
+    /* --valid-every 3: epochs 3, 6 and the last (8) are validated, 5 are not. */
+    CHECK(count_in_file(out, "| not validated") == 5);
+    CHECK(count_in_file(out, "| valid loss") == 3);
     snprintf(cmd, sizeof cmd,
              "%s/bin/genre-classify --model %s %s/clicks/clicks.100.wav %s/noise/noise.101.wav "
              "%s/tones/tones.102.wav",

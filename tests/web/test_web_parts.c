@@ -1,9 +1,11 @@
 /* genre-web's pieces without sockets: who gets a connection (web_conns:
  * the stream limit and its local reserve, the per-address cap for peers off
  * this machine, the request deadline and the push-out of the longest
- * waiting), the fan-out's ring and cache, and the history's runs. Addresses
+ * waiting), the fan-out's ring and cache, and the history's runs and its
+ * room for the protocol's limits. Addresses
  * off this machine are only data here; nothing is sent to them. */
 #include "check.h"
+#include "protocol.h"
 #include "web_conns.h"
 #include "web_fanout.h"
 #include "web_history.h"
@@ -145,20 +147,23 @@ static void test_fanout(void)
 {
     web_fanout_t *f = web_fanout_create((char[64]){0}, 64);
     REQUIRE(f);
-    web_fanout_publish(f, "genre.status", "", 6000, "S1", 2, 0);
-    web_fanout_publish(f, "genre.probs", "a", 2000, "P1", 2, 0);
-    web_fanout_publish(f, "genre.probs", "a", 2000, "P2", 2, 1000);
-    web_fanout_publish(f, "genre.change", "a", 0, "C1", 2, 1000);
+    const char *status = protocol_topic_name(PROTOCOL_STATUS),
+               *probs = protocol_topic_name(PROTOCOL_PROBS),
+               *change = protocol_topic_name(PROTOCOL_CHANGE);
+    web_fanout_publish(f, status, "", 6000, "S1", 2, 0);
+    web_fanout_publish(f, probs, "a", 2000, "P1", 2, 0);
+    web_fanout_publish(f, probs, "a", 2000, "P2", 2, 1000);
+    web_fanout_publish(f, change, "a", 0, "C1", 2, 1000);
     web_cursor c;
     web_fanout_join(f, &c);
     char buf[64];
     size_t len;
     CHECK(web_fanout_next(f, &c, buf, 1, &len, 2500) == -1 && len == 2); /* too small */
     CHECK(web_fanout_next(f, &c, buf, sizeof buf, &len, 2500) == 1 && !memcmp(buf, "S1", 2));
-    /* P2 is the latest of (genre.probs, a) and fresh; C1 is never cached. */
+    /* P2 is the latest of (probs, a) and fresh; C1 is never cached. */
     CHECK(web_fanout_next(f, &c, buf, sizeof buf, &len, 2500) == 1 && !memcmp(buf, "P2", 2));
     CHECK(web_fanout_next(f, &c, buf, sizeof buf, &len, 2500) == 0);
-    web_fanout_publish(f, "genre.probs", "a", 2000, "P3", 2, 2600);
+    web_fanout_publish(f, probs, "a", 2000, "P3", 2, 2600);
     CHECK(web_fanout_next(f, &c, buf, sizeof buf, &len, 2600) == 1 && !memcmp(buf, "P3", 2));
 
     web_cursor late;
@@ -167,7 +172,7 @@ static void test_fanout(void)
     for (int i = 0; i < 300; i++) {
         char text[16];
         int n = snprintf(text, sizeof text, "F%d", i);
-        web_fanout_publish(f, "genre.change", "a", 0, text, (size_t)n, 9000);
+        web_fanout_publish(f, change, "a", 0, text, (size_t)n, 9000);
     }
     CHECK(web_fanout_next(f, &c, buf, sizeof buf, &len, 9000) == 1);
     buf[len] = '\0';
@@ -215,6 +220,42 @@ static void test_history(void)
     web_history_destroy(h);
 }
 
+/* Writes a name of n control bytes as JSON, the longest it can be. */
+static size_t escaped_name(char *out, int n)
+{
+    size_t k = 0;
+    out[k++] = '"';
+    for (int b = 0; b < n; b++, k += 6)
+        memcpy(out + k, "\\u0001", 6);
+    out[k++] = '"';
+    return k;
+}
+
+/* The protocol's largest label set and longest stream name, escaped as
+ * badly as JSON allows: remembered and sent whole. */
+static void test_history_limits(void)
+{
+    static char labels[WEB_LABELS_JSON_MAX], stream[WEB_STREAM_JSON_MAX],
+        buf[2 * WEB_LABELS_JSON_MAX];
+    size_t n = 0;
+    labels[n++] = '[';
+    for (int i = 0; i < PROTOCOL_LABELS_MAX; i++) {
+        if (i) labels[n++] = ',';
+        n += escaped_name(labels + n, PROTOCOL_LABEL_LEN);
+    }
+    labels[n++] = ']';
+    CHECK(n == sizeof labels - 1);
+    CHECK(escaped_name(stream, PROTOCOL_NAME_LEN) == sizeof stream - 1);
+    web_history_t *h = web_history_create((char[64]){0}, 64);
+    REQUIRE(h);
+    web_history_record(h, stream, labels, 0, 1000);
+    size_t len;
+    REQUIRE(history_frame(h, 1000, buf, sizeof buf, &len) == 1);
+    buf[len] = '\0';
+    CHECK(strstr(buf, labels) && strstr(buf, stream));
+    web_history_destroy(h);
+}
+
 int main(void)
 {
     test_stream_reserve();
@@ -223,5 +264,6 @@ int main(void)
     test_push_out();
     test_fanout();
     test_history();
+    test_history_limits();
     return check_report("test_web_parts");
 }

@@ -50,6 +50,7 @@ static void usage(FILE *out)
             "                     to the float one (0: never); --qat-always: run them anyway\n"
             "  --select best|last (best): keep the epoch with the best validation score, or\n"
             "                     the last one (for a final run on all data)\n"
+            "  --valid-every N (1) with --select last: validate every Nth epoch and the last\n"
             "  --soft-labels DIR  distil: DIR/<clip's list line>.soft holds a teacher's\n"
             "                     probabilities per window (tools/teacher) for every\n"
             "                     training clip; --soft-weight X (0.5) of the loss is the\n"
@@ -73,6 +74,7 @@ static void defaults(train_opts *o)
                       .patience = 15,
                       .threads = cores > 0 ? (unsigned)cores : 1,
                       .variants = 3,
+                      .valid_every = 1,
                       .lr = 0.002,
                       .weight_decay = 0.01,
                       .dropout = 0.2,
@@ -216,6 +218,8 @@ static int number_flag(int c, const char *arg, train_opts *o)
         return cli_uint(PROG, "threads", arg, 1, 256, &o->threads);
     case 'k':
         return cli_uint(PROG, "variants", arg, 0, 32, &o->variants);
+    case 'J':
+        return cli_uint(PROG, "valid-every", arg, 1, 100000, &o->valid_every);
     case 's':
         if (cli_uint(PROG, "seed", arg, 0, UINT_MAX, &u)) return -1;
         o->seed = u;
@@ -350,6 +354,7 @@ int train_options_parse(int argc, char **argv, train_opts *o)
                                           {"soft-weight", 1, 0, 'M'},
                                           {"temperature", 1, 0, 'O'},
                                           {"no-c0", 0, 0, 'I'},
+                                          {"valid-every", 1, 0, 'J'},
                                           {0, 0, 0, 0}};
     const char *root = NULL;
     int c, rc = 0;

@@ -31,7 +31,7 @@ typedef struct {
     double level_db;
     unsigned hidden, layers, coeffs, mels;
     int pool_mean, select_last, deltas, no_c0, allow_empty_labels;
-    unsigned epochs, batch, epoch_windows, patience, threads, variants;
+    unsigned epochs, batch, epoch_windows, patience, threads, variants, valid_every;
     double lr, weight_decay, dropout, clip_norm, hop_seconds;
     unsigned qat_epochs;
     int qat_always;

@@ -519,6 +519,12 @@ static void epoch_line(const trainer_t *t, unsigned e, int improved, double seco
                        double cpu_steps)
 {
     const train_history *h = &t->h;
+    if (isnan(h->valid_loss[e])) {
+        fprintf(stderr, "%sepoch %u/%u: train loss %.4f acc %.1f%% | not validated | %.1f s\n",
+                isatty(2) ? "\r" : "", e + 1, t->o->epochs, h->train_loss[e], 100 * h->train_acc[e],
+                seconds);
+        return;
+    }
     fprintf(stderr,
             "%sepoch %u/%u: train loss %.4f acc %.1f%% | valid loss %.4f window bal %.1f%% "
             "clip bal %.1f%% (acc %.1f%%)",
@@ -532,6 +538,27 @@ static void epoch_line(const trainer_t *t, unsigned e, int improved, double seco
     fprintf(stderr, "%s%s | %.1f s, cpu %.2f s (steps %.2f, validation %.2f)\n",
             t->c->n_sources > 1 ? "]" : "", improved ? " *" : "", seconds, cpu, cpu_steps,
             cpu - cpu_steps);
+}
+
+/* --valid-every N: every Nth epoch and the last; selecting the best epoch
+ * needs them all. */
+static int validated(const trainer_t *t, unsigned e)
+{
+    const train_opts *o = t->o;
+    return !o->select_last || o->valid_every <= 1 || (e + 1) % o->valid_every == 0 ||
+           e + 1 == o->epochs;
+}
+
+/* An epoch not validated: its history holds NaN (plots and metrics.json
+ * leave it out) and its score can never be the best. */
+static double skip_validation(trainer_t *t, unsigned e)
+{
+    train_history *h = &t->h;
+    h->valid_loss[e] = h->valid_win_bal[e] = h->valid_win_acc[e] = NAN;
+    h->valid_clip_bal[e] = h->valid_clip_acc[e] = h->valid_score[e] = NAN;
+    for (unsigned s = 0; s < CORPUS_MAX_SOURCES; s++)
+        h->source_clip_bal[(size_t)e * CORPUS_MAX_SOURCES + s] = NAN;
+    return -INFINITY;
 }
 
 void trainer_run(trainer_t *t)
@@ -554,7 +581,7 @@ void trainer_run(trainer_t *t)
         t->h.train_loss[e] = loss / steps;
         t->h.train_acc[e] = (double)correct / ((double)steps * o->batch);
         t->h.lr[e] = lr;
-        double score = validate(t, e);
+        double score = validated(t, e) ? validate(t, e) : skip_validation(t, e);
         t->h.epochs_run = e + 1;
         int improved = score > best;
         if (o->select_last || improved) {

@@ -7,10 +7,8 @@
 #include <string.h>
 
 enum {
-    RING_SLOTS = 128,    /* frames a browser may lag before skipping ahead */
-    CACHE_SLOTS = 32,    /* (topic, stream) pairs kept for new browsers */
-    TOPIC_MAX = 32,      /* topic bytes kept for the cache key */
-    STREAM_KEY_MAX = 128 /* stream name bytes kept for the cache key */
+    RING_SLOTS = 128, /* frames a browser may lag before skipping ahead */
+    CACHE_SLOTS = 32  /* (topic, stream) pairs kept for new browsers */
 };
 
 struct frame {
@@ -23,8 +21,8 @@ struct cached {
     bool used;
     uint64_t seq; /* the ring frame it was published as */
     int64_t received_ms, fresh_ms;
-    char topic[TOPIC_MAX];
-    char stream[STREAM_KEY_MAX];
+    char topic[PROTOCOL_TOPIC_LEN + 1];
+    char stream[PROTOCOL_NAME_LEN + 1];
     size_t len;
     char *text; /* WEB_FRAME_MAX bytes */
 };

@@ -12,12 +12,14 @@
 #ifndef GENRED_WEB_FANOUT_H
 #define GENRED_WEB_FANOUT_H
 
+#include "protocol.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
-/* The largest frame: "event: TOPIC\ndata: JSON\n\n". A genre.probs of the
- * model format's largest label set (256 labels of 63 bytes) is about 22 kB. */
-enum { WEB_FRAME_MAX = 64 * 1024 };
+/* The largest frame: "event: TOPIC\ndata: JSON\n\n", with any message the
+ * protocol allows. Memory follows the frames really sent (web_fanout.c). */
+enum { WEB_FRAME_MAX = PROTOCOL_MESSAGE_MAX + PROTOCOL_TOPIC_LEN + sizeof "event: \ndata: \n\n" };
 
 typedef struct web_fanout web_fanout_t;
 

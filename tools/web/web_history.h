@@ -6,16 +6,21 @@
 #ifndef GENRED_WEB_HISTORY_H
 #define GENRED_WEB_HISTORY_H
 
+#include "protocol.h"
+
 #include <stddef.h>
 #include <stdint.h>
+
+/* A JSON string of n bytes, quoted, escaped (a control byte is \u00XX). */
+#define WEB_JSON_STRING_MAX(n) (6 * (n) + 2)
 
 enum {
     WEB_HISTORY_STREAMS = 16,
     /* A stream name as a JSON string, and its labels as a compact JSON
-     * array: room for the model format's largest label set (256 labels of
-     * up to 63 bytes, escaped). */
-    WEB_STREAM_JSON_MAX = 512,
-    WEB_LABELS_JSON_MAX = 24 * 1024
+     * array, with their NULs: room for the protocol's longest name and
+     * largest label set. */
+    WEB_STREAM_JSON_MAX = WEB_JSON_STRING_MAX(PROTOCOL_NAME_LEN) + 1,
+    WEB_LABELS_JSON_MAX = PROTOCOL_LABELS_MAX * (WEB_JSON_STRING_MAX(PROTOCOL_LABEL_LEN) + 1) + 2
 };
 
 typedef struct web_history web_history_t;

@@ -2,6 +2,8 @@
 
 #include "handshake_watch.h"
 #include "log.h"
+#include "protocol.h"
+#include "protocol_seen.h"
 #include "web_clock.h"
 
 #include <errno.h>
@@ -15,14 +17,11 @@
 #include <zmq.h>
 
 enum {
-    TOPIC_MAX = 32,
-    STREAM_KEY_MAX = 128,
-    /* Bigger messages are dropped (and logged); much bigger ones never get
-     * this far: libzmq refuses them (ZMQ_MAXMSGSIZE) rather than buffer a
-     * hostile publisher's gigabytes. */
-    MESSAGE_MAX = 4 * WEB_FRAME_MAX,
-    QUEUE_MAX = 100, /* messages libzmq may hold per publisher (ZMQ_RCVHWM) */
-    LOGGED_DROPS = 5 /* bad messages logged before they are only counted */
+    QUEUE_MAX = 100,  /* messages libzmq may hold per publisher (ZMQ_RCVHWM) */
+    LOGGED_DROPS = 5, /* bad messages logged before they are only counted */
+    /* (topic, stream) pairs whose last seq is kept; beyond that many it
+     * starts again, which at worst relays one message twice. */
+    SEEN_PAIRS = 4096
 };
 
 /* genre-web logs when genred goes quiet and when it is back, so the journal
@@ -32,36 +31,25 @@ enum {
  * must not log twice every 5 s. */
 static const int64_t no_signal_log_ms = 6000;
 
-/* ---- What genre-web takes from genred's protocol ------------------------
- * Each question is one call, so that the protocol module's table can answer
- * it instead. */
+/* ---- What genre-web takes from genred's protocol (protocol.h) ---------- */
 
-/* The topics relayed, and for how long the latest of each (per stream) is
- * given to a browser that connects: only while fresh, so that a cached
- * message cannot make a dead genred look alive. genre.change is an event,
- * not a state: never replayed. */
-static const struct {
-    const char *topic;
-    int64_t fresh_ms;
-} relayed_topics[] = {{"genre.probs", 2000}, {"genre.change", 0}, {"genre.status", 6000}};
-
-enum { N_RELAYED = sizeof relayed_topics / sizeof relayed_topics[0] };
-
-/* Index into relayed_topics, or -1 for a topic genre-web does not relay. */
-static int relayed_topic(const char *topic)
+/* genred's own topics; genre-hub's reports on its hosts are not the page's. */
+static bool relayed(protocol_topic t)
 {
-    for (int i = 0; i < N_RELAYED; i++)
-        if (!strcmp(topic, relayed_topics[i].topic)) return i;
-    return -1;
+    return protocol_topic_get(t)->from == PROTOCOL_FROM_GENRED;
 }
 
-/* Whether this message repeats one already relayed. genred's messages carry
- * no sequence numbers yet, so every message is new. */
-static bool already_seen(const char *topic, json_t *msg)
+/* For how long the latest message of a topic (per stream) is given to a
+ * browser that connects, 0 for never. Every frame counts on the page as a
+ * sign of life from genred, so only what the protocol bounds in time is
+ * replayed: genre.probs for 2 s, genre.status for 6 s. The protocol's
+ * fresh_ms 0 ("the state until the next one", genre.change) becomes never:
+ * kept without a limit, it would make a genred that stopped long ago look
+ * alive, and the page knows the current genre from genre.probs anyway. */
+static int64_t replay_ms(protocol_topic t)
 {
-    (void)topic;
-    (void)msg;
-    return false;
+    const protocol_topic_info *info = protocol_topic_get(t);
+    return info->cached && info->fresh_ms > 0 ? info->fresh_ms : 0;
 }
 
 /* ---- The subscriber ---------------------------------------------------- */
@@ -77,60 +65,45 @@ struct web_subscriber {
     atomic_bool stop;
     atomic_ulong rejected, too_big;
     /* The thread's own. */
+    protocol_seen_t *seen;
+    unsigned logged; /* bad messages logged */
     int64_t last_heard_ms;
     bool heard, alive;
     char frame[WEB_FRAME_MAX];
     char json[WEB_FRAME_MAX];
+    char stream_json[WEB_STREAM_JSON_MAX];
+    char labels_json[WEB_LABELS_JSON_MAX];
 };
 
-/* Logs the first few bad messages, then only counts them, so a broken
- * publisher cannot flood the journal. */
-static void reject(web_subscriber_t *s, const char *why, const char *topic)
+/* Counts a message that breaks the protocol and logs the first few, so a
+ * broken publisher cannot flood the journal. A topic this version does not
+ * know may be a newer protocol's: only counted. */
+static void reject(web_subscriber_t *s, const char *why)
 {
-    unsigned long n = atomic_fetch_add(&s->rejected, 1) + 1;
-    if (n <= LOGGED_DROPS)
-        log_warn("dropped a '%s' message: %s%s", topic, why,
-                 n == LOGGED_DROPS ? " (further drops are counted silently)" : "");
+    atomic_fetch_add(&s->rejected, 1);
+    if (!strcmp(why, PROTOCOL_NOT_A_TOPIC) || s->logged >= LOGGED_DROPS) return;
+    s->logged++;
+    log_warn("dropped a message: %s%s", why,
+             s->logged == LOGGED_DROPS ? " (further drops are counted silently)" : "");
 }
 
-/* Notes a genre.probs in the stream's history. Messages without a usable
- * stream name or label list are relayed but not remembered. */
-static void remember(web_subscriber_t *s, json_t *msg, int64_t now_ms)
+/* Notes a genre.probs in the stream's history. Messages without a label
+ * list the model format allows are relayed but not remembered. */
+static void remember(web_subscriber_t *s, const protocol_message *m, int64_t now_ms)
 {
-    json_t *stream = json_object_get(msg, "stream");
-    json_t *labels = json_object_get(msg, "labels");
-    json_t *top = json_object_get(msg, "top");
-    if (!json_is_string(stream) || !json_is_array(labels)) return;
-    char stream_json[WEB_STREAM_JSON_MAX], labels_json[WEB_LABELS_JSON_MAX];
-    size_t n = json_dumpb(stream, stream_json, sizeof stream_json - 1, JSON_ENCODE_ANY);
-    size_t m = json_dumpb(labels, labels_json, sizeof labels_json - 1, JSON_COMPACT);
-    if (n == 0 || n >= sizeof stream_json || m == 0 || m >= sizeof labels_json) return;
-    stream_json[n] = labels_json[m] = '\0';
+    json_t *labels = json_object_get(m->body, "labels");
+    json_t *top = json_object_get(m->body, "top");
+    if (!json_is_array(labels) || json_array_size(labels) > PROTOCOL_LABELS_MAX) return;
+    size_t n = json_dumpb(json_object_get(m->body, "stream"), s->stream_json,
+                          sizeof s->stream_json - 1, JSON_ENCODE_ANY);
+    size_t k = json_dumpb(labels, s->labels_json, sizeof s->labels_json - 1, JSON_COMPACT);
+    if (n == 0 || n >= sizeof s->stream_json || k == 0 || k >= sizeof s->labels_json) return;
+    s->stream_json[n] = s->labels_json[k] = '\0';
     int index = -1;
-    bool silent = json_is_true(json_object_get(msg, "silence"));
+    bool silent = json_is_true(json_object_get(m->body, "silence"));
     for (size_t i = 0; !silent && json_is_string(top) && i < json_array_size(labels); i++)
         if (json_equal(json_array_get(labels, i), top)) index = (int)i;
-    web_history_record(s->history, stream_json, labels_json, index, now_ms);
-}
-
-/* Parses body: a JSON object with "v":1, or NULL after reject(). */
-static json_t *parse(web_subscriber_t *s, const char *topic, const char *body, size_t len)
-{
-    json_error_t jerr;
-    json_t *msg = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!msg) {
-        char why[256];
-        snprintf(why, sizeof why, "invalid JSON at column %d: %s", jerr.column, jerr.text);
-        reject(s, why, topic);
-        return NULL;
-    }
-    json_t *version = json_object_get(msg, "v");
-    if (!json_is_object(msg) || !json_is_integer(version) || json_integer_value(version) != 1) {
-        reject(s, "not a JSON object with \"v\":1", topic);
-        json_decref(msg);
-        return NULL;
-    }
-    return msg;
+    web_history_record(s->history, s->stream_json, s->labels_json, index, now_ms);
 }
 
 /* genred's own bytes as one SSE frame in s->frame: re-encoding would print
@@ -151,43 +124,22 @@ static size_t make_frame(web_subscriber_t *s, const char *topic, json_t *msg, co
     return n < 0 || (size_t)n >= sizeof s->frame ? 0 : (size_t)n;
 }
 
-/* Checks one (topic, body) message and hands it on. */
-static void relay(web_subscriber_t *s, const char *topic, const char *body, size_t body_len)
+/* Hands one new message of the protocol on, under its own topic's name
+ * (also when it came in a snapshot). */
+static void relay(web_subscriber_t *s, const protocol_message *m, const char *body, size_t len)
 {
-    int t = relayed_topic(topic);
-    if (t < 0) return;
-    json_t *msg = parse(s, topic, body, body_len);
-    if (!msg) return;
-    if (already_seen(topic, msg)) {
-        json_decref(msg);
-        return;
-    }
+    const char *topic = protocol_topic_name(m->topic);
     int64_t now = web_now_ms();
-    const char *stream = json_string_value(json_object_get(msg, "stream"));
-    char stream_key[STREAM_KEY_MAX];
-    snprintf(stream_key, sizeof stream_key, "%s", stream ? stream : "");
-    if (!strcmp(topic, "genre.probs")) remember(s, msg, now);
-    size_t n = make_frame(s, topic, msg, body, body_len);
-    json_decref(msg);
+    if (m->topic == PROTOCOL_PROBS) remember(s, m, now);
+    size_t n = make_frame(s, topic, m->body, body, len);
     if (n == 0) {
         if (atomic_fetch_add(&s->too_big, 1) == 0)
-            log_warn("dropped a '%s' message larger than %d bytes", topic, WEB_FRAME_MAX - 64);
+            log_warn("dropped a '%s' message that does not fit a %d-byte frame", topic,
+                     WEB_FRAME_MAX);
         return;
     }
-    web_fanout_publish(s->fanout, topic, stream_key, relayed_topics[t].fresh_ms, s->frame, n, now);
-}
-
-static void discard_rest_of_message(void *sock)
-{
-    int more = 1;
-    size_t more_len = sizeof more;
-    while (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &more_len) == 0 && more) {
-        zmq_msg_t part;
-        zmq_msg_init(&part);
-        zmq_msg_recv(&part, sock, 0);
-        zmq_msg_close(&part);
-        more_len = sizeof more;
-    }
+    web_fanout_publish(s->fanout, topic, m->key ? m->key : "", replay_ms(m->topic), s->frame, n,
+                       now);
 }
 
 static void heard_from_genred(web_subscriber_t *s)
@@ -206,28 +158,19 @@ static void check_silence(web_subscriber_t *s)
              (long long)(no_signal_log_ms / 1000));
 }
 
+/* One whole message: relayed when it is genred's, new, and of the protocol. */
 static void receive_one(web_subscriber_t *s)
 {
-    char topic[TOPIC_MAX];
-    int topic_len = zmq_recv(s->sock, topic, sizeof topic - 1, ZMQ_DONTWAIT);
-    if (topic_len < 0) return;
-    heard_from_genred(s);
-    if ((size_t)topic_len >= sizeof topic) topic_len = 0; /* truncated: not one of ours */
-    topic[topic_len] = '\0';
-
-    int more = 0;
-    size_t more_len = sizeof more;
-    zmq_getsockopt(s->sock, ZMQ_RCVMORE, &more, &more_len);
-    if (!more) {
-        reject(s, "no JSON frame after the topic", topic);
-        return;
-    }
+    protocol_message m;
     zmq_msg_t body;
-    zmq_msg_init(&body);
-    if (zmq_msg_recv(&body, s->sock, 0) >= 0)
-        relay(s, topic, zmq_msg_data(&body), zmq_msg_size(&body));
+    const char *why = "";
+    int got = protocol_recv(s->sock, ZMQ_DONTWAIT, &m, &body, &why);
+    if (got >= 0) heard_from_genred(s);
+    if (got == 0) reject(s, why);
+    if (got == 1 && relayed(m.topic) && protocol_seen_check(s->seen, &m))
+        relay(s, &m, zmq_msg_data(&body), zmq_msg_size(&body));
+    json_decref(m.body);
     zmq_msg_close(&body);
-    discard_rest_of_message(s->sock);
 }
 
 static void *subscriber_main(void *arg)
@@ -257,13 +200,30 @@ static void log_handshake(const char *line)
     log_warn("%s", line);
 }
 
+/* Each relayed topic with a snapshot of it: genred sends no state to a new
+ * subscriber unless asked, and with it the page shows the current genre as
+ * soon as genre-web starts, and again after every reconnection. */
+static int subscribe(web_subscriber_t *s, char *err, size_t err_len)
+{
+    for (int t = 0; t < PROTOCOL_TOPICS; t++) {
+        const char *topic = protocol_topic_name((protocol_topic)t);
+        if (relayed((protocol_topic)t) && protocol_subscribe(s->sock, topic)) {
+            snprintf(err, err_len, "cannot subscribe to %s: %s", topic, zmq_strerror(zmq_errno()));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Socket options, CURVE, the handshake watch and the subscriptions: all
  * before the first connect. */
 static int prepare_socket(web_subscriber_t *s, const web_subscriber_config *cfg, char *err,
                           size_t err_len)
 {
     int linger = 0, hwm = QUEUE_MAX;
-    int64_t max_size = MESSAGE_MAX;
+    /* libzmq refuses larger frames (and drops the connection) rather than
+     * buffer a hostile publisher's gigabytes; genred sends none. */
+    int64_t max_size = PROTOCOL_MESSAGE_MAX;
     if (zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_setsockopt(s->sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size)) {
@@ -279,10 +239,7 @@ static int prepare_socket(web_subscriber_t *s, const web_subscriber_config *cfg,
                                  .log_line = log_handshake};
     s->watch = handshake_watch_create(s->zmq_ctx, s->sock, &info, err, err_len);
     if (!s->watch) return -1;
-    for (int i = 0; i < N_RELAYED; i++)
-        zmq_setsockopt(s->sock, ZMQ_SUBSCRIBE, relayed_topics[i].topic,
-                       strlen(relayed_topics[i].topic));
-    return 0;
+    return subscribe(s, err, err_len);
 }
 
 /* The SUB socket, set up and connected to every endpoint. */
@@ -316,10 +273,12 @@ web_subscriber_t *web_subscriber_create(const web_subscriber_config *cfg, web_fa
     }
     s->fanout = fanout;
     s->history = history;
+    s->seen = protocol_seen_create(SEEN_PAIRS);
     atomic_init(&s->stop, false);
     atomic_init(&s->rejected, 0);
     atomic_init(&s->too_big, 0);
-    int rc = open_socket(s, cfg, err, err_len);
+    int rc = s->seen ? open_socket(s, cfg, err, err_len) : -1;
+    if (!s->seen) snprintf(err, err_len, "out of memory");
     if (!rc && pthread_create(&s->thread, NULL, subscriber_main, s) != 0) {
         snprintf(err, err_len, "cannot start the ZeroMQ thread");
         rc = -1;
@@ -342,6 +301,7 @@ void web_subscriber_destroy(web_subscriber_t *s)
     handshake_watch_destroy(s->watch);
     if (s->sock) zmq_close(s->sock);
     if (s->zmq_ctx) zmq_ctx_term(s->zmq_ctx);
+    protocol_seen_destroy(s->seen);
     free(s);
 }
 
