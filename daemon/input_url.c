@@ -62,17 +62,20 @@ static int interrupted(void *ctx)
     return atomic_load(&s->reader.stop) || now_ns() > s->deadline_ns;
 }
 
-/* media's errors start "URL: "; the input's lines name the spec already. */
-static void keep_reason(url_source *s, const char *what, const char *err)
+/* media's errors start "URL: "; the input's lines name the spec already.
+ * timeout_ms: the deadline that interrupted() enforced meanwhile. */
+static void keep_reason(url_source *s, const char *what, const char *err, long timeout_ms)
 {
     size_t n = strlen(s->url);
     const char *why = !strncmp(err, s->url, n) && !strncmp(err + n, ": ", 2) ? err + n + 2 : err;
-    if (atomic_load(&s->reader.stop)) why = "stopped";
-    /* Our own deadline, not FFmpeg's words, explains an interruption. */
-    else if (!strcmp(why, "interrupted"))
-        why =
-            !strcmp(what, "cannot connect") ? "no answer within 15 s" : "nothing received for 10 s";
-    snprintf(s->reason, sizeof s->reason, "%s: %s", what, why);
+    if (atomic_load(&s->reader.stop))
+        snprintf(s->reason, sizeof s->reason, "%s: stopped", what);
+    else if (!strcmp(why, "interrupted")) /* our deadline explains it, not FFmpeg's words */
+        snprintf(s->reason, sizeof s->reason, "%s: %s %ld s", what,
+                 timeout_ms == OPEN_TIMEOUT_MS ? "no answer within" : "nothing received for",
+                 timeout_ms / 1000);
+    else
+        snprintf(s->reason, sizeof s->reason, "%s: %s", what, why);
 }
 
 /* Publishes the stream's format; the audio of the old one still in the
@@ -104,7 +107,7 @@ static int connect_stream(url_source *s)
     s->deadline_ns = now_ns() + (int64_t)OPEN_TIMEOUT_MS * 1000000;
     s->media = media_open(s->url, &opt, err, sizeof err);
     if (!s->media) {
-        keep_reason(s, "cannot connect", err);
+        keep_reason(s, "cannot connect", err, OPEN_TIMEOUT_MS);
         return -1;
     }
     if (follow_format(s)) return -1;
@@ -125,7 +128,7 @@ static void play(url_source *s)
         s->deadline_ns = now_ns() + (int64_t)READ_TIMEOUT_MS * 1000000;
         long got = media_read(s->media, s->samples, BLOCK_FRAMES, err, sizeof err);
         if (got < 0) {
-            keep_reason(s, "stream lost", err);
+            keep_reason(s, "stream lost", err, READ_TIMEOUT_MS);
             return;
         }
         if (got == 0) {

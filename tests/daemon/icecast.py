@@ -8,13 +8,17 @@ ffmpeg as the source client, titles set through Icecast's admin interface.
         ice.set_title("/a.mp3", "Artist - Song")
         url = ice.url("/a.mp3")
 
-missing() names what is not installed (a test then exits 77)."""
+missing() names what is not installed (a test then exits 77).
+StalledStation is a station whose network stalls: it sends each stream a
+little audio, then nothing."""
 import base64
 import os
+import selectors
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -196,3 +200,64 @@ class Icecast:
             body = r.read().decode(errors="replace")
         if "<return>1</return>" not in body:
             raise RuntimeError("icecast refused the title: %s" % body)
+
+
+class StalledStation:
+    """Answers a path's first connection with HTTP headers and `head` (two
+    seconds of MP3), then sends nothing and keeps the connection open: a
+    station whose network stalled; later connections get no answer at all.
+    One thread, selectors."""
+
+    def __init__(self, head):
+        self.head = (b"HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n" + head)
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1024)
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+        self.sel = selectors.DefaultSelector()
+        self.sel.register(self.sock, selectors.EVENT_READ)
+        self.conns, self.served, self.paths = set(), 0, set()
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            for key, _ in self.sel.select(0.2):
+                if key.fileobj is self.sock:
+                    try:
+                        c, _ = self.sock.accept()
+                    except OSError:
+                        continue
+                    c.setblocking(True)
+                    try:
+                        path = c.recv(4096).split(b" ")[1]  # GET PATH HTTP/1.1
+                        if path not in self.paths:
+                            c.sendall(self.head)
+                            self.paths.add(path)
+                            self.served += 1
+                    except (OSError, IndexError):
+                        c.close()
+                        continue
+                    c.setblocking(False)
+                    self.sel.register(c, selectors.EVENT_READ)
+                    self.conns.add(c)
+                else:  # the client closed (timed out): forget it
+                    c = key.fileobj
+                    try:
+                        if c.recv(4096):
+                            continue
+                    except OSError:
+                        pass
+                    self.sel.unregister(c)
+                    self.conns.discard(c)
+                    c.close()
+
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        for c in list(self.conns):
+            c.close()
+        self.sock.close()

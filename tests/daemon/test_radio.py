@@ -3,7 +3,7 @@
 server (Debian's icecast2 on a loopback port, tests/daemon/icecast.py),
 ffmpeg as the source client, titles set through Icecast's admin interface.
 
-    test_radio.py {titles,outage,many,wrong_url,file_track}
+    test_radio.py {titles,outage,many,wrong_url,stall,file_track}
 
 titles: three title changes give three genre.track messages, the right
 titles, each boundary within one hop of where genred's audio was when the
@@ -11,7 +11,9 @@ title was set. outage: the server killed for 10 s and restarted: the
 stream goes waiting, then running by itself. many: 50 streams from one
 server in one genred. wrong_url: refused, 404, not audio and never
 answering URLs each give one log line naming the stream and the reason,
-and genred still stops at once. file_track: a tagged file gives one
+and genred still stops at once. stall: a station that goes quiet midway
+is dropped after 10 s, with nothing lost before. file_track: a tagged file
+gives one
 genre.track at its end. Skips (77) where icecast2 or ffmpeg is missing.
 
 Environment as for test_genred.py (whose helpers this uses)."""
@@ -296,6 +298,41 @@ def test_wrong_url():
                            text=True)
         tg.check(r.returncode != 0 and reason in r.stderr and r.stderr.count("\n") == 1,
                  "--check-config %s: %r" % (spec, r.stderr))
+
+
+def test_stall():
+    """A station that sends 4 s of audio and then nothing: genred keeps
+    every sample it got, gives up after 10 s of silence on the wire, goes
+    waiting with that reason, and still stops at once."""
+    need_servers()
+    head = os.path.join(tg.TMP, "head.mp3")
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", CLIP, "-t", "4", "-ac", "2",
+                    "-c:a", "libmp3lame", "-b:a", "128k", head], check=True)
+    with open(head, "rb") as f:
+        station = icecast.StalledStation(f.read())
+    g, ep = genred_url("http://127.0.0.1:%d/stalled.mp3" % station.port)
+    sub = tg.Subscriber(ep, topics=("genre.status",))
+    try:
+        lost = wait_until(lambda: "stream lost: nothing received for 10 s" in g.stderr(),
+                          40 * tg.SLOW, step=0.2)
+        tg.check(lost, "the stall is a drop after 10 s:\n%s" % g.stderr())
+        st = wait_until(lambda: stream_states(sub) == ["waiting"] and last_status(sub),
+                        10 * tg.SLOW)
+        t0 = time.monotonic()
+        rc = g.stop()
+        stop_s = time.monotonic() - t0
+    finally:
+        g.stop()
+        sub.close()
+        station.close()
+    tg.check(st and "nothing received for 10 s" in st["streams"][0]["error"],
+             "waiting, with the reason: %r" % (st and st["streams"][0]["error"]))
+    # Everything received was analysed: 4 s of audio (the MP3 encoder's
+    # padding aside), not a sample dropped inside genred.
+    got = st["streams"][0]["position"] / st["streams"][0]["rate"] if st else 0
+    tg.check(st and st["streams"][0]["overruns"] == 0 and abs(got - 4) < 0.1,
+             "all 4 s analysed, none lost: %.3f s" % got)
+    tg.check(rc == 0 and stop_s < 5 * tg.SLOW, "stops at once (%.1f s)" % stop_s)
 
 
 def test_file_track():

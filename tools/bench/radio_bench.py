@@ -17,15 +17,13 @@
 Needs icecast2 and ffmpeg (Debian packages); without them the item says
 "FAILED: ... missing"."""
 import os
-import selectors
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 
-import icecast
+import icecast  # tests/daemon: the Icecast server and a stalled station
 
 
 class StepFailed(Exception):
@@ -143,67 +141,6 @@ def step_radio(a, tmp, res, status_messages, proc_kb, root):
 
 # ---- 11b: stalled streams ----
 
-class StallServer:
-    """Answers a path's first connection with HTTP headers and `head` (two
-    seconds of MP3), then sends nothing and keeps the connection open: a
-    station whose network stalled; later connections get no answer at all.
-    One thread, selectors."""
-
-    def __init__(self, head):
-        self.head = (b"HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n\r\n" + head)
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1024)
-        self.sock.setblocking(False)
-        self.port = self.sock.getsockname()[1]
-        self.sel = selectors.DefaultSelector()
-        self.sel.register(self.sock, selectors.EVENT_READ)
-        self.conns, self.served, self.paths = set(), 0, set()
-        self.running = True
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while self.running:
-            for key, _ in self.sel.select(0.2):
-                if key.fileobj is self.sock:
-                    try:
-                        c, _ = self.sock.accept()
-                    except OSError:
-                        continue
-                    c.setblocking(True)
-                    try:
-                        path = c.recv(4096).split(b" ")[1]  # GET PATH HTTP/1.1
-                        if path not in self.paths:
-                            c.sendall(self.head)
-                            self.paths.add(path)
-                            self.served += 1
-                    except (OSError, IndexError):
-                        c.close()
-                        continue
-                    c.setblocking(False)
-                    self.sel.register(c, selectors.EVENT_READ)
-                    self.conns.add(c)
-                else:  # the client closed (timed out): forget it
-                    c = key.fileobj
-                    try:
-                        if c.recv(4096):
-                            continue
-                    except OSError:
-                        pass
-                    self.sel.unregister(c)
-                    self.conns.discard(c)
-                    c.close()
-
-    def close(self):
-        self.running = False
-        self.thread.join(2)
-        for c in list(self.conns):
-            c.close()
-        self.sock.close()
-
-
 def step_stalled(a, tmp, res, status_messages, proc_kb):
     n = 200 if a.quick else 1000
     seconds = 20 if a.quick else 60
@@ -212,7 +149,7 @@ def step_stalled(a, tmp, res, status_messages, proc_kb):
                     "sine=frequency=440:duration=2", "-ac", "2", "-c:a", "libmp3lame", "-b:a",
                     "128k", head], check=True)
     with open(head, "rb") as f:
-        srv = StallServer(f.read())
+        srv = icecast.StalledStation(f.read())
     try:
         conf = os.path.join(tmp, "stalled.conf")
         write_config(conf, ["http://127.0.0.1:%d/s%d" % (srv.port, i) for i in range(n)])
