@@ -8,6 +8,10 @@ find_package(Threads REQUIRED)
 # the libraries (their inputs then say "built without ... support").
 option(GENRED_WITH_JACK "genred's jack: input and the JACK tests (libjack-jackd2-dev)" ON)
 option(GENRED_WITH_PORTAUDIO "genred's portaudio: input (portaudio19-dev)" ON)
+# FFmpeg's libraries decode genred's url: input (network streams) and the
+# file formats libsndfile reads badly or not at all.
+option(GENRED_WITH_FFMPEG
+    "genred's url: input, FFmpeg decoding (libavformat-dev, libavcodec-dev, libswresample-dev)" ON)
 
 pkg_check_modules(SNDFILE REQUIRED IMPORTED_TARGET GLOBAL sndfile)        # libsndfile1-dev
 pkg_check_modules(FFTW3F REQUIRED IMPORTED_TARGET GLOBAL fftw3f)          # libfftw3-dev
@@ -21,6 +25,10 @@ pkg_check_modules(MICROHTTPD REQUIRED IMPORTED_TARGET GLOBAL libmicrohttpd) # li
 find_library(LIQUID_LIBRARY liquid REQUIRED)
 find_package(ZLIB REQUIRED)                                               # zlib1g-dev
 set_target_properties(ZLIB::ZLIB PROPERTIES IMPORTED_GLOBAL TRUE)
+if(GENRED_WITH_FFMPEG)
+    pkg_check_modules(FFMPEG REQUIRED IMPORTED_TARGET GLOBAL
+        libavformat libavcodec libswresample libavutil)
+endif()
 # genre-bridge (OSC and MQTT outputs) needs both; without them it is not
 # built and says so.
 pkg_check_modules(LIBLO IMPORTED_TARGET GLOBAL liblo)                     # liblo-dev

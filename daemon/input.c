@@ -2,7 +2,6 @@
  * back-end publishes (see input_backend.h). */
 #include "input_backend.h"
 #include "log.h"
-#include "pcm.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -10,23 +9,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-/* Opens a back-end for a spec that input_check_spec accepted. */
-static int open_backend(input_t *in, const char *scheme, const char *args, char *err,
-                        size_t err_len)
-{
-    if (!strcmp(scheme, "stdin")) return input_stdin_open(in, args, err, err_len);
-    if (!strcmp(scheme, "file")) return input_file_open(in, args, err, err_len);
-#ifdef GENRED_WITH_JACK
-    if (!strcmp(scheme, "jack")) return input_jack_open(in, args, err, err_len);
+/* Back-ends this genred was built without: their specs say so. */
+#ifndef GENRED_WITH_JACK
+const input_backend input_jack_backend = {.scheme = "jack"};
 #endif
-#ifdef GENRED_WITH_PORTAUDIO
-    if (!strcmp(scheme, "portaudio")) return input_portaudio_open(in, args, err, err_len);
+#ifndef GENRED_WITH_PORTAUDIO
+const input_backend input_portaudio_backend = {.scheme = "portaudio"};
 #endif
-    snprintf(err, err_len, "input '%s': no back-end for '%s'", in->opt.spec, scheme);
-    return -1;
-}
+#ifndef GENRED_WITH_FFMPEG
+const input_backend input_url_backend = {.scheme = "url"};
+#endif
+
+static const input_backend *const backends[] = {
+    &input_portaudio_backend, &input_jack_backend, &input_stdin_backend,
+    &input_file_backend,      &input_url_backend,
+};
+enum { N_BACKENDS = sizeof backends / sizeof *backends };
 
 /* Splits "scheme:args"; args is NULL without a colon. */
 static const char *split_spec(const char *spec, char scheme[16])
@@ -39,66 +38,48 @@ static const char *split_spec(const char *spec, char scheme[16])
     return colon ? colon + 1 : NULL;
 }
 
-static int compiled_in(const char *scheme)
+/* The back-end for a spec's scheme, or NULL with the known ones in err. */
+static const input_backend *find_backend(const char *spec, const char *scheme, char *err,
+                                         size_t err_len)
 {
-#ifdef GENRED_WITH_JACK
-    if (!strcmp(scheme, "jack")) return 1;
-#endif
-#ifdef GENRED_WITH_PORTAUDIO
-    if (!strcmp(scheme, "portaudio")) return 1;
-#endif
-    (void)scheme;
-    return 0;
+    for (unsigned i = 0; i < N_BACKENDS; i++)
+        if (!strcmp(scheme, backends[i]->scheme)) return backends[i];
+    char known[128] = "";
+    for (unsigned i = 0; i < N_BACKENDS; i++)
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s",
+                 i == 0                ? ""
+                 : i + 1 == N_BACKENDS ? " or "
+                                       : ", ",
+                 backends[i]->scheme);
+    snprintf(err, err_len, "input '%s': unknown source '%s' (%s)", spec, scheme, known);
+    return NULL;
 }
 
-static int check_jack_ports(const char *spec, const char *args, char *err, size_t err_len)
+/* The back-end that will open a spec, once the spec is checked; NULL with
+ * the reason in err. */
+static const input_backend *checked_backend(const char *spec, const char **args, char *err,
+                                            size_t err_len)
 {
-    if (!args) return 0;
-    for (const char *p = args;; p++) {
-        const char *comma = strchr(p, ',');
-        if ((comma ? comma : p + strlen(p)) == p) {
-            snprintf(err, err_len, "input '%s': empty JACK port name", spec);
-            return -1;
-        }
-        if (!comma) return 0;
-        p = comma;
+    if (!spec || !*spec) {
+        snprintf(err, err_len, "input: empty source spec");
+        return NULL;
     }
+    char scheme[16];
+    *args = split_spec(spec, scheme);
+    const input_backend *b = find_backend(spec, scheme, err, err_len);
+    if (b && !b->compiled_in) {
+        snprintf(err, err_len, "input '%s': this genred was built without %s support", spec,
+                 scheme);
+        return NULL;
+    }
+    if (b && b->check_spec && b->check_spec(spec, *args, err, err_len)) return NULL;
+    return b;
 }
 
 int input_check_spec(const char *spec, char *err, size_t err_len)
 {
-    if (!spec || !*spec) {
-        snprintf(err, err_len, "input: empty source spec");
-        return -1;
-    }
-    char scheme[16];
-    const char *args = split_spec(spec, scheme);
-    if (!strcmp(scheme, "stdin")) {
-        pcm_layout l;
-        return pcm_parse(spec, args, &l, err, err_len);
-    }
-    if (!strcmp(scheme, "file")) {
-        if (!args || !*args) {
-            snprintf(err, err_len, "input '%s': expected file:PATH", spec);
-            return -1;
-        }
-        if (access(args, R_OK)) {
-            snprintf(err, err_len, "input '%s': %s", spec, strerror(errno));
-            return -1;
-        }
-        return 0;
-    }
-    if (!strcmp(scheme, "jack") || !strcmp(scheme, "portaudio")) {
-        if (!compiled_in(scheme)) {
-            snprintf(err, err_len, "input '%s': this genred was built without %s support", spec,
-                     scheme);
-            return -1;
-        }
-        return strcmp(scheme, "jack") ? 0 : check_jack_ports(spec, args, err, err_len);
-    }
-    snprintf(err, err_len, "input '%s': unknown source '%s' (portaudio, jack, stdin or file)", spec,
-             scheme);
-    return -1;
+    const char *args;
+    return checked_backend(spec, &args, err, err_len) ? 0 : -1;
 }
 
 static char *dup_or_null(const char *s)
@@ -113,6 +94,7 @@ static void free_input(input_t *in)
     pthread_mutex_destroy(&in->error_lock);
     free((char *)in->opt.spec);
     free((char *)in->opt.client_name);
+    free((char *)in->opt.name);
     free((char *)in->opt.jack_client);
     free((char *)in->opt.port_prefix);
     free(in);
@@ -136,7 +118,9 @@ static int create_ring(input_t *in, char *err, size_t err_len)
 
 input_t *input_create(const input_options *opt, char *err, size_t err_len)
 {
-    if (input_check_spec(opt ? opt->spec : NULL, err, err_len)) return NULL;
+    const char *args;
+    const input_backend *backend = checked_backend(opt ? opt->spec : NULL, &args, err, err_len);
+    if (!backend) return NULL;
     input_t *in = calloc(1, sizeof *in);
     if (!in) {
         snprintf(err, err_len, "input '%s': out of memory", opt->spec);
@@ -145,6 +129,7 @@ input_t *input_create(const input_options *opt, char *err, size_t err_len)
     in->opt = *opt;
     in->opt.spec = dup_or_null(opt->spec);
     in->opt.client_name = dup_or_null(opt->client_name ? opt->client_name : "genred");
+    in->opt.name = dup_or_null(opt->name);
     in->opt.jack_client = dup_or_null(opt->jack_client);
     in->opt.port_prefix = dup_or_null(opt->port_prefix);
     pthread_mutex_init(&in->error_lock, NULL);
@@ -153,18 +138,17 @@ input_t *input_create(const input_options *opt, char *err, size_t err_len)
     atomic_init(&in->generation, 0);
     atomic_init(&in->state, INPUT_STARTING);
     atomic_init(&in->nonfinite, 0);
+    atomic_init(&in->titles_waiting, 0);
     char why[128];
     in->arrivals = arrivals_create(why, sizeof why);
-    if (!in->opt.spec || !in->opt.client_name || !in->arrivals ||
+    if (!in->opt.spec || !in->opt.client_name || !in->arrivals || (opt->name && !in->opt.name) ||
         (opt->jack_client && !in->opt.jack_client) || (opt->port_prefix && !in->opt.port_prefix)) {
         snprintf(err, err_len, "input '%s': %s", opt->spec, in->arrivals ? "out of memory" : why);
         free_input(in);
         return NULL;
     }
-
-    char scheme[16];
-    const char *args = split_spec(in->opt.spec, scheme);
-    if (open_backend(in, scheme, args, err, err_len)) {
+    /* args points into opt->spec; the back-end gets the same text in our copy. */
+    if (backend->open(in, args ? in->opt.spec + (args - opt->spec) : NULL, err, err_len)) {
         free_input(in);
         return NULL;
     }
@@ -198,7 +182,7 @@ void input_destroy(input_t *in)
 void input_request_stop(input_t *in)
 {
     if (!in) return;
-    if (in->reader) atomic_store(&in->reader->stop, true);
+    if (in->reader) input_reader_ask_stop(in->reader);
     if (in->ops->request_stop) in->ops->request_stop(in);
 }
 
@@ -364,7 +348,10 @@ void input_backend_say(input_t *in, int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    log_msg((log_level)level, "input '%s': %s", in->opt.spec, line);
+    if (in->opt.name)
+        log_msg((log_level)level, "stream '%s': input '%s': %s", in->opt.name, in->opt.spec, line);
+    else
+        log_msg((log_level)level, "input '%s': %s", in->opt.spec, line);
     if (level >= LOG_INFO)
         store(in, in->note, in->error, line);
     else
@@ -374,6 +361,36 @@ void input_backend_say(input_t *in, int level, const char *fmt, ...)
 void input_backend_add_nonfinite(input_t *in, uint64_t n)
 {
     atomic_fetch_add_explicit(&in->nonfinite, n, memory_order_relaxed);
+}
+
+void input_backend_set_title(input_t *in, const char *title)
+{
+    pthread_mutex_lock(&in->error_lock);
+    enum { SLOTS = sizeof in->titles / sizeof *in->titles };
+    /* A worker that has not taken 8 titles is stuck; the newest wins. */
+    if (in->title_count == SLOTS) in->title_count--;
+    unsigned i = (in->title_first + in->title_count++) % SLOTS;
+    in->titles[i].at = in->pushed;
+    snprintf(in->titles[i].text, sizeof in->titles[i].text, "%s", title);
+    atomic_store(&in->titles_waiting, in->title_count);
+    pthread_mutex_unlock(&in->error_lock);
+}
+
+int input_next_title(input_t *in, uint64_t upto, char *buf, size_t len, uint64_t *at)
+{
+    if (!atomic_load(&in->titles_waiting)) return 0; /* the usual case: no lock */
+    enum { SLOTS = sizeof in->titles / sizeof *in->titles };
+    int found = 0;
+    pthread_mutex_lock(&in->error_lock);
+    if (in->title_count && in->titles[in->title_first].at < upto) {
+        *at = in->titles[in->title_first].at;
+        snprintf(buf, len, "%s", in->titles[in->title_first].text);
+        in->title_first = (in->title_first + 1) % SLOTS;
+        atomic_store(&in->titles_waiting, --in->title_count);
+        found = 1;
+    }
+    pthread_mutex_unlock(&in->error_lock);
+    return found;
 }
 
 int input_backend_push_wait(input_t *in, const float *samples, size_t n, const atomic_bool *stop)
@@ -387,25 +404,65 @@ int input_backend_push_wait(input_t *in, const float *samples, size_t n, const a
     return 0;
 }
 
-int input_reader_start(input_reader *r, void *(*main)(void *), input_t *in, char *err,
-                       size_t err_len)
+int input_reader_start(input_reader *r, const char *name, void *(*main)(void *), input_t *in,
+                       char *err, size_t err_len)
 {
     atomic_store(&r->stop, false);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&r->lock, NULL);
     in->reader = r;
     int e = pthread_create(&r->thread, NULL, main, in);
     if (e) {
-        snprintf(err, err_len, "input '%s': cannot start reader thread: %s", in->opt.spec,
+        snprintf(err, err_len, "input '%s': cannot start %s thread: %s", in->opt.spec, name,
                  strerror(e));
+        in->reader = NULL;
+        pthread_cond_destroy(&r->wake);
+        pthread_mutex_destroy(&r->lock);
         return -1;
     }
-    pthread_setname_np(r->thread, "gr-read");
+    pthread_setname_np(r->thread, name);
     r->started = 1;
     return 0;
 }
 
-void input_reader_stop(input_reader *r)
+int input_reader_sleep(input_reader *r, long ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&r->lock);
+    while (!atomic_load(&r->stop) &&
+           pthread_cond_timedwait(&r->wake, &r->lock, &until) != ETIMEDOUT) {
+    }
+    pthread_mutex_unlock(&r->lock);
+    return atomic_load(&r->stop);
+}
+
+void input_reader_ask_stop(input_reader *r)
 {
     atomic_store(&r->stop, true);
-    if (r->started) pthread_join(r->thread, NULL);
+    if (!r->started) return;
+    /* Under the lock, so a sleeper between its check and its wait hears it. */
+    pthread_mutex_lock(&r->lock);
+    pthread_cond_broadcast(&r->wake);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void input_reader_stop(input_reader *r)
+{
+    input_reader_ask_stop(r);
+    if (!r->started) return;
+    pthread_join(r->thread, NULL);
+    pthread_cond_destroy(&r->wake);
+    pthread_mutex_destroy(&r->lock);
     r->started = 0;
 }

@@ -5,8 +5,11 @@
  *   jack[:PORT[,PORT...]]         JACK client, optionally auto-connected to PORTs
  *   stdin[:FORMAT:RATE:CHANNELS]  raw interleaved PCM, FORMAT s16le|s32le|f32le
  *   file:PATH                     anything libsndfile reads
+ *   url:URL                       a network stream FFmpeg reads: http(s),
+ *                                 Icecast and Shoutcast, HLS; reconnects
  *
- * The producer (an audio callback, or a reader thread for stdin and files)
+ * The producer (an audio callback, or a reader thread for stdin, files and
+ * urls)
  * writes interleaved float frames into the ring and does nothing else. The
  * pipeline thread pops them. Rate and channel count can change when a JACK
  * server comes back; the generation number then increments and the pipeline
@@ -38,7 +41,10 @@ typedef struct {
     int realtime;        /* file: pace like a live source instead of full speed */
     int loop;            /* file: 0 play once, -1 forever, N > 0 play N times in all */
     double ring_seconds; /* ring capacity in seconds of input; 0 = 2 s */
+    const char *name;    /* the stream's name, for log lines; NULL: none */
 } input_options;
+
+enum { INPUT_TITLE_LEN = 256 };
 
 typedef struct input input_t;
 
@@ -82,6 +88,13 @@ void input_wake(input_t *in);
 /* Worker side: CLOCK_MONOTONIC ns at which the producer pushed sample
  * number `sample` (from 1 since the start; ask in non-decreasing order). */
 int64_t input_arrival_ns(input_t *in, uint64_t sample);
+
+/* Worker side: the next title the source noted (a radio station's song
+ * title, a file's title tag) that starts before sample `upto` of what was
+ * pushed (samples counted from 0 since the start, like ring_pop's): 1 with
+ * the title in buf (INPUT_TITLE_LEN) and its first sample in *at, 0 when
+ * there is none. Each title is given once, in order. */
+int input_next_title(input_t *in, uint64_t upto, char *buf, size_t len, uint64_t *at);
 
 /* Lists PortAudio capture devices to stdout (--list-devices). */
 int input_list_devices(void);

@@ -1,6 +1,8 @@
 /* input_backend: how a source back-end plugs into input.c (internal to daemon/).
  *
- * input.c parses the spec, allocates the input_t, and calls the back-end's
+ * input.c finds the back-end by the spec's scheme in its table (see
+ * input_backend below: a new kind of source is one descriptor and one row),
+ * has it check the spec, allocates the input_t, and calls the back-end's
  * open function with the text after "scheme:" (NULL when there is none).
  * open validates its arguments, connects to the source if it can, stores
  * its private state in in->priv, sets in->ops, and publishes the rate and
@@ -27,9 +29,11 @@
  * front-end when it sees a new generation. Channel count must not exceed the
  * count published at open (the ring is sized from it).
  *
- * Build: the CMake options GENRED_WITH_JACK / GENRED_WITH_PORTAUDIO (on by
- * default, cmake/deps.cmake) compile input_jack.c / input_portaudio.c, link
- * jack / portaudio-2.0 and define the same names for input.c. */
+ * Build: the CMake options GENRED_WITH_JACK / GENRED_WITH_PORTAUDIO /
+ * GENRED_WITH_FFMPEG (on by default, cmake/deps.cmake) compile input_jack.c /
+ * input_portaudio.c / input_url.c, link jack / portaudio-2.0 / FFmpeg's
+ * libraries and define the same names for input.c, which
+ * otherwise defines the descriptor itself with compiled_in 0. */
 #ifndef GENRED_INPUT_BACKEND_H
 #define GENRED_INPUT_BACKEND_H
 
@@ -40,22 +44,48 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-/* The reader thread of a non-real-time source (stdin, file): started once,
- * asked to stop through `stop`, joined on close. */
+/* A back-end's own thread: the reader of a non-real-time source (stdin,
+ * file, url) or the supervisor of an audio-callback one (PortAudio). Started
+ * once, asked to stop through `stop` (input_request_stop sets it for every
+ * back-end), joined on close. Its sleeps end early on a stop, so a stream
+ * waiting minutes to reconnect still stops at once. */
 typedef struct {
     pthread_t thread;
     int started;
     atomic_bool stop;
+    pthread_mutex_t lock; /* with wake: the sleeps' alarm clock */
+    pthread_cond_t wake;
 } input_reader;
 
 typedef struct {
     const char *name; /* "jack", "portaudio", "stdin", "file" */
     int (*start)(input_t *in, char *err, size_t err_len);
     void (*close)(input_t *in);
-    /* Optional: asks a supervisor thread to stop without waiting (see
-     * input_request_stop); reader threads need none, input.c stops them. */
+    /* Optional: asks an audio-callback back-end's own machinery to stop
+     * without waiting (see input_request_stop); a back-end whose thread is
+     * an input_reader needs none, input.c stops it. */
     void (*request_stop)(input_t *in);
 } input_backend_ops;
+
+/* One kind of source, named by the scheme before the spec's first ':'.
+ * input.c keeps the table of them; a back-end exports its descriptor as
+ * input_<scheme>_backend. */
+typedef struct {
+    const char *scheme;
+    /* Checks the text after "scheme:" (args, NULL when there is none)
+     * without opening the source: 0, or -1 with the reason open would give,
+     * naming the spec. NULL when any args will do. */
+    int (*check_spec)(const char *spec, const char *args, char *err, size_t err_len);
+    /* Opens the source (see the top of this file). args as for check_spec,
+     * which has accepted them. */
+    int (*open)(input_t *in, const char *args, char *err, size_t err_len);
+    /* 0 when this genred was built without the back-end: only `scheme` is
+     * set, and its specs say so. */
+    int compiled_in;
+} input_backend;
+
+extern const input_backend input_stdin_backend, input_file_backend, input_jack_backend,
+    input_portaudio_backend, input_url_backend;
 
 struct input {
     input_options opt; /* spec and client_name point at copies owned by input.c */
@@ -72,16 +102,17 @@ struct input {
     atomic_int state; /* input_state */
     atomic_uint_fast64_t nonfinite;
 
-    pthread_mutex_t error_lock; /* error and note */
+    pthread_mutex_t error_lock; /* error, note and titles */
     char error[256], note[256];
+    /* Titles noted by the producer, not yet taken by the worker. */
+    struct {
+        uint64_t at;
+        char text[INPUT_TITLE_LEN];
+    } titles[8];
+    unsigned title_first, title_count;
+    atomic_uint titles_waiting;
 };
 
-/* Back-end constructors. args: text after "scheme:", or NULL. 0, or -1 with
- * a one-line reason in err naming the spec. */
-int input_stdin_open(input_t *in, const char *args, char *err, size_t err_len);
-int input_file_open(input_t *in, const char *args, char *err, size_t err_len);
-int input_jack_open(input_t *in, const char *args, char *err, size_t err_len);
-int input_portaudio_open(input_t *in, const char *args, char *err, size_t err_len);
 /* --list-devices; returns the process exit status. */
 int input_portaudio_list_devices(void);
 
@@ -101,6 +132,9 @@ void input_backend_set_note(input_t *in, const char *fmt, ...)
 void input_backend_say(input_t *in, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void input_backend_add_nonfinite(input_t *in, uint64_t n);
+/* The title of the audio pushed from now on (see input_next_title). Takes
+ * the mutex: reader threads only. */
+void input_backend_set_title(input_t *in, const char *title);
 /* The producer's push: the block into the ring whole or not at all (see
  * ring_push), its arrival time noted, and the worker woken if it waits for
  * this much. Real-time safe (see arrivals.h: at most one non-blocking
@@ -111,10 +145,16 @@ size_t input_backend_push(input_t *in, const float *samples, size_t n);
  * when *stop became true first. Never from an audio callback. */
 int input_backend_push_wait(input_t *in, const float *samples, size_t n, const atomic_bool *stop);
 
-/* 0, or -1 with "input 'SPEC': cannot start reader thread: why" in err. */
-int input_reader_start(input_reader *r, void *(*main)(void *), input_t *in, char *err,
-                       size_t err_len);
-/* Sets stop and joins the thread if it was started. */
+/* Starts main(in) as the back-end's thread, named `name` (top -H, and the
+ * benchmarks' per-thread figures): 0, or -1 with "input 'SPEC': cannot
+ * start NAME thread: why" in err. */
+int input_reader_start(input_reader *r, const char *name, void *(*main)(void *), input_t *in,
+                       char *err, size_t err_len);
+/* Sleeps ms milliseconds or until a stop is asked: 1 when stopping. */
+int input_reader_sleep(input_reader *r, long ms);
+/* Any thread: sets stop and ends a sleep, without waiting. */
+void input_reader_ask_stop(input_reader *r);
+/* Asks it to stop and joins the thread if it was started. */
 void input_reader_stop(input_reader *r);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define FILE_BLOCK_FRAMES 1024
 
@@ -74,6 +75,9 @@ static void *reader_main(void *arg)
     long played = 1;
     char err[256];
     clock_gettime(CLOCK_MONOTONIC, &start);
+    char title[INPUT_TITLE_LEN];
+    audio_file_title(src->file, title, sizeof title);
+    if (*title) input_backend_set_title(in, title); /* one genre.track at the end */
     input_backend_set_state(in, INPUT_RUNNING);
     while (!atomic_load(&src->reader.stop)) {
         long got = audio_file_read(src->file, src->samples, FILE_BLOCK_FRAMES, err, sizeof err);
@@ -106,7 +110,7 @@ static void *reader_main(void *arg)
 static int file_start(input_t *in, char *err, size_t err_len)
 {
     file_source *src = in->priv;
-    return input_reader_start(&src->reader, reader_main, in, err, err_len);
+    return input_reader_start(&src->reader, "gr-read", reader_main, in, err, err_len);
 }
 
 static void file_close(input_t *in)
@@ -123,12 +127,21 @@ static void file_close(input_t *in)
 
 static const input_backend_ops file_ops = {"file", file_start, file_close, NULL};
 
-int input_file_open(input_t *in, const char *args, char *err, size_t err_len)
+static int file_check_spec(const char *spec, const char *args, char *err, size_t err_len)
 {
     if (!args || !*args) {
-        snprintf(err, err_len, "input '%s': expected file:PATH", in->opt.spec);
+        snprintf(err, err_len, "input '%s': expected file:PATH", spec);
         return -1;
     }
+    if (access(args, R_OK)) {
+        snprintf(err, err_len, "input '%s': %s", spec, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int file_open(input_t *in, const char *args, char *err, size_t err_len)
+{
     file_source *src = calloc(1, sizeof *src);
     if (!src) {
         snprintf(err, err_len, "input '%s': out of memory", in->opt.spec);
@@ -161,3 +174,5 @@ int input_file_open(input_t *in, const char *args, char *err, size_t err_len)
     input_backend_set_format(in, src->rate, src->channels);
     return 0;
 }
+
+const input_backend input_file_backend = {"file", file_check_spec, file_open, 1};

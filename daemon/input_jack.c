@@ -560,7 +560,22 @@ static int parse_sources(jack_source *s, const char *args, char *err, size_t err
     }
 }
 
-int input_jack_open(input_t *in, const char *args, char *err, size_t err_len)
+/* The spec check of --check-config and reloads, which opens nothing. */
+static int check_jack_ports(const char *spec, const char *args, char *err, size_t err_len)
+{
+    if (!args) return 0;
+    for (const char *p = args;; p++) {
+        const char *comma = strchr(p, ',');
+        if ((comma ? comma : p + strlen(p)) == p) {
+            snprintf(err, err_len, "input '%s': empty JACK port name", spec);
+            return -1;
+        }
+        if (!comma) return 0;
+        p = comma;
+    }
+}
+
+static int input_jack_open(input_t *in, const char *args, char *err, size_t err_len)
 {
     jack_source *s = calloc(1, sizeof *s);
     if (!s) {
@@ -588,3 +603,5 @@ int input_jack_open(input_t *in, const char *args, char *err, size_t err_len)
     host_join(s->host, s);
     return 0;
 }
+
+const input_backend input_jack_backend = {"jack", check_jack_ports, input_jack_open, 1};

@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 enum { MAX_CHANNELS = 2, TICK_MS = 100, RETRY_MS = 1000 };
 
@@ -49,9 +48,7 @@ typedef struct {
     int initialized; /* holds one Pa_Initialize reference */
     int jack_host;   /* the device belongs to PortAudio's JACK host API */
 
-    pthread_t supervisor;
-    int supervisor_running;
-    atomic_bool stop;
+    input_reader supervisor;
     atomic_bool finished; /* set by the stream finished callback */
     /* Bumped (release) at the end of every callback and read (acquire) by
      * pa_close: an abandoned stream's callback thread is never joined, so
@@ -225,12 +222,6 @@ static void say(const pa_source *s, log_level level, const char *line)
     input_backend_say(s->in, level, "%s", line);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
-}
-
 static int stream_alive(pa_source *s)
 {
     return s->stream && !atomic_load(&s->finished) && Pa_IsStreamActive(s->stream) == 1;
@@ -258,11 +249,11 @@ static void abandon_dead_jack_stream(pa_source *s)
 
 static void *supervise(void *arg)
 {
-    pa_source *s = arg;
+    pa_source *s = ((input_t *)arg)->priv;
     long since_retry_ms = 0;
     int said_retry_error = 0;
     char line[256];
-    while (!atomic_load(&s->stop)) {
+    while (!atomic_load(&s->supervisor.stop)) {
         pthread_mutex_lock(&pa_lock);
         if (s->stream && !stream_alive(s)) {
             if (s->jack_host) {
@@ -284,7 +275,7 @@ static void *supervise(void *arg)
                 say(s, LOG_WARN, line); /* once per outage, not once a second */
         }
         pthread_mutex_unlock(&pa_lock);
-        sleep_ms(TICK_MS);
+        input_reader_sleep(&s->supervisor, TICK_MS);
         since_retry_ms += TICK_MS;
     }
     return NULL;
@@ -303,21 +294,14 @@ static int pa_start(input_t *in, char *err, size_t err_len)
         snprintf(err, err_len, "input '%s': %s", in->opt.spec, line);
         return -1;
     }
-    if (pthread_create(&s->supervisor, NULL, supervise, s)) {
-        snprintf(err, err_len, "input '%s': cannot start the PortAudio supervisor thread",
-                 in->opt.spec);
-        return -1;
-    }
-    s->supervisor_running = 1;
-    return 0;
+    return input_reader_start(&s->supervisor, "gr-portaudio", supervise, in, err, err_len);
 }
 
 static void pa_close(input_t *in)
 {
     pa_source *s = in->priv;
     if (!s) return;
-    atomic_store(&s->stop, true);
-    if (s->supervisor_running) pthread_join(s->supervisor, NULL);
+    input_reader_stop(&s->supervisor);
     pthread_mutex_lock(&pa_lock);
     if (s->jack_host && s->stream && !stream_alive(s)) {
         s->stream = NULL; /* died since the last check: never close it */
@@ -331,15 +315,18 @@ static void pa_close(input_t *in)
     in->priv = NULL;
 }
 
-static void pa_request_stop(input_t *in)
+static const input_backend_ops pa_ops = {"portaudio", pa_start, pa_close, NULL};
+
+static int pa_check_spec(const char *spec, const char *args, char *err, size_t err_len)
 {
-    pa_source *s = in->priv;
-    if (s) atomic_store(&s->stop, true);
+    if (args && !*args) {
+        snprintf(err, err_len, "input '%s': empty device name (genred --list-devices)", spec);
+        return -1;
+    }
+    return 0;
 }
 
-static const input_backend_ops pa_ops = {"portaudio", pa_start, pa_close, pa_request_stop};
-
-int input_portaudio_open(input_t *in, const char *args, char *err, size_t err_len)
+static int pa_open(input_t *in, const char *args, char *err, size_t err_len)
 {
     pa_source *s = calloc(1, sizeof *s);
     if (!s || (args && !(s->selector = strdup(args)))) {
@@ -351,12 +338,6 @@ int input_portaudio_open(input_t *in, const char *args, char *err, size_t err_le
     s->max_channels = MAX_CHANNELS;
     in->priv = s;
     in->ops = &pa_ops;
-    if (args && !*args) {
-        snprintf(err, err_len, "input '%s': empty device name (genred --list-devices)",
-                 in->opt.spec);
-        pa_close(in);
-        return -1;
-    }
     char line[256];
     pthread_mutex_lock(&pa_lock);
     int failed = open_stream(s, line, sizeof line);
@@ -372,6 +353,8 @@ int input_portaudio_open(input_t *in, const char *args, char *err, size_t err_le
     say(s, LOG_INFO, line);
     return 0;
 }
+
+const input_backend input_portaudio_backend = {"portaudio", pa_check_spec, pa_open, 1};
 
 int input_portaudio_list_devices(void)
 {

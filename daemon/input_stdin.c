@@ -78,7 +78,7 @@ static void *reader_main(void *arg)
 static int stdin_start(input_t *in, char *err, size_t err_len)
 {
     stdin_source *src = in->priv;
-    return input_reader_start(&src->reader, reader_main, in, err, err_len);
+    return input_reader_start(&src->reader, "gr-read", reader_main, in, err, err_len);
 }
 
 static void stdin_close(input_t *in)
@@ -94,7 +94,13 @@ static void stdin_close(input_t *in)
 
 static const input_backend_ops stdin_ops = {"stdin", stdin_start, stdin_close, NULL};
 
-int input_stdin_open(input_t *in, const char *args, char *err, size_t err_len)
+static int stdin_check_spec(const char *spec, const char *args, char *err, size_t err_len)
+{
+    pcm_layout l;
+    return pcm_parse(spec, args, &l, err, err_len);
+}
+
+static int stdin_open(input_t *in, const char *args, char *err, size_t err_len)
 {
     stdin_source *src = calloc(1, sizeof *src);
     if (!src) {
@@ -119,3 +125,5 @@ int input_stdin_open(input_t *in, const char *args, char *err, size_t err_len)
     input_backend_set_format(in, (double)src->pcm.rate, src->pcm.channels);
     return 0;
 }
+
+const input_backend input_stdin_backend = {"stdin", stdin_check_spec, stdin_open, 1};

@@ -93,7 +93,8 @@ static void usage(FILE *out)
             "      --check-config      validate the settings and the model, print the settings\n"
             "                          in effect, then exit 0 or 1\n"
             "  -i, --input SPEC        portaudio[:DEVICE] | jack[:PORT,...] |\n"
-            "                          stdin[:FORMAT:RATE:CHANNELS] | file:PATH\n"
+            "                          stdin[:FORMAT:RATE:CHANNELS] | file:PATH |\n"
+            "                          url:URL\n"
             "  -n, --name NAME         stream name for --input (default %s)\n"
             "  -p, --publish ENDPOINT  ZeroMQ endpoint to bind; repeatable\n"
             "                          (default %s)\n"
@@ -449,7 +450,8 @@ static int start_streams(app *g, char *err, size_t len)
                             .client_name = client,
                             .realtime = g->cfg.realtime,
                             .loop = g->cfg.loop,
-                            .ring_seconds = g->cfg.ring_seconds};
+                            .ring_seconds = g->cfg.ring_seconds,
+                            .name = s->name};
         name_clients(g, s, &io, client, prefix);
         g->streams[i].input = input_create(&io, err, len);
         if (!g->streams[i].input) return -1;

@@ -78,6 +78,27 @@ char *message_change(const message_source *s, const tracker_decision *d)
     json_object_set_new(msg, "silence", json_boolean(d->state == TRACKER_SILENCE));
     json_object_set_new(msg, "previous_silence", json_boolean(d->previous == TRACKER_SILENCE));
     json_object_set_new(msg, "p", json_real(d->state >= 0 ? d->probs[d->state] : 0.0));
+    json_object_set_new(msg, "title", json_string(s->title ? s->title : ""));
+    return finish(msg);
+}
+
+char *message_track(const message_source *s, const song_summary *song)
+{
+    const model_t *m = s->model;
+    json_t *msg = head(s);
+    json_object_set_new(msg, "rate", json_real(s->rate));
+    json_object_set_new(msg, "title", json_string(song->title));
+    json_object_set_new(msg, "start", json_integer((json_int_t)song->start));
+    json_object_set_new(msg, "end", json_integer((json_int_t)song->end));
+    json_object_set_new(msg, "seconds",
+                        json_real(s->rate > 0 ? (double)(song->end - song->start) / s->rate : 0));
+    json_object_set_new(msg, "windows", json_integer(song->windows));
+    json_object_set_new(msg, "silent_windows", json_integer(song->silent));
+    json_object_set_new(msg, "labels", labels_json(m));
+    json_object_set_new(msg, "probs",
+                        song->windows ? floats_json(song->mean, m->n_labels) : json_null());
+    json_object_set_new(msg, "top", label_or_null(m, song->top));
+    json_object_set_new(msg, "share", json_real(song->share));
     return finish(msg);
 }
 
@@ -93,6 +114,7 @@ static json_t *stream_json(const message_stream_status *s)
     json_object_set_new(o, "level_dbfs", st->have_level ? json_real(st->level_dbfs) : json_null());
     json_object_set_new(o, "top", st->have_top ? json_string(st->top) : json_null());
     json_object_set_new(o, "p", json_real(st->have_top ? st->p : 0.0));
+    json_object_set_new(o, "title", json_string(st->title));
     json_object_set_new(o, "latency_ms",
                         s->latency_n ? json_pack("{s:f, s:f, s:f, s:i}", "p50", s->latency_p50,
                                                  "p99", s->latency_p99, "max", s->latency_max, "n",

@@ -49,6 +49,30 @@
  *                       false for the first change after start-up or after
  *                       a reload that changed the labels
  *   p           number  smoothed probability of new (0 for silence)
+ *   title       string  the song playing (as in genre.track; "" when the
+ *                       input names none)
+ *
+ * genre.track (per stream, when the input's title changes: the song that
+ * just ended; a url: stream's ICY StreamTitle or Ogg tags, a file's title
+ * tag, which gives one genre.track when the file ends. A stretch without a
+ * title, before the first or between songs, gives none)
+ *   v, stream, time_ms, model, rate, labels  as above
+ *   seq, started_ms  as above, counting this stream's genre.track messages
+ *   position    int     = end
+ *   title       string  "ARTIST - TITLE" when tags give both; ICY titles as
+ *                       the station sends them (Latin-1 read as such)
+ *   start, end  int     input frames where the title began and ended
+ *   seconds     number  (end - start) / rate: the song's audio genred heard
+ *   windows     int     windows classified wholly inside the song and not
+ *                       silent (the first window_seconds after the title
+ *                       change still hear the song before: they count for
+ *                       neither)
+ *   silent_windows int  silent windows inside the song
+ *   probs       [number]|null  mean raw probabilities over those windows,
+ *                       model order; null when windows is 0
+ *   top         string|null  argmax of probs
+ *   share       number  of the windows, the fraction whose own top label
+ *                       was top (0 when windows is 0)
  *
  * genre.status (every status_interval seconds, default 5, and once at exit)
  *   v, time_ms          as above
@@ -79,6 +103,7 @@
  *     level_dbfs number|null  window level (null before the first window)
  *     silence   bool
  *     top       string|null, p number  as in the last genre.probs
+ *     title     string  the song playing, as in genre.change
  *     overruns  int     input blocks lost because the ring was full
  *     overrun_samples int  samples lost that way
  *     nonfinite int     NaN/Inf input samples replaced by 0
@@ -91,9 +116,10 @@
  * topics, a subscriber subscribes to "snapshot/NONCE/PREFIX", NONCE 1 to 32
  * random characters of [A-Za-z0-9_-] and PREFIX a topic prefix ("" for all,
  * "genre.change"). genred answers with the latest genre.probs of every
- * stream, then the latest genre.change of every stream that has had one,
- * those whose topic starts with PREFIX, each as two frames: the topic
- * "snapshot/NONCE/genre.change" (or .../genre.probs) and the original body,
+ * stream, then the latest genre.change and the latest genre.track of every
+ * stream that has had one, those whose topic starts with PREFIX, each as
+ * two frames: the topic "snapshot/NONCE/genre.change" (or .../genre.probs,
+ * .../genre.track) and the original body,
  * same seq, time_ms and position. Only that subscriber has that
  * subscription, so only it gets them; nobody else sees a message twice.
  * Snapshots are answered in turn, at most 8 MiB/s in all, so a flood of
@@ -144,6 +170,7 @@
 #include "model.h"
 #include "pipeline.h"
 #include "protocol.h"
+#include "song.h"
 #include "tracker.h"
 
 #include <stdint.h>
@@ -156,12 +183,15 @@ typedef struct {
     double rate;        /* input sample rate */
     uint64_t seq;       /* this message's place among its topic's, from 1 */
     int64_t started_ms; /* genred's start, wall clock */
+    const char *title;  /* the song playing ("" when the stream names none) */
 } message_source;
 
 char *message_probs(const message_source *s, const tracker_decision *d, const float *raw,
                     double level_dbfs);
 /* For a decision whose `changed` is set. */
 char *message_change(const message_source *s, const tracker_decision *d);
+/* For a song that ended; s->title is ignored (the song has its own). */
+char *message_track(const message_source *s, const song_summary *song);
 
 typedef struct {
     const char *name, *input;

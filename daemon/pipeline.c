@@ -5,6 +5,7 @@
 #include "log.h"
 #include "messages.h"
 #include "publisher.h"
+#include "song.h"
 #include "stream_classifier.h"
 #include "tracker.h"
 
@@ -53,6 +54,7 @@ typedef struct {
     classifier_t *classifier;    /* windows the stream classifier did not follow */
     stream_classifier_t *stream; /* the live windows, frame by frame */
     tracker_t *tracker;
+    song_t *song; /* the song playing, for genre.track */
     float *raw;
     pipeline_settings settings;
 } engine;
@@ -108,6 +110,7 @@ static void engine_free(engine *e)
     if (e->classifier) classifier_destroy(e->classifier);
     stream_classifier_destroy(e->stream);
     tracker_destroy(e->tracker);
+    song_destroy(e->song);
     free(e->raw);
     model_ref_release(e->model);
     memset(e, 0, sizeof *e);
@@ -130,8 +133,9 @@ static int engine_build(engine *e, model_ref *model, const pipeline_settings *s,
         return -1;
     }
     e->tracker = tracker_create(m->n_labels, &s->tracker);
+    e->song = song_create(m->n_labels);
     e->raw = calloc(m->n_labels, sizeof *e->raw);
-    if (!e->tracker || !e->raw) {
+    if (!e->tracker || !e->song || !e->raw) {
         snprintf(err, err_len, "pipeline: out of memory");
         engine_free(e);
         return -1;
@@ -226,8 +230,9 @@ const char *pipeline_name(const pipeline_t *p)
 /* The source of the next message of `topic`, which takes the next seq. */
 static message_source source_of(pipeline_t *p, protocol_topic topic)
 {
-    message_source s = {p->name,    p->eng.model->model, p->position,
-                        p->in_rate, ++p->seq[topic],     p->started_ms};
+    message_source s = {
+        p->name,       p->eng.model->model,    p->position, p->in_rate, ++p->seq[topic],
+        p->started_ms, song_title(p->eng.song)};
     return s;
 }
 
@@ -290,6 +295,8 @@ static void classify(pipeline_t *p, uint64_t end)
     tracker_decision d;
     tracker_process(e->tracker, e->raw, level,
                     p->fe_start_s + (double)end / m->frontend.mfcc.sample_rate, &d);
+    double window = m->frontend.window_seconds * p->in_rate;
+    song_add(e->song, p->position > window ? p->position - (uint64_t)window : 0, e->raw, d.silence);
 
     message_source probs = source_of(p, PROTOCOL_PROBS);
     post(p, PROTOCOL_PROBS, message_probs(&probs, &d, e->raw, level), arrival_ns);
@@ -337,6 +344,55 @@ static void process_block(pipeline_t *p, const float *in, size_t frames)
     }
 }
 
+/* ---- songs ---- */
+
+/* Ends the song playing (if it has a title) with a genre.track, here. */
+static void end_song(pipeline_t *p)
+{
+    song_summary s;
+    if (!song_end(p->eng.song, p->position, &s)) return;
+    message_source src = source_of(p, PROTOCOL_TRACK);
+    post(p, PROTOCOL_TRACK, message_track(&src, &s), 0);
+    const model_t *m = p->eng.model->model;
+    log_info("stream '%s': song '%s' ended after %.0f s: %s (%.0f%% of %u windows)", p->name,
+             s.title, p->in_rate > 0 ? (double)(s.end - s.start) / p->in_rate : 0.0,
+             s.top >= 0 ? m->labels[s.top] : "(none)", 100.0 * s.share, s.windows);
+}
+
+static void start_song(pipeline_t *p, const char *title)
+{
+    end_song(p);
+    song_start(p->eng.song, title, p->position);
+    pthread_mutex_lock(&p->stats_lock);
+    snprintf(p->stats.title, sizeof p->stats.title, "%s", title);
+    pthread_mutex_unlock(&p->stats_lock);
+}
+
+static void feed(pipeline_t *p, const float *samples, size_t frames)
+{
+    if (p->fe)
+        process_block(p, samples, frames);
+    else
+        p->position += frames;
+}
+
+/* Runs a popped block of n samples, cut where the input says a new title
+ * starts, so each song ends at its own sample. */
+static void run_block(pipeline_t *p, size_t n, size_t ch)
+{
+    char title[INPUT_TITLE_LEN];
+    uint64_t at;
+    size_t done = 0;
+    while (input_next_title(p->input, p->popped, title, sizeof title, &at)) {
+        size_t cut = at > p->block_popped ? (size_t)(at - p->block_popped) / ch * ch : 0;
+        if (cut < done) cut = done;
+        feed(p, p->buf + done, (cut - done) / ch);
+        done = cut;
+        start_song(p, title);
+    }
+    feed(p, p->buf + done, (n - done) / ch);
+}
+
 /* ---- reload and format changes (worker side) ---- */
 
 static void take_pending(pipeline_t *p)
@@ -361,6 +417,10 @@ static void take_pending(pipeline_t *p)
     /* Keep the smoothed history and change state across a reload of the
      * same labels; new labels start afresh. */
     if (!labels_changed) tracker_continue(p->eng.tracker, old.tracker);
+    if (labels_changed) /* its windows' probabilities mean nothing to the new labels */
+        song_start(p->eng.song, song_title(old.song), p->position);
+    else
+        song_continue(p->eng.song, old.song);
     engine_free(&old);
     if (p->fe) frontend_set_hop(p->fe, p->eng.settings.tracker.hop);
     if (rebuild) {
@@ -488,10 +548,7 @@ static void *pipeline_main(void *arg)
             p->block_position = p->position;
             p->block_popped = p->popped;
             p->popped += n;
-            if (p->fe)
-                process_block(p, p->buf, n / ch);
-            else
-                p->position += n / ch;
+            run_block(p, n, ch);
         } else {
             finished = state == INPUT_ENDED || state == INPUT_FAILED;
             if (!finished)
@@ -500,6 +557,7 @@ static void *pipeline_main(void *arg)
         update_stats(p, finished);
     }
     if (finished) {
+        end_song(p); /* a tagged file's one song */
         char why[256];
         input_error(p->input, why, sizeof why);
         if (!*why) input_note(p->input, why, sizeof why);

@@ -52,6 +52,7 @@ typedef struct {
     int have_level, silence, have_top;
     double level_dbfs, p;
     char top[MODEL_MAX_LABEL_LEN + 1];
+    char title[INPUT_TITLE_LEN]; /* the song playing, "" when none is named */
     uint64_t overruns, overrun_samples, nonfinite;
     int64_t heartbeat_ns; /* CLOCK_MONOTONIC of the worker's last loop */
     int audio_seen;       /* some audio has been processed */

@@ -1,5 +1,7 @@
-/* audio_file: a thin libsndfile reader with "PATH: reason" errors. */
+/* audio_file: libsndfile for what it reads well, FFmpeg (media.h) for what
+ * it reads badly or not at all, with "PATH: reason" errors. */
 #include "audio_file.h"
+#include "media.h"
 
 #include <errno.h>
 #include <sndfile.h>
@@ -9,8 +11,9 @@
 #include <sys/stat.h>
 
 struct audio_file {
-    SNDFILE *sf;
+    SNDFILE *sf; /* one of sf and media is open */
     SF_INFO info;
+    media_t *media;
     char *path;
 };
 
@@ -43,6 +46,27 @@ static void open_error(char *err, size_t err_len, const char *path)
              "%s: %s (%s): convert it (ffmpeg -i IN OUT.flac), or pipe it through ffmpeg into "
              "`genred --input stdin:`",
              path, what, why);
+}
+
+/* libsndfile opens Ogg Opus but gives up partway through valid files
+ * ("Supported file format but file is malformed"); FFmpeg reads them. */
+static int sndfile_reads_well(const SF_INFO *info)
+{
+    return (info->format & SF_FORMAT_SUBMASK) != SF_FORMAT_OPUS;
+}
+
+/* What libsndfile cannot read well: AAC and M4A, WMA, Opus, the audio of
+ * video containers. 0, or -1 with err set when FFmpeg had something to say
+ * about the file; when it found no media in it either (or the build has no
+ * FFmpeg), err is left to libsndfile's explanation. */
+static int open_with_ffmpeg(audio_file_t *f, char *err, size_t err_len)
+{
+    if (!media_available()) return -1;
+    char why[512];
+    f->media = media_open(f->path, NULL, why, sizeof why);
+    if (f->media) return 0;
+    if (!strstr(why, "not audio FFmpeg can read")) snprintf(err, err_len, "%s", why);
+    return -1;
 }
 
 /* Whether the file's first bytes are text: no audio format's header is (all
@@ -88,8 +112,17 @@ audio_file_t *audio_file_open(const char *path, char *err, size_t err_len)
         return NULL;
     }
     f->sf = sf_open(path, SFM_READ, &f->info);
+    if (f->sf && !sndfile_reads_well(&f->info) && media_available()) {
+        sf_close(f->sf);
+        f->sf = NULL;
+        snprintf(err, err_len, "%s: FFmpeg cannot open it", path);
+        if (!open_with_ffmpeg(f, err, err_len)) return f;
+        audio_file_close(f);
+        return NULL;
+    }
     if (!f->sf) {
         open_error(err, err_len, path);
+        if (!open_with_ffmpeg(f, err, err_len)) return f;
         audio_file_close(f);
         return NULL;
     }
@@ -106,29 +139,48 @@ void audio_file_close(audio_file_t *f)
 {
     if (!f) return;
     if (f->sf) sf_close(f->sf);
+    media_close(f->media);
     free(f->path);
     free(f);
 }
 
 double audio_file_rate(const audio_file_t *f)
 {
+    if (f->media) return media_rate(f->media);
     return f->info.samplerate;
 }
 
 unsigned audio_file_channels(const audio_file_t *f)
 {
+    if (f->media) return media_channels(f->media);
     return (unsigned)f->info.channels;
 }
 
 int64_t audio_file_frames(const audio_file_t *f)
 {
+    if (f->media) return media_frames(f->media);
     /* libsndfile reports SF_COUNT_MAX for streams of unknown length. */
     if (f->info.frames < 0 || f->info.frames == SF_COUNT_MAX) return -1;
     return f->info.frames;
 }
 
+void audio_file_title(audio_file_t *f, char *buf, size_t len)
+{
+    if (f->media) {
+        media_title(f->media, buf, len);
+        return;
+    }
+    const char *title = sf_get_string(f->sf, SF_STR_TITLE);
+    const char *artist = sf_get_string(f->sf, SF_STR_ARTIST);
+    if (title && artist && *artist)
+        snprintf(buf, len, "%s - %s", artist, title);
+    else
+        snprintf(buf, len, "%s", title ? title : "");
+}
+
 long audio_file_read(audio_file_t *f, float *out, size_t frames, char *err, size_t err_len)
 {
+    if (f->media) return media_read(f->media, out, frames, err, err_len);
     sf_count_t got = sf_readf_float(f->sf, out, (sf_count_t)frames);
     if (got < 0 || (got < (sf_count_t)frames && sf_error(f->sf) != SF_ERR_NO_ERROR)) {
         report(err, err_len, f->path, sf_strerror(f->sf));

@@ -1,4 +1,7 @@
-/* audio_file: reading any format libsndfile reads, as interleaved floats. */
+/* audio_file: reading audio files as interleaved floats: what libsndfile
+ * reads well (WAV, FLAC, Ogg Vorbis, MP3, ...) through libsndfile, and, in a
+ * build with FFmpeg (GENRED_WITH_FFMPEG), what it reads badly or not at all
+ * (Opus, AAC and M4A, WMA, the audio of video containers) through FFmpeg. */
 #ifndef GENRED_AUDIO_FILE_H
 #define GENRED_AUDIO_FILE_H
 
@@ -13,7 +16,12 @@ void audio_file_close(audio_file_t *f);
 
 double audio_file_rate(const audio_file_t *f);
 unsigned audio_file_channels(const audio_file_t *f);
-int64_t audio_file_frames(const audio_file_t *f); /* -1 if unknown */
+/* -1 if unknown; from the container's duration (an estimate) for files
+ * FFmpeg decodes. */
+int64_t audio_file_frames(const audio_file_t *f);
+/* The title tag, as "ARTIST - TITLE" when there is an artist; "" when the
+ * file has none. */
+void audio_file_title(audio_file_t *f, char *buf, size_t len);
 
 /* Reads up to `frames` interleaved frames; returns frames read, 0 at end.
  * Returns -1 on a decode error (message in err). */

@@ -8,12 +8,13 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-/* What libsndfile reads, and containers it does not (m4a, mp4, aac, wma):
- * those are taken too, so the user hears "codec not supported" instead of
- * finding them silently missing from the results. */
-static const char *const audio_ext[] = {"wav",  "wave", "flac", "ogg", "oga", "opus", "mp3",
-                                        "aif",  "aiff", "aifc", "au",  "snd", "caf",  "w64",
-                                        "rf64", "m4a",  "mp4",  "aac", "wma", "mka",  "webm"};
+/* What libsndfile reads, and what FFmpeg reads for it (m4a, mp4, aac, wma,
+ * the audio of video files); in a build without FFmpeg those are taken
+ * too, so the user hears "codec not supported" instead of finding them
+ * silently missing from the results. */
+static const char *const audio_ext[] = {
+    "wav", "wave", "flac", "ogg", "oga", "opus", "mp3", "aif", "aiff", "aifc", "au",  "snd",
+    "caf", "w64",  "rf64", "m4a", "mp4", "aac",  "wma", "mka", "webm", "mkv",  "mov", "m4v"};
 
 int file_list_is_audio_name(const char *name)
 {

@@ -91,6 +91,16 @@ static void print_status(json_t *msg)
     }
 }
 
+/* One line per song, the title last as it is the one of any length: a
+ * station's genre log. share: of the song's windows, those the top label
+ * topped. */
+static void print_track(json_t *msg)
+{
+    printf("%-10s track: %-12s %3.0f%%  %6.0f s  %s\n", str(msg, "stream", "?"),
+           str(msg, "top", "(none)"), 100 * json_number_value(json_object_get(msg, "share")),
+           json_number_value(json_object_get(msg, "seconds")), str(msg, "title", ""));
+}
+
 static void print_pretty(protocol_topic topic, json_t *msg)
 {
     clock_prefix(msg);
@@ -104,6 +114,8 @@ static void print_pretty(protocol_topic topic, json_t *msg)
         printf("%-10s change: %s -> %s (%.2f)\n", str(msg, "stream", "?"),
                str(msg, "previous", none), str(msg, "new", "(silence)"),
                json_number_value(json_object_get(msg, "p")));
+    } else if (topic == PROTOCOL_TRACK) {
+        print_track(msg);
     } else if (topic == PROTOCOL_STATUS) {
         print_status(msg);
     } else {

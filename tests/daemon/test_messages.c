@@ -96,8 +96,50 @@ static void test_change(const message_source *src)
               cases[i].previous_silence);
         double p = cases[i].state >= 0 ? probs[cases[i].state] : 0.0;
         CHECK_NEAR(json_real_value(json_object_get(o, "p")), p, 1e-6);
+        CHECK(!strcmp(str(o, "title"), "Artist - Song"));
         json_decref(o);
     }
+}
+
+/* A song counts the windows wholly inside it and not silent: their mean,
+ * the label with the highest mean, and the share of windows it topped. */
+static void test_track(const message_source *src)
+{
+    song_t *song = song_create(2);
+    REQUIRE(song);
+    song_summary s;
+    CHECK(!song_end(song, 10, &s)); /* no title yet: no song */
+    song_start(song, "Artist - Song", 1000);
+    const float before[2] = {0.0f, 1.0f}, a[2] = {0.9f, 0.1f}, b[2] = {0.7f, 0.3f},
+                c[2] = {0.2f, 0.8f};
+    song_add(song, 999, before, 0); /* began inside the song before: not counted */
+    song_add(song, 1000, a, 0);
+    song_add(song, 1500, b, 0);
+    song_add(song, 2000, c, 0);
+    song_add(song, 2500, c, 1); /* silent */
+    REQUIRE(song_end(song, 45100, &s));
+    json_t *o = parse_as(PROTOCOL_TRACK, message_track(src, &s));
+    CHECK(!strcmp(str(o, "title"), "Artist - Song") && !strcmp(str(o, "stream"), "radio"));
+    CHECK(json_integer_value(json_object_get(o, "start")) == 1000 &&
+          json_integer_value(json_object_get(o, "end")) == 45100);
+    CHECK_NEAR(json_real_value(json_object_get(o, "seconds")), 1.0, 1e-9);
+    CHECK(json_integer_value(json_object_get(o, "windows")) == 3 &&
+          json_integer_value(json_object_get(o, "silent_windows")) == 1);
+    CHECK_NEAR(json_real_value(json_array_get(json_object_get(o, "probs"), 0)), 0.6, 1e-6);
+    CHECK(!strcmp(str(o, "top"), "jazz"));
+    CHECK_NEAR(json_real_value(json_object_get(o, "share")), 2.0 / 3.0, 1e-6);
+    json_decref(o);
+
+    /* A song too short for a window: no probabilities, no top. */
+    song_start(song, "Jingle", 45100);
+    REQUIRE(song_end(song, 46000, &s));
+    o = parse_as(PROTOCOL_TRACK, message_track(src, &s));
+    CHECK(json_is_null(json_object_get(o, "probs")) && json_is_null(json_object_get(o, "top")));
+    CHECK(json_integer_value(json_object_get(o, "windows")) == 0);
+    json_decref(o);
+    song_start(song, "", 46000); /* between songs: none open */
+    CHECK(!song_end(song, 47000, &s) && !strcmp(song_title(song), ""));
+    song_destroy(song);
 }
 
 /* error and note are separate fields; latency_ms is null without hops. */
@@ -116,6 +158,7 @@ static void test_status(void)
     st[1].input = "jack";
     strcpy(st[1].error, "JACK server went away; retrying every 0.5 s");
     st[1].stats.state = "waiting";
+    strcpy(st[1].stats.title, "Artist - Song");
     json_t *o = parse_as(PROTOCOL_STATUS, message_status(&proc, st, 2));
     CHECK(!strcmp(str(o, "version"), "9.9.9") &&
           json_integer_value(json_object_get(o, "sent")) == 42);
@@ -125,6 +168,7 @@ static void test_status(void)
     CHECK(!strcmp(str(b, "note"), "") && strstr(str(b, "error"), "went away"));
     CHECK(json_integer_value(json_object_get(json_object_get(a, "latency_ms"), "n")) == 3);
     CHECK(json_is_null(json_object_get(b, "latency_ms")));
+    CHECK(!strcmp(str(a, "title"), "") && !strcmp(str(b, "title"), "Artist - Song"));
     CHECK(json_is_null(json_object_get(a, "level_dbfs")) &&
           json_is_null(json_object_get(a, "top")));
     json_decref(o);
@@ -133,10 +177,12 @@ static void test_status(void)
 int main(void)
 {
     model_t *m = two_labels();
-    message_source src = {"radio", m, 123456, 44100.0, 7, 1700000000123};
+    message_source src = {"radio", m, 123456, 44100.0, 7, 1700000000123, "Artist - Song"};
     test_probs(&src);
     test_change(&src);
+    test_track(&src);
     test_status();
+    CHECK(!strcmp(protocol_topic_name(PROTOCOL_TRACK), "genre.track"));
     model_destroy(m);
     return check_report("test_messages");
 }
