@@ -91,6 +91,10 @@
  * subscriber only loses its own messages, but those drops are invisible to
  * genred and not counted. Either way the pipeline never waits.
  *
+ * Size limits (protocol_limits.h): a topic is at most 79 bytes, a body
+ * 16 MiB; a peer that sends a longer subscription or message is
+ * disconnected.
+ *
  * Every builder returns the JSON text (free() it), or NULL when out of
  * memory. */
 #ifndef GENRED_MESSAGES_H

@@ -4,6 +4,7 @@
 
 #include "curve.h"
 #include "log.h"
+#include "protocol_limits.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -59,6 +60,7 @@ struct publisher {
     atomic_bool stop;
     atomic_int subscribed;
     atomic_uint_fast64_t sent, dropped;
+    unsigned warned_size; /* messages over PROTOCOL_MESSAGE_MAX (publisher thread) */
 
     /* One per connected stream, grown by publisher_connect before the
      * thread starts: no fixed limit on streams. */
@@ -140,6 +142,9 @@ publisher_t *publisher_create(const genred_config *cfg, char *err, size_t err_le
         publisher_destroy(p);
         return NULL;
     }
+    /* Before any bind: a listener takes the socket's options as they are. */
+    protocol_limit_frames(p->xpub, p->curve ? PROTOCOL_CURVE_SUBSCRIBER_FRAME_MAX
+                                            : PROTOCOL_SUBSCRIBER_FRAME_MAX);
     for (unsigned i = 0; i < cfg->n_publish; i++)
         if (zmq_bind(p->xpub, cfg->publish[i])) {
             snprintf(err, err_len, "publish '%s': %s", cfg->publish[i], zmq_strerror(zmq_errno()));
@@ -235,6 +240,13 @@ void publisher_post(publisher_stream_t *s, message_topic topic, const char *body
 /* 0 sent, -1 dropped (counted). */
 static int send_out(publisher_t *p, const char *topic, const void *body, size_t len)
 {
+    if (len > PROTOCOL_MESSAGE_MAX) { /* every subscriber would drop the connection */
+        if (!p->warned_size++)
+            log_warn("a %s of %zu bytes is over the protocol's %d: dropped (warned once)", topic,
+                     len, PROTOCOL_MESSAGE_MAX);
+        atomic_fetch_add(&p->dropped, 1);
+        return -1;
+    }
     if (zmq_send(p->xpub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         atomic_fetch_add(&p->dropped, 1);
         return -1;
@@ -268,7 +280,8 @@ static void handle_subscriptions(publisher_t *p)
     for (;;) {
         int n = zmq_recv(p->xpub, buf, sizeof buf, ZMQ_DONTWAIT);
         if (n < 0) return;
-        if (n < 1 || buf[0] != 1) continue; /* unsubscribe */
+        if (n < 1 || buf[0] != 1) continue;               /* unsubscribe */
+        if ((size_t)n - 1 > PROTOCOL_TOPIC_MAX) continue; /* no topic is that long */
         size_t len = (size_t)n - 1 < sizeof buf - 1 ? (size_t)n - 1 : sizeof buf - 1;
         atomic_store(&p->subscribed, 1);
         log_debug("subscription '%.*s'", (int)len, buf + 1);

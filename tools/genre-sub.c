@@ -8,6 +8,7 @@
  * Pretty lines for people, or with --json one JSON object per line (the
  * message with its "topic" added) for scripts. */
 #include "cli.h"
+#include "protocol_limits.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -171,12 +172,20 @@ static int parse(int argc, char **argv, options *o)
     }
     o->topics = argv + optind;
     o->n_topics = argc - optind;
+    /* A publisher drops a subscriber whose subscription is longer. */
+    for (int i = 0; i < o->n_topics; i++)
+        if (strlen(o->topics[i]) > PROTOCOL_TOPIC_MAX)
+            return cli_error(PROG, "topic '%.20s...': longer than any topic (%d bytes at most)",
+                             o->topics[i], PROTOCOL_TOPIC_MAX);
     return 0;
 }
 
 static void *connect_sub(void *ctx, const options *o)
 {
     void *sub = zmq_socket(ctx, ZMQ_SUB);
+    protocol_limit_frames(sub, PROTOCOL_MESSAGE_FRAME_MAX); /* a hostile publisher's reach */
+    int linger = 0; /* nothing to deliver at exit: stop at once */
+    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
     if (zmq_connect(sub, o->endpoint)) {
         fprintf(stderr,
                 "genre-sub: %s: %s (expected an endpoint like tcp://127.0.0.1:5556 or "

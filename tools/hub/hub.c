@@ -43,6 +43,7 @@
 #include "hub_cache.h"
 #include "hub_hosts.h"
 #include "log.h"
+#include "protocol_limits.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -340,6 +341,8 @@ static int open_subscribers_side(hub_t *h, char *err, size_t err_len)
     set_int(h->xpub, ZMQ_SNDHWM, h->cfg.send_hwm);
     set_int(h->xpub, ZMQ_LINGER, 200);
     set_int(h->xpub, ZMQ_XPUB_VERBOSE, 1); /* every subscription, for the cache */
+    protocol_limit_frames(h->xpub, h->curve ? PROTOCOL_CURVE_SUBSCRIBER_FRAME_MAX
+                                            : PROTOCOL_SUBSCRIBER_FRAME_MAX);
     if (h->curve && curve_apply(h->curve, h->xpub, err, err_len)) return -1;
     for (unsigned i = 0; i < h->cfg.n_publish; i++)
         if (zmq_bind(h->xpub, h->cfg.publish[i])) {
@@ -383,6 +386,7 @@ static int open_hosts_side(hub_t *h, char *err, size_t err_len)
     }
     set_int(h->xsub, ZMQ_RCVHWM, h->cfg.send_hwm);
     set_int(h->xsub, ZMQ_LINGER, 0);
+    protocol_limit_frames(h->xsub, PROTOCOL_MESSAGE_FRAME_MAX);
     set_int(h->local, ZMQ_LINGER, 0);
     set_int(h->local, ZMQ_SNDHWM, h->cfg.send_hwm);
     for (int curve = 0; curve < 2; curve++)
