@@ -6,11 +6,19 @@ its whole process group, genre-classify included). Every file must have
 exactly one result, equal to the line genre-classify --json prints for it
 locally: the stopped worker's file comes back, not as an error.
 
-    test_queue.py killed_worker"""
+    test_queue.py killed_worker
+    test_queue.py odd_names     names are bytes (issue 27): a folder with a
+                                Latin-1 name (audio and not), a newline in a
+                                name, and a job whose file became a folder:
+                                every job gets its result, the real name
+                                kept in file_b64, and --idle-exit ends the
+                                worker"""
+import base64
 import collections
 import json
 import os
 import signal
+import subprocess
 import sys
 
 import numpy as np
@@ -43,8 +51,8 @@ def make_files(folder):
     return paths
 
 
-def results(url):
-    r = run([os.path.join(BIN, "genre-queue"), "results", "--nats", url, "--queue", "t"])
+def results(url, queue="t"):
+    r = run([os.path.join(BIN, "genre-queue"), "results", "--nats", url, "--queue", queue])
     return r.stdout.splitlines() if r.returncode == 0 else []
 
 
@@ -96,7 +104,76 @@ def test_killed_worker():
           % (same, N_FILES))
 
 
-SCENARIOS = {"killed_worker": test_killed_worker}
+def odd_names_folder(folder):
+    """name (bytes) -> what its result must be: "audio" or an error text."""
+    rate = 22050
+    t = np.arange(int(1.2 * rate)) / rate
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t)
+    want = {}
+    os.makedirs(folder.encode())
+    for name in (b"a_plain.wav", b"b_caf\xe9.wav", b"c_line\nbreak.wav", b"c_line\nother.wav",
+                 b"e_caf\xc3\xa9.wav"):
+        write_wav(os.path.join(folder.encode(), name).decode("utf-8", "surrogateescape"), tone, rate)
+        want[name] = "audio"
+    with open(os.path.join(folder.encode(), b"d_na\xefve.wav"), "w") as f:
+        f.write("not audio\n")
+    want[b"d_na\xefve.wav"] = "error"
+    write_wav(os.path.join(folder, "f_later_a_folder.wav"), tone, rate)
+    want[b"f_later_a_folder.wav"] = "a directory"
+    return want
+
+
+def real_name(result):
+    """The exact bytes of a result's file name."""
+    if "file_b64" in result:
+        return base64.b64decode(result["file_b64"])
+    return result["file"].encode()
+
+
+def test_odd_names():
+    nats = NatsCluster(1)
+    url = nats.url()
+    folder = os.path.join(TMP, "odd")
+    want = odd_names_folder(folder)
+    r = run([os.path.join(BIN, "genre-queue"), "enqueue", "--nats", url, "--queue", "odd", folder])
+    check(r.returncode == 0 and "%d jobs" % len(want) in r.stdout,
+          "enqueue a folder with odd names: %s%s" % (r.stdout.strip(), r.stderr.strip()))
+    # The file becomes a folder after it was enqueued: that job names a
+    # folder, which must not be answered with its first file's result.
+    became = os.path.join(folder, "f_later_a_folder.wav")
+    os.rename(became, became + ".x")
+    os.makedirs(became)
+    os.rename(became + ".x", os.path.join(became, "inside.wav"))
+    worker = Proc("worker", [os.path.join(BIN, "genre-queue"), "work", "--nats", url, "--queue",
+                             "odd", "--ack-wait", "5", "--idle-exit", str(3 * SLOW)])
+    try:
+        rc = worker.proc.wait(timeout=60 * SLOW)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check(rc == 0, "the worker finishes and --idle-exit ends it (rc %r): %r"
+          % (rc, worker.text()[-400:]))
+    worker.stop()
+    got = {}
+    for line in results(url, "odd"):
+        m = json.loads(line)
+        got.setdefault(os.path.basename(real_name(m)), []).append(m)
+    check(sorted(got) == sorted(want), "one result per file, under its real name: %r"
+          % sorted(got))
+    for name, kind in want.items():
+        m = got.get(name, [{}])[0]
+        if kind == "audio":
+            ok = "top" in m and "error" not in m
+        else:
+            ok = kind in m.get("error", "") if kind != "error" else "error" in m
+        check(ok and len(got.get(name, [])) == 1, "%r: %s (%r)" % (name, kind, m))
+        if name.decode("utf-8", "replace").encode() != name:  # not UTF-8
+            check("\ufffd" in m.get("file", ""), "%r: a readable file name beside the real one"
+                  % name)
+        else:
+            check("file_b64" not in m, "%r: no file_b64 for a UTF-8 name" % name)
+
+
+SCENARIOS = {"killed_worker": test_killed_worker, "odd_names": test_odd_names}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]]()

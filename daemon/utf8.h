@@ -1,0 +1,22 @@
+/* utf8: what text from outside (config values, file names) may be before
+ * it goes into a JSON message or a log line. JSON strings must be UTF-8
+ * (jansson refuses anything else), and a control character in a name would
+ * break a log line or forge one. */
+#ifndef GENRED_UTF8_H
+#define GENRED_UTF8_H
+
+#include <stddef.h>
+
+/* The length (1-4) of the UTF-8 sequence at s, or 0 when the byte at s
+ * starts none or s is at its NUL. RFC 3629, as jansson checks it: no
+ * overlong forms, no surrogates, nothing past U+10FFFF. */
+size_t utf8_sequence(const char *s);
+
+/* Whether s is UTF-8 throughout. */
+int utf8_valid(const char *s);
+
+/* Whether s is UTF-8 with no control character (U+0000-U+001F,
+ * U+007F-U+009F): text that prints on one line as it is. */
+int utf8_printable(const char *s);
+
+#endif
