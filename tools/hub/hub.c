@@ -35,7 +35,9 @@
  *                        silent_ms}
  *   jetstream  object|null  the bridge, null when off: connected (bool),
  *              buffered, capacity, published, duplicates (resent, already
- *              stored), lost (did not fit the buffer), retries (batches) */
+ *              stored), lost (did not fit the buffer), dropped (could never be
+ *              stored: over NATS's max_payload or refused by JetStream),
+ *              retries (batches) */
 #include "hub.h"
 
 #include "curve.h"
@@ -152,10 +154,11 @@ static json_t *bridge_json(hub_t *h)
     if (!h->bridge) return json_null();
     hub_bridge_stats s;
     hub_bridge_get_stats(h->bridge, &s);
-    return json_pack("{s:b, s:i, s:i, s:I, s:I, s:I, s:I}", "connected", s.connected, "buffered",
-                     (int)s.buffered, "capacity", (int)s.capacity, "published",
+    return json_pack("{s:b, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "connected", s.connected,
+                     "buffered", (int)s.buffered, "capacity", (int)s.capacity, "published",
                      (json_int_t)s.published, "duplicates", (json_int_t)s.duplicates, "lost",
-                     (json_int_t)s.lost, "retries", (json_int_t)s.retries);
+                     (json_int_t)s.lost, "dropped", (json_int_t)s.dropped, "retries",
+                     (json_int_t)s.retries);
 }
 
 static void say_status(hub_t *h)
