@@ -52,7 +52,10 @@
  *   streams     [object] one per stream:
  *     name      string
  *     input     string  input spec
- *     state     string  starting|running|waiting|ended|failed
+ *     state     string  starting|running|waiting|ended|failed; waiting
+ *                       also while an input that is open has delivered no
+ *                       audio for 4 hops (2 s at least): a stalled pipe
+ *                       (note then says "no audio for N s")
  *     error     string  the input's last error or warning ("" if none, and
  *                       again "" once the input runs normally after it)
  *     note      string  the input's last ordinary status line, such as

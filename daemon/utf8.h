@@ -5,6 +5,7 @@
 #ifndef GENRED_UTF8_H
 #define GENRED_UTF8_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 /* The length (1-4) of the UTF-8 sequence at s, or 0 when the byte at s
@@ -18,5 +19,18 @@ int utf8_valid(const char *s);
 /* Whether s is UTF-8 with no control character (U+0000-U+001F,
  * U+007F-U+009F): text that prints on one line as it is. */
 int utf8_printable(const char *s);
+
+/* A copy of s (malloc'd; NULL when out of memory) in which each byte that
+ * starts no UTF-8 sequence is U+FFFD: readable, and valid for JSON. */
+char *utf8_lossy(const char *s);
+
+/* s as a JSON string, lossy (utf8_lossy) where it is not UTF-8: a name or
+ * message from outside never makes a whole JSON message fail. NULL only
+ * when out of memory. */
+json_t *utf8_json(const char *s);
+
+/* s for an error message, on one line: printable UTF-8 as it is, any other
+ * byte as \xNN; cut to fit out_len. */
+void utf8_escape(const char *s, char *out, size_t out_len);
 
 #endif

@@ -8,6 +8,7 @@
 #include "evaluate.h"
 #include "frontend.h"
 #include "path_json.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -263,7 +264,7 @@ static int put_result(FILE *f, const classify_t *c, const char *path, const clas
     fputc(']', f);
     if (rc == 0 && r->warning[0]) {
         fputs(",\"warning\":", f);
-        rc = put_json(f, path_json_text(r->warning));
+        rc = put_json(f, utf8_json(r->warning));
     }
     fputc('}', f);
     return rc;

@@ -6,30 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-json_t *path_json_text(const char *text)
-{
-    if (utf8_valid(text)) return json_string(text);
-    /* Each byte that starts no sequence becomes U+FFFD (3 bytes). */
-    char *readable = malloc(3 * strlen(text) + 1), *out = readable;
-    if (!readable) return NULL;
-    for (const char *s = text; *s;) {
-        size_t n = utf8_sequence(s);
-        if (n) {
-            memcpy(out, s, n);
-            out += n;
-            s += n;
-        } else {
-            memcpy(out, "\xEF\xBF\xBD", 3);
-            out += 3;
-            s++;
-        }
-    }
-    *out = '\0';
-    json_t *j = json_string(readable);
-    free(readable);
-    return j;
-}
-
 char *path_json_base64(const char *path)
 {
     const unsigned char *data = (const unsigned char *)path;
@@ -52,7 +28,7 @@ char *path_json_base64(const char *path)
 
 int path_json_set(json_t *obj, const char *key, const char *path)
 {
-    if (json_object_set_new(obj, key, path_json_text(path))) return -1;
+    if (json_object_set_new(obj, key, utf8_json(path))) return -1;
     if (utf8_valid(path)) return 0;
     char *bytes = path_json_base64(path), name[64];
     snprintf(name, sizeof name, "%s_b64", key);
@@ -74,7 +50,7 @@ json_t *path_json_file(const char *path)
 json_t *path_json_error(const char *path, const char *message)
 {
     json_t *o = path_json_file(path);
-    if (o && json_object_set_new(o, "error", path_json_text(message))) {
+    if (o && json_object_set_new(o, "error", utf8_json(message))) {
         json_decref(o);
         return NULL;
     }

@@ -9,10 +9,6 @@
 
 #include <jansson.h>
 
-/* Text that may not be UTF-8 as a JSON string (a file name, or a message
- * that quotes one): never NULL short of memory. */
-json_t *path_json_text(const char *text);
-
 /* Sets obj[key] to the readable name and, when the name is not UTF-8,
  * obj[key + "_b64"] to its bytes. 0, or -1 when out of memory. */
 int path_json_set(json_t *obj, const char *key, const char *path);

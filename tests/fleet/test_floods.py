@@ -164,13 +164,19 @@ def run_flood(ctx, target_ep, procs, n, size):
     honest.sock.close(linger=0)
 
 
-def test_hub():
+def start_fleet():
+    """A genred and a genre-hub in front of it, both on loopback TCP: the
+    endpoints and the processes."""
     ports = free_ports(2)
     host_ep, genred = start_genred(ports[0])
     hub_ep = "tcp://127.0.0.1:%d" % ports[1]
     conf = hub_config(os.path.join(TMP, "hub.conf"), [("h1", host_ep, None)], hub_ep,
                       "status_interval = 0.2;\n")
-    hub = Proc("hub", [os.path.join(BIN, "genre-hub"), "--config", conf])
+    return host_ep, genred, hub_ep, Proc("hub", [os.path.join(BIN, "genre-hub"), "--config", conf])
+
+
+def test_hub():
+    _, genred, hub_ep, hub = start_fleet()
     ctx = zmq.Context()
     run_flood(ctx, hub_ep, {"genre-hub": hub, "genred": genred}, 50, 2 << 20)
     stop_promptly(hub)
@@ -189,12 +195,7 @@ def test_genred():
 def test_topic_cap():
     """Through the hub too: what it forwards to genred must pass genred's
     cap, and what genred forwards back must reach the subscriber."""
-    ports = free_ports(2)
-    host_ep, genred = start_genred(ports[0])
-    hub_ep = "tcp://127.0.0.1:%d" % ports[1]
-    conf = hub_config(os.path.join(TMP, "hub.conf"), [("h1", host_ep, None)], hub_ep,
-                      "status_interval = 0.2;\n")
-    hub = Proc("hub", [os.path.join(BIN, "genre-hub"), "--config", conf])
+    host_ep, genred, hub_ep, hub = start_fleet()
     ctx = zmq.Context()
     for ep in (host_ep, hub_ep):
         longest = Honest(ctx, ep, [b"genre.status." + b"x" * (TOPIC_MAX - 13)])

@@ -56,18 +56,20 @@ def results(url, queue="t"):
     return r.stdout.splitlines() if r.returncode == 0 else []
 
 
+def enqueue(url, queue, folder, jobs, what):
+    """genre-queue enqueue, checked to add `jobs` new jobs."""
+    r = run([os.path.join(BIN, "genre-queue"), "enqueue", "--nats", url, "--queue", queue, folder])
+    check(r.returncode == 0 and " %d jobs" % jobs in r.stdout,
+          "%s: %s%s" % (what, r.stdout.strip(), r.stderr.strip()))
+
+
 def test_killed_worker():
     nats = NatsCluster(1)
     url = nats.url()
     folder = os.path.join(TMP, "archive")
     paths = make_files(folder)
-    r = run([os.path.join(BIN, "genre-queue"), "enqueue", "--nats", url, "--queue", "t", folder])
-    check(r.returncode == 0 and "%d jobs" % N_FILES in r.stdout,
-          "enqueue a folder: %s%s" % (r.stdout.strip(), r.stderr.strip()))
-    r = run([os.path.join(BIN, "genre-queue"), "enqueue", "--nats", url, "--queue", "t", folder])
-    check(r.returncode == 0 and " 0 jobs" in r.stdout,
-          "the same folder again (a retried command) adds no job: %s%s"
-          % (r.stdout.strip(), r.stderr.strip()))
+    enqueue(url, "t", folder, N_FILES, "enqueue a folder")
+    enqueue(url, "t", folder, 0, "the same folder again (a retried command) adds no job")
     worker = [os.path.join(BIN, "genre-queue"), "work", "--nats", url, "--queue", "t",
               "--ack-wait", "2", "--idle-exit", str(4 * SLOW)]
     # Worker 0 takes a second per file, so that when it is killed it is
@@ -135,9 +137,7 @@ def test_odd_names():
     url = nats.url()
     folder = os.path.join(TMP, "odd")
     want = odd_names_folder(folder)
-    r = run([os.path.join(BIN, "genre-queue"), "enqueue", "--nats", url, "--queue", "odd", folder])
-    check(r.returncode == 0 and "%d jobs" % len(want) in r.stdout,
-          "enqueue a folder with odd names: %s%s" % (r.stdout.strip(), r.stderr.strip()))
+    enqueue(url, "odd", folder, len(want), "enqueue a folder with odd names")
     # The file becomes a folder after it was enqueued: that job names a
     # folder, which must not be answered with its first file's result.
     became = os.path.join(folder, "f_later_a_folder.wav")
