@@ -23,7 +23,7 @@ import numpy as np
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from scenario import check, main  # noqa: E402
+from scenario import check, load_factor, main  # noqa: E402
 
 BUILD = os.environ.get("GENRED_BUILD_DIR", "build")
 SOURCE = os.environ.get("GENRED_SOURCE_DIR", ".")
@@ -594,10 +594,13 @@ def test_sigterm():
     check(sub.wait_for("genre.probs", 1, 5 * SLOW), "publishing")
     start = time.monotonic()
     g.proc.send_signal(signal.SIGTERM)  # stdin still open: the reader is waiting
-    rc = g.wait(5)
+    rc = g.wait(30 * SLOW)
     took = time.monotonic() - start
     check(rc == 0, "SIGTERM: exit 0 (rc %r)" % rc)
-    check(took < 1.0 * SLOW, "stopped in %.2f s" % took)
+    # Prompt: the reader's wait on stdin does not hold the stop up. The limit
+    # grows with the machine's load (a CPU hog beside the suite).
+    limit = 1.0 * SLOW * load_factor()
+    check(took < limit, "stopped in %.2f s (limit %.1f s)" % (took, limit))
     g.proc.stdin.close()
     sub.close()
     # 64 streams stop together, not one after another: each worker and file
@@ -609,9 +612,13 @@ def test_sigterm():
     time.sleep(1.0 * SLOW)
     check(g.proc.poll() is None, "64 streams running: " + g.stderr()[-300:])
     start = time.monotonic()
-    rc = g.stop()
+    g.proc.send_signal(signal.SIGTERM)
+    rc = g.wait(30 * SLOW)
     took = time.monotonic() - start
-    check(rc == 0 and took < 1.0 * SLOW, "64 streams: exit %r in %.2f s" % (rc, took))
+    # One after another they would sleep 1.6 s on average before any work.
+    limit = 1.0 * SLOW * load_factor()
+    check(rc == 0 and took < limit, "64 streams: exit %r in %.2f s (limit %.1f s, load %.1f)"
+          % (rc, took, limit, os.getloadavg()[0]))
 
 
 def pcm(seconds, rate=22050):
@@ -703,6 +710,20 @@ def test_streams_and_silence():
           "status lists both streams")
 
 
+def wait_subscriptions(g, topics, timeout):
+    """Waits until genred (at --log-level debug) has logged a subscription
+    for each of topics (a topic twice for two subscribers)."""
+    end = time.monotonic() + timeout
+    while True:
+        seen = [l.split("subscription '", 1)[1][:-1] for l in g.stderr().splitlines()
+                if ": debug: subscription '" in l]
+        if all(seen.count(t) >= topics.count(t) for t in topics):
+            return True
+        if time.monotonic() > end or g.proc.poll() is not None:
+            return False
+        time.sleep(0.02)
+
+
 def test_silence_change():
     """Music, digital silence, music again on stdin: the change into silence
     and the one out of it are both visible (previous_silence; genre-sub
@@ -715,18 +736,21 @@ def test_silence_change():
     data = (x * 32767).astype("<i2").tobytes()
     ep = endpoint()
     g = Genred("--input", "stdin:s16le:%d:1" % rate, "--publish", ep, "--change-hold", "1",
-               "--smoothing", "1.5", stdin=subprocess.PIPE)
+               "--smoothing", "1.5", "--log-level", "debug", stdin=subprocess.PIPE)
     tool = os.path.join(BUILD, "bin", "genre-sub")
-    pretty = subprocess.Popen([tool, "--count", "3", "--timeout", str(10 * SLOW), ep,
+    pretty = subprocess.Popen([tool, "--count", "3", "--timeout", str(20 * SLOW), ep,
                                "genre.change"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
     # README's Python example, which stops once nothing came for a while.
     example = subprocess.Popen(["/usr/bin/python3", os.path.join(SOURCE, "tools", "examples",
                                                                  "subscribe.py"), ep,
-                                "--timeout", str(3 * SLOW)], stdout=subprocess.PIPE,
+                                "--timeout", str(6 * SLOW)], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     sub = Subscriber(ep)
-    time.sleep(0.5 * SLOW)  # both subscribed before the audio comes
+    # All three subscribed before the audio comes (genred takes it in a few
+    # ms): genred logs each subscription it gets at debug level.
+    check(wait_subscriptions(g, ["", "genre.change", "genre.change", "genre.probs"], 30 * SLOW),
+          "the three subscribers have subscribed")
     g.proc.stdin.write(data)
     g.proc.stdin.close()
     check(g.wait(20 * SLOW) == 0, "clean exit\n" + g.stderr())

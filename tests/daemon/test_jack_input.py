@@ -6,7 +6,7 @@ ports, and a source port that appears after genred is connected then."""
 import subprocess
 import time
 
-from jackenv import JackTest, check
+from jackenv import EVENT_DEADLINE_S, JackTest, check, load_factor
 from probe_lines import ProbeReader
 
 
@@ -43,18 +43,21 @@ with JackTest() as jt:
     # Three inputs at once, each its own client: one port auto-connected to
     # the player; two ports interleaved (the player on in_1, the dummy's
     # silent capture on in_2); and a source that appears only after genred.
-    mono, r_mono = probe(jt, "mono", "jack:src:out", 3.2, "genred-mono")
-    stereo, r_stereo = probe(jt, "stereo", "jack:src:out,system:capture_1", 3.2, "genred-stereo")
-    late, r_late = probe(jt, "late", "jack:late:out", 4.5, "genred-late")
+    # The probes run for a fixed wall time, which the set-up below must not
+    # outlast on a loaded machine: it grows with the load.
+    slow = min(4.0, load_factor())
+    mono, r_mono = probe(jt, "mono", "jack:src:out", 3.2 * slow, "genred-mono")
+    stereo, r_stereo = probe(jt, "stereo", "jack:src:out,system:capture_1", 3.2 * slow,
+                             "genred-stereo")
+    late, r_late = probe(jt, "late", "jack:late:out", 4.5 * slow, "genred-late")
     for port in ("genred-mono:in_1", "genred-stereo:in_2", "genred-late:in_1"):
         jt.wait_port(port)
+    check(jt.wait_connection("genred-mono:in_1", "src:out"), "in_1 auto-connected to src:out")
     jt.spawn("late-player", [jt.bin("jack_play"), "-n", "late"])
     jt.wait_port("late:out")
     t_player = time.monotonic()
-    time.sleep(0.3)
-    check(jt.wait_connection("genred-mono:in_1", "src:out"), "in_1 auto-connected to src:out")
     for p in (mono, stereo, late):
-        p.wait(10)
+        p.wait(EVENT_DEADLINE_S)
         check(p.returncode == 0, "probe exits 0")
 
     check_flow(jt, r_mono.lines, 48000, 1, "mono")
