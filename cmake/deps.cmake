@@ -21,6 +21,23 @@ pkg_check_modules(MICROHTTPD REQUIRED IMPORTED_TARGET GLOBAL libmicrohttpd) # li
 find_library(LIQUID_LIBRARY liquid REQUIRED)
 find_package(ZLIB REQUIRED)                                               # zlib1g-dev
 set_target_properties(ZLIB::ZLIB PROPERTIES IMPORTED_GLOBAL TRUE)
+# genre-bridge (OSC and MQTT outputs) needs both; without them it is not
+# built and says so.
+pkg_check_modules(LIBLO IMPORTED_TARGET GLOBAL liblo)                     # liblo-dev
+pkg_check_modules(MOSQUITTO IMPORTED_TARGET GLOBAL libmosquitto)          # libmosquitto-dev
+set(GENRED_BRIDGE_DEFAULT OFF)
+if(LIBLO_FOUND AND MOSQUITTO_FOUND)
+    set(GENRED_BRIDGE_DEFAULT ON)
+endif()
+option(GENRED_WITH_BRIDGE "genre-bridge, genred to OSC and MQTT (liblo-dev, libmosquitto-dev)"
+    ${GENRED_BRIDGE_DEFAULT})
+if(GENRED_WITH_BRIDGE AND NOT (LIBLO_FOUND AND MOSQUITTO_FOUND))
+    message(FATAL_ERROR "GENRED_WITH_BRIDGE is ON but liblo or libmosquitto (Debian: liblo-dev, "
+        "libmosquitto-dev) was not found")
+endif()
+if(NOT GENRED_WITH_BRIDGE)
+    message(STATUS "genred: no liblo or libmosquitto; genre-bridge not built")
+endif()
 if(GENRED_WITH_JACK)
     pkg_check_modules(JACK REQUIRED IMPORTED_TARGET GLOBAL jack)
 endif()

@@ -4,6 +4,7 @@
 #include "input.h"
 #include "log.h"
 #include "regular_file.h"
+#include "tracker.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -16,7 +17,8 @@
 /* The scalar keys, shared by the file parser and the command line so both
  * accept exactly the same values. Lists (publish, streams) and the single
  * stream shorthand (input, name) are handled separately. */
-/* KEY_PLAYS: true (forever, -1), false (once, 0) or a number of plays. */
+/* KEY_PLAYS: true (forever, -1), false (once, 0) or a number of plays.
+ * KEY_CHOICE: one of a list of words, stored as its index (an enum). */
 typedef enum {
     KEY_NUMBER,
     KEY_INT,
@@ -24,7 +26,7 @@ typedef enum {
     KEY_PLAYS,
     KEY_TEXT,
     KEY_LOG_LEVEL,
-    KEY_DROP
+    KEY_CHOICE /* one word of `choices`, stored as its index */
 } key_kind;
 
 typedef struct {
@@ -32,28 +34,42 @@ typedef struct {
     key_kind kind;
     size_t offset, size;
     double lo, hi;
+    const char *const *choices; /* NULL-terminated */
 } key_info;
 
-#define NUM(field, lo, hi) #field, KEY_NUMBER, offsetof(genred_config, field), 0, lo, hi
-#define INT(field, lo, hi) #field, KEY_INT, offsetof(genred_config, field), 0, lo, hi
-#define BOOL(field)        #field, KEY_BOOL, offsetof(genred_config, field), 0, 0, 1
-#define TEXT(field, kind)                                                                          \
-#field, kind, offsetof(genred_config, field), sizeof(((genred_config *)0)->field), 0, 0
+/* Designated, so that each kind names only the members it uses. */
+#define KEY(field, k)      .name = #field, .kind = k, .offset = offsetof(genred_config, field)
+#define NUM(field, l, h)   KEY(field, KEY_NUMBER), .lo = l, .hi = h
+#define INT(field, l, h)   KEY(field, KEY_INT), .lo = l, .hi = h
+#define BOOL(field)        KEY(field, KEY_BOOL), .hi = 1
+#define TEXT(field, k)     KEY(field, k), .size = sizeof(((genred_config *)0)->field)
+#define CHOICE(field, all) KEY(field, KEY_CHOICE), .choices = all
+
+/* In the order of their enums (config.h). */
+static const char *const drop_policies[] = {"count", "isolate", NULL};
+static const char *const jack_client_modes[] = {"shared", "per_stream", NULL};
+static const char *const change_decoders[] = {"hold", "hmm", NULL}; /* tracker_decoder */
 
 static const key_info keys[] = {
     {NUM(hop, 0.01, 60)},
     {NUM(smoothing, 0, 3600)},
     {NUM(change_hold, 0, 3600)},
+    {CHOICE(change_decoder, change_decoders)},
+    {NUM(hmm_segment, 1, 36000)},
+    {NUM(hmm_exponent, 0.01, 1)},
+    {NUM(hmm_threshold, 0, 0.999)},
+    {NUM(hmm_hold, 0, 3600)},
     {NUM(silence_dbfs, -200, 0)},
     {NUM(status_interval, 0.1, 3600)},
     {NUM(ring_seconds, 0.1, 60)},
     {INT(send_hwm, 1, 1000000)},
     {BOOL(realtime)},
-    {"loop", KEY_PLAYS, offsetof(genred_config, loop), 0, 1, 1e9},
+    {KEY(loop, KEY_PLAYS), .lo = 1, .hi = 1e9},
     {BOOL(print)},
     {TEXT(model, KEY_TEXT)},
     {TEXT(log_level, KEY_LOG_LEVEL)},
-    {TEXT(drop_policy, KEY_DROP)},
+    {CHOICE(drop_policy, drop_policies)},
+    {CHOICE(jack_clients, jack_client_modes)},
     {TEXT(curve_secret_key, KEY_TEXT)},
     {TEXT(curve_allow, KEY_TEXT)},
     {BOOL(allow_plaintext_remote)},
@@ -79,9 +95,14 @@ int conf_defaults(genred_config *c)
     c->hop = 0.5;
     /* Chosen by genre-eval --events over the cross-validation folds of the
      * shipped model (nn/default_model/README.md, "Genre events"). */
-    c->smoothing = 0;
-    c->change_hold = 5.0;
-    c->silence_dbfs = -60.0;
+    c->smoothing = TRACKER_DEFAULT_SMOOTHING;
+    c->change_hold = TRACKER_DEFAULT_CHANGE_HOLD;
+    c->change_decoder = TRACKER_DEFAULT_DECODER;
+    c->hmm_segment = TRACKER_DEFAULT_HMM.segment;
+    c->hmm_exponent = TRACKER_DEFAULT_HMM.exponent;
+    c->hmm_threshold = TRACKER_DEFAULT_HMM.threshold;
+    c->hmm_hold = TRACKER_DEFAULT_HMM.hold;
+    c->silence_dbfs = TRACKER_DEFAULT_SILENCE_DBFS;
     c->status_interval = 5.0;
     c->ring_seconds = 2.0;
     c->send_hwm = 1000;
@@ -110,6 +131,28 @@ static int store_number(genred_config *c, const key_info *k, double v, const cha
     return 0;
 }
 
+/* Stores the index of word s among k->choices, or says which words there
+ * are ("drop_policy must be count or isolate, not 'never'"). */
+static int store_choice(genred_config *c, const key_info *k, const char *s, const char *where,
+                        char *err, size_t err_len)
+{
+    unsigned n = 0;
+    while (k->choices[n] && strcmp(k->choices[n], s))
+        n++;
+    if (k->choices[n]) {
+        *(int *)((char *)c + k->offset) = (int)n;
+        return 0;
+    }
+    char words[128] = "";
+    for (unsigned i = 0; k->choices[i]; i++) {
+        const char *sep = i == 0 ? "" : k->choices[i + 1] ? ", " : " or ";
+        size_t used = strlen(words);
+        snprintf(words + used, sizeof words - used, "%s%s", sep, k->choices[i]);
+    }
+    snprintf(err, err_len, "%s: %s must be %s, not '%s'", where, k->name, words, s);
+    return -1;
+}
+
 static int store_text(genred_config *c, const key_info *k, const char *s, const char *where,
                       char *err, size_t err_len)
 {
@@ -119,14 +162,7 @@ static int store_text(genred_config *c, const key_info *k, const char *s, const 
                  s);
         return -1;
     }
-    if (k->kind == KEY_DROP) {
-        if (strcmp(s, "count") && strcmp(s, "isolate")) {
-            snprintf(err, err_len, "%s: drop_policy must be count or isolate, not '%s'", where, s);
-            return -1;
-        }
-        c->drop_policy = strcmp(s, "count") ? DROP_ISOLATE : DROP_COUNT;
-        return 0;
-    }
+    if (k->kind == KEY_CHOICE) return store_choice(c, k, s, where, err, err_len);
     if (strlen(s) >= k->size) {
         snprintf(err, err_len, "%s: %s is too long (at most %zu bytes)", where, k->name,
                  k->size - 1);
@@ -144,7 +180,7 @@ int conf_set(genred_config *c, const char *key, const char *value, const char *f
         snprintf(err, err_len, "%s: unknown setting '%s'", flag, key);
         return -1;
     }
-    if (k->kind == KEY_TEXT || k->kind == KEY_LOG_LEVEL || k->kind == KEY_DROP)
+    if (k->kind == KEY_TEXT || k->kind == KEY_LOG_LEVEL || k->kind == KEY_CHOICE)
         return store_text(c, k, value, flag, err, err_len);
     int plays = k->kind == KEY_PLAYS;
     if (k->kind == KEY_BOOL || plays) {
@@ -169,6 +205,41 @@ int conf_set(genred_config *c, const char *key, const char *value, const char *f
         return -1;
     }
     return store_number(c, k, v, flag, err, err_len);
+}
+
+/* One key's value as the file would spell it. */
+static int format_value(const genred_config *c, const key_info *k, char *buf, size_t len)
+{
+    const char *field = (const char *)c + k->offset;
+    switch (k->kind) {
+    case KEY_NUMBER:
+        return snprintf(buf, len, "%g", *(const double *)field);
+    case KEY_INT:
+        return snprintf(buf, len, "%d", *(const int *)field);
+    case KEY_BOOL:
+        return snprintf(buf, len, "%s", *(const int *)field ? "true" : "false");
+    case KEY_PLAYS: {
+        int plays = *(const int *)field;
+        return plays > 0 ? snprintf(buf, len, "%d", plays)
+                         : snprintf(buf, len, "%s", plays ? "true" : "false");
+    }
+    case KEY_CHOICE:
+        return snprintf(buf, len, "\"%s\"", k->choices[*(const int *)field]);
+    default:
+        return snprintf(buf, len, "\"%s\"", field);
+    }
+}
+
+void conf_format_settings(const genred_config *c, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0] && used < len; i++) {
+        char value[CONFIG_TEXT_LEN + 3];
+        format_value(c, &keys[i], value, sizeof value);
+        int n = snprintf(buf + used, len - used, "%s%s = %s;", i ? " " : "", keys[i].name, value);
+        used += n > 0 ? (size_t)n : 0;
+    }
 }
 
 int conf_copy(genred_config *dst, const genred_config *src)

@@ -4,6 +4,8 @@
 #ifndef GENRED_CONFIG_H
 #define GENRED_CONFIG_H
 
+#include "tracker.h"
+
 #include <stddef.h>
 
 #define CONFIG_MAX_PUBLISH 8
@@ -11,6 +13,9 @@
 #define CONFIG_TEXT_LEN    512
 
 typedef enum { DROP_COUNT = 0, DROP_ISOLATE = 1 } config_drop_policy;
+/* JACK_SHARED: one client "genred" carries every JACK stream's ports;
+ * JACK_PER_STREAM: a client per stream, genred-<stream>. */
+typedef enum { JACK_SHARED = 0, JACK_PER_STREAM = 1 } config_jack_clients;
 
 typedef struct {
     char name[CONFIG_NAME_LEN];
@@ -25,15 +30,21 @@ typedef struct {
     config_stream *streams;
     unsigned n_publish;
     char publish[CONFIG_MAX_PUBLISH][CONFIG_TEXT_LEN];
-    char model[CONFIG_TEXT_LEN]; /* "" for the built-in model */
-    double hop;                  /* seconds between classifications */
-    double smoothing;            /* time constant of the probability smoothing, s; 0 = off */
-    double change_hold;          /* s a new top label must hold before genre.change */
-    double silence_dbfs;         /* window level below which the stream is silent */
-    double status_interval;      /* s between genre.status messages */
-    double ring_seconds;         /* input ring capacity, s */
-    int send_hwm;                /* ZeroMQ send high-water mark, messages per subscriber */
-    config_drop_policy drop_policy;
+    char model[CONFIG_TEXT_LEN];    /* "" for the built-in model */
+    double hop;                     /* seconds between classifications */
+    double smoothing;               /* time constant of the probability smoothing, s; 0 = off */
+    double change_hold;             /* s a new top label must hold before genre.change */
+    tracker_decoder change_decoder; /* how genre.change is decided */
+    double hmm_segment;             /* hmm decoder: expected s in one genre */
+    double hmm_exponent;            /* power of the model's probabilities as likelihoods */
+    double hmm_threshold;           /* posterior a new genre must reach */
+    double hmm_hold;                /* s it must then hold before genre.change */
+    double silence_dbfs;            /* window level below which the stream is silent */
+    double status_interval;         /* s between genre.status messages */
+    double ring_seconds;            /* input ring capacity, s */
+    int send_hwm;                   /* ZeroMQ send high-water mark, messages per subscriber */
+    int drop_policy;                /* config_drop_policy */
+    int jack_clients;               /* config_jack_clients */
     int realtime, print;
     int loop; /* file: inputs: 0 play once, -1 forever, N > 0 play N times in all */
     char log_level[16];
@@ -65,6 +76,10 @@ int conf_load_string(genred_config *c, const char *text, const char *name, char 
  * the option in errors ("--hop: ..."). 0, or -1 with err set. */
 int conf_set(genred_config *c, const char *key, const char *value, const char *flag, char *err,
              size_t err_len);
+
+/* The scalar settings in file syntax, on one line ("hop = 0.5; ..."):
+ * what --check-config reports as in effect. Truncated to len. */
+void conf_format_settings(const genred_config *c, char *buf, size_t len);
 
 /* Replaces the stream list by one stream. */
 void conf_set_input(genred_config *c, const char *name, const char *input);

@@ -121,9 +121,8 @@ static int read_one_key(const char *what, const char *path, mode_t forbidden, co
     return rc;
 }
 
-static int load_secret(curve_t *c, const char *path, char *err, size_t err_len)
+static int load_secret(curve_t *c, const char *what, const char *path, char *err, size_t err_len)
 {
-    const char *what = "curve_secret_key";
     if (read_one_key(what, path, 077, "CURVE key", c->secret, err, err_len)) return -1;
     if (zmq_curve_public(c->public, c->secret) != 0) {
         snprintf(err, err_len, "%s '%s': %s", what, path, zmq_strerror(zmq_errno()));
@@ -250,12 +249,10 @@ static int start_zap(curve_t *c, void *ctx, char *err, size_t err_len)
     return 0;
 }
 
-/* zmq_ctx NULL: the files are read and checked, but no ZAP handler runs. */
-curve_t *curve_create(void *zmq_ctx, const char *secret_key_path, const char *allow_path, char *err,
-                      size_t err_len)
+static curve_t *curve_alloc(const char *what, char *err, size_t err_len)
 {
     if (!zmq_has("curve")) {
-        snprintf(err, err_len, "curve_secret_key: this libzmq was built without CURVE");
+        snprintf(err, err_len, "%s: this libzmq was built without CURVE", what);
         return NULL;
     }
     curve_t *c = calloc(1, sizeof *c);
@@ -264,10 +261,34 @@ curve_t *curve_create(void *zmq_ctx, const char *secret_key_path, const char *al
         return NULL;
     }
     atomic_init(&c->denied, 0);
-    int rc = load_secret(c, secret_key_path, err, err_len);
+    return c;
+}
+
+/* zmq_ctx NULL: the files are read and checked, but no ZAP handler runs. */
+curve_t *curve_create(void *zmq_ctx, const char *secret_key_path, const char *allow_path, char *err,
+                      size_t err_len)
+{
+    curve_t *c = curve_alloc("curve_secret_key", err, err_len);
+    if (!c) return NULL;
+    int rc = load_secret(c, "curve_secret_key", secret_key_path, err, err_len);
     if (!rc && allow_path && allow_path[0])
         rc = load_allow_list(c, allow_path, err, err_len) ||
              (zmq_ctx && start_zap(c, zmq_ctx, err, err_len));
+    if (rc) {
+        curve_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+curve_t *curve_create_client(const char *what, const char *secret_key_path, char *err,
+                             size_t err_len)
+{
+    curve_t *c = curve_alloc(what, err, err_len);
+    if (!c) return NULL;
+    int rc = secret_key_path ? load_secret(c, what, secret_key_path, err, err_len)
+                             : zmq_curve_keypair(c->public, c->secret);
+    if (rc && !secret_key_path) snprintf(err, err_len, "%s: %s", what, zmq_strerror(zmq_errno()));
     if (rc) {
         curve_destroy(c);
         return NULL;

@@ -27,6 +27,13 @@ typedef struct curve curve_t;
  * (mode 0640); chmod 600 it". */
 curve_t *curve_create(void *zmq_ctx, const char *secret_key_path, const char *allow_path, char *err,
                       size_t err_len);
+/* A client identity, for programs that subscribe to genred (genre-web,
+ * genre-sub): the keypair of the secret key file at secret_key_path, read
+ * with the checks genred applies to its own key (`what`, e.g.
+ * "--client-key", names it in errors), or with a NULL path a fresh keypair
+ * for this run. Use with curve_apply_client. NULL with a one-line reason. */
+curve_t *curve_create_client(const char *what, const char *secret_key_path, char *err,
+                             size_t err_len);
 /* Reads and checks the same files without keeping or serving anything
  * (--check-config and reloads). 0, or -1 with the reason curve_create would
  * give. */

@@ -113,6 +113,8 @@ static void free_input(input_t *in)
     pthread_mutex_destroy(&in->error_lock);
     free((char *)in->opt.spec);
     free((char *)in->opt.client_name);
+    free((char *)in->opt.jack_client);
+    free((char *)in->opt.port_prefix);
     free(in);
 }
 
@@ -143,6 +145,8 @@ input_t *input_create(const input_options *opt, char *err, size_t err_len)
     in->opt = *opt;
     in->opt.spec = dup_or_null(opt->spec);
     in->opt.client_name = dup_or_null(opt->client_name ? opt->client_name : "genred");
+    in->opt.jack_client = dup_or_null(opt->jack_client);
+    in->opt.port_prefix = dup_or_null(opt->port_prefix);
     pthread_mutex_init(&in->error_lock, NULL);
     atomic_init(&in->rate, 0.0);
     atomic_init(&in->channels, 0);
@@ -151,7 +155,8 @@ input_t *input_create(const input_options *opt, char *err, size_t err_len)
     atomic_init(&in->nonfinite, 0);
     char why[128];
     in->arrivals = arrivals_create(why, sizeof why);
-    if (!in->opt.spec || !in->opt.client_name || !in->arrivals) {
+    if (!in->opt.spec || !in->opt.client_name || !in->arrivals ||
+        (opt->jack_client && !in->opt.jack_client) || (opt->port_prefix && !in->opt.port_prefix)) {
         snprintf(err, err_len, "input '%s': %s", opt->spec, in->arrivals ? "out of memory" : why);
         free_input(in);
         return NULL;

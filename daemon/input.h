@@ -30,9 +30,14 @@ typedef enum {
 typedef struct {
     const char *spec;
     const char *client_name; /* JACK client name, e.g. "genred" or "genred-<stream>" */
-    int realtime;            /* file: pace like a live source instead of full speed */
-    int loop;                /* file: 0 play once, -1 forever, N > 0 play N times in all */
-    double ring_seconds;     /* ring capacity in seconds of input; 0 = 2 s */
+    /* JACK inputs only: the client carrying this stream's ports when streams
+     * share one (NULL: client_name), and what their names start with
+     * ("<stream>_" gives <stream>_in_1...; NULL: in_1...). */
+    const char *jack_client;
+    const char *port_prefix;
+    int realtime;        /* file: pace like a live source instead of full speed */
+    int loop;            /* file: 0 play once, -1 forever, N > 0 play N times in all */
+    double ring_seconds; /* ring capacity in seconds of input; 0 = 2 s */
 } input_options;
 
 typedef struct input input_t;

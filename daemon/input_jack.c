@@ -1,14 +1,20 @@
-/* input_jack: `jack[:PORT[,PORT...]]`, a JACK client feeding the ring.
+/* input_jack: `jack[:PORT[,PORT...]]`, ports of a JACK client feeding the ring.
  *
- * One input port per source port (in_1..in_N; one port when none are
- * given), auto-connected to the sources. The process callback only copies
- * (one port) or interleaves (several) the port buffers into the ring.
+ * A stream has one input port per source port (PREFIXin_1..in_N; one port
+ * when none are given), auto-connected to the sources. Streams whose options
+ * name the same JACK client share it: a host is one client carrying every
+ * such stream's ports, so that 500 JACK streams are one client, not 500
+ * (JACK2 serves about 254 clients but 2048 ports). With
+ * jack_clients = "per_stream" each stream names its own client, a host of
+ * one. The process callback walks the host's live streams and copies (one
+ * port) or interleaves (several) each one's port buffers into its ring.
  *
- * A supervisor thread owns the client's life: it activates it, and when the
- * server goes away (jack_on_info_shutdown) it closes the dead client and
- * retries jack_client_open every RETRY_MS until the server is back, then
- * re-registers and reconnects the ports. It also reconnects a source port
- * that appears later (a player started after genred, or restarted). */
+ * A supervisor thread per host owns the client's life: it activates it, and
+ * when the server goes away (jack_on_info_shutdown) it closes the dead
+ * client and retries jack_client_open every RETRY_MS until the server is
+ * back, then re-registers and reconnects every stream's ports. It also
+ * reconnects a source port that appears later (a player started after
+ * genred, or restarted), and retries ports the server refused. */
 #include "input_backend.h"
 #include "log.h"
 
@@ -32,33 +38,59 @@ enum {
     RETRY_MS = 500,
 };
 
-typedef struct {
+typedef struct jack_host jack_host;
+
+typedef struct jack_source {
     input_t *in;
+    jack_host *host;
     unsigned nports;
     char *sources[MAX_PORTS]; /* source port names, NULL when not auto-connecting */
     float *scratch;           /* CHUNK_FRAMES * nports interleaved samples */
 
-    /* Owned by the main thread until start(), then by the supervisor. */
-    jack_client_t *client;
+    /* Under host->lock. The callback reads ports only after seeing
+     * `registered`, which is cleared only while it cannot run over them. */
     jack_port_t *ports[MAX_PORTS];
+    atomic_bool registered;
+    int said_refused; /* the server refused a port: said once per client */
+    int started;      /* between start and stop: linked into host->live */
+    struct jack_source *next_member;
+    _Atomic(struct jack_source *) next_live;
+} jack_source;
+
+struct jack_host {
+    char *name;      /* the client name asked for */
+    unsigned users;  /* streams holding it, under registry_lock */
+    jack_host *next; /* the registry, under registry_lock */
+
+    /* Everything below but the atomics is under lock, which the callback
+     * never takes. */
+    pthread_mutex_t lock;
+    jack_source *members; /* every stream opened on this host */
+    jack_client_t *client;
+    int active;
     int announced_wait;        /* "waiting for the server" said once per outage */
     jack_status_t open_status; /* of the last failed jack_client_open */
+
+    _Atomic(jack_source *) live; /* started members: the callback's list */
+    atomic_int in_callback;      /* 1 while the callback walks `live` */
 
     pthread_t supervisor;
     int supervisor_running;
     atomic_bool stop;
     atomic_bool server_gone;   /* set by the shutdown callback */
     atomic_bool ports_changed; /* set by the registration callback */
-} jack_source;
+};
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static jack_host *registry;
 
 /* ---- real-time path ---- */
 
-static int process(jack_nframes_t nframes, void *arg)
+static void feed(jack_source *s, jack_nframes_t nframes)
 {
-    jack_source *s = arg;
     if (s->nports == 1) {
         input_backend_push(s->in, jack_port_get_buffer(s->ports[0], nframes), nframes);
-        return 0;
+        return;
     }
     const float *buf[MAX_PORTS];
     for (unsigned k = 0; k < s->nports; k++)
@@ -72,6 +104,18 @@ static int process(jack_nframes_t nframes, void *arg)
         input_backend_push(s->in, s->scratch, (size_t)n * s->nports);
         done += n;
     }
+}
+
+static int process(jack_nframes_t nframes, void *arg)
+{
+    jack_host *h = arg;
+    /* Sequentially consistent with unlink_live's store and
+     * wait_callback_done's load: once close sees 0 after unlinking a
+     * stream, no callback can still be over it. */
+    atomic_store(&h->in_callback, 1);
+    for (jack_source *s = atomic_load(&h->live); s; s = atomic_load(&s->next_live))
+        if (atomic_load_explicit(&s->registered, memory_order_acquire)) feed(s, nframes);
+    atomic_store(&h->in_callback, 0);
     return 0;
 }
 
@@ -81,16 +125,15 @@ static void on_shutdown(jack_status_t code, const char *reason, void *arg)
 {
     (void)code;
     (void)reason;
-    jack_source *s = arg;
-    input_backend_set_state(s->in, INPUT_WAITING);
-    atomic_store(&s->server_gone, true);
+    jack_host *h = arg;
+    atomic_store(&h->server_gone, true);
 }
 
 static void on_registration(jack_port_id_t port, int registered, void *arg)
 {
     (void)port;
-    jack_source *s = arg;
-    if (registered) atomic_store(&s->ports_changed, true);
+    jack_host *h = arg;
+    if (registered) atomic_store(&h->ports_changed, true);
 }
 
 /* libjack prints every failed connection attempt; while the server is away
@@ -100,52 +143,107 @@ static void quiet(const char *msg)
     (void)msg;
 }
 
-/* ---- client life, non-real-time ---- */
+/* ---- ports and client, non-real-time, under host->lock ---- */
 
 /* Logs a state change and keeps it as the input's note or error. */
 #define say(s, level, ...) input_backend_say((s)->in, level, __VA_ARGS__)
 
-static void close_client(jack_source *s)
+/* The same line for every stream of the host. */
+static void say_all(jack_host *h, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void say_all(jack_host *h, int level, const char *fmt, ...)
 {
-    if (!s->client) return;
-    jack_client_close(s->client);
-    s->client = NULL;
-    memset(s->ports, 0, sizeof s->ports);
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    for (jack_source *s = h->members; s; s = s->next_member)
+        say(s, level, "%s", line);
 }
 
-/* Opens and sets up (but does not activate) a client. 0, or -1 when no
- * server answers (expected while waiting); other failures are said. */
-static int open_client(jack_source *s)
+static void set_state_all(jack_host *h, input_state state)
 {
-    jack_status_t status;
-    s->client = jack_client_open(s->in->opt.client_name, JackNoStartServer, &status);
-    s->open_status = s->client ? 0 : status;
-    if (!s->client) return -1;
+    for (jack_source *s = h->members; s; s = s->next_member)
+        if (s->started) input_backend_set_state(s->in, state);
+}
+
+static const char *port_prefix(const jack_source *s)
+{
+    return s->in->opt.port_prefix ? s->in->opt.port_prefix : "";
+}
+
+/* Only while the callback cannot be over s: not live, or no active client. */
+static void unregister_ports(jack_source *s)
+{
+    atomic_store(&s->registered, false);
     for (unsigned k = 0; k < s->nports; k++) {
-        char name[16];
-        snprintf(name, sizeof name, "in_%u", k + 1);
-        s->ports[k] =
-            jack_port_register(s->client, name, JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+        if (s->ports[k] && s->host->client) jack_port_unregister(s->host->client, s->ports[k]);
+        s->ports[k] = NULL;
+    }
+}
+
+/* Registers the stream's ports on the host's client and publishes the
+ * server's rate. 0, or -1 (said once) when the server refuses a port. */
+static int register_ports(jack_source *s)
+{
+    jack_client_t *c = s->host->client;
+    for (unsigned k = 0; k < s->nports; k++) {
+        char name[96]; /* a prefix is a stream name (< 64 bytes) and '_' */
+        snprintf(name, sizeof name, "%sin_%u", port_prefix(s), k + 1);
+        s->ports[k] = jack_port_register(c, name, JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
         if (!s->ports[k]) {
-            say(s, LOG_ERROR, "cannot register JACK port %s", name);
-            close_client(s);
+            if (!s->said_refused)
+                say(s, LOG_WARN,
+                    "cannot register JACK port %s:%s (the server's port table full? jackd "
+                    "--port-max raises it); retrying every 0.5 s",
+                    jack_get_client_name(c), name);
+            s->said_refused = 1;
+            unregister_ports(s);
             return -1;
         }
     }
-    atomic_store(&s->server_gone, false);
-    if (jack_set_process_callback(s->client, process, s) ||
-        jack_set_port_registration_callback(s->client, on_registration, s)) {
-        say(s, LOG_ERROR, "cannot set JACK callbacks on client %s",
-            jack_get_client_name(s->client));
-        close_client(s);
-        return -1;
-    }
-    jack_on_info_shutdown(s->client, on_shutdown, s);
-
+    s->said_refused = 0;
     /* The ring was sized for the channel count at open; that never changes.
      * The rate may differ if the server came back at another one. */
-    double rate = jack_get_sample_rate(s->client);
+    double rate = jack_get_sample_rate(c);
     if (rate != input_rate(s->in)) input_backend_set_format(s->in, rate, s->nports);
+    atomic_store_explicit(&s->registered, true, memory_order_release);
+    return 0;
+}
+
+static void close_client(jack_host *h)
+{
+    if (!h->client) return;
+    jack_client_close(h->client);
+    h->client = NULL;
+    h->active = 0;
+    for (jack_source *s = h->members; s; s = s->next_member) {
+        atomic_store(&s->registered, false);
+        memset(s->ports, 0, sizeof s->ports);
+    }
+}
+
+/* Opens and sets up (but does not activate) the client, with every
+ * member's ports. 0, or -1 when no server answers (expected while waiting);
+ * other failures are said. */
+static int open_client(jack_host *h)
+{
+    jack_status_t status;
+    h->client = jack_client_open(h->name, JackNoStartServer, &status);
+    h->open_status = h->client ? 0 : status;
+    if (!h->client) return -1;
+    atomic_store(&h->server_gone, false);
+    if (jack_set_process_callback(h->client, process, h) ||
+        jack_set_port_registration_callback(h->client, on_registration, h)) {
+        say_all(h, LOG_ERROR, "cannot set JACK callbacks on client %s",
+                jack_get_client_name(h->client));
+        close_client(h);
+        return -1;
+    }
+    jack_on_info_shutdown(h->client, on_shutdown, h);
+    for (jack_source *s = h->members; s; s = s->next_member)
+        register_ports(s);
     return 0;
 }
 
@@ -153,80 +251,233 @@ static int open_client(jack_source *s)
  * source that does not exist yet is retried when a port appears. */
 static void connect_sources(jack_source *s)
 {
+    jack_client_t *c = s->host->client;
     for (unsigned k = 0; k < s->nports && s->sources[k]; k++) {
         const char *ours = jack_port_name(s->ports[k]);
         if (jack_port_connected_to(s->ports[k], s->sources[k])) continue;
-        if (!jack_port_by_name(s->client, s->sources[k])) {
+        if (!jack_port_by_name(c, s->sources[k])) {
             say(s, LOG_WARN, "source port %s does not exist (yet); will connect when it appears",
                 s->sources[k]);
             continue;
         }
-        if (jack_connect(s->client, s->sources[k], ours))
+        if (jack_connect(c, s->sources[k], ours))
             say(s, LOG_WARN, "cannot connect JACK port %s", s->sources[k]);
     }
 }
 
-static int activate(jack_source *s)
+/* A started stream on an active client: running and connected once its
+ * ports are registered, waiting for them otherwise. */
+static void go_running(jack_source *s)
 {
-    if (jack_activate(s->client)) {
-        say(s, LOG_ERROR, "cannot activate JACK client %s", jack_get_client_name(s->client));
-        close_client(s);
-        return -1;
+    if (!atomic_load(&s->registered)) {
+        input_backend_set_state(s->in, INPUT_WAITING);
+        return;
     }
     input_backend_set_state(s->in, INPUT_RUNNING);
-    say(s, LOG_INFO, "JACK client %s running at %.0f Hz, %u port%s",
-        jack_get_client_name(s->client), input_rate(s->in), s->nports, s->nports == 1 ? "" : "s");
+    say(s, LOG_INFO, "JACK client %s running at %.0f Hz, %u port%s %s%s%s",
+        jack_get_client_name(s->host->client), input_rate(s->in), s->nports,
+        s->nports == 1 ? "" : "s", jack_port_short_name(s->ports[0]), s->nports == 1 ? "" : "..",
+        s->nports == 1 ? "" : jack_port_short_name(s->ports[s->nports - 1]));
     connect_sources(s);
-    s->announced_wait = 0;
+}
+
+static void activate(jack_host *h)
+{
+    if (jack_activate(h->client)) {
+        say_all(h, LOG_ERROR, "cannot activate JACK client %s", jack_get_client_name(h->client));
+        close_client(h);
+        return;
+    }
+    h->active = 1;
+    h->announced_wait = 0;
+    for (jack_source *s = h->members; s; s = s->next_member)
+        if (s->started) go_running(s);
+}
+
+static void wait_for_server(jack_host *h)
+{
+    set_state_all(h, INPUT_WAITING);
+    if (!h->announced_wait && h->open_status) { /* a set-up failure said its own line */
+        const char *server = getenv("JACK_DEFAULT_SERVER");
+        /* A server that answers but refuses is most often full: JACK2 has
+         * room for 256 clients. */
+        if (h->open_status & JackServerFailed)
+            say_all(h, LOG_WARN, "JACK server '%s' not running; retrying every 0.5 s",
+                    server ? server : "default");
+        else
+            say_all(h, LOG_WARN,
+                    "JACK server '%s' refused client '%s' (status 0x%x; is it full? JACK2 takes "
+                    "at most 256 clients, and with jack_clients = \"per_stream\" each JACK "
+                    "stream is one); retrying every 0.5 s",
+                    server ? server : "default", h->name, (unsigned)h->open_status);
+        h->announced_wait = 1;
+    }
+}
+
+/* ---- the supervisor ---- */
+
+static void sleep_us(long us)
+{
+    struct timespec t = {us / 1000000, (us % 1000000) * 1000L};
+    nanosleep(&t, NULL);
+}
+
+static int any_started(const jack_host *h)
+{
+    for (const jack_source *s = h->members; s; s = s->next_member)
+        if (s->started) return 1;
     return 0;
 }
 
-static void wait_for_server(jack_source *s)
+/* Every RETRY_MS: a client when the host has none, ports for streams the
+ * server refused them. */
+static void retry(jack_host *h)
 {
-    input_backend_set_state(s->in, INPUT_WAITING);
-    if (!s->announced_wait && s->open_status) { /* a set-up failure said its own line */
-        const char *server = getenv("JACK_DEFAULT_SERVER");
-        /* A server that answers but refuses is most often full: JACK2 has
-         * room for 256 clients, and each JACK stream is one. */
-        if (s->open_status & JackServerFailed)
-            say(s, LOG_WARN, "JACK server '%s' not running; retrying every 0.5 s",
-                server ? server : "default");
-        else
-            say(s, LOG_WARN,
-                "JACK server '%s' refused client '%s' (status 0x%x; is it full? JACK2 takes "
-                "at most 256 clients and each JACK stream is one); retrying every 0.5 s",
-                server ? server : "default", s->in->opt.client_name, (unsigned)s->open_status);
-        s->announced_wait = 1;
+    if (!h->client) {
+        if (open_client(h) == 0 && any_started(h)) activate(h);
+        if (!h->client) wait_for_server(h);
+        return;
     }
+    for (jack_source *s = h->members; s; s = s->next_member)
+        if (s->started && !atomic_load(&s->registered) && register_ports(s) == 0 && h->active)
+            go_running(s);
 }
 
-static void sleep_ms(long ms)
+static void supervise_tick(jack_host *h, long *since_retry_ms)
 {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
+    if (h->client && atomic_load(&h->server_gone)) {
+        set_state_all(h, INPUT_WAITING);
+        say_all(h, LOG_WARN, "JACK server went away; retrying every 0.5 s");
+        h->announced_wait = 1;
+        close_client(h);
+        *since_retry_ms = 0;
+    }
+    if (*since_retry_ms >= RETRY_MS) {
+        *since_retry_ms = 0;
+        retry(h);
+    }
+    if (h->active && atomic_exchange(&h->ports_changed, false))
+        for (jack_source *s = h->members; s; s = s->next_member)
+            if (s->started && atomic_load(&s->registered)) connect_sources(s);
 }
 
 static void *supervise(void *arg)
 {
-    jack_source *s = arg;
+    jack_host *h = arg;
     long since_retry_ms = RETRY_MS;
-    while (!atomic_load(&s->stop)) {
-        if (s->client && atomic_load(&s->server_gone)) {
-            say(s, LOG_WARN, "JACK server went away; retrying every 0.5 s");
-            s->announced_wait = 1;
-            close_client(s);
-            since_retry_ms = 0;
-        }
-        if (!s->client && since_retry_ms >= RETRY_MS) {
-            since_retry_ms = 0;
-            if (open_client(s) == 0) activate(s);
-            if (!s->client) wait_for_server(s);
-        }
-        if (s->client && atomic_exchange(&s->ports_changed, false)) connect_sources(s);
-        sleep_ms(TICK_MS);
+    while (!atomic_load(&h->stop)) {
+        pthread_mutex_lock(&h->lock);
+        supervise_tick(h, &since_retry_ms);
+        pthread_mutex_unlock(&h->lock);
+        sleep_us(TICK_MS * 1000L);
         since_retry_ms += TICK_MS;
     }
     return NULL;
+}
+
+/* ---- hosts: one per client name ---- */
+
+static jack_host *host_create(const char *name)
+{
+    jack_host *h = calloc(1, sizeof *h);
+    if (h && !(h->name = strdup(name))) {
+        free(h);
+        return NULL;
+    }
+    if (h) pthread_mutex_init(&h->lock, NULL);
+    return h;
+}
+
+static jack_host *host_acquire(const char *name)
+{
+    pthread_mutex_lock(&registry_lock);
+    jack_host *h = registry;
+    while (h && strcmp(h->name, name))
+        h = h->next;
+    if (!h && (h = host_create(name))) {
+        h->next = registry;
+        registry = h;
+    }
+    if (h) h->users++;
+    pthread_mutex_unlock(&registry_lock);
+    return h;
+}
+
+static void host_release(jack_host *h)
+{
+    pthread_mutex_lock(&registry_lock);
+    int last = --h->users == 0;
+    if (last) {
+        jack_host **link = &registry;
+        while (*link != h)
+            link = &(*link)->next;
+        *link = h->next;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    if (!last) return;
+    atomic_store(&h->stop, true);
+    if (h->supervisor_running) pthread_join(h->supervisor, NULL);
+    close_client(h);
+    pthread_mutex_destroy(&h->lock);
+    free(h->name);
+    free(h);
+}
+
+/* Adds s to its host's members, on the host's client if the server is up:
+ * the real rate is then known before the ring and the pipeline are sized;
+ * otherwise s starts at 48 kHz and the supervisor publishes the real rate
+ * when the server arrives. */
+static void host_join(jack_host *h, jack_source *s)
+{
+    pthread_mutex_lock(&h->lock);
+    jack_source **link = &h->members;
+    while (*link)
+        link = &(*link)->next_member;
+    *link = s; /* in config order, so the ports are listed that way */
+    if (!h->client)
+        open_client(h); /* with every member's ports, s's included */
+    else
+        register_ports(s);
+    if (!atomic_load(&s->registered)) input_backend_set_format(s->in, 48000, s->nports);
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void unlink_live(jack_source *s)
+{
+    if (!s->started) return;
+    s->started = 0;
+    _Atomic(jack_source *) *link = &s->host->live;
+    for (jack_source *t; (t = atomic_load(link)); link = &t->next_live)
+        if (t == s) {
+            atomic_store(link, atomic_load(&s->next_live));
+            return;
+        }
+}
+
+/* Returns once no callback can be over a stream unlinked before the call:
+ * callbacks are short and never block, so this is a brief wait. */
+static void wait_callback_done(jack_host *h)
+{
+    while (atomic_load(&h->in_callback))
+        sleep_us(100);
+}
+
+/* Takes s off its host for good: no callback touches it once this returns. */
+static void host_leave(jack_host *h, jack_source *s)
+{
+    pthread_mutex_lock(&h->lock);
+    unlink_live(s);
+    pthread_mutex_unlock(&h->lock);
+    wait_callback_done(h);
+    pthread_mutex_lock(&h->lock);
+    jack_source **link = &h->members;
+    while (*link && *link != s)
+        link = &(*link)->next_member;
+    if (*link) *link = s->next_member;
+    /* The last stream's ports go with the client. */
+    if (h->members) unregister_ports(s);
+    pthread_mutex_unlock(&h->lock);
+    host_release(h);
 }
 
 /* ---- back-end ops ---- */
@@ -234,13 +485,24 @@ static void *supervise(void *arg)
 static int jack_start(input_t *in, char *err, size_t err_len)
 {
     jack_source *s = in->priv;
-    if (s->client) activate(s);
-    if (!s->client) wait_for_server(s);
-    if (pthread_create(&s->supervisor, NULL, supervise, s)) {
+    jack_host *h = s->host;
+    pthread_mutex_lock(&h->lock);
+    s->started = 1;
+    atomic_store(&s->next_live, atomic_load(&h->live));
+    atomic_store(&h->live, s);
+    if (h->client && !h->active)
+        activate(h);
+    else if (h->active)
+        go_running(s);
+    if (!h->client) wait_for_server(h);
+    if (!h->supervisor_running && pthread_create(&h->supervisor, NULL, supervise, h) == 0)
+        h->supervisor_running = 1;
+    int ok = h->supervisor_running;
+    pthread_mutex_unlock(&h->lock);
+    if (!ok) {
         snprintf(err, err_len, "input '%s': cannot start the JACK supervisor thread", in->opt.spec);
         return -1;
     }
-    s->supervisor_running = 1;
     return 0;
 }
 
@@ -248,9 +510,7 @@ static void jack_close(input_t *in)
 {
     jack_source *s = in->priv;
     if (!s) return;
-    atomic_store(&s->stop, true);
-    if (s->supervisor_running) pthread_join(s->supervisor, NULL);
-    close_client(s);
+    if (s->host) host_leave(s->host, s);
     for (unsigned k = 0; k < MAX_PORTS; k++)
         free(s->sources[k]);
     free(s->scratch);
@@ -258,10 +518,15 @@ static void jack_close(input_t *in)
     in->priv = NULL;
 }
 
+/* Stops feeding the stream now, so that many streams stop together;
+ * jack_close waits for the callback. */
 static void jack_request_stop(input_t *in)
 {
     jack_source *s = in->priv;
-    if (s) atomic_store(&s->stop, true);
+    if (!s || !s->host) return;
+    pthread_mutex_lock(&s->host->lock);
+    unlink_live(s);
+    pthread_mutex_unlock(&s->host->lock);
 }
 
 static const input_backend_ops jack_ops = {"jack", jack_start, jack_close, jack_request_stop};
@@ -310,16 +575,16 @@ int input_jack_open(input_t *in, const char *args, char *err, size_t err_len)
         return -1;
     }
     s->scratch = malloc(sizeof *s->scratch * CHUNK_FRAMES * s->nports);
-    if (!s->scratch) {
+    s->host = s->scratch
+                  ? host_acquire(in->opt.jack_client ? in->opt.jack_client : in->opt.client_name)
+                  : NULL;
+    if (!s->host) {
         snprintf(err, err_len, "input '%s': out of memory", in->opt.spec);
         jack_close(in);
         return -1;
     }
     jack_set_error_function(quiet);
     jack_set_info_function(quiet);
-    /* A server that is up now gives the real rate before the ring and the
-     * pipeline are sized; otherwise start at 48 kHz and let the supervisor
-     * publish the real rate when the server arrives. */
-    if (open_client(s)) input_backend_set_format(in, 48000, s->nports);
+    host_join(s->host, s);
     return 0;
 }

@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,8 @@ typedef struct {
     /* Sized at start from the config. */
     stream_slot *streams;
     unsigned n_streams;
-    int running; /* inputs were started */
+    int running;            /* inputs were started */
+    atomic_int stop_signal; /* SIGINT or SIGTERM once one asked genred to stop */
 
     pthread_mutex_t lock; /* model id and cpu figures, read by the status thread */
     char model_id[MODEL_ID_LEN + 1];
@@ -79,37 +81,50 @@ typedef struct {
     double last_cpu_s;
 } app;
 
+/* The defaults shown are read from conf_defaults, the one place the
+ * parser takes them from, so --help cannot drift from the real ones. */
 static void usage(FILE *out)
 {
+    genred_config d;
+    if (conf_defaults(&d)) return;
     fprintf(out,
             "Usage: genred [OPTION]...\n"
             "Classifies the music genre of live audio and publishes it over ZeroMQ.\n\n"
             "  -c, --config FILE       settings file (default " CONFIG_DEFAULT_PATH " if present)\n"
-            "      --check-config      validate the settings and the model, then exit 0 or 1\n"
+            "      --check-config      validate the settings and the model, print the settings\n"
+            "                          in effect, then exit 0 or 1\n"
             "  -i, --input SPEC        portaudio[:DEVICE] | jack[:PORT,...] |\n"
             "                          stdin[:FORMAT:RATE:CHANNELS] | file:PATH\n"
-            "  -n, --name NAME         stream name for --input (default main)\n"
+            "  -n, --name NAME         stream name for --input (default %s)\n"
             "  -p, --publish ENDPOINT  ZeroMQ endpoint to bind; repeatable\n"
-            "                          (default tcp://127.0.0.1:5556)\n"
+            "                          (default %s)\n"
             "  -m, --model FILE        model file (default: the built-in model)\n"
-            "      --hop SECONDS       time between classifications (0.5)\n"
-            "      --smoothing SECONDS probability smoothing time constant, 0 = off (1.5)\n"
-            "      --change-hold SECONDS  how long a new genre must hold (2)\n"
-            "      --silence-dbfs DB   level below which a stream is silent (-60)\n"
-            "      --status-interval SECONDS  genre.status period (5)\n"
-            "      --send-hwm N        messages queued per subscriber (1000)\n"
-            "      --drop-policy P     count | isolate (see README)\n"
-            "      --ring-seconds S    input buffer length (2)\n"
+            "      --hop SECONDS       time between classifications (%g)\n"
+            "      --smoothing SECONDS probability smoothing time constant, 0 = off (%g)\n"
+            "      --change-hold SECONDS  how long a new genre must hold (%g)\n"
+            "      --change-decoder D  hold | hmm: how genre.change is decided (%s)\n"
+            "      --hmm-segment S, --hmm-exponent X, --hmm-threshold P, --hmm-hold S\n"
+            "                          the hmm decoder's settings (%g, %g, %g, %g)\n"
+            "      --silence-dbfs DB   level below which a stream is silent (%g)\n"
+            "      --status-interval SECONDS  genre.status period (%g)\n"
+            "      --send-hwm N        messages queued per subscriber (%d)\n"
+            "      --drop-policy P     count | isolate (%s; see README)\n"
+            "      --ring-seconds S    input buffer length (%g)\n"
             "      --realtime          file input: pace like a live source\n"
             "      --loop[=N]          file input: start again at the end (N: play N times)\n"
             "      --print             print a line per update on stdout\n"
             "      --wait-subscriber   start the inputs once a subscriber is connected\n"
-            "      --log-level LEVEL   error | warn | info | debug (info)\n"
+            "      --log-level LEVEL   error | warn | info | debug (%s)\n"
             "      --list-devices      list PortAudio capture devices\n"
             "      --model-info        print the model's labels and front-end as JSON\n"
             "      --gen-keys DIR      write a CURVE keypair DIR/curve.key, DIR/curve.pub\n"
             "  -h, --help              this help\n"
-            "  -V, --version           version and built-in model\n");
+            "  -V, --version           version and built-in model\n",
+            d.streams[0].name, d.publish[0], d.hop, d.smoothing, d.change_hold,
+            d.change_decoder == TRACKER_DECODE_HMM ? "hmm" : "hold", d.hmm_segment, d.hmm_exponent,
+            d.hmm_threshold, d.hmm_hold, d.silence_dbfs, d.status_interval, d.send_hwm,
+            d.drop_policy == DROP_ISOLATE ? "isolate" : "count", d.ring_seconds, d.log_level);
+    conf_free(&d);
 }
 
 enum {
@@ -133,6 +148,11 @@ static const struct option long_options[] = {
     {"hop", required_argument, NULL, OPT_SET},
     {"smoothing", required_argument, NULL, OPT_SET},
     {"change-hold", required_argument, NULL, OPT_SET},
+    {"change-decoder", required_argument, NULL, OPT_SET},
+    {"hmm-segment", required_argument, NULL, OPT_SET},
+    {"hmm-exponent", required_argument, NULL, OPT_SET},
+    {"hmm-threshold", required_argument, NULL, OPT_SET},
+    {"hmm-hold", required_argument, NULL, OPT_SET},
     {"silence-dbfs", required_argument, NULL, OPT_SET},
     {"status-interval", required_argument, NULL, OPT_SET},
     {"send-hwm", required_argument, NULL, OPT_SET},
@@ -336,8 +356,11 @@ static model_t *load_model(const cli *a, const genred_config *cfg, const char *f
 
 static pipeline_settings settings_of(const genred_config *cfg)
 {
-    pipeline_settings s = {cfg->hop, cfg->smoothing, cfg->change_hold, cfg->silence_dbfs,
-                           cfg->print};
+    tracker_hmm_settings hmm = {cfg->hmm_segment, cfg->hmm_exponent, cfg->hmm_threshold,
+                                cfg->hmm_hold};
+    pipeline_settings s = {
+        {cfg->hop, cfg->smoothing, cfg->change_hold, cfg->silence_dbfs, cfg->change_decoder, hmm},
+        cfg->print};
     return s;
 }
 
@@ -361,6 +384,15 @@ static void stream_status(app *g, unsigned i, publisher_t *pub, message_stream_s
     input_note(g->streams[i].input, s->note, sizeof s->note);
     if (s->stats.stalled_s > 0) /* the input has not noticed: say it here */
         snprintf(s->note, sizeof s->note, "no audio for %.0f s", s->stats.stalled_s);
+    /* After a stop signal no more audio is analysed: the closing status
+     * says the stream ended and why, as an ordinary end of input does,
+     * rather than "running". An input that ended or failed keeps its own. */
+    int sig = atomic_load(&g->stop_signal);
+    if (sig && strcmp(s->stats.state, "ended") && strcmp(s->stats.state, "failed")) {
+        s->stats.state = "ended";
+        snprintf(s->note, sizeof s->note, "genred stopped by %s",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+    }
     s->latency_n =
         publisher_take_latency(pub, s->name, &s->latency_p50, &s->latency_p99, &s->latency_max);
 }
@@ -398,6 +430,22 @@ static void set_model_id(app *g, const char *id)
     pthread_mutex_unlock(&g->lock);
 }
 
+/* With several streams, each has its own PortAudio client genred-<stream>,
+ * and its JACK ports are <stream>_in_N on the one client genred, or in_N on
+ * its own genred-<stream> (jack_clients = "per_stream"). One stream is
+ * genred, in_N either way. */
+static void name_clients(const app *g, const config_stream *s, input_options *io,
+                         char client[CONFIG_NAME_LEN + 8], char prefix[CONFIG_NAME_LEN + 2])
+{
+    int several = g->n_streams > 1;
+    snprintf(client, CONFIG_NAME_LEN + 8, several ? "genred-%s" : "genred", s->name);
+    if (several && g->cfg.jack_clients == JACK_SHARED) {
+        snprintf(prefix, CONFIG_NAME_LEN + 2, "%s_", s->name);
+        io->jack_client = "genred";
+        io->port_prefix = prefix;
+    }
+}
+
 static int start_streams(app *g, char *err, size_t len)
 {
     g->streams = calloc(g->cfg.n_streams, sizeof *g->streams);
@@ -409,9 +457,13 @@ static int start_streams(app *g, char *err, size_t len)
     for (unsigned i = 0; i < g->n_streams; i++) {
         const config_stream *s = &g->cfg.streams[i];
         g->streams[i].conf = *s;
-        char client[CONFIG_NAME_LEN + 8];
-        snprintf(client, sizeof client, g->n_streams > 1 ? "genred-%s" : "genred", s->name);
-        input_options io = {s->input, client, g->cfg.realtime, g->cfg.loop, g->cfg.ring_seconds};
+        char client[CONFIG_NAME_LEN + 8], prefix[CONFIG_NAME_LEN + 2];
+        input_options io = {.spec = s->input,
+                            .client_name = client,
+                            .realtime = g->cfg.realtime,
+                            .loop = g->cfg.loop,
+                            .ring_seconds = g->cfg.ring_seconds};
+        name_clients(g, s, &io, client, prefix);
         g->streams[i].input = input_create(&io, err, len);
         if (!g->streams[i].input) return -1;
         pipeline_options po = {s->name, g->streams[i].input, g->publisher, g->model,
@@ -427,10 +479,12 @@ static int run_streams(app *g, char *err, size_t len)
     for (unsigned i = 0; i < g->n_streams; i++)
         if (pipeline_start(g->streams[i].pipeline, err, len)) return -1;
     for (unsigned i = 0; i < g->n_streams; i++) {
-        if (input_start(g->streams[i].input, err, len)) return -1;
+        /* Said before the start, whose audio the worker may log at once:
+         * the input was opened (its format known) by input_create. */
         log_info("stream '%s': %s (%g Hz, %u channel(s))", g->streams[i].conf.name,
                  g->streams[i].conf.input, input_rate(g->streams[i].input),
                  input_channels(g->streams[i].input));
+        if (input_start(g->streams[i].input, err, len)) return -1;
     }
     return 0;
 }
@@ -484,9 +538,10 @@ static void warn_fixed_settings(const genred_config *old, const genred_config *n
         log_warn("reload: publish endpoints changed; restart genred to apply");
     if (old->send_hwm != new->send_hwm || old->drop_policy != new->drop_policy ||
         old->ring_seconds != new->ring_seconds || old->status_interval != new->status_interval ||
-        old->realtime != new->realtime || old->loop != new->loop)
-        log_warn("reload: send_hwm, drop_policy, ring_seconds, status_interval, realtime and loop "
-                 "need a restart to change");
+        old->realtime != new->realtime || old->loop != new->loop ||
+        old->jack_clients != new->jack_clients)
+        log_warn("reload: send_hwm, drop_policy, ring_seconds, status_interval, realtime, loop "
+                 "and jack_clients need a restart to change");
 }
 
 static void reload(app *g)
@@ -576,8 +631,7 @@ static int supervise(app *g, supervision *sv, int *failed)
     }
     if (flowing && !sv->ready) {
         sv->ready = 1;
-        notify_ready();
-        log_info("audio is flowing");
+        notify_ready(); /* each worker logs its own "audio is flowing" */
     }
     if (wd_usec && alive && now - sv->last_watchdog >= (int64_t)wd_usec * 1000 / 2) {
         notify_watchdog();
@@ -604,7 +658,10 @@ static int wait_for_subscriber(app *g, const sigset_t *set)
     log_info("waiting for a subscriber before starting the input(s)");
     while (!publisher_subscribed(g->publisher)) {
         int sig = next_signal(set);
-        if (sig == SIGINT || sig == SIGTERM) return -1;
+        if (sig == SIGINT || sig == SIGTERM) {
+            atomic_store(&g->stop_signal, sig);
+            return -1;
+        }
     }
     /* Give ZeroMQ a moment to attach the subscriber's filter on every
      * endpoint before the first message. */
@@ -621,6 +678,7 @@ static int run(app *g, const sigset_t *set)
         int sig = next_signal(set);
         if (sig == SIGINT || sig == SIGTERM) {
             log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+            atomic_store(&g->stop_signal, sig);
             notify_stopping();
             return 0;
         }
@@ -638,14 +696,14 @@ static int print_model_info(const model_t *m)
     json_t *labels = json_array();
     for (unsigned i = 0; i < m->n_labels; i++)
         json_array_append_new(labels, json_string(m->labels[i]));
-    json_t *info =
-        json_pack("{s:s, s:o, s:b, s:i, s:{s:f, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i}}", "id",
-                  m->id, "labels", labels, "deltas", (int)m->deltas, "n_inputs", (int)m->n_inputs,
-                  "frontend", "sample_rate", m->frontend.mfcc.sample_rate, "n_fft",
-                  (int)m->frontend.mfcc.n_fft, "hop", (int)m->frontend.mfcc.hop, "n_mels",
-                  (int)m->frontend.mfcc.n_mels, "n_coeffs", (int)m->frontend.mfcc.n_coeffs, "fmin",
-                  m->frontend.mfcc.fmin, "fmax", m->frontend.mfcc.fmax, "window_seconds",
-                  m->frontend.window_seconds, "window_frames", (int)frames);
+    json_t *info = json_pack(
+        "{s:s, s:o, s:b, s:b, s:i, s:{s:f, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i}}", "id", m->id,
+        "labels", labels, "deltas", (int)m->deltas, "no_c0", (int)m->no_c0, "n_inputs",
+        (int)m->n_inputs, "frontend", "sample_rate", m->frontend.mfcc.sample_rate, "n_fft",
+        (int)m->frontend.mfcc.n_fft, "hop", (int)m->frontend.mfcc.hop, "n_mels",
+        (int)m->frontend.mfcc.n_mels, "n_coeffs", (int)m->frontend.mfcc.n_coeffs, "fmin",
+        m->frontend.mfcc.fmin, "fmax", m->frontend.mfcc.fmax, "window_seconds",
+        m->frontend.window_seconds, "window_frames", (int)frames);
     json_dumpf(info, stdout, JSON_INDENT(2));
     putchar('\n');
     json_decref(info);
@@ -699,8 +757,12 @@ int main(int argc, char **argv)
         return 0;
     }
     if (g.args.check_config) {
-        printf("genred: configuration OK (%s, model '%s', %u stream(s))\n",
-               g.config_file ? g.config_file : "built-in defaults", m->id, g.cfg.n_streams);
+        char settings[4096];
+        conf_format_settings(&g.cfg, settings, sizeof settings);
+        printf("genred: configuration OK (%s, model '%s', %u stream(s))\n"
+               "genred: settings: %s\n",
+               g.config_file ? g.config_file : "built-in defaults", m->id, g.cfg.n_streams,
+               settings);
         model_destroy(m);
         conf_free(&g.cfg);
         return 0;

@@ -1,5 +1,6 @@
 #include "messages.h"
 
+#include "config.h"
 #include "publisher.h"
 #include "utf8.h"
 
@@ -9,19 +10,11 @@
  * 0.9812354 rather than 0.98123539999999998. */
 #define JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(7))
 
-const char *message_topic_name(message_topic t)
-{
-    switch (t) {
-    case MESSAGE_PROBS:
-        return "genre.probs";
-    case MESSAGE_CHANGE:
-        return "genre.change";
-    case MESSAGE_STATUS:
-    case MESSAGE_TOPICS:
-        break;
-    }
-    return "genre.status";
-}
+/* What the protocol promises receivers is what the model format and the
+ * config allow. */
+_Static_assert(PROTOCOL_LABELS_MAX == MODEL_MAX_LABELS, "labels per model");
+_Static_assert(PROTOCOL_LABEL_LEN == MODEL_MAX_LABEL_LEN, "bytes per label");
+_Static_assert(PROTOCOL_NAME_LEN >= CONFIG_NAME_LEN - 1, "bytes per stream name");
 
 /* Encodes and frees msg (jansson's setters accept and ignore NULL, so a
  * failed allocation anywhere ends here as NULL). */
@@ -55,7 +48,8 @@ static json_t *label_or_null(const model_t *m, int state)
 
 static json_t *head(const message_source *s)
 {
-    return json_pack("{s:i, s:s, s:I, s:I, s:s}", "v", 1, "stream", s->stream, "time_ms",
+    return json_pack("{s:i, s:s, s:I, s:I, s:I, s:I, s:s}", "v", 1, "stream", s->stream, "seq",
+                     (json_int_t)s->seq, "started_ms", (json_int_t)s->started_ms, "time_ms",
                      (json_int_t)wallclock_ms(), "position", (json_int_t)s->position, "model",
                      s->model->id);
 }

@@ -9,9 +9,17 @@
  * All times are integers in ms since the Unix epoch (wall clock); positions
  * count input frames (at the input's sample rate) since the stream started.
  *
+ * Topic names, which topics are cached for late subscribers and the size
+ * limits (a body is at most 256 KiB) are in protocol.h and protocol.c.
+ *
  * genre.probs (every hop, per stream)
  *   v           int     1
  *   stream      string  stream name
+ *   seq         int     1 for the stream's first genre.probs since genred
+ *                       started, one more for each after it (a gap means
+ *                       messages were lost on the way)
+ *   started_ms  int     when genred started: a new value means a new run,
+ *                       whose seq counts from 1 again
  *   time_ms     int     when the message was made
  *   position    int     input frames consumed when this window completed
  *                       (the resampler's look-ahead may add a few frames)
@@ -21,15 +29,19 @@
  *   top         string|null  label with the highest smoothed probability;
  *                       null while the stream is silent
  *   p           number  smoothed probability of top (0 when silent)
- *   probs       [number] smoothed probabilities, model order, sum 1 (1e-4)
+ *   probs       [number] smoothed probabilities (change_decoder "hmm": the
+ *                       filtered posterior), model order, sum 1 (1e-4)
  *   raw         [number] this window's unsmoothed probabilities, sum 1
  *   silence     bool    window level below silence_dbfs
  *   level_dbfs  number  RMS level of the window about its mean, dBFS (-200 for
  *                       digital 0 or a bare DC offset)
  *
  * genre.change (per stream, when the smoothed top label, or silence,
- * changed and then held for change_hold seconds of audio)
+ * changed and then held for change_hold seconds of audio; change_decoder
+ * "hmm": when a new label's filtered probability reached hmm_threshold, or
+ * silence came, and held for hmm_hold seconds)
  *   v, stream, time_ms, position, model  as above
+ *   seq, started_ms  as above, counting this stream's genre.change messages
  *   previous    string|null  label before (null: silence or nothing yet)
  *   new         string|null  label now (null: silence)
  *   silence     bool    the stream has become silent (new is null)
@@ -55,12 +67,13 @@
  *     state     string  starting|running|waiting|ended|failed; waiting
  *                       also while an input that is open has delivered no
  *                       audio for 4 hops (2 s at least): a stalled pipe
- *                       (note then says "no audio for N s")
+ *                       (note then says "no audio for N s"); ended, with
+ *                       note "genred stopped by SIGTERM", after a stop signal
  *     error     string  the input's last error or warning ("" if none, and
  *                       again "" once the input runs normally after it)
  *     note      string  the input's last ordinary status line, such as
  *                       "stdin: end of input" or "JACK client genred running
- *                       at 48000 Hz, 2 ports" ("" if none; until
+ *                       at 48000 Hz, 2 ports in_1..in_2" ("" if none; until
  *                       recently these lines were in error)
  *     rate      number  input sample rate, Hz
  *     channels  int
@@ -77,13 +90,45 @@
  *               callback or reader pushed that block) to the send of its
  *               genre.probs, over the hops since the previous status
  *
- * Late subscribers: a subscription that matches genre.probs (including ""
- * = everything) makes genred resend the latest genre.probs of every stream
- * at once, and one that matches genre.change the latest genre.change of
- * every stream that has had one, so a late subscriber learns the current
- * state without waiting for the next hop or change. Resent messages are
- * the original ones (same time_ms and position), and they go to every
- * matching subscriber: others may see a message twice.
+ * Late subscribers get the current state from a snapshot: besides its
+ * topics, a subscriber subscribes to "snapshot/NONCE/PREFIX", NONCE 1 to 32
+ * random characters of [A-Za-z0-9_-] and PREFIX a topic prefix ("" for all,
+ * "genre.change"). genred answers with the latest genre.probs of every
+ * stream, then the latest genre.change of every stream that has had one,
+ * those whose topic starts with PREFIX, each as two frames: the topic
+ * "snapshot/NONCE/genre.change" (or .../genre.probs) and the original body,
+ * same seq, time_ms and position. Only that subscriber has that
+ * subscription, so only it gets them; nobody else sees a message twice.
+ * Snapshots are answered in turn, at most 8 MiB/s in all, so a flood of
+ * requests costs bounded bandwidth. ZeroMQ resends a subscriber's
+ * subscriptions when it reconnects, so it gets a fresh snapshot each time.
+ * (A subscriber to "" receives every snapshot: ignore topics you do not
+ * know, as the protocol asks anyway, or subscribe to "genre." instead.)
+ *
+ * Duplicates: a message can still arrive twice, in a snapshot after a
+ * reconnect, or live and then in a snapshot that was answered later.
+ * Receivers keep, per (topic, stream), the started_ms and seq of the last
+ * message they took, and drop one with the same started_ms and a seq not
+ * above it; a different started_ms is a restarted genred (take it).
+ * genre-sub, genre-hub, genre-web and tools/examples do; protocol_seen.h
+ * is the rule in C. genre.status carries no seq: it is a periodic report,
+ * and one seen twice says nothing new.
+ *
+ * Why a snapshot subscription on the same socket: genred used to resend its
+ * latest messages on the PUB socket to every matching subscriber whenever
+ * one subscribed, so a day's genre.change log held each change once per
+ * subscriber that joined, and through genre-hub a late subscriber got every
+ * cached message twice. The ZeroMQ guide's Clone pattern answers late
+ * joiners from a second, ROUTER socket; that would mean a second endpoint to
+ * configure, secure with CURVE and open in firewalls for genred and the hub,
+ * and a second connection in every client, whose snapshot races the
+ * subscription. An XPUB cannot address one subscriber (ZMQ_XPUB_WELCOME_MSG
+ * is fixed text; ZMQ_XPUB_MANUAL_LAST_VALUE reaches one subscriber with one
+ * message only, and manual mode misattributes subscriptions when a peer
+ * sends data frames), but a topic only one subscriber has subscribed to
+ * does the same, in order with the live messages, through CURVE and the hub
+ * unchanged, with nothing to configure. The sequence numbers are the Clone
+ * pattern's: they let a receiver drop what it has, whatever path it came by.
  *
  * Slow subscribers (drop_policy): ZeroMQ queues up to send_hwm messages per
  * subscriber. "count" (default) sets ZMQ_XPUB_NODROP and sends without
@@ -95,7 +140,7 @@
  * genred and not counted. Either way the pipeline never waits.
  *
  * Size limits (protocol_limits.h): a topic is at most 79 bytes, a body
- * 16 MiB; a peer that sends a longer subscription or message is
+ * 256 KiB; a peer that sends a longer subscription or message is
  * disconnected.
  *
  * Every builder returns the JSON text (free() it), or NULL when out of
@@ -105,21 +150,19 @@
 
 #include "model.h"
 #include "pipeline.h"
+#include "protocol.h"
 #include "tracker.h"
 
 #include <stdint.h>
-
-typedef enum { MESSAGE_PROBS, MESSAGE_CHANGE, MESSAGE_STATUS, MESSAGE_TOPICS } message_topic;
-
-/* "genre.probs", "genre.change", "genre.status". */
-const char *message_topic_name(message_topic t);
 
 /* What every per-stream message says about where it comes from. */
 typedef struct {
     const char *stream;
     const model_t *model;
-    uint64_t position; /* input frames consumed */
-    double rate;       /* input sample rate */
+    uint64_t position;  /* input frames consumed */
+    double rate;        /* input sample rate */
+    uint64_t seq;       /* this message's place among its topic's, from 1 */
+    int64_t started_ms; /* genred's start, wall clock */
 } message_source;
 
 char *message_probs(const message_source *s, const tracker_decision *d, const float *raw,

@@ -83,6 +83,8 @@ struct pipeline {
      * at the current front-end's start. */
     double format_start_s, fe_start_s;
     uint64_t format_start_position;
+    uint64_t seq[PROTOCOL_TOPICS]; /* messages made per topic: the protocol's seq */
+    int64_t started_ms;            /* genred's start, the run those seq count in */
 
     pthread_mutex_t reload_lock;
     engine pending;
@@ -100,6 +102,7 @@ struct pipeline {
 
     int64_t last_audio_ns; /* when audio last came off the ring */
     int64_t stalled_since; /* last_audio_ns when a stall was logged; 0: none */
+    int flowing_logged; /* "audio is flowing" said, once per run */
 
     pthread_t thread;
     int started;
@@ -124,7 +127,7 @@ static int engine_build(engine *e, model_ref *model, const pipeline_settings *s,
     const model_t *m = model->model;
     e->model = model_ref_hold(model);
     e->settings = *s;
-    uint64_t hop = frontend_hop_samples(&m->frontend, s->hop);
+    uint64_t hop = frontend_hop_samples(&m->frontend, s->tracker.hop);
     e->classifier = classifier_create(m, model_window_frames(m), err, err_len);
     if (e->classifier)
         e->stream = stream_classifier_create(
@@ -133,8 +136,7 @@ static int engine_build(engine *e, model_ref *model, const pipeline_settings *s,
         engine_free(e);
         return -1;
     }
-    tracker_settings ts = {s->hop, s->smoothing, s->change_hold, s->silence_dbfs};
-    e->tracker = tracker_create(m->n_labels, &ts);
+    e->tracker = tracker_create(m->n_labels, &s->tracker);
     e->raw = calloc(m->n_labels, sizeof *e->raw);
     if (!e->tracker || !e->raw) {
         snprintf(err, err_len, "pipeline: out of memory");
@@ -160,7 +162,7 @@ static void set_frontend(pipeline_t *p, frontend_t *fe)
         frontend_destroy(p->fe);
     }
     p->fe = fe;
-    if (fe) frontend_set_hop(fe, p->eng.settings.hop);
+    if (fe) frontend_set_hop(fe, p->eng.settings.tracker.hop);
     /* A new front end numbers its frames from 0 again. */
     if (p->eng.stream) stream_classifier_reset(p->eng.stream);
 }
@@ -197,6 +199,7 @@ pipeline_t *pipeline_create(const pipeline_options *opt, char *err, size_t err_l
     set_frontend(p, fe);
     p->out = publisher_connect(opt->publisher, p->name, err, err_len);
     if (!p->out) goto fail;
+    p->started_ms = publisher_started_ms(opt->publisher);
     p->stats.state = input_state_name(INPUT_STARTING);
     p->stats.rate = p->in_rate;
     p->stats.channels = p->channels;
@@ -227,19 +230,21 @@ const char *pipeline_name(const pipeline_t *p)
 
 /* ---- messages ---- */
 
-static message_source source_of(const pipeline_t *p)
+/* The source of the next message of `topic`, which takes the next seq. */
+static message_source source_of(pipeline_t *p, protocol_topic topic)
 {
-    message_source s = {p->name, p->eng.model->model, p->position, p->in_rate};
+    message_source s = {p->name,    p->eng.model->model, p->position,
+                        p->in_rate, ++p->seq[topic],     p->started_ms};
     return s;
 }
 
 /* Posts a built message; text NULL means the builder ran out of memory. */
-static void post(pipeline_t *p, message_topic topic, char *text, int64_t arrival_ns)
+static void post(pipeline_t *p, protocol_topic topic, char *text, int64_t arrival_ns)
 {
     if (text)
         publisher_post(p->out, topic, text, arrival_ns);
     else
-        log_error("stream '%s': cannot encode a %s message", p->name, message_topic_name(topic));
+        log_error("stream '%s': cannot encode a %s message", p->name, protocol_topic_name(topic));
     free(text);
 }
 
@@ -293,10 +298,11 @@ static void classify(pipeline_t *p, uint64_t end)
     tracker_process(e->tracker, e->raw, level,
                     p->fe_start_s + (double)end / m->frontend.mfcc.sample_rate, &d);
 
-    message_source src = source_of(p);
-    post(p, MESSAGE_PROBS, message_probs(&src, &d, e->raw, level), arrival_ns);
+    message_source probs = source_of(p, PROTOCOL_PROBS);
+    post(p, PROTOCOL_PROBS, message_probs(&probs, &d, e->raw, level), arrival_ns);
     if (d.changed) {
-        post(p, MESSAGE_CHANGE, message_change(&src, &d), 0);
+        message_source change = source_of(p, PROTOCOL_CHANGE);
+        post(p, PROTOCOL_CHANGE, message_change(&change, &d), 0);
         log_info("stream '%s': %s -> %s", p->name, state_name(m, d.previous),
                  state_name(m, d.state));
     }
@@ -363,7 +369,7 @@ static void take_pending(pipeline_t *p)
      * same labels; new labels start afresh. */
     if (!labels_changed) tracker_continue(p->eng.tracker, old.tracker);
     engine_free(&old);
-    if (p->fe) frontend_set_hop(p->fe, p->eng.settings.hop);
+    if (p->fe) frontend_set_hop(p->fe, p->eng.settings.tracker.hop);
     if (rebuild) {
         char err[256];
         frontend_t *fe =
@@ -402,7 +408,7 @@ static void follow_format(pipeline_t *p)
 static double stalled_for(pipeline_t *p, input_state state)
 {
     int64_t quiet = monotonic_ns() - p->last_audio_ns;
-    int64_t limit = (int64_t)(STALL_HOPS * p->eng.settings.hop * 1e9);
+    int64_t limit = (int64_t)(STALL_HOPS * p->eng.settings.tracker.hop * 1e9);
     if (limit < STALL_MIN_NS) limit = STALL_MIN_NS;
     int stalled = state == INPUT_RUNNING && quiet >= limit;
     if (stalled && !p->stalled_since) {
@@ -507,6 +513,10 @@ static void *pipeline_main(void *arg)
         size_t n = ring_pop(ring, p->buf, (size_t)POP_FRAMES * MAX_CHANNELS / ch * ch);
         if (n) {
             p->last_audio_ns = now;
+            /* Logged here, by the thread that logs the changes and the
+             * end, so the lines come in the order the events happened. */
+            if (!p->flowing_logged) log_info("stream '%s': audio is flowing", p->name);
+            p->flowing_logged = 1;
             p->block_position = p->position;
             p->block_popped = p->popped;
             p->popped += n;

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "input.h"
 #include "model.h"
+#include "tracker.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -31,8 +32,8 @@ model_ref *model_ref_hold(model_ref *r);
 void model_ref_release(model_ref *r);
 
 typedef struct {
-    double hop, smoothing, change_hold, silence_dbfs;
-    int print; /* --print: a human line per hop on stdout */
+    tracker_settings tracker; /* its hop is also the stream's hop */
+    int print;                /* --print: a human line per hop on stdout */
 } pipeline_settings;
 
 typedef struct {

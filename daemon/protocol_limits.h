@@ -12,6 +12,7 @@
 #define GENRED_PROTOCOL_LIMITS_H
 
 #include "config.h"
+#include "protocol.h"
 
 #include <stdint.h>
 #include <zmq.h>
@@ -34,12 +35,13 @@
  * topics up to 469 bytes, which costs little more than 79. */
 #define PROTOCOL_CURVE_SUBSCRIBER_FRAME_MAX 512
 
-/* The largest message body genred sends. genre.probs is at most about
- * 25 kB (256 labels of 63 bytes, two probability arrays); genre.status
- * grows with the streams, about 0.5 to 1.5 kB each: 16 MiB holds more than
- * 10,000 streams. genred drops (and counts) a larger one rather than send
- * what its subscribers would refuse. */
-#define PROTOCOL_MESSAGE_MAX (16 << 20)
+/* A snapshot request ("snapshot/NONCE/TOPIC", protocol.h) fits in a topic's
+ * cap, so one cap holds both. */
+_Static_assert(PROTOCOL_SUBSCRIPTION_MAX <= PROTOCOL_TOPIC_MAX, "a snapshot request is a topic");
+
+/* The largest message body is protocol.h's PROTOCOL_MESSAGE_MAX (256 KiB):
+ * genred drops (and counts) a larger one rather than send what its
+ * subscribers would refuse. */
 /* The cap for sockets that receive messages (SUB, XSUB): a body, plus
  * CURVE's 33 bytes of box and room for a frame header. */
 #define PROTOCOL_MESSAGE_FRAME_MAX (PROTOCOL_MESSAGE_MAX + 64)

@@ -5,6 +5,7 @@
 #include "curve.h"
 #include "log.h"
 #include "protocol_limits.h"
+#include "snapshot_queue.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -20,15 +21,15 @@
 #define INPROC_HWM    10000
 #define XPUB_LINGER   500
 #define POLL_SLICE_MS 50
-
-/* The topics a late subscriber gets resent, in the order it gets them:
- * the state, then the latest probabilities. */
-static const message_topic cached[] = {MESSAGE_CHANGE, MESSAGE_PROBS};
+/* Snapshots (protocol.h): requests waiting at most, and bytes a second for
+ * all of them together. */
+#define SNAPSHOTS_PENDING    256
+#define SNAPSHOT_BYTES_PER_S (8 << 20)
 
 typedef struct {
     char stream[CONFIG_NAME_LEN];
-    char *last[MESSAGE_TOPICS]; /* latest body per topic, for the last-value cache */
-    size_t last_len[MESSAGE_TOPICS];
+    char *last[PROTOCOL_TOPICS]; /* latest body per topic, for snapshots */
+    size_t last_len[PROTOCOL_TOPICS];
     double *latency; /* ms, since the last publisher_take_latency */
     unsigned n_latency;
 } stream_track;
@@ -50,6 +51,9 @@ struct publisher {
     void *zctx, *xpub, *pull;
     curve_t *curve; /* NULL: plain text */
     char inproc[64];
+    int64_t started_ms;
+    snapshot_queue_t *snapshots;
+    int warned_too_big;
     config_drop_policy drop_policy;
     double status_interval;
     publisher_status_fn status_fn;
@@ -60,7 +64,6 @@ struct publisher {
     atomic_bool stop;
     atomic_int subscribed;
     atomic_uint_fast64_t sent, dropped;
-    unsigned warned_size; /* messages over PROTOCOL_MESSAGE_MAX (publisher thread) */
 
     /* One per connected stream, grown by publisher_connect before the
      * thread starts: no fixed limit on streams. */
@@ -120,6 +123,9 @@ publisher_t *publisher_create(const genred_config *cfg, char *err, size_t err_le
     }
     p->drop_policy = cfg->drop_policy;
     p->status_interval = cfg->status_interval;
+    p->started_ms = wallclock_ms();
+    p->snapshots =
+        snapshot_queue_create(SNAPSHOTS_PENDING, SNAPSHOT_BYTES_PER_S, monotonic_ns() / 1000000);
     atomic_init(&p->stop, false);
     atomic_init(&p->subscribed, 0);
     atomic_init(&p->sent, 0);
@@ -127,7 +133,7 @@ publisher_t *publisher_create(const genred_config *cfg, char *err, size_t err_le
     p->zctx = zmq_ctx_new();
     p->xpub = p->zctx ? zmq_socket(p->zctx, ZMQ_XPUB) : NULL;
     p->pull = p->zctx ? zmq_socket(p->zctx, ZMQ_PULL) : NULL;
-    if (!p->xpub || !p->pull) {
+    if (!p->xpub || !p->pull || !p->snapshots) {
         snprintf(err, err_len, "publisher: cannot create ZeroMQ sockets: %s",
                  zmq_strerror(zmq_errno()));
         publisher_destroy(p);
@@ -168,8 +174,9 @@ void publisher_destroy(publisher_t *p)
     if (p->pull) zmq_close(p->pull);
     curve_destroy(p->curve);
     if (p->zctx) zmq_ctx_term(p->zctx);
+    snapshot_queue_destroy(p->snapshots);
     for (unsigned i = 0; i < p->n_tracks; i++) {
-        for (unsigned k = 0; k < MESSAGE_TOPICS; k++)
+        for (unsigned k = 0; k < PROTOCOL_TOPICS; k++)
             free(p->tracks[i].last[k]);
         free(p->tracks[i].latency);
     }
@@ -225,7 +232,7 @@ void publisher_disconnect(publisher_stream_t *s)
     free(s);
 }
 
-void publisher_post(publisher_stream_t *s, message_topic topic, const char *body,
+void publisher_post(publisher_stream_t *s, protocol_topic topic, const char *body,
                     int64_t arrival_ns)
 {
     post_header h = {s->track, (uint32_t)topic, arrival_ns};
@@ -237,64 +244,85 @@ void publisher_post(publisher_stream_t *s, message_topic topic, const char *body
     zmq_send(s->push, body, strlen(body), 0);
 }
 
+/* Two frames, without waiting; 0, or -1 when a subscriber's queue is full. */
+static int send_frames(void *xpub, const char *topic, const void *body, size_t len)
+{
+    if (zmq_send(xpub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) return -1;
+    zmq_send(xpub, body, len, 0);
+    return 0;
+}
+
 /* 0 sent, -1 dropped (counted). */
 static int send_out(publisher_t *p, const char *topic, const void *body, size_t len)
 {
-    if (len > PROTOCOL_MESSAGE_MAX) { /* every subscriber would drop the connection */
-        if (!p->warned_size++)
-            log_warn("a %s of %zu bytes is over the protocol's %d: dropped (warned once)", topic,
-                     len, PROTOCOL_MESSAGE_MAX);
+    /* Receivers take nothing larger: better one loud drop here. */
+    if (len > PROTOCOL_MESSAGE_MAX) {
+        if (!p->warned_too_big++)
+            log_error("a %s message of %zu bytes is over the protocol's %d: dropped (counted in "
+                      "dropped; warned once)",
+                      topic, len, PROTOCOL_MESSAGE_MAX);
         atomic_fetch_add(&p->dropped, 1);
         return -1;
     }
-    if (zmq_send(p->xpub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+    if (send_frames(p->xpub, topic, body, len) < 0) {
         atomic_fetch_add(&p->dropped, 1);
         return -1;
     }
-    zmq_send(p->xpub, body, len, 0);
     atomic_fetch_add(&p->sent, 1);
     return 0;
 }
 
-/* Does a subscription (a topic prefix) match topic? */
-static int matches(const char *topic, const char *prefix, size_t prefix_len)
+/* What genred keeps for snapshots: the latest message of each stream of
+ * each per-stream topic that the protocol caches. */
+static int kept(protocol_topic t)
 {
-    return strlen(topic) >= prefix_len && !memcmp(topic, prefix, prefix_len);
+    const protocol_topic_info *info = protocol_topic_get(t);
+    return info->cached && info->from == PROTOCOL_FROM_GENRED && info->key;
 }
 
-static void resend_cached(publisher_t *p, const char *prefix, size_t len)
+/* Sends the snapshot message at the request's cursor, which counts the
+ * (topic, stream) pairs topic by topic, and moves it on. 0 when the request
+ * is finished. */
+static int snapshot_step(publisher_t *p, snapshot_request *r)
 {
-    for (unsigned k = 0; k < sizeof cached / sizeof cached[0]; k++) {
-        message_topic topic = cached[k];
-        if (!matches(message_topic_name(topic), prefix, len)) continue;
-        for (unsigned i = 0; i < p->n_tracks; i++)
-            if (p->tracks[i].last[topic])
-                send_out(p, message_topic_name(topic), p->tracks[i].last[topic],
-                         p->tracks[i].last_len[topic]);
-    }
+    if (!p->n_tracks || r->cursor >= (size_t)PROTOCOL_TOPICS * p->n_tracks) return 0;
+    protocol_topic topic = (protocol_topic)(r->cursor / p->n_tracks);
+    const stream_track *t = &p->tracks[r->cursor % p->n_tracks];
+    r->cursor++;
+    const char *name = protocol_topic_name(topic);
+    if (!kept(topic) || !t->last[topic] || !snapshot_request_wants(r, name)) return 1;
+    char reply[PROTOCOL_SUBSCRIPTION_MAX + PROTOCOL_TOPIC_LEN + 1];
+    snapshot_request_topic(r, name, reply, sizeof reply);
+    /* The subscriber's queue is full: it cannot take a snapshot now. */
+    if (send_frames(p->xpub, reply, t->last[topic], t->last_len[topic]) < 0) return 0;
+    snapshot_queue_spend(p->snapshots, t->last_len[topic]);
+    return 1;
+}
+
+static void serve_snapshots(publisher_t *p)
+{
+    snapshot_request *r;
+    while ((r = snapshot_queue_next(p->snapshots, monotonic_ns() / 1000000)))
+        if (!snapshot_step(p, r)) snapshot_queue_done(p->snapshots);
 }
 
 static void handle_subscriptions(publisher_t *p)
 {
-    char buf[256];
+    char buf[PROTOCOL_SUBSCRIPTION_MAX + 2];
     for (;;) {
         int n = zmq_recv(p->xpub, buf, sizeof buf, ZMQ_DONTWAIT);
         if (n < 0) return;
-        if (n < 1 || buf[0] != 1) continue;               /* unsubscribe */
-        if ((size_t)n - 1 > PROTOCOL_TOPIC_MAX) continue; /* no topic is that long */
-        size_t len = (size_t)n - 1 < sizeof buf - 1 ? (size_t)n - 1 : sizeof buf - 1;
-        atomic_store(&p->subscribed, 1);
-        log_debug("subscription '%.*s'", (int)len, buf + 1);
-        resend_cached(p, buf + 1, len);
+        size_t len = (size_t)n <= sizeof buf ? (size_t)n : 1;
+        if (snapshot_queue_take(p->snapshots, buf, len) == 1) atomic_store(&p->subscribed, 1);
     }
 }
 
-/* Keeps the latest body of a cached topic, and the latency of a sent
+/* Keeps the latest body of a kept topic, and the latency of a sent
  * genre.probs. */
 static void record(publisher_t *p, const post_header *h, zmq_msg_t *body, int sent)
 {
     stream_track *t = &p->tracks[h->track];
-    if (h->topic == MESSAGE_PROBS || h->topic == MESSAGE_CHANGE) {
+    if (kept((protocol_topic)h->topic)) {
         size_t len = zmq_msg_size(body);
         char *copy = realloc(t->last[h->topic], len + 1);
         if (copy) {
@@ -304,7 +332,7 @@ static void record(publisher_t *p, const post_header *h, zmq_msg_t *body, int se
             t->last_len[h->topic] = len;
         }
     }
-    if (sent && h->topic == MESSAGE_PROBS && h->arrival_ns > 0) {
+    if (sent && h->topic == PROTOCOL_PROBS && h->arrival_ns > 0) {
         t->latency[t->n_latency % LATENCY_CAP] = (double)(monotonic_ns() - h->arrival_ns) / 1e6;
         t->n_latency++;
     }
@@ -324,10 +352,10 @@ static int forward_one(publisher_t *p)
     post_header h;
     if (ok) {
         memcpy(&h, zmq_msg_data(&head), sizeof h);
-        ok = h.track < p->n_tracks && h.topic < MESSAGE_TOPICS;
+        ok = h.track < p->n_tracks && h.topic < PROTOCOL_TOPICS;
     }
     if (ok) {
-        int sent = !send_out(p, message_topic_name((message_topic)h.topic), zmq_msg_data(&body),
+        int sent = !send_out(p, protocol_topic_name((protocol_topic)h.topic), zmq_msg_data(&body),
                              zmq_msg_size(&body));
         record(p, &h, &body, sent); /* dropped or not, still the latest value */
     }
@@ -340,7 +368,7 @@ static void send_status(publisher_t *p)
 {
     if (!p->status_fn) return;
     char *text = p->status_fn(p, p->status_ctx);
-    if (text) send_out(p, message_topic_name(MESSAGE_STATUS), text, strlen(text));
+    if (text) send_out(p, protocol_topic_name(PROTOCOL_STATUS), text, strlen(text));
     free(text);
 }
 
@@ -359,6 +387,7 @@ static void *publisher_main(void *arg)
         if (items[1].revents & ZMQ_POLLIN)
             for (int i = 0; i < 256 && forward_one(p); i++)
                 ;
+        serve_snapshots(p);
         if (monotonic_ns() >= next_status) {
             send_status(p);
             next_status += interval;
@@ -407,6 +436,11 @@ uint64_t publisher_sent(const publisher_t *p)
 uint64_t publisher_dropped(const publisher_t *p)
 {
     return atomic_load(&((publisher_t *)p)->dropped);
+}
+
+int64_t publisher_started_ms(const publisher_t *p)
+{
+    return p->started_ms;
 }
 
 static int compare_double(const void *a, const void *b)

@@ -3,9 +3,10 @@
  * ZeroMQ sockets are not thread-safe, so pipelines never touch the XPUB:
  * each gets its own inproc PUSH socket (publisher_connect) and posts
  * messages that this thread forwards. The thread also keeps the last
- * genre.probs and genre.change of every stream and resends them when a
- * matching subscription arrives (last-value cache), measures per-stream latency from audio arrival
- * to send, and emits genre.status every status_interval. The protocol itself is documented in
+ * genre.probs and genre.change of every stream and answers snapshot
+ * subscriptions with them, to the subscriber that asked only (protocol.h),
+ * measures per-stream latency from audio arrival to send, and emits
+ * genre.status every status_interval. The protocol itself is documented in
  * messages.h. */
 #ifndef GENRED_PUBLISHER_H
 #define GENRED_PUBLISHER_H
@@ -45,13 +46,15 @@ void publisher_stop(publisher_t *p);
  * a JSON text; arrival_ns (CLOCK_MONOTONIC) is when the audio that
  * completed this message arrived, 0 if none. Never blocks; a message that
  * cannot be queued is counted as dropped. */
-void publisher_post(publisher_stream_t *s, message_topic topic, const char *body,
+void publisher_post(publisher_stream_t *s, protocol_topic topic, const char *body,
                     int64_t arrival_ns);
 
 /* Whether any subscription has arrived (for --wait-subscriber). */
 int publisher_subscribed(const publisher_t *p);
 uint64_t publisher_sent(const publisher_t *p);
 uint64_t publisher_dropped(const publisher_t *p);
+/* When the publisher was made (wall clock ms): the protocol's started_ms. */
+int64_t publisher_started_ms(const publisher_t *p);
 
 /* Compute latency of `stream` since the previous call, in ms (publisher
  * thread only, i.e. from the status callback). Returns the count of hops;

@@ -1,5 +1,6 @@
 #include "tracker.h"
 
+#include "hmm_filter.h"
 #include "smoother.h"
 
 #include <math.h>
@@ -13,16 +14,26 @@
 struct tracker {
     unsigned n;
     tracker_settings settings;
-    smoother_t *smoother;
+    smoother_t *smoother; /* hold decoder */
+    hmm_filter_t *hmm;    /* hmm decoder */
+    double hold_s;        /* the decoder's hold */
     float *probs;
     int current, candidate; /* reported state, and the one waiting out the hold */
     double candidate_since; /* end of the window where candidate appeared, s */
+    double current_since;   /* the same for the reported state */
 };
+
+static int valid_hmm(const tracker_hmm_settings *h)
+{
+    return h->segment > 0 && h->exponent > 0 && h->exponent <= 1 && h->threshold >= 0 &&
+           h->threshold < 1 && h->hold >= 0;
+}
 
 static int valid(unsigned n, const tracker_settings *s)
 {
-    return n && s && s->hop > 0 && s->smoothing >= 0 && s->change_hold >= 0 &&
-           !isnan(s->silence_dbfs);
+    if (!n || !s || !(s->hop > 0) || isnan(s->silence_dbfs)) return 0;
+    if (s->decoder == TRACKER_DECODE_HMM) return valid_hmm(&s->hmm);
+    return s->decoder == TRACKER_DECODE_HOLD && s->smoothing >= 0 && s->change_hold >= 0;
 }
 
 tracker_t *tracker_create(unsigned n_labels, const tracker_settings *s)
@@ -32,9 +43,14 @@ tracker_t *tracker_create(unsigned n_labels, const tracker_settings *s)
     if (!t) return NULL;
     t->n = n_labels;
     t->settings = *s;
-    t->smoother = smoother_create(n_labels, s->smoothing, s->hop);
+    int hmm = s->decoder == TRACKER_DECODE_HMM;
+    if (hmm)
+        t->hmm = hmm_filter_create(n_labels, s->hmm.segment, s->hop, s->hmm.exponent);
+    else
+        t->smoother = smoother_create(n_labels, s->smoothing, s->hop);
+    t->hold_s = hmm ? s->hmm.hold : s->change_hold;
     t->probs = malloc(n_labels * sizeof *t->probs);
-    if (!t->smoother || !t->probs) {
+    if (!(t->smoother || t->hmm) || !t->probs) {
         tracker_destroy(t);
         return NULL;
     }
@@ -49,6 +65,7 @@ void tracker_destroy(tracker_t *t)
 {
     if (!t) return;
     smoother_destroy(t->smoother);
+    hmm_filter_destroy(t->hmm);
     free(t->probs);
     free(t);
 }
@@ -72,16 +89,26 @@ static int hold(tracker_t *t, int state, double end_s)
         t->candidate = state;
         t->candidate_since = end_s;
     }
-    return end_s - t->candidate_since + HOLD_SLACK_S >= t->settings.change_hold;
+    return end_s - t->candidate_since + HOLD_SLACK_S >= t->hold_s;
+}
+
+/* The state a window of music argues for: its top label, except that the
+ * hmm decoder wants the label sure enough first and otherwise keeps what
+ * it reported, so a label hovering below the threshold never starts a hold. */
+static int music_state(const tracker_t *t, int top)
+{
+    if (!t->hmm || t->probs[top] >= t->settings.hmm.threshold) return top;
+    return t->current;
 }
 
 void tracker_process(tracker_t *t, const float *raw, double level_dbfs, double end_s,
                      tracker_decision *out)
 {
     int silence = level_dbfs < t->settings.silence_dbfs;
-    if (!silence) smoother_process(t->smoother, raw, t->probs);
+    if (!silence && t->hmm) hmm_filter_process(t->hmm, raw, t->probs);
+    if (!silence && t->smoother) smoother_process(t->smoother, raw, t->probs);
     int top = argmax(t->probs, t->n);
-    int state = silence ? TRACKER_SILENCE : top;
+    int state = silence ? TRACKER_SILENCE : music_state(t, top);
     out->probs = t->probs;
     out->top = top;
     out->silence = silence;
@@ -90,6 +117,7 @@ void tracker_process(tracker_t *t, const float *raw, double level_dbfs, double e
     out->changed = hold(t, state, end_s);
     if (out->changed) {
         t->current = state;
+        t->current_since = t->candidate_since;
         t->candidate = TRACKER_NONE;
     }
     out->state = t->current;
@@ -100,15 +128,25 @@ int tracker_state(const tracker_t *t)
     return t->current;
 }
 
+double tracker_state_since(const tracker_t *t)
+{
+    return t->current_since;
+}
+
 void tracker_continue(tracker_t *t, const tracker_t *from)
 {
     if (t->n != from->n) return;
     memcpy(t->probs, from->probs, t->n * sizeof *t->probs);
-    /* Prime the new smoother with the old smoothed vector: the next window
-     * blends into it instead of starting afresh. */
-    smoother_reset(t->smoother);
-    smoother_process(t->smoother, from->probs, t->probs);
+    /* Prime the new smoother or filter with the old vector, whichever
+     * decoder made it: the next window blends into it instead of starting
+     * afresh. */
+    if (t->hmm) hmm_filter_prime(t->hmm, from->probs);
+    if (t->smoother) {
+        smoother_reset(t->smoother);
+        smoother_process(t->smoother, from->probs, t->probs);
+    }
     t->current = from->current;
     t->candidate = from->candidate;
     t->candidate_since = from->candidate_since;
+    t->current_since = from->current_since;
 }

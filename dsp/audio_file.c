@@ -45,6 +45,19 @@ static void open_error(char *err, size_t err_len, const char *path)
              path, what, why);
 }
 
+/* Whether the file's first bytes are text: no audio format's header is (all
+ * hold binary sizes or sync words), while an HTML error page saved as .mp3
+ * or a text file renamed .wav is, and deserves "not an audio file" rather
+ * than libsndfile's "Format not recognised" or a decoder's guesses. */
+static int looks_like_text(FILE *f)
+{
+    unsigned char head[4096];
+    size_t n = fread(head, 1, sizeof head, f);
+    for (size_t i = 0; i < n; i++)
+        if ((head[i] < 0x20 && !strchr("\t\n\v\f\r", head[i])) || head[i] == 0x7f) return 0;
+    return n > 0;
+}
+
 audio_file_t *audio_file_open(const char *path, char *err, size_t err_len)
 {
     audio_file_t *f = calloc(1, sizeof *f);
@@ -64,10 +77,13 @@ audio_file_t *audio_file_open(const char *path, char *err, size_t err_len)
     }
     struct stat st;
     int known = fstat(fileno(probe), &st) == 0;
+    int text = known && S_ISREG(st.st_mode) && looks_like_text(probe);
     fclose(probe);
-    if (known && (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size == 0))) {
+    if (known && (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size == 0) || text)) {
         snprintf(err, err_len, "%s: %s", path,
-                 S_ISDIR(st.st_mode) ? strerror(EISDIR) : "empty file");
+                 S_ISDIR(st.st_mode) ? strerror(EISDIR)
+                 : text              ? "not an audio file (it holds text)"
+                                     : "empty file");
         audio_file_close(f);
         return NULL;
     }

@@ -5,20 +5,20 @@
 #include <string.h>
 
 model_t *gru_export(const gru_shape *s, const float *params, const frontend_params *fe,
-                    unsigned deltas, const float *mean, const float *std,
+                    unsigned inputs, const float *mean, const float *std,
                     const char (*labels)[MODEL_MAX_LABEL_LEN + 1], const char *id, char *err,
                     size_t err_len)
 {
     if (gru_shape_check(s, err, err_len)) return NULL;
-    if (deltas > 1 || fe->mfcc.n_coeffs * (1 + deltas) != s->n_inputs) {
+    if (model_input_count(fe->mfcc.n_coeffs, inputs) != s->n_inputs) {
         snprintf(err, err_len,
-                 "gru_export: front-end has %u coefficients (deltas %u), network %u inputs",
-                 fe->mfcc.n_coeffs, deltas, s->n_inputs);
+                 "gru_export: front-end has %u coefficients (input flags %u), network %u inputs",
+                 fe->mfcc.n_coeffs, inputs, s->n_inputs);
         return NULL;
     }
     model_t *m =
         model_create(fe, s->n_layers, s->hidden, s->n_labels,
-                     s->pool_mean ? MODEL_POOL_MEAN : MODEL_POOL_LAST, deltas, err, err_len);
+                     s->pool_mean ? MODEL_POOL_MEAN : MODEL_POOL_LAST, inputs, err, err_len);
     if (!m) return NULL;
     gru_params v = gru_params_view(s, (real *)params);
     size_t h3 = 3 * (size_t)s->hidden;

@@ -6,10 +6,11 @@
 #include "gru_train.h"
 #include "model.h"
 
-/* deltas: 0 or 1 (s->n_inputs == fe->mfcc.n_coeffs * (1 + deltas)); mean/std:
- * n_inputs; labels: n_labels names. NULL with the reason in err. */
+/* inputs: MODEL_INPUT_* flags (s->n_inputs == model_input_count(n_coeffs,
+ * inputs)); mean/std: n_inputs; labels: n_labels names. NULL with the reason
+ * in err. */
 model_t *gru_export(const gru_shape *s, const float *params, const frontend_params *fe,
-                    unsigned deltas, const float *mean, const float *std,
+                    unsigned inputs, const float *mean, const float *std,
                     const char (*labels)[MODEL_MAX_LABEL_LEN + 1], const char *id, char *err,
                     size_t err_len);
 

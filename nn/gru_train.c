@@ -366,8 +366,43 @@ static void layer_backward(gru_work *w, const gru_layer_params *p, gru_layer_par
          (int)(3 * H), p->w_ih, (int)H, 0, w->dhout, (int)H);
 }
 
+/* x^(1/T) renormalised, in double, from probabilities floored where a
+ * float softmax underflowed. */
+static void temper(const real *x, unsigned L, double inv_t, double *out)
+{
+    double top = -INFINITY, sum = 0;
+    for (unsigned k = 0; k < L; k++) {
+        out[k] = inv_t * log((double)x[k] + 1e-30);
+        if (out[k] > top) top = out[k];
+    }
+    for (unsigned k = 0; k < L; k++)
+        sum += out[k] = exp(out[k] - top);
+    for (unsigned k = 0; k < L; k++)
+        out[k] /= sum;
+}
+
+/* Turns the hard term already in db (wb (p - y), its loss the caller's)
+ * into the distillation mix: scales it by (1 - a) and adds
+ * a T^2 d KL(q^T || p^T) / d logits = a T (p^T - q^T). Returns the mix's
+ * loss minus the hard loss the caller counted. */
+static double distill(const real *p, const real *q, unsigned L, int label, real wb,
+                      const gru_train_opts *o, real *db)
+{
+    enum { MAX_L = 256 };
+    double pt[MAX_L], qt[MAX_L], kl = 0;
+    double a = o->soft_weight, t = o->temperature > 0 ? o->temperature : 1;
+    temper(p, L, 1 / t, pt);
+    temper(q, L, 1 / t, qt);
+    for (unsigned k = 0; k < L; k++) {
+        if (qt[k] > 0) kl += qt[k] * (log(qt[k]) - log(pt[k] + 1e-300));
+        db[k] = (real)((1 - a) * db[k] + a * t * wb * (pt[k] - qt[k]));
+    }
+    double ce = -log((double)p[label] + 1e-30);
+    return (double)wb * (a * t * t * kl - a * ce);
+}
+
 double gru_train_step(gru_work *w, const real *params, const real *x, unsigned batch,
-                      unsigned frames, const int *labels, const real *weight,
+                      unsigned frames, const int *labels, const real *weight, const real *soft,
                       const gru_train_opts *o, unsigned first_sample, real *grad, real *probs)
 {
     const gru_shape *s = &w->s;
@@ -385,6 +420,8 @@ double gru_train_step(gru_work *w, const real *params, const real *x, unsigned b
         loss -= (double)wb * log((double)pb[labels[b]] + 1e-30);
         for (unsigned k = 0; k < L; k++)
             db[k] = wb * (pb[k] - (k == (unsigned)labels[b]));
+        if (soft && o->soft_weight > 0)
+            loss += distill(pb, soft + (size_t)b * L, L, labels[b], wb, o, db);
     }
 
     const real *cp = params;

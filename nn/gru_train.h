@@ -57,15 +57,24 @@ void gru_work_destroy(gru_work *w);
 typedef struct {
     real dropout;    /* drop probability between layers and before dense */
     uint64_t seed;   /* dropout masks: a function of seed and sample index */
-    real loss_scale; /* loss = loss_scale * sum_b weight_b * CE_b */
+    real loss_scale; /* loss = loss_scale * sum_b weight_b * loss_b */
+    /* Distillation (Hinton et al. 2015), used where soft targets are given:
+     * loss_b = (1 - soft_weight) CE(label_b, p_b)
+     *        + soft_weight T^2 KL(q_b^T || p_b^T),
+     * where x^T is the distribution x^(1/T) renormalised (softmax of the
+     * log-probabilities over T). T^2 keeps the soft term's gradient on the
+     * scale of the hard one's whatever T is. */
+    real soft_weight, temperature; /* 0 and (0 = 1) when unused */
 } gru_train_opts;
 
 /* x: batch x frames x n_inputs (normalised), labels: batch, weight: batch
- * (NULL = all 1). Adds d loss / d params to grad and returns the loss of the
- * batch. first_sample offsets the dropout streams so a shard of a batch draws
- * the same masks as the whole batch. probs (batch x n_labels) may be NULL. */
+ * (NULL = all 1), soft: batch x n_labels teacher probabilities, each row
+ * summing to 1 (NULL = hard labels only). Adds d loss / d params to grad and
+ * returns the loss of the batch. first_sample offsets the dropout streams so
+ * a shard of a batch draws the same masks as the whole batch. probs
+ * (batch x n_labels) may be NULL. */
 double gru_train_step(gru_work *w, const real *params, const real *x, unsigned batch,
-                      unsigned frames, const int *labels, const real *weight,
+                      unsigned frames, const int *labels, const real *weight, const real *soft,
                       const gru_train_opts *o, unsigned first_sample, real *grad, real *probs);
 
 /* Inference without dropout: probs is batch x n_labels. */

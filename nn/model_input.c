@@ -4,12 +4,17 @@
 
 model_input_spec model_input_spec_of(const model_t *m)
 {
-    return (model_input_spec){m->frontend.mfcc.n_coeffs, m->deltas, m->mean, m->std};
+    return (model_input_spec){m->frontend.mfcc.n_coeffs, m->deltas, m->no_c0, m->mean, m->std};
+}
+
+unsigned model_input_flags(const model_input_spec *s)
+{
+    return (s->deltas ? MODEL_INPUT_DELTAS : 0) | (s->no_c0 ? MODEL_INPUT_NO_C0 : 0);
 }
 
 unsigned model_input_width(const model_input_spec *s)
 {
-    return s->n_coeffs * (1 + s->deltas);
+    return model_input_count(s->n_coeffs, model_input_flags(s));
 }
 
 static unsigned clamp_frame(long t, unsigned n)
@@ -47,10 +52,10 @@ static void normalise(const float *mean, const float *std, unsigned width, float
 void model_input_row(const model_input_spec *s, const float *window, unsigned n, unsigned t,
                      float *row)
 {
-    unsigned C = s->n_coeffs;
-    for (unsigned k = 0; k < C; k++)
-        row[k] = window[(size_t)t * C + k];
-    if (s->deltas) frame_deltas(window, n, C, t, row + C);
+    unsigned C = s->n_coeffs, first = s->no_c0 ? 1 : 0;
+    for (unsigned k = first; k < C; k++)
+        row[k - first] = window[(size_t)t * C + k];
+    if (s->deltas) frame_deltas(window, n, C, t, row + C - first);
     normalise(s->mean, s->std, model_input_width(s), row);
 }
 

@@ -28,7 +28,8 @@ struct classify {
     unsigned fe_channels;
     float *block;
     size_t block_channels;
-    float *wp; /* window probabilities, n_windows x n_labels */
+    float *wp;           /* window probabilities, n_windows x n_labels */
+    double *level, *end; /* per window: dBFS, and its end in s, for the tracker */
     size_t wp_cap;
     unsigned n_windows;
 };
@@ -59,12 +60,67 @@ void classify_destroy(classify_t *c)
     frontend_destroy(c->fe);
     free(c->block);
     free(c->wp);
+    free(c->level);
+    free(c->end);
     free(c);
 }
 
 double classify_window_start(const classify_t *c, unsigned w)
 {
     return (double)eval_window_start(&c->g, w) * c->p.hop / c->p.sample_rate;
+}
+
+/* Appends a segment from `start` (never before the last one's start),
+ * closing the one before. */
+static void open_segment(classify_segment *seg, int *n, double start, int state)
+{
+    if (*n && start < seg[*n - 1].start) start = seg[*n - 1].start;
+    if (*n) seg[*n - 1].end = start;
+    seg[(*n)++] = (classify_segment){start, start, state >= 0 ? state : -1};
+}
+
+/* Where the state the tracker just reported began. A genre leads a window
+ * once it fills about half of it: the middle of the first window it led.
+ * Silence is a window silent throughout: the start of the first one. After
+ * silence the segment starts with the sound, whatever the first windows
+ * made of it: within the hop before the first window that was not silent
+ * (`sound`). */
+static double onset(const classify_t *c, const tracker_decision *d, double since, double sound)
+{
+    double window = c->m->frontend.window_seconds;
+    return d->state == TRACKER_SILENCE      ? since - window
+           : d->previous == TRACKER_SILENCE ? sound - c->hop_seconds / 2
+                                            : since - window / 2;
+}
+
+int classify_segments(const classify_t *c, const classify_result *r, const tracker_settings *s,
+                      classify_segment **out)
+{
+    tracker_settings ts = *s;
+    ts.hop = c->hop_seconds;
+    unsigned L = c->m->n_labels;
+    tracker_t *t = tracker_create(L, &ts);
+    classify_segment *seg = malloc(((size_t)r->n_windows + 1) * sizeof *seg);
+    if (!t || !seg) {
+        tracker_destroy(t);
+        free(seg);
+        return -1;
+    }
+    int n = 0, was_silent = 0;
+    double sound = 0;
+    tracker_decision d = {0};
+    for (unsigned w = 0; w < r->n_windows; w++) {
+        tracker_process(t, r->window_probs + (size_t)w * L, c->level[w], c->end[w], &d);
+        if (was_silent && !d.silence) sound = c->end[w];
+        was_silent = d.silence;
+        if (d.changed)
+            open_segment(seg, &n, n ? onset(c, &d, tracker_state_since(t), sound) : 0, d.state);
+    }
+    if (!n && r->n_windows) open_segment(seg, &n, 0, d.silence ? -1 : d.top);
+    if (n) seg[n - 1].end = r->seconds;
+    tracker_destroy(t);
+    *out = seg;
+    return n;
 }
 
 /* A front-end and a decode block for this file's format. */
@@ -93,17 +149,29 @@ static int prepare(classify_t *c, double rate, unsigned channels, char *err, siz
     return 0;
 }
 
-static int add_window(classify_t *c, const float *frames, unsigned n_frames)
+static int grow(classify_t *c)
+{
+    size_t cap = c->wp_cap ? 2 * c->wp_cap : 64;
+    float *wp = realloc(c->wp, cap * c->m->n_labels * sizeof *wp);
+    if (wp) c->wp = wp;
+    double *level = realloc(c->level, cap * sizeof *level);
+    if (level) c->level = level;
+    double *end = realloc(c->end, cap * sizeof *end);
+    if (end) c->end = end;
+    if (!wp || !level || !end) return -1;
+    c->wp_cap = cap;
+    return 0;
+}
+
+/* Classifies the front end's window; its level and end are what genred's
+ * tracker would be given for it. */
+static int add_window(classify_t *c, unsigned n_frames)
 {
     unsigned L = c->m->n_labels;
-    if (c->n_windows == c->wp_cap) {
-        size_t cap = c->wp_cap ? 2 * c->wp_cap : 64;
-        float *grown = realloc(c->wp, cap * L * sizeof *grown);
-        if (!grown) return -1;
-        c->wp = grown;
-        c->wp_cap = cap;
-    }
-    classifier_process(c->cl, frames, n_frames, c->wp + (size_t)c->n_windows * L);
+    if (c->n_windows == c->wp_cap && grow(c)) return -1;
+    classifier_process(c->cl, frontend_window(c->fe), n_frames, c->wp + (size_t)c->n_windows * L);
+    c->level[c->n_windows] = frontend_level_dbfs(c->fe);
+    c->end[c->n_windows] = (double)frontend_frame_end(c->fe) / c->p.sample_rate;
     c->n_windows++;
     return 0;
 }
@@ -117,9 +185,7 @@ static int feed(classify_t *c, const float *in, size_t frames)
         int got = frontend_process(c->fe, in, frames, &used);
         in += used * c->fe_channels;
         frames -= used;
-        if ((got & FRONTEND_WINDOW_DUE) &&
-            add_window(c, frontend_window(c->fe), frontend_window_frames(c->fe)))
-            return -1;
+        if ((got & FRONTEND_WINDOW_DUE) && add_window(c, frontend_window_frames(c->fe))) return -1;
     }
     return 0;
 }
@@ -168,7 +234,7 @@ static int short_clip(classify_t *c, const char *path, classify_result *r, char 
                  path, r->seconds);
         return -1;
     }
-    if (add_window(c, frontend_window(c->fe), n)) {
+    if (add_window(c, n)) {
         snprintf(err, err_len, "%s: out of memory", path);
         return -1;
     }
@@ -233,7 +299,43 @@ static int put_json(FILE *f, json_t *o)
     return 0;
 }
 
-static int put_result(FILE *f, const classify_t *c, const char *path, const classify_result *r)
+/* ,"windows":[...]: one window at a time, as a jansson tree of every window
+ * took 25 MB for a 3 h file. */
+static int put_windows(FILE *f, const classify_t *c, const classify_result *r)
+{
+    unsigned L = c->m->n_labels;
+    int rc = 0;
+    fputs(",\"windows\":[", f);
+    for (unsigned w = 0; w < r->n_windows && rc == 0; w++) {
+        if (w) fputc(',', f);
+        rc = put_json(f, json_pack("{s:f, s:o}", "start", classify_window_start(c, w), "probs",
+                                   probs_json(r->window_probs + (size_t)w * L, L)));
+    }
+    fputc(']', f);
+    return rc;
+}
+
+/* ,"segments":[{"start","end","label"}...], label null for silence. */
+static int put_segments(FILE *f, const classify_t *c, const classify_result *r,
+                        const tracker_settings *s)
+{
+    classify_segment *seg;
+    int n = classify_segments(c, r, s, &seg), rc = n < 0 ? -1 : 0;
+    fputs(",\"segments\":[", f);
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (i) fputc(',', f);
+        rc = put_json(
+            f,
+            json_pack("{s:f, s:f, s:o}", "start", seg[i].start, "end", seg[i].end, "label",
+                      seg[i].label >= 0 ? json_string(c->m->labels[seg[i].label]) : json_null()));
+    }
+    fputc(']', f);
+    if (n >= 0) free(seg);
+    return rc;
+}
+
+static int put_result(FILE *f, const classify_t *c, const char *path, const classify_result *r,
+                      classify_windows windows, const tracker_settings *s)
 {
     const model_t *m = c->m;
     json_t *labels = json_array();
@@ -247,21 +349,16 @@ static int put_result(FILE *f, const classify_t *c, const char *path, const clas
     } else {
         json_decref(labels);
     }
-    /* The head without its closing brace, then the windows one at a time:
-     * a jansson tree of every window took 25 MB for a 3 h file. */
+    /* The head without its closing brace, then the rest piece by piece: a
+     * jansson tree of every window took 25 MB for a 3 h file. */
     char *text = head ? json_dumps(head, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(head);
     if (!text) return -1;
-    fprintf(f, "%.*s,\"windows\":[", (int)strlen(text) - 1, text);
+    fprintf(f, "%.*s", (int)strlen(text) - 1, text);
     free(text);
-    int rc = 0;
-    for (unsigned w = 0; w < r->n_windows && rc == 0; w++) {
-        if (w) fputc(',', f);
-        rc = put_json(
-            f, json_pack("{s:f, s:o}", "start", classify_window_start(c, w), "probs",
-                         probs_json(r->window_probs + (size_t)w * m->n_labels, m->n_labels)));
-    }
-    fputc(']', f);
+    int rc = windows == CLASSIFY_WINDOWS_ALL       ? put_windows(f, c, r)
+             : windows == CLASSIFY_WINDOWS_CHANGES ? put_segments(f, c, r, s)
+                                                   : 0;
     if (rc == 0 && r->warning[0]) {
         fputs(",\"warning\":", f);
         rc = put_json(f, utf8_json(r->warning));
@@ -271,13 +368,14 @@ static int put_result(FILE *f, const classify_t *c, const char *path, const clas
 }
 
 char *classify_json_line(const classify_t *c, const char *path, const classify_result *r,
-                         const char *err)
+                         const char *err, classify_windows windows, const tracker_settings *s)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f) return NULL;
-    int rc = r ? put_result(f, c, path, r) : put_json(f, path_json_error(path, reason(err, path)));
+    int rc = r ? put_result(f, c, path, r, windows, s)
+               : put_json(f, path_json_error(path, reason(err, path)));
     if (fclose(f) || rc) {
         free(buf);
         return NULL;

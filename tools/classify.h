@@ -18,6 +18,7 @@
 #define GENRED_CLASSIFY_H
 
 #include "model.h"
+#include "tracker.h"
 
 #include <stddef.h>
 
@@ -44,12 +45,40 @@ int classify_file(classify_t *c, const char *path, classify_result *r, char *err
 /* Start of window w in seconds of the file. */
 double classify_window_start(const classify_t *c, unsigned w);
 
+/* A stretch of one genre (or silence: label -1) in seconds of the file. */
+typedef struct {
+    double start, end;
+    int label;
+} classify_segment;
+
+/* The last file's genre segments, from genred's own tracker run over its
+ * windows (the settings' hop is the classifier's): a segment is a state the
+ * tracker reported a change to, from where it began (the middle of the
+ * first window the new genre led, the start of the first silent one, the
+ * end of the first one with sound after silence less half a hop: so a
+ * change at T reads about T) to the next; the first starts at 0, the last
+ * ends with the file. A file whose first
+ * state never held change_hold seconds is one segment of its last window's
+ * state. Returns the count with *out malloc'd, or -1 (out of memory, bad
+ * settings). */
+int classify_segments(const classify_t *c, const classify_result *r, const tracker_settings *s,
+                      classify_segment **out);
+
+/* What a --json line carries besides the verdict. */
+typedef enum {
+    CLASSIFY_WINDOWS_NONE,
+    CLASSIFY_WINDOWS_CHANGES,
+    CLASSIFY_WINDOWS_ALL
+} classify_windows;
+
 /* genre-classify's --json line, without the newline, malloc'd (NULL when out
- * of memory): {"file","labels","top","probs","windows":[{"start","probs"}
- * ...]} plus "warning" when there is one; r NULL gives {"file","error"},
+ * of memory): {"file","labels","top","probs"}, then with ALL
+ * "windows":[{"start","probs"}...], with CHANGES "segments":[{"start","end",
+ * "label"}...] (label null for silence; segments from classify_segments with
+ * `s`), plus "warning" when there is one; r NULL gives {"file","error"},
  * the error without the file name. Written window by window, so its
  * memory is the text's own (about 130 bytes a window with 10 labels). */
 char *classify_json_line(const classify_t *c, const char *path, const classify_result *r,
-                         const char *err);
+                         const char *err, classify_windows windows, const tracker_settings *s);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PROG      "genre-classify"
@@ -20,23 +21,29 @@
 
 static void usage(FILE *out)
 {
-    fprintf(
-        out,
-        "usage: genre-classify [--model MODEL] [--hop SECONDS] [--windows] [--json] [--jobs N]\n"
-        "                      AUDIO|FOLDER...\n"
-        "  --model    model file (default: the built-in model)\n"
-        "  --hop      window step in seconds (default 0.5)\n"
-        "  --windows  also print every window (JSON output always carries them)\n"
-        "  --json     one JSON object per file per line, errors included\n"
-        "  --jobs     files classified at once (default: every core)\n"
-        "  --help, --version\n"
-        "Folders are searched recursively for audio files (by name: .wav .flac .ogg ...).\n"
-        "Exit status: 0 every file classified, 1 some file failed, 2 usage error.\n");
+    fprintf(out,
+            "usage: genre-classify [--model MODEL] [--hop SECONDS] [--windows[=WHICH]] [--json]\n"
+            "                      [--smoothing S] [--change-hold S] [--jobs N] AUDIO|FOLDER...\n"
+            "  --model    model file (default: the built-in model)\n"
+            "  --hop      window step in seconds (default 0.5)\n"
+            "  --windows  what each file's result carries besides its verdict:\n"
+            "             all      every window (--windows alone; --json's default for files)\n"
+            "             changes  genre segments (start, end, label), from genred's tracker\n"
+            "                      (--json's default when a FOLDER is given)\n"
+            "             none     the verdict only (the text output's default)\n"
+            "  --smoothing, --change-hold  the tracker's, for changes (genred's: %g, %g)\n"
+            "  --json     one JSON object per file per line, errors included\n"
+            "  --jobs     files classified at once (default: every core)\n"
+            "  --help, --version\n"
+            "Folders are searched recursively for audio files (by name: .wav .flac .ogg ...).\n"
+            "Exit status: 0 every file classified, 1 some file failed, 2 usage error.\n",
+            TRACKER_DEFAULT_SMOOTHING, TRACKER_DEFAULT_CHANGE_HOLD);
 }
 
 typedef struct {
-    int json, windows;
+    int json, windows; /* windows: a classify_windows, or -1 until chosen */
     double hop;
+    tracker_settings tracker;
     unsigned jobs;
     const char *model_path;
 } options;
@@ -57,20 +64,37 @@ typedef struct {
     pthread_mutex_t lock;
 } batch;
 
+/* One indented line per genre segment: start - end, label. */
+static int text_segments(FILE *f, const classify_t *c, const model_t *m, const classify_result *r,
+                         const tracker_settings *s)
+{
+    classify_segment *seg;
+    int n = classify_segments(c, r, s, &seg);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "  %9.3f - %9.3f s  %s\n", seg[i].start, seg[i].end,
+                seg[i].label >= 0 ? m->labels[seg[i].label] : "(silence)");
+    if (n >= 0) free(seg);
+    return n < 0 ? -1 : 0;
+}
+
 static char *text_result(const classify_t *c, const model_t *m, const char *path,
-                         const classify_result *r, int windows)
+                         const classify_result *r, const options *o)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f) return NULL;
     fprintf(f, "%s: %s %.3f\n", path, m->labels[r->top], r->probs[r->top]);
-    for (unsigned w = 0; windows && w < r->n_windows; w++) {
+    for (unsigned w = 0; o->windows == CLASSIFY_WINDOWS_ALL && w < r->n_windows; w++) {
         const float *q = r->window_probs + (size_t)w * m->n_labels;
         unsigned k = metrics_argmax(q, m->n_labels);
         fprintf(f, "  %9.3f s  %-12s %.3f\n", classify_window_start(c, w), m->labels[k], q[k]);
     }
-    fclose(f);
+    int rc = o->windows == CLASSIFY_WINDOWS_CHANGES ? text_segments(f, c, m, r, &o->tracker) : 0;
+    if (fclose(f) || rc) {
+        free(buf);
+        return NULL;
+    }
     return buf;
 }
 
@@ -103,7 +127,8 @@ static void run_one(batch *b, classify_t *c, size_t i)
     if (classify_file(c, path, &r, err, sizeof err)) {
         s->failed = 1;
         s->err = message(err);
-        if (b->o->json) s->out = json_line(classify_json_line(c, path, NULL, err));
+        if (b->o->json)
+            s->out = json_line(classify_json_line(c, path, NULL, err, 0, &b->o->tracker));
         return;
     }
     if (r.warning[0]) {
@@ -111,8 +136,9 @@ static void run_one(batch *b, classify_t *c, size_t i)
         snprintf(text, sizeof text, "%s: warning: %s", path, r.warning);
         s->err = message(text);
     }
-    s->out = b->o->json ? json_line(classify_json_line(c, path, &r, NULL))
-                        : text_result(c, b->m, path, &r, b->o->windows);
+    s->out = b->o->json ? json_line(classify_json_line(
+                              c, path, &r, NULL, (classify_windows)b->o->windows, &b->o->tracker))
+                        : text_result(c, b->m, path, &r, b->o);
     if (!s->out) {
         s->failed = 1;
         free(s->err);
@@ -186,31 +212,54 @@ static unsigned default_jobs(void)
     return n > 0 ? (unsigned)n : 1;
 }
 
+static int parse_windows(const char *arg, options *o)
+{
+    static const char *const names[] = {"none", "changes", "all"};
+    for (int k = 0; k < 3; k++)
+        if (!arg || !strcmp(arg, names[k])) {
+            o->windows = arg ? k : CLASSIFY_WINDOWS_ALL;
+            return 0;
+        }
+    return fail("--windows: expected all, changes or none, not '%s'", arg);
+}
+
 /* 0, or the exit status of a usage error or --help/--version (-1 for 0). */
 static int parse(int argc, char **argv, options *o)
 {
-    static const struct option longs[] = {
-        {"model", 1, 0, 'm'}, {"hop", 1, 0, 'h'},  {"windows", 0, 0, 'w'}, {"json", 0, 0, 'j'},
-        {"jobs", 1, 0, 'J'},  {"help", 0, 0, '?'}, {"version", 0, 0, 'V'}, {0, 0, 0, 0}};
-    *o = (options){.hop = 0.5, .jobs = default_jobs()};
-    int c;
+    static const struct option longs[] = {{"model", 1, 0, 'm'},       {"hop", 1, 0, 'h'},
+                                          {"windows", 2, 0, 'w'},     {"json", 0, 0, 'j'},
+                                          {"jobs", 1, 0, 'J'},        {"smoothing", 1, 0, 's'},
+                                          {"change-hold", 1, 0, 'H'}, {"help", 0, 0, '?'},
+                                          {"version", 0, 0, 'V'},     {0, 0, 0, 0}};
+    *o = (options){.windows = -1,
+                   .hop = 0.5,
+                   .tracker = {0, TRACKER_DEFAULT_SMOOTHING, TRACKER_DEFAULT_CHANGE_HOLD,
+                               TRACKER_DEFAULT_SILENCE_DBFS},
+                   .jobs = default_jobs()};
+    int c, rc = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+    while (!rc && (c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
         case 'm':
             o->model_path = optarg;
             break;
         case 'w':
-            o->windows = 1;
+            rc = parse_windows(optarg, o);
             break;
         case 'j':
             o->json = 1;
             break;
         case 'h':
-            if (cli_real(PROG, "hop", optarg, 0.01, 60, &o->hop)) return 2;
+            rc = cli_real(PROG, "hop", optarg, 0.01, 60, &o->hop);
+            break;
+        case 's':
+            rc = cli_real(PROG, "smoothing", optarg, 0, 3600, &o->tracker.smoothing);
+            break;
+        case 'H':
+            rc = cli_real(PROG, "change-hold", optarg, 0, 3600, &o->tracker.change_hold);
             break;
         case 'J':
-            if (cli_uint(PROG, "jobs", optarg, 1, 1024, &o->jobs)) return 2;
+            rc = cli_uint(PROG, "jobs", optarg, 1, 1024, &o->jobs);
             break;
         case 'V':
             cli_version(PROG);
@@ -219,6 +268,7 @@ static int parse(int argc, char **argv, options *o)
             return cli_help_or_usage_error(PROG, argv[optind - 1], usage);
         }
     }
+    if (rc) return 2;
     if (optind >= argc) {
         usage(stderr);
         return fail("no audio files or folders given");
@@ -226,11 +276,25 @@ static int parse(int argc, char **argv, options *o)
     return 0;
 }
 
+/* --windows when not given: the verdict alone in text; in JSON every window
+ * for files named one by one, genre segments when a folder is walked (an
+ * archive: a 5 h file's every window is a 4.7 MB line). */
+static int default_windows(const options *o, char *const *args, size_t n)
+{
+    if (!o->json) return CLASSIFY_WINDOWS_NONE;
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (stat(args[i], &st) == 0 && S_ISDIR(st.st_mode)) return CLASSIFY_WINDOWS_CHANGES;
+    }
+    return CLASSIFY_WINDOWS_ALL;
+}
+
 int main(int argc, char **argv)
 {
     options o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    if (o.windows < 0) o.windows = default_windows(&o, argv + optind, (size_t)(argc - optind));
     char err[1024];
     model_t *m = eval_load_model(o.model_path, err, sizeof err);
     if (!m) return fail("%s", err);

@@ -1,14 +1,21 @@
 /* genre-sub: prints what a genred publishes.
  *
- *   genre-sub [--json] [--count N] [--timeout S] [ENDPOINT] [TOPIC...]
+ *   genre-sub [--json] [--count N] [--timeout S] [--server-key FILE
+ *             [--client-key FILE]] [ENDPOINT] [TOPIC...]
  *
  * ENDPOINT defaults to tcp://127.0.0.1:5556, TOPIC to every genre.* topic;
  * a first argument starting with "genre" is a topic. --count 0 is no limit,
  * as in the Python and Node examples.
  * Pretty lines for people, or with --json one JSON object per line (the
- * message with its "topic" added) for scripts. */
+ * message with its "topic" added) for scripts. It asks for a snapshot of
+ * each topic, so the current state comes first, and drops what it has
+ * already printed (protocol_seen.h), so a log holds each message once. */
 #include "cli.h"
+#include "handshake_watch.h"
+#include "protocol.h"
 #include "protocol_limits.h"
+#include "protocol_seen.h"
+#include "sub_keys.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -85,12 +92,12 @@ static void print_status(json_t *msg)
     }
 }
 
-static void print_pretty(const char *topic, json_t *msg)
+static void print_pretty(protocol_topic topic, json_t *msg)
 {
     clock_prefix(msg);
-    if (!strcmp(topic, "genre.probs")) {
+    if (topic == PROTOCOL_PROBS) {
         print_probs(msg);
-    } else if (!strcmp(topic, "genre.change")) {
+    } else if (topic == PROTOCOL_CHANGE) {
         /* previous is null both at start-up and after silence: the
          * previous_silence field tells them apart. */
         const char *none =
@@ -98,20 +105,24 @@ static void print_pretty(const char *topic, json_t *msg)
         printf("%-10s change: %s -> %s (%.2f)\n", str(msg, "stream", "?"),
                str(msg, "previous", none), str(msg, "new", "(silence)"),
                json_number_value(json_object_get(msg, "p")));
-    } else if (!strcmp(topic, "genre.status")) {
+    } else if (topic == PROTOCOL_STATUS) {
         print_status(msg);
     } else {
-        printf("%s\n", topic);
+        printf("%s\n", protocol_topic_name(topic));
     }
 }
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: genre-sub [--json] [--count N] [--timeout SECONDS] [ENDPOINT] [TOPIC...]\n"
+    fprintf(out, "usage: genre-sub [--json] [--count N] [--timeout SECONDS]\n"
+                 "                 [--server-key FILE [--client-key FILE]] [ENDPOINT] [TOPIC...]\n"
                  "Prints genred's messages (default tcp://127.0.0.1:5556, all genre.* topics).\n"
-                 "  --json     one JSON object per line, the message with its \"topic\"\n"
-                 "  --count    stop after N messages (0, the default: no limit)\n"
-                 "  --timeout  exit 1 when nothing arrives for SECONDS\n"
+                 "  --json        one JSON object per line, the message with its \"topic\"\n"
+                 "  --count       stop after N messages (0, the default: no limit)\n"
+                 "  --timeout     exit 1 when nothing arrives for SECONDS\n"
+                 "  --server-key  genred's CURVE public key (curve.pub): subscribe encrypted\n"
+                 "  --client-key  our CURVE secret key, for genred's allow-list (default: a\n"
+                 "                fresh key each start)\n"
                  "  --help, --version\n"
                  "ENDPOINT is tcp://HOST:PORT or ipc://PATH; a first argument starting with\n"
                  "'genre' is a topic (genre-sub genre.change). Exit status: 0 after --count\n"
@@ -119,6 +130,8 @@ static void usage(FILE *out)
 }
 
 #define PROG "genre-sub"
+/* (topic, stream) pairs remembered to drop duplicates: a large fleet. */
+#define SEEN_CAPACITY 16384
 
 typedef struct {
     int json_lines;
@@ -127,15 +140,20 @@ typedef struct {
     const char *endpoint;
     char **topics;
     int n_topics;
+    const char *server_key, *client_key; /* CURVE key files, or NULL */
 } options;
 
 /* 0, or the exit status (-1 for 0 after --help/--version). */
 static int parse(int argc, char **argv, options *o)
 {
-    static const struct option longs[] = {
-        {"json", no_argument, NULL, 'j'},          {"count", required_argument, NULL, 'n'},
-        {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {{"json", no_argument, NULL, 'j'},
+                                          {"count", required_argument, NULL, 'n'},
+                                          {"timeout", required_argument, NULL, 't'},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {"version", no_argument, NULL, 'V'},
+                                          {"server-key", required_argument, NULL, 's'},
+                                          {"client-key", required_argument, NULL, 'c'},
+                                          {NULL, 0, NULL, 0}};
     *o = (options){.endpoint = "tcp://127.0.0.1:5556"};
     int c;
     opterr = 0;
@@ -149,6 +167,12 @@ static int parse(int argc, char **argv, options *o)
             break;
         case 't':
             if (cli_real(PROG, "timeout", optarg, 0, 1e6, &o->timeout)) return 2;
+            break;
+        case 's':
+            o->server_key = optarg;
+            break;
+        case 'c':
+            o->client_key = optarg;
             break;
         case 'V':
             cli_version(PROG);
@@ -177,67 +201,88 @@ static int parse(int argc, char **argv, options *o)
         if (strlen(o->topics[i]) > PROTOCOL_TOPIC_MAX)
             return cli_error(PROG, "topic '%.20s...': longer than any topic (%d bytes at most)",
                              o->topics[i], PROTOCOL_TOPIC_MAX);
+    if (o->client_key && !o->server_key) return cli_error(PROG, "--client-key needs --server-key");
     return 0;
 }
 
-static void *connect_sub(void *ctx, const options *o)
+/* CURVE and the handshake watch, before the socket connects. */
+static handshake_watch_t *secure(void *ctx, void *sub, const sub_keys *keys)
+{
+    char err[256];
+    handshake_watch_info info = {.prog = PROG,
+                                 .server_key_option = "--server-key",
+                                 .client_key_option = "--client-key",
+                                 .public_key =
+                                     keys->client ? curve_public_key(keys->client) : NULL};
+    handshake_watch_t *w = NULL;
+    if ((keys->client &&
+         curve_apply_client(keys->client, sub, keys->server_public, err, sizeof err)) ||
+        !(w = handshake_watch_create(ctx, sub, &info, err, sizeof err)))
+        fprintf(stderr, PROG ": %s\n", err);
+    return w;
+}
+
+static void *connect_sub(void *ctx, const options *o, const sub_keys *keys,
+                         handshake_watch_t **watch)
 {
     void *sub = zmq_socket(ctx, ZMQ_SUB);
     protocol_limit_frames(sub, PROTOCOL_MESSAGE_FRAME_MAX); /* a hostile publisher's reach */
     int linger = 0; /* nothing to deliver at exit: stop at once */
     zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
+    *watch = secure(ctx, sub, keys);
+    if (!*watch) {
+        zmq_close(sub);
+        return NULL;
+    }
     if (zmq_connect(sub, o->endpoint)) {
         fprintf(stderr,
                 "genre-sub: %s: %s (expected an endpoint like tcp://127.0.0.1:5556 or "
                 "ipc:///run/genred/pub)\n",
                 o->endpoint, zmq_strerror(zmq_errno()));
+        handshake_watch_destroy(*watch);
         zmq_close(sub);
         return NULL;
     }
-    if (o->n_topics == 0) zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "genre.", 6);
+    /* Each topic with a snapshot: the current state comes first. */
+    if (o->n_topics == 0) protocol_subscribe(sub, "genre.");
     for (int i = 0; i < o->n_topics; i++)
-        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, o->topics[i], strlen(o->topics[i]));
+        protocol_subscribe(sub, o->topics[i]);
     int rcvtimeo = o->timeout > 0 ? (int)(o->timeout * 1000) : 200;
     zmq_setsockopt(sub, ZMQ_RCVTIMEO, &rcvtimeo, sizeof rcvtimeo);
     return sub;
 }
 
 /* One message printed; 1 when one was, 0 on nothing yet, -1 on a timeout. */
-static int receive_one(void *sub, const options *o)
+static int receive_one(void *sub, protocol_seen_t *seen, const options *o)
 {
-    char topic[128];
-    int n = zmq_recv(sub, topic, sizeof topic - 1, 0);
-    if (n < 0) {
+    protocol_message m;
+    zmq_msg_t body;
+    const char *why = "";
+    int got = protocol_recv(sub, 0, &m, &body, &why);
+    zmq_msg_close(&body);
+    if (got < 0) {
         if (o->timeout > 0 && zmq_errno() == EAGAIN) {
             fprintf(stderr, "genre-sub: nothing received for %g s\n", o->timeout);
             return -1;
         }
         return 0;
     }
-    topic[n < (int)sizeof topic - 1 ? n : (int)sizeof topic - 1] = '\0';
-    zmq_msg_t body;
-    zmq_msg_init(&body);
-    if (zmq_msg_recv(&body, sub, 0) < 0) {
-        zmq_msg_close(&body);
-        return 0;
-    }
-    json_error_t jerr;
-    json_t *msg = json_loadb(zmq_msg_data(&body), zmq_msg_size(&body), 0, &jerr);
-    zmq_msg_close(&body);
-    if (!json_is_object(msg)) {
-        fprintf(stderr, "genre-sub: %s: invalid JSON: %s\n", topic, jerr.text);
-        json_decref(msg);
+    /* A topic this version does not know may be a newer protocol's. */
+    if (!got && strcmp(why, PROTOCOL_NOT_A_TOPIC))
+        fprintf(stderr, "genre-sub: dropped a message: %s\n", why);
+    if (!got || !protocol_seen_check(seen, &m)) {
+        json_decref(m.body);
         return 0;
     }
     if (o->json_lines) {
-        json_object_set_new(msg, "topic", json_string(topic));
-        json_dumpf(msg, stdout, JSON_COMPACT | JSON_REAL_PRECISION(7));
+        json_object_set_new(m.body, "topic", json_string(protocol_topic_name(m.topic)));
+        json_dumpf(m.body, stdout, JSON_COMPACT | JSON_REAL_PRECISION(7));
         putchar('\n');
     } else {
-        print_pretty(topic, msg);
+        print_pretty(m.topic, m.body);
     }
     fflush(stdout);
-    json_decref(msg);
+    json_decref(m.body);
     return 1;
 }
 
@@ -246,19 +291,28 @@ int main(int argc, char **argv)
     options o;
     int rc = parse(argc, argv, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    sub_keys keys;
+    char err[600];
+    if (sub_keys_load(&keys, o.server_key, o.client_key, err, sizeof err))
+        return cli_error(PROG, "%s", err);
     volatile sig_atomic_t *interrupted = cli_stop_on_signals();
 
-    void *ctx = zmq_ctx_new(), *sub = connect_sub(ctx, &o);
-    unsigned seen = 0;
-    while (sub && !*interrupted && (!o.count || seen < o.count)) {
-        int got = receive_one(sub, &o);
+    handshake_watch_t *watch = NULL;
+    void *ctx = zmq_ctx_new(), *sub = connect_sub(ctx, &o, &keys, &watch);
+    protocol_seen_t *seen = protocol_seen_create(SEEN_CAPACITY);
+    unsigned printed = 0;
+    while (sub && seen && !*interrupted && (!o.count || printed < o.count)) {
+        int got = receive_one(sub, seen, &o);
         if (got < 0) {
             rc = 1;
             break;
         }
-        seen += (unsigned)got;
+        printed += (unsigned)got;
     }
+    handshake_watch_destroy(watch);
     if (sub) zmq_close(sub);
     zmq_ctx_term(ctx);
-    return sub ? rc : 1;
+    protocol_seen_destroy(seen);
+    sub_keys_free(&keys);
+    return sub && seen ? rc : 1;
 }

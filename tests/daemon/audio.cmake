@@ -48,7 +48,8 @@ endif()
 # The same back-ends inside the real daemon, checked over ZeroMQ.
 if(TARGET genred)
     genred_py_scenarios(test_genred_jack.py genred_live_ 180 "jack;daemon"
-        jack_and_portaudio:threaded jack_restart:threaded portaudio_gone:threaded)
+        jack_and_portaudio:threaded jack_restart:threaded portaudio_gone:threaded
+        jack_shared_restart:threaded jack_per_stream:threaded)
 endif()
 
 # README's Node subscriber example; skipped without node and its npm binding.

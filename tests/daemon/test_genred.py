@@ -112,9 +112,11 @@ class Genred:
 
 
 class Subscriber:
-    """Collects (receive time, topic, message) in a background thread."""
+    """Collects (receive time, topic, message, came in a snapshot) in a
+    background thread, keeping duplicates: tests count them. snapshot: ask
+    for the cached messages whose topic starts with it (protocol.h)."""
 
-    def __init__(self, ep, topics=("",), rcvhwm=None, read=True):
+    def __init__(self, ep, topics=("",), rcvhwm=None, read=True, snapshot=None):
         self.ctx = zmq.Context()
         self.sock = self.ctx.socket(zmq.SUB)
         if rcvhwm is not None:
@@ -123,6 +125,9 @@ class Subscriber:
         self.sock.connect(ep)
         for t in topics:
             self.sock.setsockopt_string(zmq.SUBSCRIBE, t)
+        self.nonce = "snapshot/%s/" % os.urandom(8).hex()
+        if snapshot is not None:
+            self.sock.setsockopt_string(zmq.SUBSCRIBE, self.nonce + snapshot)
         self.messages = []
         self.bad = []
         self.running = read
@@ -141,8 +146,11 @@ class Subscriber:
             if len(frames) != 2:
                 self.bad.append(frames)
                 continue
+            topic = frames[0].decode()
+            snapshot = topic.startswith(self.nonce)
             try:
-                self.messages.append((now, frames[0].decode(), json.loads(frames[1])))
+                self.messages.append((now, topic[len(self.nonce):] if snapshot else topic,
+                                      json.loads(frames[1]), snapshot))
             except ValueError:
                 self.bad.append(frames)
 
@@ -312,7 +320,7 @@ def test_file_realtime():
         period = (times[-1] - times[0]) / (len(times) - 1)
         check(abs(period - hop) <= 0.1 * hop * SLOW,
               "message period %.3f s within 10%% of hop %g s" % (period, hop))
-    for _, _, m in sub.of("genre.probs"):
+    for _, _, m, _ in sub.of("genre.probs"):
         check_probs_message(m, info)
 
 
@@ -359,6 +367,70 @@ def test_reload_corrupt_model():
     check(rc == 0, "clean stop after reloads (rc %r)\n%s" % (rc, g.stderr()[-6000:]))
 
 
+def hmm_step(before, raw, hop, segment, exponent):
+    """The sticky HMM's forward step, the long way: the whole transition
+    matrix, then Bayes' rule with the tempered likelihoods."""
+    n = len(raw)
+    stay = np.exp(-hop / segment)
+    transition = np.full((n, n), (1 - stay) / (n - 1))
+    np.fill_diagonal(transition, stay)
+    joint = (np.asarray(before) @ transition) * np.asarray(raw) ** exponent
+    return joint / joint.sum()
+
+
+def test_reload_decoder():
+    """SIGHUP switches the change decoder both ways on a running stream: with
+    the hold decoder and no smoothing genre.probs carries the raw
+    probabilities; after the switch to hmm every message's probabilities are
+    the forward filter's step from the one before (the first one's from the
+    last smoothed vector, which the filter takes over), with the reloaded
+    segment and exponent; after the switch back they are raw again."""
+    rate = 22050
+    clip = write_wav(os.path.join(TMP, "decoder.wav"), tone(4, rate, 1), rate)
+    ep = endpoint()
+    base = ('input = "file:%s";\npublish = "%s";\nhop = 0.25;\nrealtime = true;\nloop = true;\n'
+            'smoothing = 0;\n' % (clip, ep))
+    conf = write_config("decoder.conf", base + 'change_decoder = "hold";\n')
+    g = Genred(config=conf)
+    sub = Subscriber(ep, topics=("genre.probs",))
+
+    def raw_again(after, what):
+        check(sub.wait_for("genre.probs", after + 4, 8 * SLOW), "publishing " + what)
+        m = sub.of("genre.probs")[-1][2]
+        check(np.allclose(m["probs"], m["raw"], atol=1e-6), "%s: probs are raw: %r" % (what, m))
+
+    def reload(text, count):
+        write_config("decoder.conf", base + text)
+        n = len(sub.of("genre.probs"))
+        g.proc.send_signal(signal.SIGHUP)
+        end = time.monotonic() + 5 * SLOW
+        while g.stderr().count("reload: done") < count and time.monotonic() < end:
+            time.sleep(0.02)
+        check(g.stderr().count("reload: done") == count, "reload %d done" % count)
+        return n
+
+    raw_again(0, "with the hold decoder")
+    n = reload('change_decoder = "hmm";\nhmm_segment = 20.0;\nhmm_exponent = 0.5;\n', 1)
+    check(sub.wait_for("genre.probs", n + 12, 8 * SLOW), "publishing with the hmm decoder")
+    ms = [m[2] for m in sub.of("genre.probs")[n - 1:]]
+    start = next((i for i, m in enumerate(ms) if not np.allclose(m["probs"], m["raw"], atol=1e-6)),
+                 None)
+    check(start is not None and start >= 1, "the hmm decoder took over: %r" % ms[-1])
+    steps = list(zip(ms[start - 1:], ms[start:])) if start else []
+    for a, b in steps:
+        # No hop missed (positions are where the worker's block ended).
+        check(0 < b["position"] - a["position"] < 1.5 * 0.25 * rate,
+              "consecutive hops: %d, %d" % (a["position"], b["position"]))
+        want = hmm_step(a["probs"], b["raw"], 0.25, 20.0, 0.5)
+        check(np.allclose(b["probs"], want, atol=2e-5),
+              "filtered probs %r, the forward step gives %r" % (b["probs"], want.tolist()))
+    check(len(steps) >= 8, "%d filtered messages checked" % len(steps))
+    raw_again(reload('change_decoder = "hold";\n', 2), "back on the hold decoder")
+    rc = g.stop()
+    sub.close()
+    check(rc == 0, "clean stop after the reloads (rc %r)\n%s" % (rc, g.stderr()[-6000:]))
+
+
 def test_slow_subscriber():
     """A subscriber that never reads: the pipeline does not slow down, the
     ring never overruns, and the drops are counted."""
@@ -384,11 +456,18 @@ def test_slow_subscriber():
     check(" 0 overruns" in log, "no ring overruns:\n" + log)
 
 
+def sequence_ids(messages):
+    """(topic, stream, started_ms, seq) of each message, which names it."""
+    return [(m[1], m[2]["stream"], m[2]["started_ms"], m[2]["seq"]) for m in messages
+            if m[1] in ("genre.probs", "genre.change")]
+
+
 def test_late_subscriber():
-    """With a 5 s hop, a subscriber joining between hops gets the last
-    genre.probs at once from the cache, not 5 s later; one subscribing to
-    genre.change alone gets the current state (the last change) the same
-    way, and nothing else."""
+    """With a 5 s hop, a subscriber joining between hops with a snapshot
+    request gets the last genre.probs at once from the cache, not 5 s later,
+    and only it: the subscribers already there see nothing twice. One asking
+    for genre.change alone gets the current state (the last change) the same
+    way, and nothing else; one asking for no snapshot gets none."""
     rate = 22050
     clip = write_wav(os.path.join(TMP, "late.wav"), tone(4, rate, 1), rate)
     ep = endpoint()
@@ -398,19 +477,22 @@ def test_late_subscriber():
     check(first.wait_for("genre.probs", 1, 6 * SLOW), "first genre.probs")
     check(first.wait_for("genre.change", 1, 1 * SLOW), "first genre.change")
     joined = time.monotonic()
-    changes = Subscriber(ep, topics=("genre.change",))
+    changes = Subscriber(ep, topics=("genre.change",), snapshot="genre.change")
+    plain = Subscriber(ep, topics=("genre.change",))
     got = changes.wait_for("genre.change", 1, 1.0 * SLOW)
     delay = changes.of("genre.change")[0][0] - joined if got else None
     check(got and delay < 0.5 * SLOW, "late genre.change subscriber got the state after %r s" %
           delay)
     if got:
-        check(changes.of("genre.change")[0][2] == first.of("genre.change")[-1][2],
-              "the cached genre.change is the latest one")
-    check(not changes.of("genre.probs"), "a genre.change subscriber gets no genre.probs")
-    changes.close()
+        check(changes.of("genre.change")[0][2] == first.of("genre.change")[-1][2] and
+              changes.of("genre.change")[0][3], "the snapshot holds the latest genre.change")
+    check(not changes.of("genre.probs"), "a genre.change snapshot holds no genre.probs")
     time.sleep(0.3)
+    check(not plain.of("genre.change"), "a subscriber that asks for no snapshot gets none")
+    changes.close()
+    plain.close()
     joined = time.monotonic()
-    late = Subscriber(ep, topics=("genre.",))
+    late = Subscriber(ep, topics=("genre.",), snapshot="")
     got = late.wait_for("genre.probs", 1, 1.0 * SLOW)
     delay = late.of("genre.probs")[0][0] - joined if got else None
     check(got and delay < 0.5 * SLOW, "late subscriber got genre.probs after %r s" % delay)
@@ -418,8 +500,141 @@ def test_late_subscriber():
         check(late.of("genre.probs")[0][2]["position"] == first.of("genre.probs")[-1][2][
             "position"], "the cached message is the latest one")
     late.close()
+    time.sleep(0.3)
+    ids = sequence_ids(first.messages)
+    check(len(ids) == len(set(ids)), "the first subscriber saw nothing twice: %r" % ids)
     first.close()
     check(g.stop() == 0, "clean stop")
+
+
+def music_then_silence(path, rate, music_s=3, silence_s=3):
+    x = np.concatenate([tone(music_s, rate), np.zeros((int(silence_s * rate), 1), np.float32)])
+    return write_wav(path, x, rate)
+
+
+def test_change_log():
+    """A day's genre.change log in miniature: `genre-sub --json
+    genre.change` writes it while five subscribers join (each with its
+    snapshot) and leave; the log holds each change once, none missing, and a
+    raw subscriber that drops nothing receives none twice."""
+    rate = 22050
+    clip = music_then_silence(os.path.join(TMP, "changes.wav"), rate)
+    ep = endpoint()
+    g = Genred("--input", "file:" + clip, "--publish", ep, "--realtime", "--loop", "--hop",
+               "0.25", "--change-hold", "0.5", "--smoothing", "0.5")
+    raw = Subscriber(ep, topics=("genre.change",))
+    tool = EMULATOR + [os.path.join(BUILD, "bin", "genre-sub")]
+    log_path = os.path.join(TMP, "day.jsonl")
+    with open(log_path, "w") as log:
+        logger = subprocess.Popen(tool + ["--json", ep, "genre.change"], stdout=log,
+                                  stderr=subprocess.PIPE, text=True)
+        check(raw.wait_for("genre.change", 2, 15 * SLOW), "changes come")
+        for i in range(5):
+            joiner = subprocess.run(tool + ["--json", "--count", "1", "--timeout",
+                                            str(10 * SLOW), ep, "genre.change"],
+                                    capture_output=True, text=True, timeout=20 * SLOW)
+            check(joiner.returncode == 0 and '"genre.change"' in joiner.stdout,
+                  "subscriber %d got the current state from its snapshot: %r %r"
+                  % (i, joiner.stdout, joiner.stderr))
+            time.sleep(0.5)
+        n = len(raw.of("genre.change"))
+        check(raw.wait_for("genre.change", n + 2, 15 * SLOW), "changes go on")
+        time.sleep(0.5)
+        logger.send_signal(signal.SIGINT)
+        logger.communicate(timeout=10 * SLOW)
+    with open(log_path) as f:
+        logged = [json.loads(line) for line in f]
+    ids = [(m["stream"], m["started_ms"], m["seq"]) for m in logged]
+    check(len(logged) >= 4 and len(ids) == len(set(ids)),
+          "the log holds each change once: %r" % ids)
+    seqs = [m["seq"] for m in logged]
+    check(seqs == list(range(seqs[0], seqs[0] + len(seqs))), "and none is missing: %r" % seqs)
+    raw_ids = sequence_ids(raw.messages)
+    check(len(raw_ids) == len(set(raw_ids)), "a raw subscriber got none twice: %r" % raw_ids)
+    raw.close()
+    check(g.stop() == 0, "clean stop")
+
+
+class FakePublisher:
+    """An XPUB that plays a script of genre.change messages to one client:
+    the same message live, in the client's snapshot and live again, a next
+    one, a restarted genred's first, and one from a genred before seq."""
+
+    def __init__(self, ep):
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.XPUB)
+        self.sock.bind(ep)
+
+    def snapshot_topic(self, timeout):
+        """The client's snapshot subscription that covers genre.change."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.sock.poll(100):
+                sub = self.sock.recv()
+                if sub[:1] == b"\x01" and sub[1:].startswith(b"snapshot/"):
+                    nonce, rest = sub[1:].rsplit(b"/", 1)
+                    if b"genre.change".startswith(rest):
+                        return nonce + b"/genre.change"
+        return None
+
+    def play(self, snapshot):
+        def change(started, seq, new):
+            m = {"v": 1, "stream": "main", "time_ms": 0, "position": 0, "model": "m",
+                 "previous": None, "new": new, "silence": False, "previous_silence": False,
+                 "p": 0.9}
+            if seq:
+                m.update(started_ms=started, seq=seq)
+            return json.dumps(m).encode()
+        script = [(b"genre.change", change(100, 1, "jazz")),
+                  (snapshot, change(100, 1, "jazz")),
+                  (b"genre.change", change(100, 1, "jazz")),
+                  (b"genre.change", change(100, 2, "rock")),
+                  (b"genre.change", change(100, 1, "jazz")),
+                  (b"genre.change", change(200, 1, "blues")),
+                  (b"genre.change", change(0, 0, "metal")),
+                  (b"genre.change", change(0, 0, "metal"))]
+        for frames in script:
+            self.sock.send_multipart(frames)
+
+    def close(self):
+        self.sock.close(linger=0)
+        self.ctx.term()
+
+
+def test_clients_drop_duplicates():
+    """genre-sub and the Python and Node examples print each message once,
+    by (topic, stream, started_ms, seq): what they saw live does not come
+    again from their snapshot, a restarted genred's messages do come, and so
+    does everything from a genred that sends no seq."""
+    want = ["jazz", "rock", "blues", "metal", "metal"]
+    tool = EMULATOR + [os.path.join(BUILD, "bin", "genre-sub")]
+    clients = {"genre-sub": tool + ["--json", "--timeout", str(2 * SLOW)],
+               "subscribe.py": ["/usr/bin/python3", os.path.join(SOURCE, "tools", "examples",
+                                                                 "subscribe.py"),
+                                "--timeout", str(2 * SLOW)]}
+    node = shutil.which("node")
+    if node and os.path.isdir(os.path.join(SOURCE, "tools", "examples", "node_modules",
+                                           "zeromq")):
+        clients["subscribe.js"] = [node, os.path.join(SOURCE, "tools", "examples",
+                                                      "subscribe.js"), "--timeout",
+                                   str(2 * SLOW)]
+    for name, argv in clients.items():
+        ep = endpoint("dups")
+        pub = FakePublisher(ep)
+        proc = subprocess.Popen(argv + [ep] + (["genre.change"] if name == "genre-sub" else []),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        snapshot = pub.snapshot_topic(10 * SLOW)
+        check(snapshot is not None, "%s asks for a snapshot" % name)
+        time.sleep(0.2 * SLOW)  # its subscriptions all applied
+        if snapshot:
+            pub.play(snapshot)
+        out, err = proc.communicate(timeout=20 * SLOW)
+        pub.close()
+        if name == "genre-sub":
+            got = [json.loads(l)["new"] for l in out.splitlines()]
+        else:
+            got = [l.split()[-1] for l in out.splitlines() if l.startswith("genre.change")]
+        check(got == want, "%s printed each once: %r (%r)" % (name, got, err))
 
 
 def expect_config_error(text, *needles):
@@ -459,6 +674,14 @@ def test_bad_config():
     out = subprocess.run(GENRED + ["--config", os.path.join(TMP, "missing.conf")],
                          capture_output=True, text=True)
     check(out.returncode == 1 and "missing.conf" in out.stderr, "missing file: " + out.stderr)
+    # A text file renamed .wav is "not an audio file", in one line at start.
+    notes = write_config("notes.wav", "track list\n1. intro\n")
+    out = subprocess.run(GENRED + ["--input", "file:" + notes, "--publish", endpoint()],
+                         capture_output=True, text=True, timeout=10 * SLOW)
+    err = out.stderr.strip().splitlines()
+    check(out.returncode == 1 and len(err) == 1 and
+          err[0].endswith("%s: not an audio file (it holds text)" % notes),
+          "text file as file: input: rc %d, %r" % (out.returncode, out.stderr))
     # The shipped example parses.
     out = subprocess.run(GENRED + ["--check-config", "--config",
                           os.path.join(SOURCE, "config", "genred.conf")],
@@ -569,6 +792,51 @@ def test_odd_input_name():
     streams = status["streams"] if status else []
     check(len(streams) == 1 and streams[0]["input"].endswith("caf\ufffd.wav"),
           "genre.status has the stream, its input readable: %r" % streams)
+def settings_in_effect(*args):
+    """--check-config's `settings:` line as {key: value text}."""
+    out = subprocess.run(GENRED + ["--check-config"] + list(args), capture_output=True, text=True)
+    check(out.returncode == 0, "--check-config %r: %r" % (args, out.stderr))
+    line = [l for l in out.stdout.splitlines() if l.startswith("genred: settings: ")]
+    check(len(line) == 1, "one settings line: %r" % out.stdout)
+    pairs = line[0][len("genred: settings: "):].rstrip(";").split("; ") if line else []
+    return dict(p.split(" = ", 1) for p in pairs)
+
+
+def test_help_defaults():
+    """Every default --help shows is the one the parser starts from (they
+    once said smoothing 1.5 and change-hold 2 while the real ones were 0 and
+    5), and config/genred.conf, whose values say they are the defaults, sets
+    exactly the same."""
+    empty = write_config("empty.conf", "")
+    defaults = settings_in_effect("--config", empty)
+    help_text = subprocess.run(GENRED + ["--help"], capture_output=True, text=True).stdout
+    shown = {}
+    for line in help_text.splitlines():
+        opt = line[6:].split()[0] if line.startswith("      --") else ""
+        value = line.rsplit("(", 1)[-1].split(";")[0].rstrip(")") if line.endswith(")") else None
+        if opt and value is not None and opt[2:].replace("-", "_") in defaults:
+            shown[opt[2:].replace("-", "_")] = value
+    check(set(shown) == {"hop", "smoothing", "change_hold", "change_decoder", "silence_dbfs",
+                         "status_interval", "send_hwm", "drop_policy", "ring_seconds",
+                         "log_level"},
+          "--help shows the defaults of the scalar flags: %r" % shown)
+    for key, value in shown.items():
+        want = defaults[key].strip('"')
+        same = value == want
+        if not same:
+            try:
+                same = float(value) == float(want)
+            except ValueError:
+                pass
+        check(same, "--help says --%s defaults to %s; the parser's default is %s" % (
+            key.replace("_", "-"), value, want))
+    example = settings_in_effect("--config", os.path.join(SOURCE, "config", "genred.conf"))
+    check(example == defaults, "config/genred.conf sets the built-in defaults: %r vs %r" % (
+        {k: v for k, v in example.items() if defaults.get(k) != v},
+        {k: v for k, v in defaults.items() if example.get(k) != v}))
+    flags = settings_in_effect("--config", empty, "--smoothing", "1.5", "--loop=3")
+    check(flags["smoothing"] == "1.5" and flags["loop"] == "3",
+          "the settings line shows flags in effect: %r" % flags)
 
 
 def test_endpoint_in_use():
@@ -588,7 +856,7 @@ def test_endpoint_in_use():
 def test_sigterm():
     ep = endpoint()
     g = Genred("--input", "stdin:s16le:22050:1", "--publish", ep, stdin=subprocess.PIPE)
-    sub = Subscriber(ep)
+    sub = Subscriber(ep, snapshot="")  # the audio may all be done before it joins
     g.proc.stdin.write((tone(5, 22050) * 32767).astype("<i2").tobytes())
     g.proc.stdin.flush()
     check(sub.wait_for("genre.probs", 1, 5 * SLOW), "publishing")
@@ -602,7 +870,12 @@ def test_sigterm():
     limit = 1.0 * SLOW * load_factor()
     check(took < limit, "stopped in %.2f s (limit %.1f s)" % (took, limit))
     g.proc.stdin.close()
+    # The closing status says the stream ended and why, not "running".
+    status = final_status(sub)
     sub.close()
+    s = status["streams"][0] if status else {}
+    check(s.get("state") == "ended" and s.get("note") == "genred stopped by SIGTERM" and
+          s.get("error") == "", "closing status after SIGTERM: %r" % s)
     # 64 streams stop together, not one after another: each worker and file
     # reader may be asleep for up to 50 ms, 6 s in a row. About 2 s.
     wav = write_wav(os.path.join(TMP, "many.wav"), tone(2, 22050, 1), 22050)
@@ -830,6 +1103,36 @@ def test_short_input():
     check(out.returncode == 0, "exit 0: %r" % out.stderr)
     check("input ended after 1.70 s of audio, shorter than the 3 s window: nothing classified"
           in out.stderr, "warned: %r" % out.stderr)
+
+
+def test_log_order():
+    """Log lines come in the order of the events: per stream its start,
+    "audio is flowing", its genre changes, its end; then "all inputs ended".
+    (Main's poll used to log "audio is flowing" after a fast file had
+    already logged its changes and its end.)"""
+    rate = 22050
+    noise = np.random.default_rng(5).standard_normal((8 * rate, 1)).astype(np.float32) * 0.2
+    two = write_wav(os.path.join(TMP, "order.wav"), np.concatenate([tone(8, rate), noise]), rate)
+    one = write_wav(os.path.join(TMP, "order1.wav"), tone(6, rate, seed=3), rate)
+    conf = write_config("order.conf", 'streams = ( { name = "a"; input = "file:%s"; },\n'
+                        '            { name = "b"; input = "file:%s"; } );\n'
+                        'publish = "%s";\nchange_hold = 1.0;\n' % (two, one, endpoint()))
+    g = Genred(config=conf)
+    check(g.wait(30 * SLOW) == 0, "exit 0\n" + g.stderr())
+    lines = g.stderr().splitlines()
+    for name in ("a", "b"):
+        mine = [l.split("stream '%s': " % name, 1)[1] for l in lines
+                if "stream '%s': " % name in l]
+        kinds = ["start" if l.startswith("file:") else "flowing" if l == "audio is flowing" else
+                 "change" if " -> " in l else "ended" if l.startswith("input ended") else
+                 "summary" if " hops, " in l else l for l in mine]
+        changes = kinds.count("change")
+        check(changes >= 1 and kinds == ["start", "flowing"] + ["change"] * changes +
+              ["ended", "summary"], "stream %s logs in event order: %r" % (name, mine))
+    ended = [i for i, l in enumerate(lines) if "input ended" in l]
+    everything = [i for i, l in enumerate(lines) if "all inputs ended" in l]
+    check(len(everything) == 1 and len(ended) == 2 and max(ended) < everything[0],
+          "'all inputs ended' after both ends: %r" % lines)
 
 
 def test_systemd_notify():

@@ -4,7 +4,8 @@ a JACK server (dummy driver) per test, jack_play playing the music excerpt,
 genred on `jack` or `portaudio`, and a ZeroMQ subscriber checking what it
 publishes.
 
-    test_genred_jack.py {jack_and_portaudio,jack_restart,portaudio_gone}
+    test_genred_jack.py {jack_and_portaudio,jack_restart,portaudio_gone,
+                         jack_shared_restart,jack_per_stream}
 """
 
 import os
@@ -75,7 +76,8 @@ def check_publishing(sub, info, seconds, what, streams=("main",)):
 
 def scenario_jack_and_portaudio(jt, sub, info):
     """Tests 1 and 2 at once: one genred with two streams, `jack` (j) and
-    `portaudio` (p), both fed by the player; clients genred-j and genred-p."""
+    `portaudio` (p), both fed by the player; j's port genred:j_in_1 on the
+    shared client, p's own client genred-p."""
     jt.start_server()
     jt.spawn("player", [jt.bin("jack_play"), "-n", "src", "-f", clip(jt)])
     jt.wait_port("src:out")
@@ -89,7 +91,7 @@ def scenario_jack_and_portaudio(jt, sub, info):
     jt.connect("src:out", "genred-p:in_1")
     check(sub.wait_for("genre.probs", 2, EVENT_DEADLINE_S),
           "first genre.probs within %g s" % EVENT_DEADLINE_S)
-    check(jt.wait_connection("genred-j:in_1", "src:out"), "genred-j:in_1 auto-connected to src:out")
+    check(jt.wait_connection("genred:j_in_1", "src:out"), "genred:j_in_1 auto-connected to src:out")
     check_publishing(sub, info, 4.5, "live", streams=("j", "p"))
     code, took = jt.stop("genred")
     check(code == 0 and took < jt.stop_limit, "SIGTERM: exit %s in %.2f s" % (code, took))
@@ -130,6 +132,88 @@ def scenario_jack_restart(jt, sub, info):
     check_publishing(sub, info, 3.0, "after restart")
     code, took = jt.stop("genred")
     check(code == 0, "SIGTERM after the restart: exit %s" % code)
+
+
+def write_streams(name, streams, extra=""):
+    """A config of {stream: input} (in order), returns its path."""
+    conf = os.path.join(TMP, name)
+    with open(conf, "w") as f:
+        f.write(extra + "streams = (\n%s\n);\n" % ",\n".join(
+            '  { name = "%s"; input = "%s"; }' % kv for kv in streams.items()))
+    return conf
+
+
+def jack_clients(jt):
+    """JACK client names from jack_lsp (the part before the first colon)."""
+    return {p.split(":", 1)[0] for p in jt.ports() if ":" in p}
+
+
+def check_connected(jt, pairs, what):
+    for ours, source in pairs:
+        check(jt.wait_connection(ours, source), "%s: %s connected to %s" % (what, ours, source))
+
+
+SHARED = {"a": "jack:src:out", "b": "jack:src:out,src:out", "c": "jack:src:out"}
+SHARED_PORTS = [("genred:a_in_1", "src:out"), ("genred:b_in_1", "src:out"),
+                ("genred:b_in_2", "src:out"), ("genred:c_in_1", "src:out")]
+
+
+def scenario_jack_shared_restart(jt, sub, info):
+    """Three JACK streams (one stereo) are ports of one client, genred:
+    a_in_1, b_in_1, b_in_2, c_in_1. The server is killed and restarted: all
+    three wait, then come back on one client, reconnected, by themselves."""
+    jt.start_server()
+    jt.spawn("player", [jt.bin("jack_play"), "-n", "src", "-f", clip(jt)])
+    jt.wait_port("src:out")
+    conf = write_streams("shared.conf", SHARED)
+    jt.spawn("genred", [jt.bin("genred"), "--config", conf, "--publish", EP, "--hop", str(HOP),
+                        "--status-interval", "1"])
+    check_connected(jt, SHARED_PORTS, "before the crash")
+    clients = jack_clients(jt)
+    check(clients == {"system", "src", "genred"}, "one JACK client for three streams: %s"
+          % sorted(clients))
+    check_publishing(sub, info, 4.0, "shared client", streams=tuple(SHARED))
+
+    jt.kill_server()
+    jt.procs.pop("player").wait(5)
+    t_gone = time.monotonic()
+    deadline = t_gone + 10
+    waiting = set()
+    while time.monotonic() < deadline and waiting != set(SHARED):
+        time.sleep(0.2)
+        for m in sub.of("genre.status"):
+            if m[0] > t_gone:
+                waiting |= {st["name"] for st in m[2]["streams"] if st["state"] == "waiting"}
+    check(waiting == set(SHARED), "every stream reported waiting: %s" % sorted(waiting))
+
+    jt.start_server()
+    t_back = time.monotonic()
+    jt.spawn("player2", [jt.bin("jack_play"), "-n", "src", "-f", clip(jt)])
+    check_connected(jt, SHARED_PORTS, "after the restart")
+    check(jack_clients(jt) == {"system", "src", "genred"}, "still one client after the restart")
+    check_publishing(sub, info, 4.0, "after restart", streams=tuple(SHARED))
+    print("resumed within %.1f s of the server's return" % (time.monotonic() - t_back))
+    code, took = jt.stop("genred")
+    check(code == 0 and took < jt.stop_limit, "SIGTERM: exit %s in %.2f s" % (code, took))
+
+
+def scenario_jack_per_stream(jt, sub, info):
+    """jack_clients = "per_stream": the old naming, a client per stream
+    (genred-a, genred-b) with ports in_1..in_N."""
+    jt.start_server()
+    jt.spawn("player", [jt.bin("jack_play"), "-n", "src", "-f", clip(jt)])
+    jt.wait_port("src:out")
+    streams = {"a": SHARED["a"], "b": SHARED["b"]}
+    conf = write_streams("per_stream.conf", streams, 'jack_clients = "per_stream";\n')
+    jt.spawn("genred", [jt.bin("genred"), "--config", conf, "--publish", EP, "--hop", str(HOP)])
+    check_connected(jt, [("genred-a:in_1", "src:out"), ("genred-b:in_1", "src:out"),
+                         ("genred-b:in_2", "src:out")], "per_stream")
+    clients = jack_clients(jt)
+    check(clients == {"system", "src", "genred-a", "genred-b"}, "a client per stream: %s"
+          % sorted(clients))
+    check_publishing(sub, info, 4.0, "per_stream", streams=tuple(streams))
+    code, took = jt.stop("genred")
+    check(code == 0 and took < jt.stop_limit, "SIGTERM: exit %s in %.2f s" % (code, took))
 
 
 def scenario_portaudio_gone(jt, sub, info):

@@ -60,6 +60,8 @@ with JackTest() as jt:
     late, r_late = probe(jt, "late", "jack:late:out", 4.5 * slow, "genred-late")
     for port in ("genred-mono:in_1", "genred-stereo:in_2", "genred-late:in_1"):
         jt.wait_port(port)
+    # While the 3.2 s probe still runs: on a loaded machine (sanitizers) the
+    # steps below can take longer than that.
     check(jt.wait_connection("genred-mono:in_1", "src:out"), "in_1 auto-connected to src:out")
     jt.spawn("late-player", [jt.bin("jack_play"), "-n", "late"])
     jt.wait_port("late:out")

@@ -107,8 +107,10 @@ with JackTest() as jt:
     check_clean(r["portaudio"], "portaudio input", 30)
 
     # The daemon itself: the same callbacks with the whole pipeline, publisher
-    # and supervision threads running around them. Two streams of one genred
-    # process, so each back-end gets its own client name (genred-<stream>).
+    # and supervision threads running around them. Three streams of one
+    # genred process: two JACK streams (one port, two ports) whose ports share
+    # the client genred, so its one callback serves both, and PortAudio on
+    # its own client genred-p.
     genred = os.path.join(jt.build, "bin", "genred")
     if os.path.exists(genred):
         tmp = tempfile.mkdtemp(prefix="genred-rtguard-")
@@ -116,11 +118,13 @@ with JackTest() as jt:
             conf = os.path.join(tmp, "genred.conf")
             with open(conf, "w") as f:
                 f.write('streams = ( { name = "j"; input = "jack:src:out"; },\n'
+                        '            { name = "k"; input = "jack:src:out,src:out"; },\n'
                         '            { name = "p"; input = "portaudio"; } );\n')
             args = [genred, "--config", conf, "--publish", "ipc://%s/pub.ipc" % tmp,
                     "--hop", "0.25"]
             r = run_guarded(jt, {"genred": (args, {}, ("src:out", "genred-p:in_0"))}, 2.0)
-            check_clean(r["genred"], "genred on jack and portaudio", 100)
+            check_clean(r["genred"], "genred on two jack streams of one client and portaudio",
+                        100)
             # The workers sleep until a hop's audio is in: the callbacks
             # wake them, a few times per hop, never once per period.
             cb, _, _, wakeups = r["genred"]

@@ -1,7 +1,10 @@
 /* tracker: hop timing, silence and change-hold, window by window, without a
- * daemon or a socket. Expected times are worked out by hand from the
- * settings (comments say how), never read back from the tracker. */
+ * daemon or a socket; and the hmm decoder. Expected times are worked out by
+ * hand from the settings (comments say how) or, for the hmm decoder, from
+ * the naive reference filter (hmm_reference.h), never read back from the
+ * tracker. */
 #include "check.h"
+#include "hmm_reference.h"
 #include "tracker.h"
 
 #include <math.h>
@@ -15,7 +18,8 @@ static const float A[N] = {0.8f, 0.1f, 0.1f}, B[N] = {0.1f, 0.8f, 0.1f};
 
 static tracker_t *make(double hop, double smoothing, double hold)
 {
-    tracker_settings s = {hop, smoothing, hold, SILENCE};
+    tracker_settings s = {
+        .hop = hop, .smoothing = smoothing, .change_hold = hold, .silence_dbfs = SILENCE};
     tracker_t *t = tracker_create(N, &s);
     REQUIRE(t);
     return t;
@@ -74,6 +78,14 @@ static void test_flicker(void)
     /* B again from 4.5: a fresh hold of 2 s, reported at 6.5. */
     CHECK_NEAR(feed(t, B, LOUD, 4.5, 0.5, 9.0, &d), 6.5, 1e-9);
     CHECK(d.previous == 0 && d.state == 1);
+    /* Where each reported state began: A at the first window (0), B at 4.5,
+     * where it came to stay, not 2.5 where it flickered. */
+    CHECK_NEAR(tracker_state_since(t), 4.5, 1e-9);
+    tracker_destroy(t);
+    t = make(0.5, 0, 2.0);
+    CHECK(tracker_state_since(t) == 0);
+    REQUIRE(feed(t, A, LOUD, 3.0, 0.5, 6.0, &d) == 5.0);
+    CHECK_NEAR(tracker_state_since(t), 3.0, 1e-9);
     tracker_destroy(t);
 }
 
@@ -172,18 +184,199 @@ static void test_continue(void)
 
 static void test_bad_settings(void)
 {
-    tracker_settings ok = {0.5, 1.5, 2, -60};
+    tracker_settings ok = {.hop = 0.5, .smoothing = 1.5, .change_hold = 2, .silence_dbfs = -60};
     tracker_t *t = tracker_create(N, &ok);
     CHECK(t);
     tracker_destroy(t);
-    tracker_settings bad[] = {{0, 1.5, 2, -60},
-                              {0.5, -1, 2, -60},
-                              {0.5, 1.5, -1, -60},
-                              {0.5, 1.5, 2, NAN},
-                              {NAN, 1.5, 2, -60}};
+    tracker_settings bad[] = {ok, ok, ok, ok, ok};
+    bad[0].hop = 0;
+    bad[1].smoothing = -1;
+    bad[2].change_hold = -1;
+    bad[3].silence_dbfs = NAN;
+    bad[4].hop = NAN;
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK(!tracker_create(N, &bad[i]));
     CHECK(!tracker_create(0, &ok) && !tracker_create(N, NULL));
+}
+
+/* ---- the hmm decoder ---- */
+
+#define SEGMENT   30.0
+#define EXPONENT  0.3
+#define THRESHOLD 0.8
+
+static tracker_t *make_hmm(double hop, double hold)
+{
+    tracker_settings s = {.hop = hop,
+                          .silence_dbfs = SILENCE,
+                          .decoder = TRACKER_DECODE_HMM,
+                          .hmm = {SEGMENT, EXPONENT, THRESHOLD, hold}};
+    tracker_t *t = tracker_create(N, &s);
+    REQUIRE(t);
+    return t;
+}
+
+/* Windows of `raw` every hop from `start` while below `until`, each checked
+ * against the reference filter (which sees the same windows); returns the
+ * end of the first window that the reference puts label `label` at or over
+ * the threshold, or -1. */
+static double feed_hmm(tracker_t *t, hmm_reference *r, const float *raw, double start, double hop,
+                       double until, int label, tracker_decision *d)
+{
+    double reached = -1;
+    for (int k = 0; start + k * hop < until - 1e-9; k++) {
+        tracker_process(t, raw, LOUD, start + k * hop, d);
+        hmm_reference_step(r, raw);
+        for (int i = 0; i < N; i++)
+            CHECK_NEAR(d->probs[i], r->post[i], 1e-6);
+        if (reached < 0 && r->post[label] >= THRESHOLD) reached = start + k * hop;
+    }
+    return reached;
+}
+
+/* A step from A to B: the posterior is the reference's window by window,
+ * B is announced once it passes the threshold and then held hmm.hold, not
+ * before, and p is B's posterior. */
+static void test_hmm_step(void)
+{
+    const double hop = 0.5, hold = 1.0;
+    tracker_t *t = make_hmm(hop, hold);
+    hmm_reference r;
+    hmm_reference_init(&r, N, SEGMENT, hop, EXPONENT, NULL);
+    tracker_decision d;
+    REQUIRE(feed_hmm(t, &r, A, 0, hop, 30, 0, &d) >= 0);
+    CHECK(tracker_state(t) == 0);
+    /* B from 30 s, one window at a time until it is announced. */
+    double reached = -1, announced = -1;
+    for (int k = 0; k < 60 && announced < 0; k++) {
+        double end = 30 + k * hop;
+        double at = feed_hmm(t, &r, B, end, hop, end + hop, 1, &d);
+        if (reached < 0) reached = at;
+        if (d.changed) announced = end;
+    }
+    /* A sure A costs B a few windows: about 3 s at these settings. */
+    REQUIRE(reached > 30 && reached < 36);
+    CHECK_NEAR(announced, reached + hold, 1e-9);
+    CHECK(d.previous == 0 && d.state == 1 && d.top == 1);
+    CHECK_NEAR(d.p, r.post[1], 1e-6);
+    CHECK(d.p >= THRESHOLD);
+    tracker_destroy(t);
+}
+
+/* One window, or two, of another genre with hardly a doubt, in the middle of
+ * a sure A: the hold decoder without smoothing or hold reports each as two
+ * false changes; the hmm decoder, even without a hold, reports none. A
+ * real change of the same strength is still announced. */
+static void test_hmm_glitch(void)
+{
+    const float glitch[N] = {0.02f, 0.96f, 0.02f};
+    for (int windows = 1; windows <= 2; windows++) {
+        tracker_t *hmm = make_hmm(0.5, 0), *plain = make(0.5, 0, 0);
+        tracker_decision d;
+        unsigned changes[2] = {0, 0};
+        for (int k = 0; k < 120; k++) {
+            const float *raw = k >= 60 && k < 60 + windows ? glitch : A;
+            tracker_process(hmm, raw, LOUD, k * 0.5, &d);
+            changes[0] += d.changed;
+            tracker_process(plain, raw, LOUD, k * 0.5, &d);
+            changes[1] += d.changed;
+        }
+        CHECK(changes[0] == 1); /* the first A */
+        CHECK(changes[1] == 3);
+        tracker_destroy(hmm);
+        tracker_destroy(plain);
+    }
+    tracker_t *t = make_hmm(0.5, 0);
+    tracker_decision d;
+    feed(t, A, LOUD, 0, 0.5, 30, &d);
+    CHECK(feed(t, glitch, LOUD, 30, 0.5, 40, &d) > 30 && d.state == 1);
+    tracker_destroy(t);
+}
+
+/* Evidence split between A and B never lifts B over the threshold: the
+ * reported A stays, and from the start nothing is reported at all. */
+static void test_hmm_threshold(void)
+{
+    const float split[N] = {0.45f, 0.45f, 0.1f};
+    tracker_t *t = make_hmm(0.5, 0);
+    tracker_decision d;
+    REQUIRE(feed(t, A, LOUD, 0, 0.5, 30, &d) >= 0);
+    CHECK(feed(t, split, LOUD, 30, 0.5, 120, &d) < 0);
+    tracker_process(t, split, LOUD, 120, &d);
+    CHECK(d.state == 0 && !d.changed && d.p < THRESHOLD);
+    tracker_destroy(t);
+    t = make_hmm(0.5, 0);
+    CHECK(feed(t, split, LOUD, 0, 0.5, 60, &d) < 0);
+    CHECK(tracker_state(t) == TRACKER_NONE);
+    tracker_destroy(t);
+}
+
+/* Silence as the hold decoder treats it: the posterior is held, p is 0,
+ * silence is reported after hmm.hold, and the genre comes back after it. */
+static void test_hmm_silence(void)
+{
+    tracker_t *t = make_hmm(0.5, 1.0);
+    tracker_decision d, s;
+    REQUIRE(feed(t, A, LOUD, 0, 0.5, 20, &d) >= 0);
+    float held[N];
+    for (int i = 0; i < N; i++)
+        held[i] = d.probs[i];
+    tracker_process(t, B, QUIET, 20, &s);
+    CHECK(s.silence && !s.changed && s.p == 0.0 && s.top == 0);
+    for (int i = 0; i < N; i++)
+        CHECK(s.probs[i] == held[i]);
+    CHECK_NEAR(feed(t, B, QUIET, 20.5, 0.5, 25, &d), 21.0, 1e-9);
+    CHECK(d.state == TRACKER_SILENCE && d.previous == 0);
+    /* A again: its posterior was held over threshold, so 1 s brings it back. */
+    CHECK_NEAR(feed(t, A, LOUD, 25, 0.5, 30, &d), 26.0, 1e-9);
+    CHECK(d.previous == TRACKER_SILENCE && d.state == 0);
+    tracker_destroy(t);
+}
+
+/* A reload from the hold decoder to the hmm: no change re-reported, and the
+ * filter starts from the smoothed vector it takes over. */
+static void test_hmm_continue(void)
+{
+    tracker_t *t = make(0.5, 1.5, 2.0);
+    tracker_decision d;
+    REQUIRE(feed(t, A, LOUD, 0, 0.5, 10, &d) >= 0);
+    float last[N];
+    for (int i = 0; i < N; i++)
+        last[i] = d.probs[i];
+    tracker_t *next = make_hmm(0.5, 0);
+    tracker_continue(next, t);
+    hmm_reference r;
+    hmm_reference_init(&r, N, SEGMENT, 0.5, EXPONENT, last);
+    CHECK(feed_hmm(next, &r, A, 10, 0.5, 20, 0, &d) == 10);
+    CHECK(tracker_state(next) == 0 && !d.changed);
+    tracker_destroy(t);
+    tracker_destroy(next);
+}
+
+static void test_hmm_bad_settings(void)
+{
+    tracker_settings ok = {.hop = 0.5,
+                           .silence_dbfs = -60,
+                           .decoder = TRACKER_DECODE_HMM,
+                           .hmm = {SEGMENT, EXPONENT, THRESHOLD, 0}};
+    tracker_t *t = tracker_create(N, &ok);
+    CHECK(t);
+    tracker_destroy(t);
+    tracker_settings bad[] = {ok, ok, ok, ok, ok, ok, ok};
+    bad[0].hmm.segment = 0;
+    bad[1].hmm.exponent = 0;
+    bad[2].hmm.exponent = 1.5;
+    bad[3].hmm.threshold = 1;
+    bad[4].hmm.hold = -1;
+    bad[5].hmm.segment = NAN;
+    bad[6].decoder = (tracker_decoder)7;
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(!tracker_create(N, &bad[i]));
+    /* The hold decoder's settings do not matter to the hmm's. */
+    ok.smoothing = -1;
+    t = tracker_create(N, &ok);
+    CHECK(t);
+    tracker_destroy(t);
 }
 
 int main(void)
@@ -194,5 +387,11 @@ int main(void)
     test_smoothing();
     test_continue();
     test_bad_settings();
+    test_hmm_step();
+    test_hmm_glitch();
+    test_hmm_threshold();
+    test_hmm_silence();
+    test_hmm_continue();
+    test_hmm_bad_settings();
     return check_report("test_tracker");
 }

@@ -52,6 +52,13 @@ receive 5557 && result "instance received: genre.probs"
 [ -d /run/genred/radio1 ] && result "instance runtime directory: yes"
 timeout 30 systemctl stop genred@radio1.service
 [ "$(systemctl is-active genred.service)" = active ] && result "main unaffected: yes"
+# README's recipe for trying genred as a transient unit (there --user; the
+# same properties here): ready once audio flows, and it publishes.
+timeout 30 systemd-run --unit=genred-try -p Type=notify -p WatchdogSec=10s /usr/bin/genred \
+    --input file:/srv/test.wav --realtime --loop --publish tcp://127.0.0.1:5558 &&
+    result "transient start: ok"
+receive 5558 && result "transient received: genre.probs"
+timeout 30 systemctl stop genred-try.service
 result "exposure: $(systemd-analyze security genred.service | sed -n 's/.*Overall exposure level for [^:]*: //p')"
 timeout 30 systemctl stop genred.service && result "stop: ok"
 result "result: $(systemctl show -P Result genred.service)"

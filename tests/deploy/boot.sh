@@ -80,6 +80,8 @@ expect "instance start: ok"
 expect "instance received: genre.probs"
 expect "instance runtime directory: yes"
 expect "main unaffected: yes"
+expect "transient start: ok"
+expect "transient received: genre.probs"
 expect "stop: ok"
 expect "result: success"
 exposure=$(sed -n 's/^RESULT exposure: //p' "$log")

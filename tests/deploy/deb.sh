@@ -94,6 +94,14 @@ if grep -qx 'GENRED_WITH_NATS:BOOL=ON' "$build/CMakeCache.txt"; then
     files+=(usr/bin/genre-queue usr/bin/genre-replay usr/share/man/man1/genre-queue.1
         usr/share/man/man1/genre-replay.1)
 fi
+# genre-bridge with liblo and libmosquitto (GENRED_WITH_BRIDGE).
+if grep -qx 'GENRED_WITH_BRIDGE:BOOL=ON' "$build/CMakeCache.txt"; then
+    files+=(usr/bin/genre-bridge usr/share/man/man1/genre-bridge.1
+        usr/lib/systemd/user/genre-bridge.service)
+    for want in liblo7 libmosquitto1; do
+        [[ $names == *" $want"* ]] || fail "Depends lacks $want (genre-bridge)"
+    done
+fi
 for f in "${files[@]}"; do
     [ -e "$root/$f" ] || fail "package lacks /$f"
 done

@@ -35,13 +35,15 @@ check genre-eval tools/genre-eval.1
 check genre-sub tools/genre-sub.1
 check genre-web tools/genre-web.1
 check genre-hub tools/hub/genre-hub.8
-# Built only with libnats (GENRED_WITH_NATS); their pages are installed only
-# with them, but must render either way.
-for program in genre-queue genre-replay; do
+# Built only with libnats (GENRED_WITH_NATS) or liblo and libmosquitto
+# (GENRED_WITH_BRIDGE); their pages are installed only with them, but must
+# render either way.
+for page in tools/hub/genre-queue.1 tools/hub/genre-replay.1 tools/genre-bridge.1; do
+    program=$(basename "$page" .1)
     if [ -x "$bin/$program" ]; then
-        check "$program" "tools/hub/$program.1"
+        check "$program" "$page"
     else
-        render "tools/hub/$program.1"
-        echo "tools/hub/$program.1: no groff warnings; $program not built (no libnats), options not compared"
+        render "$page"
+        echo "$page: no groff warnings; $program not built, options not compared"
     fi
 done

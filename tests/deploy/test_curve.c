@@ -233,12 +233,41 @@ static void test_sockets(int with_allow_list)
     zmq_ctx_term(ctx);
 }
 
+/* A subscriber's identity: its secret key file by the same rules, named by
+ * the caller's option; without a file, a fresh keypair each time. */
+static void test_client_identity(void)
+{
+    char err[512] = "", secret[128], public[128];
+    snprintf(secret, sizeof secret, "%s/curve.key", dir);
+    snprintf(public, sizeof public, "%s/curve.pub", dir);
+    curve_t *c = curve_create_client("--client-key", secret, err, sizeof err);
+    REQUIRE(c);
+    char expected[CURVE_KEY_Z85_LEN + 1];
+    read_key(public, expected);
+    CHECK(strcmp(curve_public_key(c), expected) == 0);
+    curve_destroy(c);
+
+    curve_t *a = curve_create_client("--client-key", NULL, err, sizeof err);
+    curve_t *b = curve_create_client("--client-key", NULL, err, sizeof err);
+    REQUIRE(a && b);
+    CHECK(strlen(curve_public_key(a)) == CURVE_KEY_Z85_LEN);
+    CHECK(strcmp(curve_public_key(a), curve_public_key(b)) != 0);
+    curve_destroy(a);
+    curve_destroy(b);
+
+    REQUIRE(chmod(secret, 0644) == 0);
+    CHECK(curve_create_client("--client-key", secret, err, sizeof err) == NULL);
+    CHECK(strstr(err, "--client-key '") && strstr(err, "chmod 600"));
+    REQUIRE(chmod(secret, 0600) == 0);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/genred-curve-XXXXXX");
     REQUIRE(mkdtemp(dir));
     test_endpoint_locality();
     test_keys_and_refusals();
+    test_client_identity();
     test_sockets(1);
     test_sockets(0);
     char cmd[128];

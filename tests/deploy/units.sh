@@ -32,6 +32,13 @@ stage "$sys/genred@.service" "$tmp/system"
 stage "$sys/genred@.service" "$tmp/system" genred@radio1.service
 stage "$user/genred.service" "$tmp/user"
 stage "$user/genre-web.service" "$tmp/user"
+user_units="genred.service genre-web.service"
+# genre-bridge is built (and its unit installed) with liblo and libmosquitto.
+if [ -x "$build/bin/genre-bridge" ]; then
+    [ -f "$user/genre-bridge.service" ] || fail "not installed: /usr/lib/systemd/user/genre-bridge.service"
+    stage "$user/genre-bridge.service" "$tmp/user"
+    user_units="$user_units genre-bridge.service"
+fi
 [ -f "$sys/genre-hub.service" ] || fail "not installed: /usr/lib/systemd/system/genre-hub.service"
 stage "$sys/genre-hub.service" "$tmp/system"
 grep -q "^ExecStart=$root/usr/bin/genred " "$tmp/system/genred.service" ||
@@ -42,7 +49,7 @@ for unit in genred.service genred@.service genred@radio1.service genre-hub.servi
     systemd-analyze verify "$tmp/system/$unit" || fail "systemd-analyze verify $unit"
     echo "verify $unit: ok"
 done
-for unit in genred.service genre-web.service; do
+for unit in $user_units; do
     systemd-analyze --user verify "$tmp/user/$unit" || fail "systemd-analyze --user verify $unit (user)"
     echo "verify user/$unit: ok"
 done

@@ -76,6 +76,23 @@ static void test_errors(void)
           strstr(err, "`genred --input stdin:`"));
     unlink(path);
 
+    /* A text file renamed .wav, or an HTML error page saved as .mp3: "not an
+     * audio file", not "codec not supported" or a decoder's guesses. */
+    const char *texts[][2] = {{"notes.wav", "track 1\tintro\r\ntrack 2\tverse\n"},
+                              {"page.mp3", "<!DOCTYPE html><html><body>Not found</body></html>\n"}};
+    for (int t = 0; t < 2; t++) {
+        temp_path(path, sizeof path, texts[t][0]);
+        g = fopen(path, "wb");
+        REQUIRE(g);
+        fputs(texts[t][1], g);
+        fclose(g);
+        CHECK(audio_file_open(path, err, sizeof err) == NULL);
+        printf("text: %s\n", err);
+        CHECK(strncmp(err, path, strlen(path)) == 0 &&
+              !strcmp(err + strlen(path), ": not an audio file (it holds text)"));
+        unlink(path);
+    }
+
     /* A 0-byte file says so, not "Format not recognised". */
     temp_path(path, sizeof path, "empty.m4a");
     g = fopen(path, "wb");

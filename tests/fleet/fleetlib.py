@@ -196,6 +196,51 @@ class NatsCluster:
         self.procs[i].stop(sig)
 
 
+class FakeHost:
+    """A genred stand-in for genre-hub to connect to, bound at endpoint: an
+    XPUB that sends whatever frames a test gives it, hostile ones too."""
+
+    def __init__(self, endpoint):
+        import zmq
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.XPUB)
+        self.sock.setsockopt(zmq.SNDHWM, 100000)
+        self.sock.bind(endpoint)
+        self.snapshot = None  # the hub's snapshot topic, once it has subscribed
+
+    def wait_subscribed(self, timeout=10):
+        """Until the hub has subscribed to genre. and to a snapshot."""
+        end = time.monotonic() + timeout * SLOW
+        seen = set()
+        while time.monotonic() < end and not ("genre." in seen and self.snapshot):
+            if self.sock.poll(100):
+                sub = self.sock.recv()
+                if sub[:1] == b"\x01":
+                    seen.add(sub[1:].decode(errors="replace"))
+                    if sub[1:].startswith(b"snapshot/"):
+                        self.snapshot = sub[1:]
+        return "genre." in seen and self.snapshot is not None
+
+    def send(self, *frames):
+        self.sock.send_multipart([f if isinstance(f, bytes) else f.encode() for f in frames])
+
+    def send_json(self, topic, body):
+        self.send(topic, json.dumps(body))
+
+    def close(self):
+        self.sock.close(linger=0)
+        self.ctx.term()
+
+
+def rss_mib(pid, field="VmRSS"):
+    """A process's resident memory now (VmRSS) or at its peak (VmHWM)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
 def wait_port(port, timeout=10):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -232,9 +277,14 @@ def replay(url, stream, durable, subject="genre.>", idle=2, most=None):
 
 
 class Collector:
-    """A ZeroMQ SUB in a thread: (monotonic time, topic, JSON) tuples."""
+    """A ZeroMQ SUB in a thread: (monotonic time, topic, JSON, came in a
+    snapshot) tuples, duplicates kept (tests count them). snapshot: ask for
+    the cached messages whose topic starts with it (daemon/protocol.h); a
+    snapshot's messages are listed under their own topic. other: messages
+    that are not two frames of JSON, as frame lists; nbytes: bytes of every
+    frame. extra: more subscriptions, as they are."""
 
-    def __init__(self, endpoint, topics=("",), curve=None):
+    def __init__(self, endpoint, topics=("",), curve=None, snapshot=None, extra=()):
         import zmq
         self.zmq = zmq
         self.ctx = zmq.Context()
@@ -247,7 +297,12 @@ class Collector:
         self.sock.connect(endpoint)
         for t in topics:
             self.sock.setsockopt_string(zmq.SUBSCRIBE, t)
-        self.messages = []
+        self.nonce = "snapshot/%s/" % os.urandom(8).hex()
+        if snapshot is not None:
+            self.sock.setsockopt_string(zmq.SUBSCRIBE, self.nonce + snapshot)
+        for t in extra:
+            self.sock.setsockopt_string(zmq.SUBSCRIBE, t)
+        self.messages, self.other, self.nbytes = [], [], 0
         self.running = True
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -258,9 +313,24 @@ class Collector:
         while self.running:
             if poller.poll(50):
                 frames = self.sock.recv_multipart()
-                if len(frames) == 2:
-                    self.messages.append((time.monotonic(), frames[0].decode(),
-                                          json.loads(frames[1])))
+                self.nbytes += sum(len(f) for f in frames)
+                try:
+                    topic, body = frames[0].decode(), json.loads(frames[1])
+                except (ValueError, IndexError):
+                    topic = None
+                if len(frames) != 2 or topic is None:
+                    self.other.append(frames)
+                    continue
+                snapshot = topic.startswith(self.nonce)
+                self.messages.append((time.monotonic(), topic[len(self.nonce):] if snapshot
+                                      else topic, body, snapshot))
+
+    def ids(self, snapshot=None):
+        """(topic, key, started_ms, seq) of the sequenced messages, which name
+        them: all, or those of (snapshot=True) or not of the snapshot."""
+        return [(m[1], m[2].get("stream", m[2].get("host")), m[2]["started_ms"], m[2]["seq"])
+                for m in list(self.messages)
+                if "seq" in m[2] and (snapshot is None or m[3] == snapshot)]
 
     def of(self, topic, since=0.0):
         return [m[2] for m in list(self.messages) if m[1] == topic and m[0] >= since]

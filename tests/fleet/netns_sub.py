@@ -1,11 +1,15 @@
 #!/usr/bin/python3
 """A ZeroMQ subscriber for test_hub_netns.py, run inside a network
-namespace: prints one JSON line per message ({"t", "topic", "body"}), a
-first line with topic "_started" once it has connected, and stops on
-SIGTERM. Only zmq is imported, so it starts quickly on a loaded machine.
+namespace: subscribes to every topic and asks for a snapshot (protocol.h);
+prints one JSON line per message ({"t", "topic", "body", "snapshot"}, the
+topic without the snapshot/NONCE/ of a snapshot's messages), a first line
+with topic "_started" once it has connected, and stops on SIGTERM. Only zmq
+is imported, so it starts quickly on a loaded machine. It keeps duplicates:
+the tests count them.
 
     netns_sub.py ENDPOINT SERVER_KEY|- PUBLIC|- SECRET|-"""
 import json
+import os
 import signal
 import sys
 import time
@@ -29,7 +33,9 @@ def main(endpoint, server_key, public, secret):
         s.curve_publickey = public.encode()
         s.curve_secretkey = secret.encode()
     s.connect(endpoint)
-    s.setsockopt(zmq.SUBSCRIBE, b"")
+    snapshot = b"snapshot/%s/" % os.urandom(8).hex().encode()
+    s.setsockopt(zmq.SUBSCRIBE, b"genre.")
+    s.setsockopt(zmq.SUBSCRIBE, snapshot)
     print(json.dumps({"t": time.time(), "topic": "_started", "body": {}}), flush=True)
     while running:
         try:
@@ -37,8 +43,12 @@ def main(endpoint, server_key, public, secret):
                 continue
         except zmq.ZMQError:
             continue
-        topic, body = s.recv_multipart()
-        print(json.dumps({"t": time.time(), "topic": topic.decode(), "body": json.loads(body)}),
+        frames = s.recv_multipart()
+        if len(frames) != 2:
+            continue
+        topic, body = frames
+        print(json.dumps({"t": time.time(), "topic": topic.removeprefix(snapshot).decode(),
+                          "body": json.loads(body), "snapshot": topic.startswith(snapshot)}),
               flush=True)
     s.close(linger=0)
     ctx.term()

@@ -120,6 +120,13 @@ def probs_streams(msgs, t0=0, t1=1e18):
             if m["topic"] == "genre.probs" and t0 <= m["t"] < t1}
 
 
+def sequence_ids(msgs):
+    """What names a message of a sequenced topic: topic, key, run, seq."""
+    return [(m["topic"], m["body"].get("stream", m["body"].get("host")),
+             m["body"]["started_ms"], m["body"]["seq"])
+            for m in msgs if m["topic"] in ("genre.probs", "genre.change", "genre.host")]
+
+
 def host_events(msgs, host, state, t0=0):
     return [m for m in msgs if m["topic"] == "genre.host" and m["body"]["host"] == host
             and m["body"]["state"] == state and m["t"] >= t0]
@@ -193,6 +200,11 @@ def run_fleet(zmq):
           % sorted(probs_streams(late_msgs)))
     check({m["body"]["host"] for m in late_msgs if m["topic"] == "genre.host"} == set(HOSTS),
           "and every host's state")
+    ids = sequence_ids(late_msgs)
+    check(len(ids) == len(set(ids)), "and each message once: %r" % ids)
+    ids = sequence_ids(msgs)
+    check(len(ids) == len(set(ids)), "the first subscriber got each message once, snapshots "
+          "included, whoever joined (%d messages)" % len(ids))
     check(not received(wrong), "a subscriber whose key is not allowed gets nothing")
     check(not received(plain), "a subscriber without CURVE gets nothing")
     hub.stop()

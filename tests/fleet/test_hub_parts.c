@@ -28,42 +28,51 @@ static void test_subject(void)
 static void test_subject(void) {}
 #endif
 
-typedef struct {
-    char seen[512];
-} replay_log;
-
-static void log_replay(void *ctx, const char *topic, const char *body, size_t len)
+static int put(hub_cache_t *c, protocol_topic t, const char *key, const char *body)
 {
-    replay_log *r = ctx;
-    size_t n = strlen(r->seen);
-    snprintf(r->seen + n, sizeof r->seen - n, "%s=%.*s;", topic, (int)len, body);
+    return hub_cache_put(c, t, key, body, strlen(body));
+}
+
+/* The cache's walk as "topic=body;" (an empty entry as "topic=-;"). */
+static void walk(const hub_cache_t *c, char *out, size_t size)
+{
+    protocol_topic t;
+    const char *body;
+    size_t len, n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; hub_cache_at(c, i, &t, &body, &len); i++)
+        n += (size_t)snprintf(out + n, size - n, "%s=%.*s;", protocol_topic_name(t),
+                              body ? (int)len : 1, body ? body : "-");
 }
 
 static void test_cache(void)
 {
-    hub_cache_t *c = hub_cache_create(3);
+    unsigned max_keys[PROTOCOL_TOPICS] = {0};
+    max_keys[PROTOCOL_PROBS] = max_keys[PROTOCOL_CHANGE] = max_keys[PROTOCOL_HOST] = 1;
+    hub_cache_t *c = hub_cache_create(max_keys, 10);
     REQUIRE(c);
-    CHECK(hub_cache_put(c, "genre.probs", "a/x", "1", 1) == 1);
-    CHECK(hub_cache_put(c, "genre.probs", "a/x", "1", 1) == 0); /* a replay */
-    CHECK(hub_cache_put(c, "genre.probs", "a/x", "2", 1) == 1);
-    CHECK(hub_cache_put(c, "genre.change", "a/x", "c", 1) == 1);
-    CHECK(hub_cache_put(c, "genre.host", "a", "h", 1) == 1);
-    CHECK(hub_cache_put(c, "genre.probs", "b/y", "3", 1) == -1); /* full */
-    CHECK(hub_cache_count(c, "genre.probs") == 1);
-    const char *topics[] = {"genre.host", "genre.change", "genre.probs"};
-    replay_log all = {""}, probs = {""}, none = {""};
-    hub_cache_each(c, "", 0, topics, 3, log_replay, &all);
-    CHECK(!strcmp(all.seen, "genre.host=h;genre.change=c;genre.probs=2;"));
-    hub_cache_each(c, "genre.p", 7, topics, 3, log_replay, &probs);
-    CHECK(!strcmp(probs.seen, "genre.probs=2;"));
-    hub_cache_each(c, "genre.probs.x", 13, topics, 3, log_replay, &none);
-    CHECK(!strcmp(none.seen, ""));
-    int64_t *stamp = hub_cache_stamp(c, "genre.probs", "a/x");
+    CHECK(put(c, PROTOCOL_PROBS, "a/x", "1") == 1);
+    CHECK(put(c, PROTOCOL_PROBS, "a/x", "22") == 1); /* the latest replaces it */
+    CHECK(put(c, PROTOCOL_CHANGE, "a/x", "c") == 1);
+    CHECK(put(c, PROTOCOL_HOST, "a", "h") == 1);
+    CHECK(put(c, PROTOCOL_PROBS, "b/y", "3") == -1); /* max_streams */
+    CHECK(put(c, PROTOCOL_STATUS, "a", "s") == -1);  /* not cached */
+    CHECK(hub_cache_count(c, PROTOCOL_PROBS) == 1 && hub_cache_bytes(c) == 4);
+    char seen[256];
+    walk(c, seen, sizeof seen);
+    CHECK(!strcmp(seen, "genre.probs=22;genre.change=c;genre.host=h;"));
+    /* Over max_bytes: refused, and the stale body goes too. */
+    CHECK(put(c, PROTOCOL_CHANGE, "a/x", "0123456789") == -1);
+    walk(c, seen, sizeof seen);
+    CHECK(!strcmp(seen, "genre.probs=22;genre.change=-;genre.host=h;"));
+    CHECK(hub_cache_bytes(c) == 3);
+    CHECK(put(c, PROTOCOL_CHANGE, "a/x", "1234567") == 1 && hub_cache_bytes(c) == 10);
+    int64_t *stamp = hub_cache_stamp(c, PROTOCOL_PROBS, "a/x");
     REQUIRE(stamp);
     CHECK(*stamp == 0);
     *stamp = 42;
-    CHECK(*hub_cache_stamp(c, "genre.probs", "a/x") == 42);
-    CHECK(!hub_cache_stamp(c, "genre.probs", "b/y"));
+    CHECK(*hub_cache_stamp(c, PROTOCOL_PROBS, "a/x") == 42);
+    CHECK(!hub_cache_stamp(c, PROTOCOL_PROBS, "b/y"));
     hub_cache_destroy(c);
 }
 

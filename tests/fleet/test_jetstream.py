@@ -13,7 +13,9 @@ loopback ports, fed by a real genred playing a clip at real-time pace.
     test_jetstream.py oversized events that can never be stored (over the
                                 server's max_payload, or over the stream's
                                 max_msg_size) are dropped, counted and
-                                logged once per cause; the rest go on"""
+                                logged once per cause; the rest go on
+    test_jetstream.py durable_filter  genre-replay under a durable name with
+                                another --subject: a clear error, --reset"""
 import collections
 import json
 import os
@@ -23,7 +25,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fleetlib import (BIN, TMP, Collector, NatsCluster, Proc, check, finish, free_ports,
-                      genred_config, hub_config, music_and_silence, replay, skip, wait_until)
+                      genred_config, hub_config, music_and_silence, replay, run, skip,
+                      wait_until)
 
 if not os.path.exists(os.path.join(BIN, "genre-replay")):
     skip("genre-replay was not built (libnats-dev missing: GENRED_WITH_NATS is OFF)")
@@ -227,7 +230,45 @@ def test_oversized():
     ctx.term()
 
 
-SCENARIOS = {"cluster": test_cluster, "outage": test_outage, "oversized": test_oversized}
+
+def test_durable_filter():
+    """A durable made without --subject, then asked for another filter: one
+    line saying it exists with another filter, and what to do (a new name or
+    --reset), not libnats's words; --reset starts it again from the oldest
+    event under the new filter."""
+    url = NatsCluster(1).url()
+    host_ep, genred = start_genred("h1", 1)
+    hub_ep, hub = start_hub("hub", host_ep, url, "GENRE", 100000, 1)
+    watch = Collector(hub_ep, ("genre.hub",))
+    check(wait_until(lambda: (last_hub_status(watch) or {}).get("published", 0) >= 3, 20),
+          "the bridge stores events")
+    tool = [os.path.join(BIN, "genre-replay"), "--nats", url, "--durable", "dj1", "--idle-exit",
+            "1"]
+    made = run(tool + ["--max", "1"])
+    check(made.returncode == 0 and len(made.stdout.splitlines()) == 1,
+          "dj1 made with the default filter reads an event: %s" % made.stderr)
+    other = run(tool + ["--subject", "genre.change.h1.>"])
+    lines = other.stderr.strip().splitlines()
+    check(other.returncode == 1 and len(lines) == 1 and other.stdout == "" and
+          "durable 'dj1' already exists on stream 'GENRE' with --subject 'genre.change.>', not "
+          "'genre.change.h1.>'" in lines[0] and "new --durable name" in lines[0] and
+          "--reset" in lines[0] and "js.c" not in lines[0], "another filter: %r" % other.stderr)
+    reset = run(tool + ["--subject", "genre.change.h1.>", "--reset", "--max", "1"])
+    check(reset.returncode == 0 and reset.stdout == made.stdout,
+          "--reset starts again from the oldest event: %r, first was %r (%s)" % (
+              reset.stdout, made.stdout, reset.stderr))
+    # The next change may not be stored yet: wait for it (the clip changes
+    # every few seconds).
+    again = run(tool + ["--subject", "genre.change.h1.>", "--max", "1", "--idle-exit", "20"])
+    check(again.returncode == 0 and again.stdout and again.stdout != made.stdout,
+          "then dj1 goes on under its new filter: %r (%s)" % (again.stdout, again.stderr))
+    genred.stop()
+    check(hub.stop() == 0, "genre-hub exits 0")
+    watch.close()
+
+
+SCENARIOS = {"cluster": test_cluster, "outage": test_outage, "durable_filter": test_durable_filter,
+             "oversized": test_oversized}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]]()

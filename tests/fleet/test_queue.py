@@ -173,7 +173,34 @@ def test_odd_names():
             check("file_b64" not in m, "%r: no file_b64 for a UTF-8 name" % name)
 
 
-SCENARIOS = {"killed_worker": test_killed_worker, "odd_names": test_odd_names}
+
+def test_error_results():
+    """A file genre-classify cannot read: the stored result is exactly its
+    --json line ({"file","error":"empty file"}), not its stderr message."""
+    nats = NatsCluster(1)
+    url = nats.url()
+    folder = os.path.join(TMP, "bad")
+    os.makedirs(folder)
+    paths = [os.path.join(folder, n) for n in ("empty.wav", "notes.wav")]
+    open(paths[0], "w").close()
+    with open(paths[1], "w") as f:
+        f.write("a text file renamed .wav\n")
+    queue = ["--nats", url, "--queue", "t"]
+    r = run([os.path.join(BIN, "genre-queue"), "enqueue"] + queue + [folder])
+    check(r.returncode == 0, "enqueue: %s%s" % (r.stdout, r.stderr))
+    r = run([os.path.join(BIN, "genre-queue"), "work"] + queue + ["--idle-exit", str(2 * SLOW)],
+            timeout=60 * SLOW)
+    check(r.returncode == 0, "the worker empties the queue: %s" % r.stderr[-300:])
+    got = sorted(results(url))
+    local = run([os.path.join(BIN, "genre-classify"), "--json"] + paths)
+    want = sorted(line.replace(folder, os.path.realpath(folder))
+                  for line in local.stdout.splitlines())
+    check(got == want and '"error":"empty file"' in "".join(got),
+          "results are genre-classify's --json lines: %r, want %r" % (got, want))
+
+
+SCENARIOS = {"killed_worker": test_killed_worker, "error_results": test_error_results,
+             "odd_names": test_odd_names}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]]()

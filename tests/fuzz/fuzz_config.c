@@ -36,7 +36,11 @@ static int sane(const genred_config *c)
            c->silence_dbfs <= 0 && c->status_interval >= 0.1 && c->status_interval <= 3600 &&
            c->ring_seconds >= 0.1 && c->ring_seconds <= 60 && c->send_hwm >= 1 &&
            c->send_hwm <= 1000000 && (c->realtime | c->print | c->allow_plaintext_remote) <= 1 &&
-           c->loop >= -1 && (c->drop_policy == DROP_COUNT || c->drop_policy == DROP_ISOLATE);
+           c->loop >= -1 && (c->drop_policy == DROP_COUNT || c->drop_policy == DROP_ISOLATE) &&
+           (c->change_decoder == TRACKER_DECODE_HOLD || c->change_decoder == TRACKER_DECODE_HMM) &&
+           c->hmm_segment >= 1 && c->hmm_segment <= 36000 && c->hmm_exponent >= 0.01 &&
+           c->hmm_exponent <= 1 && c->hmm_threshold >= 0 && c->hmm_threshold <= 0.999 &&
+           c->hmm_hold >= 0 && c->hmm_hold <= 3600;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,7 +1,8 @@
 /* End to end: synthesised "genres" (harmonic tones vs filtered noise vs
  * click trains) written as WAV files, a tiny genre-train run that must learn
  * to separate them, then genre-eval --json and genre-classify --json parsed
- * back with jansson. */
+ * back with jansson; and a distillation run whose teacher swaps two genres,
+ * which the student must follow. */
 #include "check.h"
 
 #include <jansson.h>
@@ -108,7 +109,14 @@ static double check_qat_report(const char *path)
 }
 
 /* Whether the file at path contains text. */
+static int count_in_file(const char *path, const char *text);
+
 static int file_contains(const char *path, const char *text)
+{
+    return count_in_file(path, text) > 0;
+}
+
+static int count_in_file(const char *path, const char *text)
 {
     static char buf[1 << 16];
     FILE *f = fopen(path, "r");
@@ -116,7 +124,10 @@ static int file_contains(const char *path, const char *text)
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = 0;
-    return strstr(buf, text) != NULL;
+    int count = 0;
+    for (const char *p = buf; (p = strstr(p, text)); p++)
+        count++;
+    return count;
 }
 
 static double check_eval_json(const char *path, const char *model)
@@ -198,6 +209,76 @@ static void check_classify_json(const char *path, const char *root)
     CHECK(lines == N_GENRES);
 }
 
+/* A teacher file for every training clip that calls noise "tones" and
+ * tones "noise" (labels in the model's sorted order: clicks, noise, tones). */
+static void write_swapped_teacher(const char *soft, const char *list)
+{
+    char path[1024], line[256];
+    FILE *l = fopen(list, "r");
+    REQUIRE(l);
+    for (int g = 0; g < N_GENRES; g++) {
+        snprintf(path, sizeof path, "%s/%s", soft, genres[g]);
+        mkdir(path, 0777);
+    }
+    while (fgets(line, sizeof line, l)) {
+        line[strcspn(line, "\n")] = 0;
+        int g = 0;
+        while (strncmp(line, genres[g], strlen(genres[g])))
+            g++;
+        int teacher = g == 0 ? 0 : 3 - g;
+        snprintf(path, sizeof path, "%s/%s.soft", soft, line);
+        FILE *f = fopen(path, "w");
+        REQUIRE(f);
+        fprintf(f, "genred-soft 1\nlabels\tclicks\tnoise\ttones\nhop\t0.5\nwindow\t3.0\n");
+        for (int row = 0; row < 3; row++)
+            for (int k = 0; k < N_GENRES; k++)
+                fprintf(f, "%.2f%c", k == teacher ? 0.9 : 0.05, k + 1 < N_GENRES ? '\t' : '\n');
+        fclose(f);
+    }
+    fclose(l);
+}
+
+/* With all of the loss on the teacher (--soft-weight 1), the student learns
+ * the teacher's swap, not the folders' labels: proof the rows are used. A
+ * missing teacher file is a one-line error naming it. */
+static void test_distillation(const char *build, const char *dir, const char *root,
+                              const char *train, const char *valid)
+{
+    char soft[600], model[600], out[600], cmd[8192];
+    snprintf(soft, sizeof soft, "%s/soft", dir);
+    snprintf(model, sizeof model, "%s/student.gmdl", dir);
+    snprintf(out, sizeof out, "%s/student.txt", dir);
+    mkdir(soft, 0777);
+    write_swapped_teacher(soft, train);
+    snprintf(cmd, sizeof cmd,
+             "%s/bin/genre-train --root %s --train %s --valid %s --out %s --hidden 12 "
+             "--coeffs 13 --epochs 8 --epoch-windows 384 --batch 32 --lr 0.01 --threads 2 "
+             "--variants 1 --seed 3 --qat-epochs 0 --soft-labels %s --soft-weight 1 "
+             "--temperature 1 --select last --valid-every 3 2>%s",
+             build, root, train, valid, model, soft, out);
+    CHECK(run(cmd, "/dev/null") == 0);
+    /* --valid-every 3: epochs 3, 6 and the last (8) are validated, 5 are not. */
+    CHECK(count_in_file(out, "| not validated") == 5);
+    CHECK(count_in_file(out, "| valid loss") == 3);
+    snprintf(cmd, sizeof cmd,
+             "%s/bin/genre-classify --model %s %s/clicks/clicks.100.wav %s/noise/noise.101.wav "
+             "%s/tones/tones.102.wav",
+             build, model, root, root, root);
+    CHECK(run(cmd, out) == 0);
+    CHECK(file_contains(out, "clicks.100.wav: clicks "));
+    CHECK(file_contains(out, "noise.101.wav: tones "));
+    CHECK(file_contains(out, "tones.102.wav: noise "));
+
+    snprintf(cmd, sizeof cmd, "rm %s/tones/tones.003.wav.soft", soft);
+    CHECK(system(cmd) == 0);
+    snprintf(cmd, sizeof cmd,
+             "%s/bin/genre-train --root %s --train %s --valid %s --out %s --epochs 1 "
+             "--soft-labels %s 2>%s",
+             build, root, train, valid, model, soft, out);
+    CHECK(run(cmd, "/dev/null") == 2);
+    CHECK(file_contains(out, "tones/tones.003.wav.soft: No such file or directory"));
+}
+
 int main(void)
 {
     const char *build = getenv("GENRED_BUILD_DIR");
@@ -254,11 +335,21 @@ int main(void)
     CHECK(run(cmd, out) == 0);
     CHECK(file_contains(out, "playlist: 9 segments of 3 s"));
     CHECK(file_contains(out, "smoothing   hold    right announced  false/h   delay"));
+    CHECK(file_contains(out,
+                        "segment exponent threshold   hold    right announced  false/h   delay"));
     snprintf(cmd, sizeof cmd,
              "%s/bin/genre-eval --model %s --root %s --list %s --events --segment 3", build, model,
              root, valid);
     CHECK(run(cmd, out) == 0);
     CHECK(file_contains(out, "events (smoothing 0.0 s, change hold 5.0 s): announced genre right"));
+    snprintf(cmd, sizeof cmd,
+             "%s/bin/genre-eval --model %s --root %s --list %s --events --segment 3 "
+             "--change-decoder hmm --hmm-segment 60 --hmm-exponent 0.2 --hmm-threshold 0.9 "
+             "--hmm-hold 1",
+             build, model, root, valid);
+    CHECK(run(cmd, out) == 0);
+    CHECK(file_contains(out, "events (hmm: segment 60 s, exponent 0.20, threshold 0.90, hold 1.0 "
+                             "s): announced genre right"));
 
     snprintf(cmd, sizeof cmd,
              "%s/bin/genre-classify --model %s --hop 0.25 --json %s/clicks/clicks.100.wav "
@@ -266,6 +357,7 @@ int main(void)
              build, model, root, root, root);
     CHECK(run(cmd, out) == 0);
     check_classify_json(out, root);
+    test_distillation(build, dir, root, train, valid);
 
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);

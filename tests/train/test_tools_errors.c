@@ -170,6 +170,10 @@ int main(void)
     expect_failure("genre-eval", "--data audio:valid.txt --fold 0/2", 2, "--fold needs --groups");
     expect_failure("genre-eval", "--data audio:valid.txt --events --segment 1", 2, "--segment");
     expect_failure("genre-eval", "--data audio:valid.txt --lowpass x", 2, "--lowpass: 'x'");
+    expect_failure("genre-eval", "--data audio:valid.txt --events --change-decoder viterbi", 2,
+                   "--change-decoder: expected hold or hmm, not 'viterbi'");
+    expect_failure("genre-eval", "--data audio:valid.txt --events --hmm-exponent 2", 2,
+                   "--hmm-exponent");
 
     /* genre-classify: a bad file is reported and skipped, the rest classified. */
     t = expect_failure("genre-classify", "nothere.wav good.wav garbage.wav", 1, "nothere.wav");

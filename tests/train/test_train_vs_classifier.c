@@ -1,9 +1,9 @@
 /* The trainer's float forward pass (gru_train) and the daemon's classifier
  * (nn/, float and int8 kernels) must agree on the same weights: otherwise
  * validation during training would not predict what the daemon does. With
- * deltas, the trainer's input is built here from the spec (double, clamped
- * window edges), independently of nn/model_input.c, which the classifier
- * runs. */
+ * deltas (and without c0), the trainer's input is built here from the spec
+ * (double, clamped window edges), independently of nn/model_input.c, which
+ * the classifier runs. */
 #include "check.h"
 #include "classifier.h"
 #include "gru_export.h"
@@ -13,13 +13,14 @@
 enum { C = 20, HID = 24, LABELS = 5, FRAMES = 126, BATCH = 3 };
 
 /* The network input of the first `frames` frames of raw (FRAMES x C):
- * coefficients then deltas over those frames only, normalised. */
-static void reference_input(const float *raw, unsigned frames, unsigned deltas, const float *mean,
-                            const float *std, float *x)
+ * coefficients (c0 left out with no_c0) then deltas over those frames only,
+ * normalised; mean/std are per input. */
+static void reference_input(const float *raw, unsigned frames, unsigned deltas, unsigned no_c0,
+                            const float *mean, const float *std, float *x)
 {
     unsigned in = C * (1 + deltas);
     for (unsigned t = 0; t < frames; t++)
-        for (unsigned k = 0; k < in; k++) {
+        for (unsigned k = no_c0; k < in; k++) {
             double v = raw[t * C + k % C];
             if (k >= C) {
                 double c[5];
@@ -30,13 +31,14 @@ static void reference_input(const float *raw, unsigned frames, unsigned deltas, 
                 }
                 v = (c[3] - c[1] + 2 * (c[4] - c[0])) / 10;
             }
-            x[t * in + k] = (float)((v - mean[k]) / std[k]);
+            unsigned i = k - no_c0;
+            x[t * (in - no_c0) + i] = (float)((v - mean[i]) / std[i]);
         }
 }
 
-static void check_shape(unsigned layers, int pool_mean, unsigned deltas)
+static void check_shape(unsigned layers, int pool_mean, unsigned deltas, unsigned no_c0)
 {
-    const unsigned IN = C * (1 + deltas);
+    const unsigned IN = C * (1 + deltas) - no_c0;
     gru_shape s = {IN, HID, layers, LABELS, pool_mean};
     size_t n = gru_param_count(&s);
     float *params = malloc(n * sizeof *params);
@@ -55,7 +57,8 @@ static void check_shape(unsigned layers, int pool_mean, unsigned deltas)
     char labels[LABELS][MODEL_MAX_LABEL_LEN + 1] = {"a", "b", "c", "d", "e"};
     frontend_params fe = {{22050, 2048, 512, 128, C, 0, 11025}, 3.0};
     char err[256];
-    model_t *m = gru_export(&s, params, &fe, deltas, mean, std,
+    unsigned flags = (deltas ? MODEL_INPUT_DELTAS : 0) | (no_c0 ? MODEL_INPUT_NO_C0 : 0);
+    model_t *m = gru_export(&s, params, &fe, flags, mean, std,
                             (const char(*)[MODEL_MAX_LABEL_LEN + 1]) labels,
                             "test 2026-01-01 00000000", err, sizeof err);
     REQUIRE(m);
@@ -80,7 +83,8 @@ static void check_shape(unsigned layers, int pool_mean, unsigned deltas)
     for (unsigned frames = FRAMES; frames >= 84; frames -= 42) {
         static float batch[BATCH * FRAMES * 2 * C];
         for (unsigned b = 0; b < BATCH; b++)
-            reference_input(raw[b], frames, deltas, mean, std, batch + (size_t)b * frames * IN);
+            reference_input(raw[b], frames, deltas, no_c0, mean, std,
+                            batch + (size_t)b * frames * IN);
         gru_forward(w, params, batch, BATCH, frames, train_probs);
         for (unsigned b = 0; b < BATCH; b++) {
             classifier_process(cf, raw[b], frames, pf);
@@ -90,9 +94,9 @@ static void check_shape(unsigned layers, int pool_mean, unsigned deltas)
                 worst = fmax(worst, fabs(pf[k] - train_probs[b * LABELS + k]));
                 worst_q = fmax(worst_q, fabs(pq[k] - train_probs[b * LABELS + k]));
             }
-            printf("layers %u pool %s deltas %u frames %u window %u: |float - trainer| %.2e, "
-                   "|int8 - trainer| %.2e\n",
-                   layers, pool_mean ? "mean" : "last", deltas, frames, b, worst, worst_q);
+            printf("layers %u pool %s deltas %u no_c0 %u frames %u window %u: |float - trainer| "
+                   "%.2e, |int8 - trainer| %.2e\n",
+                   layers, pool_mean ? "mean" : "last", deltas, no_c0, frames, b, worst, worst_q);
             CHECK(worst < 1e-4);
             CHECK(worst_q < 0.05);
         }
@@ -110,6 +114,7 @@ int main(void)
     for (unsigned layers = 1; layers <= 2; layers++)
         for (int pool = 0; pool <= 1; pool++)
             for (unsigned deltas = 0; deltas <= 1; deltas++)
-                check_shape(layers, pool, deltas);
+                for (unsigned no_c0 = 0; no_c0 <= 1; no_c0++)
+                    check_shape(layers, pool, deltas, no_c0);
     return check_report("test_train_vs_classifier");
 }

@@ -10,6 +10,12 @@
                           each, the silence state, and the stream selector.
   test_browser.py absent  no genred at all: the page must still load and say
                           "no signal".
+  test_browser.py first_frame
+                          genred has stopped, genre-web remembers its last
+                          seconds: the page's strip shows them in the first
+                          frame drawn after they arrive (the page's own
+                          timer is switched off, so nothing draws later),
+                          checked on a screenshot taken right then.
 Screenshots land in <build>/tests/web/ as artifacts."""
 import os
 import sys
@@ -17,6 +23,7 @@ import time
 import urllib.parse
 
 import webtest
+from test_sse import Reader
 from webtest import PAGE_STATE_JS, check, wait_for
 
 
@@ -162,12 +169,48 @@ def absent(procs, chrome):
     chrome.screenshot(os.path.join(webtest.ARTIFACTS, "genre-web-absent.png"))
 
 
+def first_frame(procs, chrome):
+    endpoint = f"ipc://{procs.tmp}/genred.ipc"
+    publisher = webtest.start_fake_genred(procs, endpoint, "--streams", "hall", "--hop", "0.25",
+                                          "--duration", "60")
+    web, url = webtest.start_genre_web(procs, "--endpoint", endpoint)
+    u = urllib.parse.urlsplit(url)
+    reader = Reader(u.hostname, u.port)  # to know when genre-web has heard enough
+    reader.start()
+    heard = wait_for(lambda: sum(name == "genre.probs" for _, name, _ in reader.events) >= 12, 15)
+    reader.stop = True
+    check(heard, "genre-web hears three seconds of hall")
+    publisher.terminate()
+    publisher.wait(5)
+    # No periodic redraw: what the page shows is what it drew on arrival.
+    chrome.call("Page.enable")
+    chrome.call("Page.addScriptToEvaluateOnNewDocument", source="window.setInterval = () => 0;")
+    chrome.navigate(url + "?minutes=0.5")  # 30 s strip: a few seconds are visible
+    arrived = wait_for(lambda: chrome.eval(
+        "streams.has('hall') && streams.get('hall').history.length > 0"), 5)
+    if not check(arrived, "the remembered history arrives"):
+        return
+    rect = chrome.eval("(() => { const r = document.querySelector('.strip')"
+                       ".getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; })()")
+    clip = dict(x=rect[0], y=rect[1], width=rect[2], height=rect[3], scale=1)
+    shown = chrome.call("Page.captureScreenshot", format="png", clip=clip)["data"]
+    chrome.screenshot(os.path.join(webtest.ARTIFACTS, "genre-web-first-frame.png"))
+    ink = chrome.eval(PAGE_STATE_JS)["panels"][0]["stripInk"]
+    chrome.eval("(() => { const c = document.querySelector('.strip');"
+                " c.getContext('2d').clearRect(0, 0, c.width, c.height); })()")
+    blank = chrome.call("Page.captureScreenshot", format="png", clip=clip)["data"]
+    check(ink > 0.03, f"the strip is drawn from the history at once ({ink:.1%} of it inked)")
+    check(shown != blank, "the screenshot shows the strip (it differs from the same area "
+          "with the strip cleared)")
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "live"
     webtest.chromium_or_skip()
     with webtest.Processes() as procs:
         chrome = webtest.Chromium(procs)
-        {"live": live, "streams": two_streams, "absent": absent}[mode](procs, chrome)
+        {"live": live, "streams": two_streams, "absent": absent,
+         "first_frame": first_frame}[mode](procs, chrome)
     webtest.finish()
 
 

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import webtest
@@ -96,6 +97,40 @@ def serving(procs):
     held.close()
 
 
+def raw_status(url, request):
+    """The status code of a raw request (None when the server just closes)."""
+    u = urllib.parse.urlsplit(url)
+    with socket.create_connection((u.hostname, u.port), timeout=5) as s:
+        s.sendall(request)
+        reply = b""
+        while b"\r\n" not in reply and (chunk := s.recv(4096)):
+            reply += chunk
+    line = reply.split(b"\r\n", 1)[0].split()
+    return int(line[1]) if len(line) > 1 and line[0].startswith(b"HTTP/") else None
+
+
+def http_errors(procs):
+    """What a hostile or broken client sends gets the right refusal (issue 27
+    keeps these), nothing outside the two paths is served, and junk is
+    logged only a few times."""
+    web, url = webtest.start_genre_web(procs, "--endpoint", f"ipc://{procs.tmp}/nobody.ipc")
+    cases = ((b"GET / HTTP/1.1\r\nHost x\r\n\r\n", 400, "a header line without a colon"),
+             (b"GET /" + b"a" * 40000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "a huge URL"),
+             (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 40000 + b"\r\n\r\n", 431,
+              "a huge header"),
+             (b"GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", 404, "a path up the tree"),
+             (b"GET /%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", 404, "an encoded one"))
+    for request, code, what in cases:
+        got = raw_status(url, request)
+        check(got == code, f"{what} -> {code} ({got})")
+    for _ in range(40):
+        raw_status(url, b"GET / HTTP/1.1\r\nHost x\r\n\r\n")
+    web.terminate()
+    lines = [l for l in web.communicate(timeout=10)[1].splitlines() if "http:" in l]
+    check(len(lines) <= 10 and "counted silently" in lines[-1],
+          f"45 bad requests log {len(lines)} lines, the last saying the rest are counted")
+
+
 def remote_allowed(procs):
     web = procs.start([GENRE_WEB, "--listen", "0.0.0.0:0", "--allow-remote", "--endpoint",
                        f"ipc://{procs.tmp}/nobody.ipc"])
@@ -110,6 +145,7 @@ def main():
         bad_endpoint(procs)
         port_in_use(procs)
         serving(procs)
+        http_errors(procs)
         remote_allowed(procs)
     webtest.finish()
 

@@ -161,12 +161,15 @@ char *classify_job_run(const classify_job_options *o, const char *path, classify
     } else if (stopped_from_outside(status)) {
         snprintf(err, err_len, "genre-classify stopped by signal %d on '%s': no result",
                  WTERMSIG(status), path);
-    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && stdout_text.len) {
+    } else if (WIFEXITED(status) && stdout_text.len && stdout_text.data[0] != '\n') {
+        /* Also for a file that failed (exit 1): --json printed its
+         * {"file","error"} line, which is the result as it is. */
         stdout_text.data[strcspn(stdout_text.data, "\n")] = '\0';
         line = stdout_text.data;
         stdout_text.data = NULL;
     } else {
-        /* genre-classify's own message is "genre-classify: PATH: reason". */
+        /* No line (a crash, a bad --model): genre-classify's own message,
+         * "genre-classify: PATH: reason". */
         char why[64];
         snprintf(why, sizeof why, "genre-classify killed by signal %d",
                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);

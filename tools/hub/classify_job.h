@@ -21,8 +21,9 @@ typedef struct {
 typedef void (*classify_job_tick)(void *ctx);
 
 /* The result line for `path`, without its newline (malloc'd): the program's
- * JSON line, or, when it fails or PATH is a directory, {"file":PATH,"error":
- * "its message"}. NULL
+ * JSON line, for a file it cannot read too ({"file":PATH,"error":"empty
+ * file"}), or, when it prints none (a crash, a model that will not load) or
+ * PATH is a directory, {"file":PATH,"error":"its message"}. NULL
  * (err says why) when the program cannot be run at all, or was stopped by
  * SIGINT, SIGTERM or SIGHUP, which come from outside (Ctrl-C, a service
  * stop), not from the file: such a job must not be answered. */

@@ -7,8 +7,10 @@
 #include "hub.h"
 #include "hub_config.h"
 #include "log.h"
+#include "protocol.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -124,6 +126,12 @@ int main(int argc, char **argv)
         printf("genre-hub: %s: ok (%u hosts)\n", config, cfg.n_hosts);
         return 0;
     }
+    /* A message larger than the protocol allows is read only to be dropped.
+     * glibc raises its mmap threshold to the size of the first such block
+     * it frees and keeps the next ones in the heap, where a host sending
+     * 10 MB messages left tens of MiB resident; a fixed threshold gives
+     * them back to the system as soon as they are dropped. */
+    mallopt(M_MMAP_THRESHOLD, PROTOCOL_MESSAGE_MAX);
     /* Signals go to sigwait below, not to the threads hub_create starts. */
     sigset_t stop;
     sigemptyset(&stop);

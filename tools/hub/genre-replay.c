@@ -2,6 +2,7 @@
  * as a durable consumer that resumes where it stopped (see replay.h). */
 #include "cli.h"
 #include "nats_util.h"
+#include "protocol.h"
 #include "replay.h"
 
 #include <getopt.h>
@@ -13,24 +14,32 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: genre-replay --nats URLS --durable NAME [--stream NAME]\n"
-                 "                    [--subject FILTER] [--idle-exit S] [--max N]\n"
-                 "  --nats       NATS server URLs, comma-separated\n"
-                 "  --durable    consumer name: the server remembers what it acknowledged\n"
-                 "  --stream     genre-hub's jetstream.stream (default GENRE)\n"
-                 "  --subject    default genre.change.> (all streams' changes)\n"
-                 "  --idle-exit  s without events before exiting (default: never)\n"
-                 "  --max        events before exiting (default: no limit)\n"
-                 "  --help, --version\n");
+    fprintf(out,
+            "usage: genre-replay --nats URLS --durable NAME [--stream NAME]\n"
+            "                    [--subject FILTER] [--reset] [--idle-exit S] [--max N]\n"
+            "  --nats       NATS server URLs, comma-separated\n"
+            "  --durable    consumer name: the server remembers what it acknowledged\n"
+            "  --stream     genre-hub's jetstream.stream (default GENRE)\n"
+            "  --subject    default %s.> (all streams' changes); the first\n"
+            "               run under a --durable name fixes it\n"
+            "  --reset      forget the durable (its position and --subject) and start\n"
+            "               again from the oldest stored event\n"
+            "  --idle-exit  s without events before exiting (default: never)\n"
+            "  --max        events before exiting (default: no limit)\n"
+            "  --help, --version\n",
+            protocol_topic_name(PROTOCOL_CHANGE));
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"nats", 1, 0, 'n'},    {"durable", 1, 0, 'd'},   {"stream", 1, 0, 's'},
-        {"subject", 1, 0, 'f'}, {"idle-exit", 1, 0, 'i'}, {"max", 1, 0, 'm'},
-        {"help", 0, 0, 'h'},    {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
-    replay_options o = {"GENRE", "genre.change.>", NULL, 0, 0};
+    static const struct option opts[] = {{"nats", 1, 0, 'n'},      {"durable", 1, 0, 'd'},
+                                         {"stream", 1, 0, 's'},    {"subject", 1, 0, 'f'},
+                                         {"idle-exit", 1, 0, 'i'}, {"max", 1, 0, 'm'},
+                                         {"reset", 0, 0, 'r'},     {"help", 0, 0, 'h'},
+                                         {"version", 0, 0, 'V'},   {0, 0, 0, 0}};
+    char changes[PROTOCOL_TOPIC_LEN + 3];
+    snprintf(changes, sizeof changes, "%s.>", protocol_topic_name(PROTOCOL_CHANGE));
+    replay_options o = {"GENRE", changes, NULL, 0, 0, 0};
     const char *nats = NULL;
     unsigned max = 0;
     int c, bad = 0;
@@ -54,6 +63,9 @@ int main(int argc, char **argv)
             break;
         case 'm':
             bad = cli_uint(PROG, "max", optarg, 1, 2000000000, &max);
+            break;
+        case 'r':
+            o.reset = 1;
             break;
         case 'h':
             usage(stdout);

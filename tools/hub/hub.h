@@ -1,14 +1,15 @@
 /* hub: genre-hub, the fan-in of many genred hosts.
  *
- * libzmq's own proxy (zmq_proxy_steerable) joins an XSUB connected to every
- * host's publisher to an XPUB bound where subscribers connect, so messages
- * pass through untouched and at libzmq's speed. The proxy copies all traffic
- * to a capture socket; the hub's own thread reads it to keep the last-value
- * cache, watch each host's genre.status, feed the JetStream bridge, and
- * answer every new subscription with the cached state. What the hub says
- * itself (replays, genre.host, genre.hub) it publishes on an inproc PUB the
- * XSUB is also connected to, so it reaches subscribers through the same
- * proxy. Topics it adds are documented in hub.c. */
+ * One thread reads every host on a SUB socket of its own (so it knows which
+ * host sent what), checks each message against the protocol (protocol.h),
+ * drops what is not the protocol or was passed on already, keeps the
+ * last-value cache, watches each host's genre.status, feeds the JetStream
+ * bridge and republishes on the XPUB where subscribers connect. It answers
+ * snapshot subscriptions from the cache, to the asking subscriber only and
+ * within a byte budget, and says what it has to say itself (genre.host,
+ * genre.hub) on the same XPUB. Each loop does a bounded amount of each kind
+ * of work, so no host, subscriber or snapshot holds up the rest, the host
+ * watch or a stop. Topics it adds are documented in hub.c. */
 #ifndef GENRED_HUB_H
 #define GENRED_HUB_H
 

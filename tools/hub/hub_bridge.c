@@ -2,6 +2,7 @@
 
 #include "log.h"
 #include "nats_util.h"
+#include "protocol.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -226,7 +227,11 @@ static int ready(hub_bridge_t *b, int *stream_ready, int *was_connected)
     pthread_mutex_unlock(&b->lock);
     if (!connected) return 0;
     if (*stream_ready) return 1;
-    const char *subjects[] = {"genre.change.>", "genre.probs.>"};
+    /* Subjects are TOPIC.HOST.STREAM: the bridged topics' names. */
+    char change[PROTOCOL_TOPIC_LEN + 3], probs[PROTOCOL_TOPIC_LEN + 3];
+    snprintf(change, sizeof change, "%s.>", protocol_topic_name(PROTOCOL_CHANGE));
+    snprintf(probs, sizeof probs, "%s.>", protocol_topic_name(PROTOCOL_PROBS));
+    const char *subjects[] = {change, probs};
     nats_stream_spec spec = {b->cfg.stream,          subjects, 2, 0, b->cfg.replicas,
                              b->cfg.duplicate_window};
     char err[512];

@@ -1,37 +1,34 @@
 #include "hub_cache.h"
 
+#include "topic_index.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#define TOPIC_LEN 32
-#define KEY_LEN   128
-
 typedef struct {
-    char topic[TOPIC_LEN];
-    char key[KEY_LEN];
-    char *body;
+    char *body; /* NULL: none (refused, or dropped as stale) */
     size_t len;
     int64_t stamp;
 } entry;
 
 struct hub_cache {
-    entry *entries; /* insertion order */
-    unsigned n, capacity;
-    unsigned *slots;  /* open addressing: index + 1, 0 = empty */
-    unsigned n_slots; /* a power of two, at least twice the capacity */
+    topic_index_t *index;
+    entry *entries; /* by pair number */
+    unsigned max_keys[PROTOCOL_TOPICS], keys[PROTOCOL_TOPICS];
+    size_t bytes, max_bytes;
 };
 
-hub_cache_t *hub_cache_create(unsigned capacity)
+hub_cache_t *hub_cache_create(const unsigned max_keys[PROTOCOL_TOPICS], size_t max_bytes)
 {
     hub_cache_t *c = calloc(1, sizeof *c);
     if (!c) return NULL;
-    c->capacity = capacity;
-    c->n_slots = 16;
-    while (c->n_slots < 2 * capacity)
-        c->n_slots *= 2;
-    c->entries = calloc(capacity, sizeof *c->entries);
-    c->slots = calloc(c->n_slots, sizeof *c->slots);
-    if (!c->entries || !c->slots) {
+    unsigned capacity = 0;
+    for (int t = 0; t < PROTOCOL_TOPICS; t++)
+        capacity += c->max_keys[t] = max_keys[t];
+    c->max_bytes = max_bytes;
+    c->index = topic_index_create(capacity);
+    c->entries = c->index ? calloc(topic_index_capacity(c->index), sizeof *c->entries) : NULL;
+    if (!c->entries) {
         hub_cache_destroy(c);
         return NULL;
     }
@@ -41,85 +38,70 @@ hub_cache_t *hub_cache_create(unsigned capacity)
 void hub_cache_destroy(hub_cache_t *c)
 {
     if (!c) return;
-    for (unsigned i = 0; i < c->n; i++)
+    for (unsigned i = 0; c->index && i < topic_index_count(c->index); i++)
         free(c->entries[i].body);
+    topic_index_destroy(c->index);
     free(c->entries);
-    free(c->slots);
     free(c);
 }
 
-static uint32_t hash(const char *topic, const char *key)
+/* The pair's entry, added if there is room for another key of its topic
+ * and for a body of len bytes. */
+static entry *entry_for(hub_cache_t *c, protocol_topic topic, const char *key, size_t len)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const char *s = topic; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    h = (h ^ 0xff) * 16777619u;
-    for (const char *s = key; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
+    int i = topic_index_find(c->index, topic, key);
+    if (i < 0 && c->keys[topic] < c->max_keys[topic] && c->bytes + len <= c->max_bytes) {
+        i = topic_index_add(c->index, topic, key);
+        if (i >= 0) c->keys[topic]++;
+    }
+    return i < 0 ? NULL : &c->entries[i];
 }
 
-/* The slot holding (topic, key), or the empty slot where it would go. */
-static unsigned *find(const hub_cache_t *c, const char *topic, const char *key)
+static void drop_body(hub_cache_t *c, entry *e)
 {
-    unsigned mask = c->n_slots - 1, i = hash(topic, key) & mask;
-    for (;;) {
-        unsigned *slot = &c->slots[i];
-        if (!*slot) return slot;
-        const entry *e = &c->entries[*slot - 1];
-        if (!strcmp(e->topic, topic) && !strcmp(e->key, key)) return slot;
-        i = (i + 1) & mask;
-    }
+    c->bytes -= e->len;
+    free(e->body);
+    e->body = NULL;
+    e->len = 0;
 }
 
-int hub_cache_put(hub_cache_t *c, const char *topic, const char *key, const void *body, size_t len)
+int hub_cache_put(hub_cache_t *c, protocol_topic topic, const char *key, const void *body,
+                  size_t len)
 {
-    if (strlen(topic) >= TOPIC_LEN || strlen(key) >= KEY_LEN) return -1;
-    unsigned *slot = find(c, topic, key);
-    entry *e;
-    if (*slot) {
-        e = &c->entries[*slot - 1];
-        if (e->len == len && !memcmp(e->body, body, len)) return 0;
-    } else {
-        if (c->n == c->capacity) return -1;
-        e = &c->entries[c->n];
-        memcpy(e->topic, topic, strlen(topic) + 1);
-        memcpy(e->key, key, strlen(key) + 1);
-        e->body = NULL;
-        e->len = 0;
-        e->stamp = 0;
-    }
-    char *copy = realloc(e->body, len ? len : 1);
+    entry *e = entry_for(c, topic, key, len);
+    if (!e) return -1;
+    drop_body(c, e);
+    char *copy = c->bytes + len <= c->max_bytes ? malloc(len ? len : 1) : NULL;
     if (!copy) return -1;
     memcpy(copy, body, len);
     e->body = copy;
     e->len = len;
-    if (!*slot) *slot = ++c->n;
+    c->bytes += len;
     return 1;
 }
 
-int64_t *hub_cache_stamp(hub_cache_t *c, const char *topic, const char *key)
+int64_t *hub_cache_stamp(hub_cache_t *c, protocol_topic topic, const char *key)
 {
-    if (strlen(topic) >= TOPIC_LEN || strlen(key) >= KEY_LEN) return NULL;
-    unsigned *slot = find(c, topic, key);
-    return *slot ? &c->entries[*slot - 1].stamp : NULL;
+    int i = topic_index_find(c->index, topic, key);
+    return i < 0 ? NULL : &c->entries[i].stamp;
 }
 
-void hub_cache_each(const hub_cache_t *c, const char *prefix, size_t prefix_len,
-                    const char *const *topics, unsigned n_topics, hub_cache_fn fn, void *ctx)
+int hub_cache_at(const hub_cache_t *c, size_t i, protocol_topic *topic, const char **body,
+                 size_t *len)
 {
-    for (unsigned t = 0; t < n_topics; t++) {
-        if (strlen(topics[t]) < prefix_len || memcmp(topics[t], prefix, prefix_len)) continue;
-        for (unsigned i = 0; i < c->n; i++)
-            if (!strcmp(c->entries[i].topic, topics[t]))
-                fn(ctx, c->entries[i].topic, c->entries[i].body, c->entries[i].len);
-    }
+    if (i >= topic_index_count(c->index)) return 0;
+    *topic = topic_index_topic(c->index, (unsigned)i);
+    *body = c->entries[i].body;
+    *len = c->entries[i].len;
+    return 1;
 }
 
-unsigned hub_cache_count(const hub_cache_t *c, const char *topic)
+unsigned hub_cache_count(const hub_cache_t *c, protocol_topic topic)
 {
-    unsigned n = 0;
-    for (unsigned i = 0; i < c->n; i++)
-        n += !strcmp(c->entries[i].topic, topic);
-    return n;
+    return c->keys[topic];
+}
+
+size_t hub_cache_bytes(const hub_cache_t *c)
+{
+    return c->bytes;
 }

@@ -32,6 +32,7 @@ static const key_info root_keys[] = {ROOT(curve_secret_key, K_TEXT, 0, 0),
                                      ROOT(status_interval, K_REAL, 0.05, 3600),
                                      ROOT(lost_after, K_UINT, 2, 100),
                                      ROOT(max_streams, K_UINT, 1, 1000000),
+                                     ROOT(max_cache_mb, K_UINT, 1, 1048576),
                                      ROOT(send_hwm, K_INT, 1, 10000000),
                                      ROOT(log_level, K_TEXT, 0, 0),
                                      {NULL, 0, 0, 0, 0, 0}};
@@ -50,6 +51,7 @@ void hub_config_defaults(hub_config *c)
     c->status_interval = 5.0;
     c->lost_after = 3;
     c->max_streams = 4096;
+    c->max_cache_mb = 32;
     c->send_hwm = 100000;
     snprintf(c->log_level, sizeof c->log_level, "info");
     snprintf(c->jetstream.stream, sizeof c->jetstream.stream, "GENRE");

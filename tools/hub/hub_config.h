@@ -38,6 +38,7 @@ typedef struct {
     double status_interval; /* the hosts' genre.status interval, s */
     unsigned lost_after;    /* missed intervals before a host is reported lost */
     unsigned max_streams;   /* last-value cache capacity, streams of all hosts */
+    unsigned max_cache_mb;  /* and its bound in MiB of messages */
     int send_hwm;
     char log_level[16];
     hub_jetstream_config jetstream;

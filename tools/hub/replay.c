@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define BATCH    256
 #define FETCH_MS 500
@@ -21,9 +22,39 @@ static void print_event(natsMsg *m, FILE *out)
     json_decref(o);
 }
 
+/* A durable keeps the filter of its first run, and libnats words another
+ * one "(js.c:2202): subject ... does not match consumer filter subject".
+ * Said here in the user's terms, with the two ways out. --reset deletes the
+ * durable, so the run starts again from the oldest event under its filter. */
+static int prepare_durable(jsCtx *js, const replay_options *o, char *err, size_t err_len)
+{
+    jsErrCode code = 0;
+    if (o->reset) {
+        natsStatus s = js_DeleteConsumer(js, o->stream, o->durable, NULL, &code);
+        if (s == NATS_OK || code == JSConsumerNotFoundErr || code == JSStreamNotFoundErr) return 0;
+        snprintf(err, err_len, "--reset: deleting durable '%s' of stream '%s': %s", o->durable,
+                 o->stream, nats_util_error(s));
+        return -1;
+    }
+    jsConsumerInfo *ci = NULL;
+    /* None yet (or no stream: the subscription says so). */
+    if (js_GetConsumerInfo(&ci, js, o->stream, o->durable, NULL, &code) != NATS_OK) return 0;
+    const char *had = ci->Config && ci->Config->FilterSubject ? ci->Config->FilterSubject : "";
+    int same = !strcmp(had, o->filter);
+    if (!same)
+        snprintf(err, err_len,
+                 "durable '%s' already exists on stream '%s' with --subject '%s', not '%s': use a "
+                 "new --durable name, or add --reset to delete it and start again from the "
+                 "oldest stored event",
+                 o->durable, o->stream, had, o->filter);
+    jsConsumerInfo_Destroy(ci);
+    return same ? 0 : -1;
+}
+
 long replay_run(jsCtx *js, const replay_options *o, FILE *out, volatile sig_atomic_t *stop,
                 char *err, size_t err_len)
 {
+    if (prepare_durable(js, o, err, err_len)) return -1;
     natsSubscription *sub =
         nats_util_pull(js, o->stream, o->filter, o->durable, 30.0, err, err_len);
     if (!sub) return -1;

@@ -166,7 +166,8 @@ static int keep_clip(corpus *c, const dataset *d, size_t i, dataset_features *f,
     cd->variants = malloc(variants * sizeof *cd->variants);
     if (!cd->variants) return -1;
     memcpy(cd->variants, f, variants * sizeof *f);
-    *cd = (clip_data){cd->variants, variants, dc->label_index, (unsigned)source, dc->path};
+    *cd = (clip_data){cd->variants, variants, dc->label_index, (unsigned)source, dc->path,
+                      dc->rel,      NULL};
     return 0;
 }
 
@@ -212,11 +213,26 @@ static int check_labels(const corpus *c, const train_opts *o)
     return missing && !o->allow_empty_labels ? 2 : 0;
 }
 
+static int load_soft_labels(corpus *c, const char *dir)
+{
+    char err[512];
+    for (size_t i = 0; i < c->tset.n; i++) {
+        clip_data *cd = &c->tset.clips[i];
+        cd->soft = soft_labels_load(dir, cd->rel, (const char(*)[DATASET_LABEL_LEN + 1]) c->labels,
+                                    c->n_labels, err, sizeof err);
+        if (!cd->soft) return fail("--soft-labels: %s", err);
+    }
+    fprintf(stderr, "genre-train: teacher probabilities for %zu training clips from %s\n",
+            c->tset.n, dir);
+    return 0;
+}
+
 int corpus_extract(corpus *c, const mfcc_params *p, const train_opts *o, unsigned min_frames)
 {
     int rc;
     if ((rc = extract(c, &c->train, p, o, 1 + o->variants, min_frames, "train", &c->tset)) ||
         (rc = check_labels(c, o)) ||
+        (o->soft_labels && (rc = load_soft_labels(c, o->soft_labels))) ||
         (rc = extract(c, &c->valid, p, o, 1, min_frames, "valid", &c->vset)))
         return rc;
     return 0;
@@ -228,6 +244,7 @@ static void clip_set_free(clip_set *s)
         for (unsigned v = 0; v < s->clips[i].n_variants; v++)
             dataset_features_free(&s->clips[i].variants[v]);
         free(s->clips[i].variants);
+        soft_labels_destroy(s->clips[i].soft);
     }
     free(s->clips);
     s->clips = NULL;

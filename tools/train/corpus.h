@@ -5,6 +5,7 @@
 #define GENRED_CORPUS_H
 
 #include "dataset.h"
+#include "soft_labels.h"
 #include "train_options.h"
 
 #define CORPUS_MAX_SOURCES 16
@@ -15,6 +16,8 @@ typedef struct {
     int label;
     unsigned source; /* into corpus.sources */
     const char *path;
+    const char *rel;     /* the clip's line in its list */
+    soft_labels_t *soft; /* training clips under --soft-labels, else NULL */
 } clip_data;
 
 typedef struct {
@@ -37,10 +40,12 @@ typedef struct {
  * printing one line. */
 int corpus_load(corpus *c, const train_opts *o);
 
-/* Features of every clip; training clips get o->variants augmented copies.
- * Clips that cannot be decoded or are shorter than min_frames are skipped
- * with a warning naming them; a label left without training clips is an
- * error unless o->allow_empty_labels. 0, or 2 after printing. */
+/* Features of every clip; training clips get o->variants augmented copies
+ * and, under --soft-labels, their teacher rows (a missing or bad file is an
+ * error naming it). Clips that cannot be decoded or are shorter than
+ * min_frames are skipped with a warning naming them; a label left without
+ * training clips is an error unless o->allow_empty_labels. 0, or 2 after
+ * printing. */
 int corpus_extract(corpus *c, const mfcc_params *p, const train_opts *o, unsigned min_frames);
 
 void corpus_free(corpus *c);

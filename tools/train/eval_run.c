@@ -24,7 +24,9 @@ static void usage(FILE *out)
             "LIST)\n"
             "                  [--groups TSV --fold K/N] [--json] [--hop S] [--cache DIR]\n"
             "                  [--level-db DBFS] [--events [--sweep] [--segment S]\n"
-            "                  [--smoothing S] [--change-hold S] [--seed N]]\n"
+            "                  [--smoothing S] [--change-hold S] [--change-decoder hold|hmm]\n"
+            "                  [--hmm-segment S] [--hmm-exponent X] [--hmm-threshold P]\n"
+            "                  [--hmm-hold S] [--seed N]]\n"
             "  --model       model file (default: the built-in model)\n"
             "  --data        a dataset: paths in LIST relative to ROOT, first folder the label;\n"
             "                NAME (default: LIST's folder) names it in the report; repeatable\n"
@@ -33,14 +35,20 @@ static void usage(FILE *out)
             "                (and every clip without a group)\n"
             "  --hop         window step in seconds (default 0.5)\n"
             "  --cache       reuse/keep features in DIR\n"
-            "  --level-db    scale every clip to this RMS level first\n"
+            "  --level-db    RMS level in dBFS every clip is scaled to first, or as-is\n"
+            "                (default: --data clips at %g, as genre-train scales them;\n"
+            "                --root/--list clips as recorded)\n"
             "  --gain DB, --lowpass HZ, --drive DB, --snr DB  change the audio first (a\n"
             "                level, a band limit, a limiter's soft clipping, added noise)\n"
             "  --events      score genre.change on a playlist of the clips whose genre changes\n"
             "                every --segment seconds (30), with the daemon's smoothing and\n"
-            "                change-hold (--smoothing 0, --change-hold 5, --silence-dbfs -60;\n"
-            "                --sweep: a table over both); --seed orders the playlist (1)\n"
-            "  --help, --version\n");
+            "                change-hold (--smoothing 0, --change-hold 5, --silence-dbfs -60),\n"
+            "                or --change-decoder hmm (--hmm-segment 20, --hmm-exponent 0.15,\n"
+            "                --hmm-threshold 0.9, --hmm-hold 0); --sweep: a table over the\n"
+            "                hold decoder's settings and one over the hmm's; --seed orders\n"
+            "                the playlist (1)\n"
+            "  --help, --version\n",
+            LEVEL_DEFAULT_DBFS);
 }
 
 static int flag_value(int c, char *arg, const char *flag, eval_opts *o)
@@ -63,6 +71,10 @@ static int flag_value(int c, char *arg, const char *flag, eval_opts *o)
     case 'h':
         return cli_real(PROG, "hop", arg, 0.01, 60, &o->hop);
     case 'L':
+        if (!strcmp(arg, "as-is")) {
+            o->level_db = LEVEL_AS_IS;
+            return 0;
+        }
         return cli_real(PROG, "level-db", arg, -80, 0, &o->level_db);
     case 'S':
         return cli_real(PROG, "segment", arg, 3, 600, &o->segment);
@@ -72,6 +84,19 @@ static int flag_value(int c, char *arg, const char *flag, eval_opts *o)
         return cli_real(PROG, "change-hold", arg, 0, 3600, &o->change_hold);
     case 'D':
         return cli_real(PROG, "silence-dbfs", arg, -200, 0, &o->silence_dbfs);
+    case 'd':
+        if (strcmp(arg, "hold") && strcmp(arg, "hmm"))
+            return fail("--change-decoder: expected hold or hmm, not '%s'", arg);
+        o->decoder = strcmp(arg, "hmm") ? TRACKER_DECODE_HOLD : TRACKER_DECODE_HMM;
+        return 0;
+    case 'M':
+        return cli_real(PROG, "hmm-segment", arg, 1, 36000, &o->hmm.segment);
+    case 'E':
+        return cli_real(PROG, "hmm-exponent", arg, 0.01, 1, &o->hmm.exponent);
+    case 'P':
+        return cli_real(PROG, "hmm-threshold", arg, 0, 0.999, &o->hmm.threshold);
+    case 'O':
+        return cli_real(PROG, "hmm-hold", arg, 0, 3600, &o->hmm.hold);
     case 'G':
         return cli_real(PROG, "gain", arg, -60, 60, &o->change.gain_db);
     case 'W':
@@ -92,25 +117,47 @@ static int flag_value(int c, char *arg, const char *flag, eval_opts *o)
 
 int eval_options_parse(int argc, char **argv, eval_opts *o)
 {
-    static const struct option longs[] = {
-        {"model", 1, 0, 'm'},    {"root", 1, 0, 'r'},         {"list", 1, 0, 'l'},
-        {"data", 1, 0, 'a'},     {"groups", 1, 0, 'g'},       {"fold", 1, 0, 'f'},
-        {"json", 0, 0, 'j'},     {"hop", 1, 0, 'h'},          {"cache", 1, 0, 'c'},
-        {"level-db", 1, 0, 'L'}, {"events", 0, 0, 'e'},       {"sweep", 0, 0, 'w'},
-        {"segment", 1, 0, 'S'},  {"smoothing", 1, 0, 's'},    {"change-hold", 1, 0, 'H'},
-        {"seed", 1, 0, 'n'},     {"silence-dbfs", 1, 0, 'D'}, {"help", 0, 0, '?'},
-        {"version", 0, 0, 'V'},  {"gain", 1, 0, 'G'},         {"lowpass", 1, 0, 'W'},
-        {"drive", 1, 0, 'X'},    {"snr", 1, 0, 'N'},          {0, 0, 0, 0}};
+    static const struct option longs[] = {{"model", 1, 0, 'm'},
+                                          {"root", 1, 0, 'r'},
+                                          {"list", 1, 0, 'l'},
+                                          {"data", 1, 0, 'a'},
+                                          {"groups", 1, 0, 'g'},
+                                          {"fold", 1, 0, 'f'},
+                                          {"json", 0, 0, 'j'},
+                                          {"hop", 1, 0, 'h'},
+                                          {"cache", 1, 0, 'c'},
+                                          {"level-db", 1, 0, 'L'},
+                                          {"events", 0, 0, 'e'},
+                                          {"sweep", 0, 0, 'w'},
+                                          {"segment", 1, 0, 'S'},
+                                          {"smoothing", 1, 0, 's'},
+                                          {"change-hold", 1, 0, 'H'},
+                                          {"seed", 1, 0, 'n'},
+                                          {"silence-dbfs", 1, 0, 'D'},
+                                          {"help", 0, 0, '?'},
+                                          {"version", 0, 0, 'V'},
+                                          {"gain", 1, 0, 'G'},
+                                          {"lowpass", 1, 0, 'W'},
+                                          {"drive", 1, 0, 'X'},
+                                          {"snr", 1, 0, 'N'},
+                                          {"change-decoder", 1, 0, 'd'},
+                                          {"hmm-segment", 1, 0, 'M'},
+                                          {"hmm-exponent", 1, 0, 'E'},
+                                          {"hmm-threshold", 1, 0, 'P'},
+                                          {"hmm-hold", 1, 0, 'O'},
+                                          {0, 0, 0, 0}};
     const char *root = NULL, *list = NULL;
     dataset_augment none;
     dataset_augment_none(&none);
     *o = (eval_opts){.change = none,
                      .hop = 0.5,
-                     .level_db = LEVEL_AS_IS,
+                     .level_db = LEVEL_FROM_FLAG, /* not given */
                      .segment = 30,
-                     .smoothing = 0,
-                     .change_hold = 5,
-                     .silence_dbfs = -60,
+                     .smoothing = TRACKER_DEFAULT_SMOOTHING,
+                     .change_hold = TRACKER_DEFAULT_CHANGE_HOLD,
+                     .silence_dbfs = TRACKER_DEFAULT_SILENCE_DBFS,
+                     .decoder = TRACKER_DEFAULT_DECODER,
+                     .hmm = TRACKER_DEFAULT_HMM,
                      .tolerance = 10,
                      .seed = 1};
     int c, rc = 0;
@@ -143,8 +190,12 @@ int eval_options_parse(int argc, char **argv, eval_opts *o)
         usage(stderr);
         return fail("no dataset: give --data ROOT:LIST, or --root and --list");
     }
+    /* As genre-train: --data clips at --level-db (by default the same
+     * LEVEL_DEFAULT_DBFS), --root/--list as recorded unless it is given. */
+    int level_given = o->level_db != LEVEL_FROM_FLAG;
+    if (!level_given) o->level_db = LEVEL_DEFAULT_DBFS;
     for (unsigned i = 0; i < o->n_lists; i++)
-        if (o->lists[i].level_dbfs == LEVEL_FROM_FLAG || o->level_db != LEVEL_AS_IS)
+        if (o->lists[i].level_dbfs == LEVEL_FROM_FLAG || level_given)
             o->lists[i].level_dbfs = o->level_db;
     if (o->folds && !o->n_groups) return fail("--fold needs --groups");
     if (o->sweep) o->events = 1;
@@ -311,17 +362,80 @@ static void print_text(const eval_ctx *e)
     metrics_print(&t->window, (const char(*)[64])e->m->labels, "window level", stdout);
 }
 
-static void print_events(const events_score *r, double smoothing, double hold, int row)
+static void print_score(const events_score *r, const char *setting)
 {
-    if (row)
-        printf("%9.1f %6.1f %8.1f%% %9.1f%% %9.1f %7.2f\n", smoothing, hold, 100 * r->right,
-               100 * r->announced, r->false_per_hour, r->median_delay);
+    printf("events (%s): announced genre right %.1f%% of the time; %.1f%% of %u changes "
+           "announced right within 10 s; %.1f false changes per hour; median delay %.2f s\n",
+           setting, 100 * r->right, 100 * r->announced, r->true_changes, r->false_per_hour,
+           r->median_delay);
+}
+
+static void print_row(const events_score *r)
+{
+    printf(" %8.1f%% %9.1f%% %9.1f %7.2f\n", 100 * r->right, 100 * r->announced, r->false_per_hour,
+           r->median_delay);
+}
+
+/* The hold decoder's table: every smoothing with every hold. */
+static void sweep_hold(const events_t *ev, const eval_opts *o)
+{
+    static const double smooth[] = {0, 1, 1.5, 2, 3, 4, 6, 8, 10, 12, 15};
+    static const double hold[] = {0, 1, 2, 3, 4, 5, 6, 8};
+    printf("smoothing   hold    right announced  false/h   delay\n");
+    for (size_t i = 0; i < sizeof smooth / sizeof *smooth; i++)
+        for (size_t j = 0; j < sizeof hold / sizeof *hold; j++) {
+            tracker_settings s = {.hop = o->hop,
+                                  .smoothing = smooth[i],
+                                  .change_hold = hold[j],
+                                  .silence_dbfs = o->silence_dbfs};
+            events_score r = events_run(ev, &s, o->tolerance);
+            printf("%9.1f %6.1f", smooth[i], hold[j]);
+            print_row(&r);
+        }
+}
+
+/* The hmm decoder's table: every combination of the grids below, which
+ * bracket the settings that scored well on a development fold model. */
+static void sweep_hmm(const events_t *ev, const eval_opts *o)
+{
+    static const double segment[] = {3, 5, 10, 20, 30, 60, 120};
+    static const double exponent[] = {0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1};
+    static const double threshold[] = {0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95};
+    static const double hold[] = {0, 0.5, 1, 2, 3};
+    enum { NS = 7, NE = 8, NT = 7, NH = 5 };
+    printf("segment exponent threshold   hold    right announced  false/h   delay\n");
+    for (size_t k = 0; k < NS * NE * NT * NH; k++) {
+        tracker_hmm_settings h = {segment[k / (NE * NT * NH)], exponent[k / (NT * NH) % NE],
+                                  threshold[k / NH % NT], hold[k % NH]};
+        tracker_settings s = {.hop = o->hop,
+                              .silence_dbfs = o->silence_dbfs,
+                              .decoder = TRACKER_DECODE_HMM,
+                              .hmm = h};
+        events_score r = events_run(ev, &s, o->tolerance);
+        printf("%7.0f %8.2f %9.2f %6.1f", h.segment, h.exponent, h.threshold, h.hold);
+        print_row(&r);
+    }
+}
+
+/* The one setting the flags give. */
+static void score_one(const events_t *ev, const eval_opts *o)
+{
+    tracker_settings s = {.hop = o->hop,
+                          .smoothing = o->smoothing,
+                          .change_hold = o->change_hold,
+                          .silence_dbfs = o->silence_dbfs,
+                          .decoder = o->decoder,
+                          .hmm = o->hmm};
+    char setting[160];
+    if (o->decoder == TRACKER_DECODE_HMM)
+        snprintf(setting, sizeof setting,
+                 "hmm: segment %.0f s, exponent %.2f, threshold %.2f, hold %.1f s", o->hmm.segment,
+                 o->hmm.exponent, o->hmm.threshold, o->hmm.hold);
     else
-        printf("events (smoothing %.1f s, change hold %.1f s): announced genre right %.1f%% of "
-               "the time; %.1f%% of %u changes announced right within 10 s; %.1f false changes "
-               "per hour; median delay %.2f s\n",
-               smoothing, hold, 100 * r->right, 100 * r->announced, r->true_changes,
-               r->false_per_hour, r->median_delay);
+        snprintf(setting, sizeof setting, "smoothing %.1f s, change hold %.1f s", o->smoothing,
+                 o->change_hold);
+    events_score r = events_run(ev, &s, o->tolerance);
+    print_score(&r, setting);
 }
 
 static int events(const eval_ctx *e)
@@ -338,20 +452,12 @@ static int events(const eval_ctx *e)
     if (!ev) return fail("--events: %s", err);
     printf("\nplaylist: %zu segments of %.0f s (%.2f h), hop %.2f s\n", events_segments(ev),
            o->segment, events_seconds(ev) / 3600, o->hop);
-    static const double smooth[] = {0, 1, 1.5, 2, 3, 4, 6, 8, 10, 12, 15};
-    static const double hold[] = {0, 1, 2, 3, 4, 5, 6, 8};
     if (o->sweep) {
-        printf("smoothing   hold    right announced  false/h   delay\n");
-        for (size_t i = 0; i < sizeof smooth / sizeof *smooth; i++)
-            for (size_t j = 0; j < sizeof hold / sizeof *hold; j++) {
-                tracker_settings s = {o->hop, smooth[i], hold[j], o->silence_dbfs};
-                events_score r = events_run(ev, &s, o->tolerance);
-                print_events(&r, smooth[i], hold[j], 1);
-            }
+        sweep_hold(ev, o);
+        printf("\n");
+        sweep_hmm(ev, o);
     } else {
-        tracker_settings s = {o->hop, o->smoothing, o->change_hold, o->silence_dbfs};
-        events_score r = events_run(ev, &s, o->tolerance);
-        print_events(&r, o->smoothing, o->change_hold, 0);
+        score_one(ev, o);
     }
     events_destroy(ev);
     return 0;

@@ -5,6 +5,7 @@
 #define GENRED_EVAL_RUN_H
 
 #include "dataset.h"
+#include "tracker.h"
 #include "train_options.h"
 
 typedef struct {
@@ -16,6 +17,8 @@ typedef struct {
     double hop, level_db;
     int json, events, sweep;
     double segment, smoothing, change_hold, silence_dbfs, tolerance;
+    tracker_decoder decoder;
+    tracker_hmm_settings hmm;
     unsigned long seed;
     /* Changes to the audio before the front end: how much a model keys on
      * level, bandwidth, limiting or noise shows as the score it loses. */

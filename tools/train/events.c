@@ -239,16 +239,13 @@ events_score events_run(const events_t *e, const tracker_settings *s, double tol
     /* Per true change, the first announcement of the new genre before the
      * next change is the right one (a hit when within the tolerance); every
      * other announcement is false. The delay counts every change whose
-     * genre was announced at all, late ones too. */
+     * genre was announced at all, late ones too. A genre announced before
+     * its change came (events.h) is neither. */
     for (size_t b = 1; b < e->n_segments; b++) {
         double t0 = b * e->segment_s, t1 = t0 + e->segment_s;
         int truth = e->segment_label[b];
         r.true_changes++;
-        if (state_before(a, n, t0) == truth) {
-            delays[delayed++] = 0;
-            r.hits++;
-            continue;
-        }
+        if (state_before(a, n, t0) == truth) continue;
         for (size_t k = 0; k < n; k++)
             if (a[k].t >= t0 && a[k].t < t1 && a[k].state == truth) {
                 a[k].used = 1;

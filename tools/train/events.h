@@ -1,18 +1,21 @@
 /* events: how far a DJ app or a radio log can trust genre.change. Builds a
  * playlist of clips whose genre changes every segment (30 s), runs the
  * model over it window by window as the daemon would (same hop, same
- * classifier), replays the daemon's own smoothing, silence and change-hold
- * (daemon/tracker) and scores the announcements against the truth:
+ * classifier), replays the daemon's own tracker (silence and either change
+ * decoder, daemon/tracker) and scores the announcements against the truth:
  *   right      share of audio time where the last announced genre is right
  *              (time before the first announcement counts as wrong)
  *   announced  share of true changes announced with the right genre within
- *              `tolerance` seconds (or already announced when the change
- *              came: delay 0)
+ *              `tolerance` seconds. Neighbours never share a genre, so a
+ *              change whose genre was already the announced one found the
+ *              decoder wrong through the previous segment: it is not
+ *              caught, and has no delay (counting it as caught at delay 0
+ *              rewarded decoders that seldom announce anything)
  *   false/h    announcements other than the first of the right genre after
  *              each true change, per hour of audio
  *   delay      median time from a true change to the announcement of its
- *              genre, over the changes whose genre was announced before the
- *              next one (late ones too)
+ *              genre, over the changes whose genre was announced after the
+ *              change and before the next one (late ones too)
  * The playlist deals clips label by label in random rounds, so neighbours
  * never share a genre and every genre recurs through the hour. */
 #ifndef GENRED_EVENTS_H

@@ -22,24 +22,23 @@ int report_score(report_scores *s, const model_t *m, const corpus *c, const eval
     for (unsigned k = 0; !rc && k < c->n_sources; k++)
         rc = eval_totals_init(&s->per_source[k], m->n_labels);
     classifier_t *cl = rc ? NULL : classifier_create(m, g->window_frames, err, sizeof err);
-    float *wp = malloc((size_t)4096 * m->n_labels * sizeof *wp), clip[MODEL_MAX_LABELS];
-    if (!cl || !wp) {
-        classifier_destroy(cl);
-        free(wp);
-        return fail("%s", cl || !rc ? "out of memory" : err);
-    }
-    for (size_t i = 0; i < c->vset.n; i++) {
+    if (!cl) return fail("%s", !rc ? err : "out of memory");
+    float clip[MODEL_MAX_LABELS];
+    /* Every clip, however long, as genre-eval scores it: the two agree. */
+    for (size_t i = 0; !rc && i < c->vset.n; i++) {
         const clip_data *cd = &c->vset.clips[i];
-        unsigned length;
-        if (eval_window_count(g, cd->variants[0].n_frames, &length) > 4096) continue;
-        unsigned n = eval_clip(cl, g, &cd->variants[0], wp, clip);
-        if (!n) continue;
-        eval_totals_add(&s->all, cd->label, wp, n, clip);
-        eval_totals_add(&s->per_source[cd->source], cd->label, wp, n, clip);
+        unsigned length, count = eval_window_count(g, cd->variants[0].n_frames, &length);
+        float *wp = count ? malloc((size_t)count * m->n_labels * sizeof *wp) : NULL;
+        if (count && !wp) rc = fail("out of memory");
+        unsigned n = wp ? eval_clip(cl, g, &cd->variants[0], wp, clip) : 0;
+        if (n) {
+            eval_totals_add(&s->all, cd->label, wp, n, clip);
+            eval_totals_add(&s->per_source[cd->source], cd->label, wp, n, clip);
+        }
+        free(wp);
     }
-    free(wp);
     classifier_destroy(cl);
-    return 0;
+    return rc;
 }
 
 void report_scores_free(report_scores *s)

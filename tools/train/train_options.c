@@ -36,6 +36,8 @@ static void usage(FILE *out)
             "  --hidden N (128) --layers N (1) --pool last|mean (mean) --coeffs N (20)\n"
             "  --deltas | --no-deltas    inputs: coefficients and their deltas (default), or\n"
             "                            the coefficients alone\n"
+            "  --no-c0                   leave coefficient 0 (the frame's level) out of the\n"
+            "                            inputs, keeping its delta: blind to the level\n"
             "  --mels N (128) --epochs N (40) --batch N (64) --epoch-windows N (3072)\n"
             "  --patience N (15) --lr X (0.002) --weight-decay X (0.01) --dropout X (0.2)\n"
             "  --clip-norm X (2) --hop S (0.5: validation window hop) --seed N (1)\n"
@@ -48,13 +50,18 @@ static void usage(FILE *out)
             "                     to the float one (0: never); --qat-always: run them anyway\n"
             "  --select best|last (best): keep the epoch with the best validation score, or\n"
             "                     the last one (for a final run on all data)\n"
+            "  --valid-every N (1) with --select last: validate every Nth epoch and the last\n"
+            "  --soft-labels DIR  distil: DIR/<clip's list line>.soft holds a teacher's\n"
+            "                     probabilities per window (tools/teacher) for every\n"
+            "                     training clip; --soft-weight X (0.5) of the loss is the\n"
+            "                     KL divergence to them at --temperature T (2)\n"
             "  --help, --version\n");
 }
 
 static void defaults(train_opts *o)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    *o = (train_opts){.level_db = -19,
+    *o = (train_opts){.level_db = LEVEL_DEFAULT_DBFS,
                       .hidden = 128,
                       .layers = 1,
                       .coeffs = 20,
@@ -67,6 +74,7 @@ static void defaults(train_opts *o)
                       .patience = 15,
                       .threads = cores > 0 ? (unsigned)cores : 1,
                       .variants = 3,
+                      .valid_every = 1,
                       .lr = 0.002,
                       .weight_decay = 0.01,
                       .dropout = 0.2,
@@ -80,7 +88,9 @@ static void defaults(train_opts *o)
                       .aug_lowpass = 1,
                       .aug_speed = 1,
                       .aug_drive = 1,
-                      .name = "genred"};
+                      .name = "genred",
+                      .soft_weight = 0.5,
+                      .temperature = 2};
 }
 
 /* "[NAME=]ROOT:LIST" (named) or "ROOT:LIST" into a list entry; the string
@@ -198,12 +208,18 @@ static int number_flag(int c, const char *arg, train_opts *o)
         return cli_real(PROG, "dropout", arg, 0, 0.9, &o->dropout);
     case 'n':
         return cli_real(PROG, "clip-norm", arg, 0, 1e6, &o->clip_norm);
+    case 'M':
+        return cli_real(PROG, "soft-weight", arg, 0, 1, &o->soft_weight);
+    case 'O':
+        return cli_real(PROG, "temperature", arg, 0.1, 100, &o->temperature);
     case 'h':
         return cli_real(PROG, "hop", arg, 0.01, 60, &o->hop_seconds);
     case 'j':
         return cli_uint(PROG, "threads", arg, 1, 256, &o->threads);
     case 'k':
         return cli_uint(PROG, "variants", arg, 0, 32, &o->variants);
+    case 'J':
+        return cli_uint(PROG, "valid-every", arg, 1, 100000, &o->valid_every);
     case 's':
         if (cli_uint(PROG, "seed", arg, 0, UINT_MAX, &u)) return -1;
         o->seed = u;
@@ -238,6 +254,9 @@ static int other_flag(int c, char *arg, const char *flag, train_opts *o, const c
         return train_fold_parse(PROG, arg, &o->fold, &o->folds);
     case 'o':
         o->out = arg;
+        return 0;
+    case 'F':
+        o->soft_labels = arg;
         return 0;
     case 'R':
         o->report = arg;
@@ -284,23 +303,59 @@ static int finish(train_opts *o, const char *root)
 
 int train_options_parse(int argc, char **argv, train_opts *o)
 {
-    static const struct option longs[] = {
-        {"root", 1, 0, 'r'},          {"train", 1, 0, 't'},       {"valid", 1, 0, 'v'},
-        {"data", 1, 0, 'a'},          {"valid-data", 1, 0, 'B'},  {"groups", 1, 0, 'g'},
-        {"fold", 1, 0, 'f'},          {"level-db", 1, 0, 'E'},    {"allow-empty-labels", 0, 0, 'z'},
-        {"out", 1, 0, 'o'},           {"report", 1, 0, 'R'},      {"cache", 1, 0, 'C'},
-        {"train-extra", 1, 0, 'T'},   {"valid-extra", 1, 0, 'V'}, {"extra-level-db", 1, 0, 'E'},
-        {"hidden", 1, 0, 'H'},        {"layers", 1, 0, 'L'},      {"pool", 1, 0, 'P'},
-        {"coeffs", 1, 0, 'c'},        {"mels", 1, 0, 'm'},        {"deltas", 0, 0, 'Y'},
-        {"no-deltas", 0, 0, 'y'},     {"epochs", 1, 0, 'e'},      {"batch", 1, 0, 'b'},
-        {"epoch-windows", 1, 0, 'w'}, {"patience", 1, 0, 'p'},    {"lr", 1, 0, 'l'},
-        {"weight-decay", 1, 0, 'd'},  {"dropout", 1, 0, 'D'},     {"clip-norm", 1, 0, 'n'},
-        {"hop", 1, 0, 'h'},           {"seed", 1, 0, 's'},        {"threads", 1, 0, 'j'},
-        {"variants", 1, 0, 'k'},      {"no-augment", 0, 0, 'A'},  {"no-gain", 0, 0, 'G'},
-        {"no-eq", 0, 0, 'q'},         {"no-noise", 0, 0, 'N'},    {"no-lowpass", 0, 0, 'W'},
-        {"no-speed", 0, 0, 'S'},      {"no-drive", 0, 0, 'X'},    {"name", 1, 0, 'x'},
-        {"select", 1, 0, 'Z'},        {"qat-epochs", 1, 0, 'Q'},  {"qat-always", 0, 0, 'K'},
-        {"help", 0, 0, '?'},          {"version", 0, 0, 'U'},     {0, 0, 0, 0}};
+    static const struct option longs[] = {{"root", 1, 0, 'r'},
+                                          {"train", 1, 0, 't'},
+                                          {"valid", 1, 0, 'v'},
+                                          {"data", 1, 0, 'a'},
+                                          {"valid-data", 1, 0, 'B'},
+                                          {"groups", 1, 0, 'g'},
+                                          {"fold", 1, 0, 'f'},
+                                          {"level-db", 1, 0, 'E'},
+                                          {"allow-empty-labels", 0, 0, 'z'},
+                                          {"out", 1, 0, 'o'},
+                                          {"report", 1, 0, 'R'},
+                                          {"cache", 1, 0, 'C'},
+                                          {"train-extra", 1, 0, 'T'},
+                                          {"valid-extra", 1, 0, 'V'},
+                                          {"extra-level-db", 1, 0, 'E'},
+                                          {"hidden", 1, 0, 'H'},
+                                          {"layers", 1, 0, 'L'},
+                                          {"pool", 1, 0, 'P'},
+                                          {"coeffs", 1, 0, 'c'},
+                                          {"mels", 1, 0, 'm'},
+                                          {"deltas", 0, 0, 'Y'},
+                                          {"no-deltas", 0, 0, 'y'},
+                                          {"epochs", 1, 0, 'e'},
+                                          {"batch", 1, 0, 'b'},
+                                          {"epoch-windows", 1, 0, 'w'},
+                                          {"patience", 1, 0, 'p'},
+                                          {"lr", 1, 0, 'l'},
+                                          {"weight-decay", 1, 0, 'd'},
+                                          {"dropout", 1, 0, 'D'},
+                                          {"clip-norm", 1, 0, 'n'},
+                                          {"hop", 1, 0, 'h'},
+                                          {"seed", 1, 0, 's'},
+                                          {"threads", 1, 0, 'j'},
+                                          {"variants", 1, 0, 'k'},
+                                          {"no-augment", 0, 0, 'A'},
+                                          {"no-gain", 0, 0, 'G'},
+                                          {"no-eq", 0, 0, 'q'},
+                                          {"no-noise", 0, 0, 'N'},
+                                          {"no-lowpass", 0, 0, 'W'},
+                                          {"no-speed", 0, 0, 'S'},
+                                          {"no-drive", 0, 0, 'X'},
+                                          {"name", 1, 0, 'x'},
+                                          {"select", 1, 0, 'Z'},
+                                          {"qat-epochs", 1, 0, 'Q'},
+                                          {"qat-always", 0, 0, 'K'},
+                                          {"help", 0, 0, '?'},
+                                          {"version", 0, 0, 'U'},
+                                          {"soft-labels", 1, 0, 'F'},
+                                          {"soft-weight", 1, 0, 'M'},
+                                          {"temperature", 1, 0, 'O'},
+                                          {"no-c0", 0, 0, 'I'},
+                                          {"valid-every", 1, 0, 'J'},
+                                          {0, 0, 0, 0}};
     const char *root = NULL;
     int c, rc = 0;
     defaults(o);
@@ -319,6 +374,8 @@ int train_options_parse(int argc, char **argv, train_opts *o)
         }
         if (c == 'Y' || c == 'y')
             o->deltas = c == 'Y';
+        else if (c == 'I')
+            o->no_c0 = 1;
         else if (c == 'K')
             o->qat_always = 1;
         else if (c == 'z')

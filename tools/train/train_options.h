@@ -9,6 +9,10 @@
  * one played as recorded. */
 #define LEVEL_FROM_FLAG 1.0
 #define LEVEL_AS_IS     -1000.0
+/* What --level-db is when not given, in genre-train and genre-eval alike,
+ * so that genre-eval on the lists genre-train validated on scores exactly
+ * what its report says. */
+#define LEVEL_DEFAULT_DBFS -19.0
 
 /* A list of clips: paths in LIST relative to ROOT, the first folder the
  * label; source names the dataset in reports (NULL: LIST's folder). */
@@ -26,8 +30,8 @@ typedef struct {
     unsigned n_groups, fold, folds; /* folds 0: no group split */
     double level_db;
     unsigned hidden, layers, coeffs, mels;
-    int pool_mean, select_last, deltas, allow_empty_labels;
-    unsigned epochs, batch, epoch_windows, patience, threads, variants;
+    int pool_mean, select_last, deltas, no_c0, allow_empty_labels;
+    unsigned epochs, batch, epoch_windows, patience, threads, variants, valid_every;
     double lr, weight_decay, dropout, clip_norm, hop_seconds;
     unsigned qat_epochs;
     int qat_always;
@@ -36,6 +40,10 @@ typedef struct {
      * for a level or a smooth EQ), the others on audio copies. */
     int aug_gain, aug_eq, aug_noise, aug_lowpass, aug_speed, aug_drive;
     const char *name;
+    /* Distillation: a teacher's window probabilities (tools/teacher) for
+     * every training clip, mixed into the loss (gru_train_opts). */
+    const char *soft_labels;
+    double soft_weight, temperature;
 } train_opts;
 
 /* One "[NAME=]ROOT:LIST" (named) or "ROOT:LIST" value of flag into

@@ -84,7 +84,7 @@ static model_t *make_model(const train_opts *o, const gru_shape *s, const float 
                                     (unsigned)(gru_param_count(s) * sizeof(float)));
     snprintf(id, sizeof id, "%s %s %08x", o->name, date, hash);
     model_t *m =
-        gru_export(s, params, &fe, in->deltas, in->mean, in->std,
+        gru_export(s, params, &fe, model_input_flags(in), in->mean, in->std,
                    (const char(*)[MODEL_MAX_LABEL_LEN + 1]) c->labels, id, err, sizeof err);
     if (!m) fail("model: %s", err);
     return m;
@@ -158,13 +158,13 @@ static json_t *run_json(const run_ctx *r, const model_t *q, int argc, char **arg
     for (int i = 0; i < argc; i++)
         json_array_append_new(cmd, json_string(argv[i]));
     const gru_shape *sh = trainer_shape(r->t);
-    return json_pack("{s:s, s:o, s:{s:I, s:b, s:I, s:I, s:s, s:I, s:I, s:f}, s:f, s:o}", "model",
-                     q->id, "command", cmd, "architecture", "coeffs", (json_int_t)o->coeffs,
-                     "deltas", o->deltas, "hidden", (json_int_t)o->hidden, "layers",
-                     (json_int_t)o->layers, "pool", o->pool_mean ? "mean" : "last", "window_frames",
-                     (json_int_t)r->g->window_frames, "parameters", (json_int_t)gru_param_count(sh),
-                     "window_seconds", WINDOW_SECONDS, "int8_clip_balanced_accuracy_loss_points",
-                     loss_points, "qat", qat);
+    return json_pack(
+        "{s:s, s:o, s:{s:I, s:b, s:b, s:I, s:I, s:s, s:I, s:I, s:f}, s:f, s:o}", "model", q->id,
+        "command", cmd, "architecture", "coeffs", (json_int_t)o->coeffs, "deltas", o->deltas,
+        "no_c0", o->no_c0, "hidden", (json_int_t)o->hidden, "layers", (json_int_t)o->layers, "pool",
+        o->pool_mean ? "mean" : "last", "window_frames", (json_int_t)r->g->window_frames,
+        "parameters", (json_int_t)gru_param_count(sh), "window_seconds", WINDOW_SECONDS,
+        "int8_clip_balanced_accuracy_loss_points", loss_points, "qat", qat);
 }
 
 /* Float and int8 models of the chosen epoch, scored, saved, reported. */
@@ -233,7 +233,9 @@ int train_run(train_opts *o, int argc, char **argv)
     if (!rc)
         rc = corpus_feature_stats(&c.tset, p.n_coeffs, (unsigned)o->deltas, g.window_frames, mean,
                                   std);
-    model_input_spec in = {p.n_coeffs, (unsigned)o->deltas, mean, std};
+    /* Without c0 the inputs are the statistics' layout minus its first entry. */
+    unsigned skip = o->no_c0 ? 1 : 0;
+    model_input_spec in = {p.n_coeffs, (unsigned)o->deltas, skip, mean + skip, std + skip};
     trainer_t *t = rc ? NULL : trainer_create(o, &c, &p, &g, &in);
     if (!rc && !t) rc = fail("out of memory");
     if (!rc) {

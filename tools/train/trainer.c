@@ -31,6 +31,7 @@ typedef struct {
 typedef struct {
     float *x_long, *x_short;
     int *y_long, *y_short;
+    float *soft_long, *soft_short; /* teacher rows under --soft-labels */
     unsigned n_long, n_short, t_short;
 } batch;
 
@@ -41,6 +42,8 @@ struct trainer {
     gru_shape shape;
     size_t n_params;
     unsigned threads, win, C, NI, L;
+    double frame_seconds; /* MFCC hop */
+    int distil;           /* every training clip has teacher rows */
     model_input_spec input;
     sampler_t *sampler;
     float *params, *chosen, *raw;
@@ -159,6 +162,16 @@ static void eq_draw(const trainer_t *t, uint64_t *rng, float *shift)
 
 /* ---- training step -------------------------------------------------------- */
 
+/* The teacher's row for a window starting at frame `start` of variant f of
+ * clip c. A speed-changed copy is shorter or longer than the clean clip the
+ * teacher heard, so its position is scaled back to the clean one. */
+static void teacher_row(const trainer_t *t, const clip_data *c, const dataset_features *f,
+                        unsigned start, float *out)
+{
+    double stretch = (double)c->variants[0].n_frames / (f->n_frames ? f->n_frames : 1);
+    memcpy(out, soft_labels_at(c->soft, start * t->frame_seconds * stretch), t->L * sizeof *out);
+}
+
 /* Fills one batch: picks in balance, then each raw window (augmented on
  * MFCCs) becomes network input as the classifier makes it. */
 static void fill_batch(trainer_t *t, uint64_t *rng)
@@ -193,6 +206,10 @@ static void fill_batch(trainer_t *t, uint64_t *rng)
             for (unsigned k = 0; k < t->C; k++)
                 t->raw[(size_t)r * t->C + k] += shift[k];
         model_input(&t->input, t->raw, T, x);
+        if (t->distil)
+            teacher_row(t, c, f, start,
+                        is_short ? b->soft_short + (size_t)ns * t->L
+                                 : b->soft_long + (size_t)nl * t->L);
         if (is_short)
             b->y_short[ns++] = c->label;
         else
@@ -212,11 +229,13 @@ static void *step_worker(void *arg)
         unsigned total = g ? t->b.n_short : t->b.n_long, T = g ? t->b.t_short : t->win;
         const float *x = g ? t->b.x_short : t->b.x_long;
         const int *y = g ? t->b.y_short : t->b.y_long;
+        const float *soft = g ? t->b.soft_short : t->b.soft_long;
         shard(total, i, t->threads, &from, &n);
         if (!n) continue;
         t->loss[i] +=
             gru_train_step(t->work[i], t->step_params, x + (size_t)from * T * t->NI, n, T, y + from,
-                           NULL, &t->step, (g ? t->b.n_long : 0) + from, t->grad[i], t->probs[i]);
+                           NULL, t->distil ? soft + (size_t)from * t->L : NULL, &t->step,
+                           (g ? t->b.n_long : 0) + from, t->grad[i], t->probs[i]);
         for (unsigned k = 0; k < n; k++)
             t->correct[i] +=
                 metrics_argmax(t->probs[i] + (size_t)k * t->L, t->L) == (unsigned)y[from + k];
@@ -231,7 +250,8 @@ static double train_batch(trainer_t *t, uint64_t *rng, float *params, adam_state
 {
     fill_batch(t, rng);
     t->step =
-        (gru_train_opts){(real)t->o->dropout, splitmix64_mix(*rng ^ 0x5eed), (real)1 / t->o->batch};
+        (gru_train_opts){(real)t->o->dropout, splitmix64_mix(*rng ^ 0x5eed), (real)1 / t->o->batch,
+                         (real)t->o->soft_weight, (real)t->o->temperature};
     run_threads(t, step_worker);
     double loss = 0;
     for (unsigned i = 0; i < t->threads; i++) {
@@ -375,9 +395,12 @@ static int buffers_init(trainer_t *t)
     t->b.x_short = malloc(B * t->win * t->NI * sizeof(float));
     t->b.y_long = malloc(B * sizeof(int));
     t->b.y_short = malloc(B * sizeof(int));
+    t->b.soft_long = malloc(B * t->L * sizeof(float));
+    t->b.soft_short = malloc(B * t->L * sizeof(float));
     t->hist = calloc((9 + CORPUS_MAX_SOURCES) * E, sizeof *t->hist);
     if (!t->params || !t->chosen || !t->adam.m1 || !t->adam.m2 || !t->adam.decay || !t->raw ||
-        !t->b.x_long || !t->b.x_short || !t->b.y_long || !t->b.y_short || !t->hist)
+        !t->b.x_long || !t->b.x_short || !t->b.y_long || !t->b.y_short || !t->b.soft_long ||
+        !t->b.soft_short || !t->hist)
         return -1;
     double *h = t->hist;
     t->h = (train_history){.train_loss = h,
@@ -409,6 +432,8 @@ trainer_t *trainer_create(const train_opts *o, const corpus *c, const mfcc_param
     t->C = p->n_coeffs;
     t->NI = model_input_width(input);
     t->L = c->n_labels;
+    t->frame_seconds = p->hop / p->sample_rate;
+    t->distil = o->soft_labels && c->tset.n && c->tset.clips[0].soft;
     t->input = *input;
     t->max_batch = 64;
     t->shape = (gru_shape){t->NI, o->hidden, o->layers, t->L, o->pool_mean};
@@ -450,6 +475,8 @@ void trainer_destroy(trainer_t *t)
     free(t->b.x_short);
     free(t->b.y_long);
     free(t->b.y_short);
+    free(t->b.soft_long);
+    free(t->b.soft_short);
     free(t->hist);
     free(t->octaves);
     free(t->dct);
@@ -492,6 +519,12 @@ static void epoch_line(const trainer_t *t, unsigned e, int improved, double seco
                        double cpu_steps)
 {
     const train_history *h = &t->h;
+    if (isnan(h->valid_loss[e])) {
+        fprintf(stderr, "%sepoch %u/%u: train loss %.4f acc %.1f%% | not validated | %.1f s\n",
+                isatty(2) ? "\r" : "", e + 1, t->o->epochs, h->train_loss[e], 100 * h->train_acc[e],
+                seconds);
+        return;
+    }
     fprintf(stderr,
             "%sepoch %u/%u: train loss %.4f acc %.1f%% | valid loss %.4f window bal %.1f%% "
             "clip bal %.1f%% (acc %.1f%%)",
@@ -505,6 +538,27 @@ static void epoch_line(const trainer_t *t, unsigned e, int improved, double seco
     fprintf(stderr, "%s%s | %.1f s, cpu %.2f s (steps %.2f, validation %.2f)\n",
             t->c->n_sources > 1 ? "]" : "", improved ? " *" : "", seconds, cpu, cpu_steps,
             cpu - cpu_steps);
+}
+
+/* --valid-every N: every Nth epoch and the last; selecting the best epoch
+ * needs them all. */
+static int validated(const trainer_t *t, unsigned e)
+{
+    const train_opts *o = t->o;
+    return !o->select_last || o->valid_every <= 1 || (e + 1) % o->valid_every == 0 ||
+           e + 1 == o->epochs;
+}
+
+/* An epoch not validated: its history holds NaN (plots and metrics.json
+ * leave it out) and its score can never be the best. */
+static double skip_validation(trainer_t *t, unsigned e)
+{
+    train_history *h = &t->h;
+    h->valid_loss[e] = h->valid_win_bal[e] = h->valid_win_acc[e] = NAN;
+    h->valid_clip_bal[e] = h->valid_clip_acc[e] = h->valid_score[e] = NAN;
+    for (unsigned s = 0; s < CORPUS_MAX_SOURCES; s++)
+        h->source_clip_bal[(size_t)e * CORPUS_MAX_SOURCES + s] = NAN;
+    return -INFINITY;
 }
 
 void trainer_run(trainer_t *t)
@@ -527,7 +581,7 @@ void trainer_run(trainer_t *t)
         t->h.train_loss[e] = loss / steps;
         t->h.train_acc[e] = (double)correct / ((double)steps * o->batch);
         t->h.lr[e] = lr;
-        double score = validate(t, e);
+        double score = validated(t, e) ? validate(t, e) : skip_validation(t, e);
         t->h.epochs_run = e + 1;
         int improved = score > best;
         if (o->select_last || improved) {
