@@ -102,7 +102,7 @@ struct pipeline {
 
     int64_t last_audio_ns; /* when audio last came off the ring */
     int64_t stalled_since; /* last_audio_ns when a stall was logged; 0: none */
-    int flowing_logged; /* "audio is flowing" said, once per run */
+    int flowing_logged;    /* "audio is flowing" said, once per run */
 
     pthread_t thread;
     int started;

@@ -42,9 +42,15 @@ _Static_assert(PROTOCOL_SUBSCRIPTION_MAX <= PROTOCOL_TOPIC_MAX, "a snapshot requ
 /* The largest message body is protocol.h's PROTOCOL_MESSAGE_MAX (256 KiB):
  * genred drops (and counts) a larger one rather than send what its
  * subscribers would refuse. */
-/* The cap for sockets that receive messages (SUB, XSUB): a body, plus
- * CURVE's 33 bytes of box and room for a frame header. */
-#define PROTOCOL_MESSAGE_FRAME_MAX (PROTOCOL_MESSAGE_MAX + 64)
+/* The cap for sockets that receive messages (SUB, XSUB). Above the
+ * protocol's body limit on purpose: a message between the two is read,
+ * then dropped and counted as not the protocol (protocol.c) while its
+ * sender stays connected, so one bad message does not cost the good ones
+ * behind it. Only a frame over 16 MiB (plus CURVE's 33 bytes of box and room
+ * for a frame header) disconnects the peer before it is read: what a
+ * hostile publisher can make a receiver hold stays bounded. */
+#define PROTOCOL_RECEIVE_MAX       (16 << 20)
+#define PROTOCOL_MESSAGE_FRAME_MAX ((int64_t)PROTOCOL_RECEIVE_MAX + 64)
 
 /* Sets a socket's cap (before its bind or connect: endpoints take the
  * options the socket has then). ZMQ_MAXMSGSIZE is an int64_t: an int is
