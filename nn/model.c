@@ -44,6 +44,7 @@
 #include "model.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -872,9 +873,14 @@ model_t *model_load_memory(const void *data, size_t size, const char *name, char
 
 model_t *model_load_file(const char *path, char *err, size_t err_len)
 {
-    FILE *f = fopen(path, "rb");
+    /* O_NONBLOCK: open() on a FIFO would wait for a writer (a reload on the
+     * daemon's main thread, SIGTERM unanswered); the check below refuses
+     * it at once. It changes nothing for a regular file. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
     if (!f) {
         fail(err, err_len, path, "open", "%s", strerror(errno));
+        if (fd >= 0) close(fd);
         return NULL;
     }
     struct stat st;

@@ -9,7 +9,7 @@ add_library(genred_tools STATIC
     ${CMAKE_CURRENT_LIST_DIR}/file_list.c
 )
 target_include_directories(genred_tools PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(genred_tools PUBLIC genred_cli genred_train_eval)
+target_link_libraries(genred_tools PUBLIC genred_cli genred_train_eval genred_path_json)
 
 add_executable(genre-train ${CMAKE_CURRENT_LIST_DIR}/genre-train.c)
 target_link_libraries(genre-train PRIVATE genred_tools genred_gru_train)
