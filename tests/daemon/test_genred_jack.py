@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from jackenv import EVENT_DEADLINE_S, JackTest, check, fail
+from jackenv import JackTest, check, event_deadline, fail
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_genred as tg  # noqa: E402  (its Subscriber and message checks)
@@ -45,7 +45,7 @@ def check_publishing(sub, info, seconds, what, streams=("main",)):
     """Publishing at 1/hop per stream, valid messages with the model's
     fields, audio heard (not silence)."""
     n0 = len(sub.of("genre.probs"))
-    sub.wait_for("genre.probs", n0 + len(streams), EVENT_DEADLINE_S)
+    sub.wait_for("genre.probs", n0 + len(streams), event_deadline())
     start = sub.of("genre.probs")[-1][0]
     time.sleep(seconds)
     check(not sub.bad, "%s: every message is two frames of valid JSON" % what)
@@ -89,8 +89,16 @@ def scenario_jack_and_portaudio(jt, sub, info):
     jt.wait_port("genred-p:in_0")
     jt.connect("src:out", "genred-p:in_0")
     jt.connect("src:out", "genred-p:in_1")
-    check(sub.wait_for("genre.probs", 2, EVENT_DEADLINE_S),
-          "first genre.probs within %g s" % EVENT_DEADLINE_S)
+    deadline = event_deadline()
+    if not sub.wait_for("genre.probs", 2, deadline):
+        # Seen beside a CPU hog (1 run in about 15): PortAudio's JACK client
+        # never finishes a cycle ("was not finished, state = Triggered" in
+        # jackd's log, for ever) and Pa_OpenStream waits for it, so genred
+        # has not logged a line. libjack/PortAudio, not genred: say so.
+        stuck = jt.read_log("jackd").count("client = genred-p was not finished")
+        fail("no genre.probs within %.0f s; genred's log %r; jackd: %d cycles where genred-p "
+             "(PortAudio's client) did not finish" % (deadline, jt.read_log("genred")[-300:],
+                                                      stuck))
     check(jt.wait_connection("genred:j_in_1", "src:out"), "genred:j_in_1 auto-connected to src:out")
     check_publishing(sub, info, 4.5, "live", streams=("j", "p"))
     code, took = jt.stop("genred")
@@ -106,7 +114,7 @@ def scenario_jack_restart(jt, sub, info):
     jt.spawn("player", [jt.bin("jack_play"), "-n", "src", "-f", clip(jt)])
     jt.wait_port("src:out")
     genred(jt, "jack:src:out")
-    check(sub.wait_for("genre.probs", 3, EVENT_DEADLINE_S), "publishing before the crash")
+    check(sub.wait_for("genre.probs", 3, event_deadline()), "publishing before the crash")
 
     jt.kill_server()
     jt.procs.pop("player").wait(5)
@@ -222,7 +230,7 @@ def scenario_portaudio_gone(jt, sub, info):
     crashing or hanging, so that systemd (Restart=on-failure) brings it back."""
     jt.start_server()
     genred(jt, "portaudio", env=jt.abandoning_env())
-    check(sub.wait_for("genre.probs", 2, EVENT_DEADLINE_S), "publishing through PortAudio")
+    check(sub.wait_for("genre.probs", 2, event_deadline()), "publishing through PortAudio")
     jt.kill_server()
     p = jt.procs["genred"]
     try:

@@ -6,7 +6,7 @@ ports, and a source port that appears after genred is connected then."""
 import subprocess
 import time
 
-from jackenv import EVENT_DEADLINE_S, JackTest, check, load_factor
+from jackenv import JackTest, check, event_deadline, load_factor
 from probe_lines import ProbeReader
 
 
@@ -67,7 +67,7 @@ with JackTest() as jt:
     jt.wait_port("late:out")
     t_player = time.monotonic()
     for p in (mono, stereo, late):
-        p.wait(EVENT_DEADLINE_S)
+        p.wait(event_deadline())
         check(p.returncode == 0, "probe exits 0")
 
     check_flow(jt, r_mono.lines, 48000, 1, "mono")
