@@ -116,9 +116,10 @@ def test_train_model():
     model = os.path.join(TMP, "models", "tiny.gmdl")
     work = os.path.join(TMP, "work")
     os.makedirs(os.path.dirname(model))
-    out = run([tool, "--data", data, "--out", model, "--work", work],
+    out = run([tool, "--data", data, "--out", model, "--work", work, "--teachers",
+               os.path.join(TMP, "no-teachers")],
               env=dict(os.environ, GENRED_BIN=BIN), timeout=60 * SLOW)
-    check(out.returncode == 2 and "teachers/musicnn_msd.h5: missing (--teachers DIR, or "
+    check(out.returncode == 2 and "no-teachers/musicnn_msd.h5: missing (--teachers DIR, or "
           "--no-teacher)" in out.stderr, "no teachers: %d %r" % (out.returncode, out.stderr))
     out = run([tool, "--data", data, "--out", model, "--work", work, "--no-teacher", "--hidden", "8",
                "--epochs", "1", "--epoch-windows", "64", "--variants", "0", "--qat-epochs", "0",
