@@ -233,8 +233,11 @@ static int parse(int argc, char **argv, options *o)
                                           {"version", 0, 0, 'V'},     {0, 0, 0, 0}};
     *o = (options){.windows = -1,
                    .hop = 0.5,
-                   .tracker = {0, TRACKER_DEFAULT_SMOOTHING, TRACKER_DEFAULT_CHANGE_HOLD,
-                               TRACKER_DEFAULT_SILENCE_DBFS},
+                   .tracker = {.smoothing = TRACKER_DEFAULT_SMOOTHING,
+                               .change_hold = TRACKER_DEFAULT_CHANGE_HOLD,
+                               .silence_dbfs = TRACKER_DEFAULT_SILENCE_DBFS,
+                               .decoder = TRACKER_DEFAULT_DECODER,
+                               .hmm = TRACKER_DEFAULT_HMM},
                    .jobs = default_jobs()};
     int c, rc = 0;
     opterr = 0;
