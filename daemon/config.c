@@ -3,7 +3,9 @@
 #include "curve.h"
 #include "input.h"
 #include "log.h"
+#include "regular_file.h"
 #include "tracker.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <libconfig.h>
@@ -536,10 +538,13 @@ static int load_parsed(genred_config *c, config_t *lc, int ok, const char *name,
 
 int conf_load_file(genred_config *c, const char *path, char *err, size_t err_len)
 {
+    FILE *f = regular_file_open(path, REGULAR_FILE_CONFIG_MAX, err, err_len);
+    if (!f) return -1;
     config_t lc;
     config_init(&lc);
-    int rc = load_parsed(c, &lc, config_read_file(&lc, path), path, err, err_len);
+    int rc = load_parsed(c, &lc, config_read(&lc, f), path, err, err_len);
     config_destroy(&lc);
+    fclose(f);
     return rc;
 }
 
@@ -557,13 +562,17 @@ static unsigned key_line(const char *path, const char *key)
 {
     unsigned line = 0;
     if (!path || !*path) return 0;
+    char why[CONFIG_TEXT_LEN + 80];
+    FILE *f = regular_file_open(path, REGULAR_FILE_CONFIG_MAX, why, sizeof why);
+    if (!f) return 0;
     config_t lc;
     config_init(&lc);
-    if (config_read_file(&lc, path)) {
+    if (config_read(&lc, f)) {
         const config_setting_t *s = config_lookup(&lc, key);
         if (s) line = config_setting_source_line(s);
     }
     config_destroy(&lc);
+    fclose(f);
     return line;
 }
 
@@ -581,6 +590,22 @@ static void key_where(const genred_config *c, const char *key, char *buf, size_t
     conf_key_where(c->source, key, buf, len);
 }
 
+/* A stream's name goes into every message (JSON: UTF-8 only) and log line
+ * (a newline would forge one): printable UTF-8, nothing else. */
+static int check_name(const genred_config *c, const char *name, char *err, size_t err_len)
+{
+    if (utf8_printable(name)) return 0;
+    char at[CONFIG_TEXT_LEN + 16], shown[4 * CONFIG_NAME_LEN + 1];
+    key_where(c, "streams", at, sizeof at);
+    if (!at[0]) key_where(c, "name", at, sizeof at);
+    utf8_escape(name, shown, sizeof shown);
+    snprintf(err, err_len,
+             "%sstream name '%s': not printable UTF-8 (control characters and bytes that are "
+             "not UTF-8 are refused)",
+             at, shown);
+    return -1;
+}
+
 int conf_check(const genred_config *c, char *err, size_t err_len)
 {
     char at[CONFIG_TEXT_LEN + 16];
@@ -588,6 +613,8 @@ int conf_check(const genred_config *c, char *err, size_t err_len)
         snprintf(err, err_len, "publish: no endpoint");
         return -1;
     }
+    for (unsigned i = 0; i < c->n_streams; i++)
+        if (check_name(c, c->streams[i].name, err, err_len)) return -1;
     for (unsigned i = 0; i < c->n_streams; i++)
         for (unsigned j = 0; j < i; j++)
             if (!strcmp(c->streams[i].name, c->streams[j].name)) {

@@ -34,7 +34,7 @@ struct curve {
 static char *read_guarded(const char *what, const char *path, mode_t forbidden, size_t max,
                           char *err, size_t err_len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK); /* a FIFO: no wait */
     if (fd < 0) {
         snprintf(err, err_len, "%s '%s': %s", what, path, strerror(errno));
         return NULL;

@@ -35,14 +35,31 @@ int log_enabled(log_level level)
     return (int)level <= atomic_load(&current_level);
 }
 
+/* A message is one line whatever it quotes: a control character (a newline
+ * in a stream name or a peer's text) becomes \xNN, so it can neither forge
+ * a line nor drive a terminal. */
+static void escape_controls(const char *in, char *out, size_t out_len)
+{
+    size_t o = 0;
+    for (; *in && o + 5 < out_len; in++) {
+        unsigned char c = (unsigned char)*in;
+        if (c < 0x20 || c == 0x7F)
+            o += (size_t)snprintf(out + o, out_len - o, "\\x%02X", c);
+        else
+            out[o++] = (char)c;
+    }
+    out[o] = '\0';
+}
+
 void log_msg(log_level level, const char *fmt, ...)
 {
     if (!log_enabled(level)) return;
-    char line[1024];
+    char text[1024], line[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    escape_controls(text, line, sizeof line);
     /* One fprintf per line: stdio locks the stream, so lines from several
      * threads never interleave. */
     if (getenv("JOURNAL_STREAM"))

@@ -8,6 +8,7 @@
 #include "classifier.h"
 #include "config.h"
 #include "curve.h"
+#include "endpoint.h"
 #include "frontend.h"
 #include "input.h"
 #include "log.h"
@@ -280,12 +281,22 @@ static void origin(const cli *a, const char *file, const char *key, char *buf, s
     conf_key_where(file, key, buf, len);
 }
 
-/* What the config names outside itself: the key files must load, so that
- * --check-config and a reload catch what would stop a restart. */
-static int check_key_files(const cli *a, const genred_config *cfg, const char *file, char *err,
-                           size_t len)
+/* What the config names outside itself: the key files must load and an
+ * ipc endpoint's directory must take a socket, so that --check-config and
+ * a reload catch what would stop a restart. */
+static int check_outside(const cli *a, const genred_config *cfg, const char *file, char *err,
+                         size_t len)
 {
-    char why[512], at[CONFIG_TEXT_LEN + 32];
+    char why[CONFIG_TEXT_LEN + 600], at[CONFIG_TEXT_LEN + 32];
+    for (unsigned i = 0; i < cfg->n_publish; i++)
+        if (endpoint_check_ipc(cfg->publish[i], why, sizeof why)) {
+            if (a->n_publish) /* the flag replaced the file's list */
+                snprintf(at, sizeof at, "--publish: ");
+            else
+                origin(a, file, "publish", at, sizeof at);
+            snprintf(err, len, "%spublish %s", at, why);
+            return -1;
+        }
     if (!cfg->curve_secret_key[0] ||
         !curve_check_files(cfg->curve_secret_key, cfg->curve_allow, why, sizeof why))
         return 0;
@@ -313,7 +324,7 @@ static int fill_config(const cli *a, genred_config *cfg, const char **file, char
         if (conf_add_publish(cfg, a->publish[i], i == 0, err, len)) return 2;
     for (unsigned i = 0; i < a->n_set; i++)
         if (conf_set(cfg, a->set[i].key, a->set[i].value, a->set[i].flag, err, len)) return 2;
-    return conf_check(cfg, err, len) || check_key_files(a, cfg, *file, err, len) ? 1 : 0;
+    return conf_check(cfg, err, len) || check_outside(a, cfg, *file, err, len) ? 1 : 0;
 }
 
 /* Defaults, then the file, then the command line; on success cfg owns
@@ -372,6 +383,8 @@ static void stream_status(app *g, unsigned i, publisher_t *pub, message_stream_s
     pipeline_get_stats(g->streams[i].pipeline, &s->stats);
     input_error(g->streams[i].input, s->error, sizeof s->error);
     input_note(g->streams[i].input, s->note, sizeof s->note);
+    if (s->stats.stalled_s > 0) /* the input has not noticed: say it here */
+        snprintf(s->note, sizeof s->note, "no audio for %.0f s", s->stats.stalled_s);
     /* After a stop signal no more audio is analysed: the closing status
      * says the stream ended and why, as an ordinary end of input does,
      * rather than "running". An input that ended or failed keeps its own. */

@@ -2,6 +2,7 @@
 
 #include "config.h"
 #include "publisher.h"
+#include "utf8.h"
 
 #include <jansson.h>
 
@@ -105,12 +106,15 @@ char *message_track(const message_source *s, const song_summary *song)
 static json_t *stream_json(const message_stream_status *s)
 {
     const pipeline_stats *st = &s->stats;
-    json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:f, s:i, s:I, s:I, s:b, s:I, s:I, s:I}", "name", s->name,
-        "input", s->input, "state", st->state, "error", s->error, "note", s->note, "rate", st->rate,
-        "channels", (int)st->channels, "position", (json_int_t)st->position, "hops",
-        (json_int_t)st->hops, "silence", st->silence, "overruns", (json_int_t)st->overruns,
-        "overrun_samples", (json_int_t)st->overrun_samples, "nonfinite", (json_int_t)st->nonfinite);
+    /* The input names a file, and its lines quote one: a name need not be
+     * UTF-8 (utf8_json), and must not cost the stream its status. */
+    json_t *o = json_pack("{s:s, s:o, s:s, s:o, s:o, s:f, s:i, s:I, s:I, s:b, s:I, s:I, s:I}",
+                          "name", s->name, "input", utf8_json(s->input), "state", st->state,
+                          "error", utf8_json(s->error), "note", utf8_json(s->note), "rate",
+                          st->rate, "channels", (int)st->channels, "position",
+                          (json_int_t)st->position, "hops", (json_int_t)st->hops, "silence",
+                          st->silence, "overruns", (json_int_t)st->overruns, "overrun_samples",
+                          (json_int_t)st->overrun_samples, "nonfinite", (json_int_t)st->nonfinite);
     json_object_set_new(o, "level_dbfs", st->have_level ? json_real(st->level_dbfs) : json_null());
     json_object_set_new(o, "top", st->have_top ? json_string(st->top) : json_null());
     json_object_set_new(o, "p", json_real(st->have_top ? st->p : 0.0));

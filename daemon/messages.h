@@ -88,8 +88,11 @@
  *   streams     [object] one per stream:
  *     name      string
  *     input     string  input spec
- *     state     string  starting|running|waiting|ended|failed (ended, with
- *                       note "genred stopped by SIGTERM", after a stop signal)
+ *     state     string  starting|running|waiting|ended|failed; waiting
+ *                       also while an input that is open has delivered no
+ *                       audio for 4 hops (2 s at least): a stalled pipe
+ *                       (note then says "no audio for N s"); ended, with
+ *                       note "genred stopped by SIGTERM", after a stop signal
  *     error     string  the input's last error or warning ("" if none, and
  *                       again "" once the input runs normally after it)
  *     note      string  the input's last ordinary status line, such as
@@ -161,6 +164,10 @@
  * those messages too. "isolate" lets ZeroMQ drop per subscriber: a stalled
  * subscriber only loses its own messages, but those drops are invisible to
  * genred and not counted. Either way the pipeline never waits.
+ *
+ * Size limits (protocol_limits.h): a topic is at most 79 bytes, a body
+ * 256 KiB; a peer that sends a longer subscription or message is
+ * disconnected.
  *
  * Every builder returns the JSON text (free() it), or NULL when out of
  * memory. */

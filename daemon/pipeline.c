@@ -24,6 +24,11 @@
  * keeps its heartbeat (judged stuck after 1 s) and statistics fresh. */
 #define WAIT_MAX_MS    500
 #define PACE_WINDOW_NS (250 * 1000 * 1000)
+/* An input that says it runs but has delivered nothing for this many hops
+ * (2 s at least, so a bursty pipe does not flap) shows as waiting: a
+ * stalled stdin must not keep showing its last genre as current. */
+#define STALL_HOPS   4
+#define STALL_MIN_NS (2000 * 1000 * 1000LL)
 
 model_ref *model_ref_new(model_t *m)
 {
@@ -97,7 +102,9 @@ struct pipeline {
     int64_t pace_since_ns;
     uint64_t pace_since_position;
 
-    int flowing_logged; /* "audio is flowing" said, once per run */
+    int64_t last_audio_ns; /* when audio last came off the ring */
+    int64_t stalled_since; /* last_audio_ns when a stall was logged; 0: none */
+    int flowing_logged;    /* "audio is flowing" said, once per run */
 
     pthread_t thread;
     int started;
@@ -455,13 +462,36 @@ static void follow_format(pipeline_t *p)
     set_frontend(p, fe);
 }
 
+/* Seconds without audio from an input that says it is running, once that
+ * is long enough to call a stall; 0 otherwise. Logs the stall's start and
+ * end once each. */
+static double stalled_for(pipeline_t *p, input_state state)
+{
+    int64_t quiet = monotonic_ns() - p->last_audio_ns;
+    int64_t limit = (int64_t)(STALL_HOPS * p->eng.settings.tracker.hop * 1e9);
+    if (limit < STALL_MIN_NS) limit = STALL_MIN_NS;
+    int stalled = state == INPUT_RUNNING && quiet >= limit;
+    if (stalled && !p->stalled_since) {
+        p->stalled_since = p->last_audio_ns;
+        log_info("stream '%s': no audio for %.1f s; waiting", p->name, (double)quiet / 1e9);
+    } else if (!stalled && p->stalled_since) {
+        log_info("stream '%s': audio again after %.1f s", p->name,
+                 (double)(p->last_audio_ns - p->stalled_since) / 1e9);
+        p->stalled_since = 0;
+    }
+    return stalled ? (double)quiet / 1e9 : 0.0;
+}
+
 static void update_stats(pipeline_t *p, int finished)
 {
     ring_t *ring = input_ring(p->input);
     uint64_t nonfinite = input_nonfinite(p->input) + p->fe_nonfinite_base +
                          (p->fe ? frontend_nonfinite_count(p->fe) : 0);
+    input_state state = input_get_state(p->input);
+    double stalled = stalled_for(p, state);
     pthread_mutex_lock(&p->stats_lock);
-    p->stats.state = input_state_name(input_get_state(p->input));
+    p->stats.state = input_state_name(stalled > 0 ? INPUT_WAITING : state);
+    p->stats.stalled_s = stalled;
     p->stats.rate = p->in_rate;
     p->stats.channels = p->channels;
     p->stats.position = p->position;
@@ -527,6 +557,7 @@ static void *pipeline_main(void *arg)
     p->fast_source = 1; /* until the first judgement: the old, safe polling */
     p->pace_since_ns = monotonic_ns();
     p->pace_since_position = p->position;
+    p->last_audio_ns = p->pace_since_ns;
     while (!atomic_load(&p->stop) && !finished) {
         int64_t now = monotonic_ns();
         atomic_store(&p->heartbeat, now);
@@ -541,6 +572,7 @@ static void *pipeline_main(void *arg)
         size_t ch = p->channels ? p->channels : 1;
         size_t n = ring_pop(ring, p->buf, (size_t)POP_FRAMES * MAX_CHANNELS / ch * ch);
         if (n) {
+            p->last_audio_ns = now;
             /* Logged here, by the thread that logs the changes and the
              * end, so the lines come in the order the events happened. */
             if (!p->flowing_logged) log_info("stream '%s': audio is flowing", p->name);

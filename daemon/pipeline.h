@@ -45,7 +45,9 @@ typedef struct {
 } pipeline_options;
 
 typedef struct {
-    const char *state; /* the input's state name */
+    const char *state; /* the input's state name; "waiting" too while stalled */
+    double stalled_s;  /* s since the last audio of an input that says it is
+                          running, once that is STALL_HOPS hops (0: not stalled) */
     double rate;
     unsigned channels;
     uint64_t position, hops;

@@ -4,6 +4,7 @@
 
 #include "curve.h"
 #include "log.h"
+#include "protocol_limits.h"
 #include "snapshot_queue.h"
 
 #include <errno.h>
@@ -147,6 +148,9 @@ publisher_t *publisher_create(const genred_config *cfg, char *err, size_t err_le
         publisher_destroy(p);
         return NULL;
     }
+    /* Before any bind: a listener takes the socket's options as they are. */
+    protocol_limit_frames(p->xpub, p->curve ? PROTOCOL_CURVE_SUBSCRIBER_FRAME_MAX
+                                            : PROTOCOL_SUBSCRIBER_FRAME_MAX);
     for (unsigned i = 0; i < cfg->n_publish; i++)
         if (zmq_bind(p->xpub, cfg->publish[i])) {
             snprintf(err, err_len, "publish '%s': %s", cfg->publish[i], zmq_strerror(zmq_errno()));
@@ -309,7 +313,10 @@ static void handle_subscriptions(publisher_t *p)
         int n = zmq_recv(p->xpub, buf, sizeof buf, ZMQ_DONTWAIT);
         if (n < 0) return;
         size_t len = (size_t)n <= sizeof buf ? (size_t)n : 1;
-        if (snapshot_queue_take(p->snapshots, buf, len) == 1) atomic_store(&p->subscribed, 1);
+        if (snapshot_queue_take(p->snapshots, buf, len) != 1) continue;
+        atomic_store(&p->subscribed, 1);
+        /* Tests wait on this line for their subscribers instead of sleeping. */
+        log_debug("subscription '%.*s'", (int)len - 1, buf + 1);
     }
 }
 

@@ -184,12 +184,17 @@ static void build_dct(mfcc_t *m)
 
 mfcc_t *mfcc_create(const mfcc_params *params, char *err, size_t err_len)
 {
+    return mfcc_create_at(params, simd_level_get(), err, err_len);
+}
+
+mfcc_t *mfcc_create_at(const mfcc_params *params, simd_level level, char *err, size_t err_len)
+{
     if (!check_params(params, err, err_len)) return NULL;
     mfcc_t *m = calloc(1, sizeof *m);
     if (!m) goto oom;
     m->p = *params;
     if (m->p.fmax == 0.0) m->p.fmax = m->p.sample_rate / 2.0;
-    m->vec = vec_ops_get();
+    m->vec = vec_ops_for(level);
     unsigned n = m->p.n_fft;
     m->n_bins = n / 2 + 1;
     m->window = malloc(n * sizeof *m->window);

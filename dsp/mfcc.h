@@ -8,6 +8,8 @@
 #ifndef GENRED_MFCC_H
 #define GENRED_MFCC_H
 
+#include "simd.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +30,9 @@ mfcc_params mfcc_params_default(void);
  * a parameter is out of range. */
 typedef struct mfcc mfcc_t;
 mfcc_t *mfcc_create(const mfcc_params *params, char *err, size_t err_len);
+/* The same on the kernels of `level` (vec_ops_for), for tests and
+ * benchmarks comparing levels; mfcc_create takes simd_level_get(). */
+mfcc_t *mfcc_create_at(const mfcc_params *params, simd_level level, char *err, size_t err_len);
 void mfcc_destroy(mfcc_t *m);
 
 /* Feeds up to n samples. Stops as soon as a frame completes: writes

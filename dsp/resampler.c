@@ -245,6 +245,12 @@ static int create_bank(resampler_t *rs, double in_rate, double out_rate)
 resampler_t *resampler_create(double in_rate, double out_rate, unsigned channels, char *err,
                               size_t err_len)
 {
+    return resampler_create_at(in_rate, out_rate, channels, simd_level_get(), err, err_len);
+}
+
+resampler_t *resampler_create_at(double in_rate, double out_rate, unsigned channels,
+                                 simd_level level, char *err, size_t err_len)
+{
     if (!rate_ok(in_rate)) {
         snprintf(err, err_len, "resampler: input rate %g Hz out of range (8000..192000)", in_rate);
         return NULL;
@@ -265,7 +271,7 @@ resampler_t *resampler_create(double in_rate, double out_rate, unsigned channels
     }
     rs->rate = 1.0;
     rs->channels = channels;
-    rs->vec = vec_ops_get();
+    rs->vec = vec_ops_for(level);
     rs->bypass = in_rate == out_rate;
     if (!rs->bypass) {
         if (!create_bank(rs, in_rate, out_rate)) {

@@ -9,6 +9,8 @@
 #ifndef GENRED_RESAMPLER_H
 #define GENRED_RESAMPLER_H
 
+#include "simd.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +20,10 @@ typedef struct resampler resampler_t;
  * On bad parameters returns NULL and writes a one-line reason to err. */
 resampler_t *resampler_create(double in_rate, double out_rate, unsigned channels, char *err,
                               size_t err_len);
+/* The same on the kernels of `level` (vec_ops_for), for tests and
+ * benchmarks comparing levels; resampler_create takes simd_level_get(). */
+resampler_t *resampler_create_at(double in_rate, double out_rate, unsigned channels,
+                                 simd_level level, char *err, size_t err_len);
 void resampler_destroy(resampler_t *rs);
 
 /* Upper bound of output samples for `frames` input frames, for sizing buffers. */

@@ -1,28 +1,27 @@
+/* simd: the one CPU probe (simd.h). */
 #include "simd.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(__i386__)
-#define SIMD_X86 1
-#endif
-
-static const char *const names[] = {"portable", "avx2", "avx512", "neon"};
+static const char *const names[] = {"portable", "avx2", "avx512", "avx512vnni", "neon"};
 
 int simd_level_supported(simd_level level)
 {
     switch (level) {
     case SIMD_PORTABLE:
         return 1;
-#ifdef SIMD_X86
+#ifdef SIMD_ARCH_X86
     case SIMD_AVX2:
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case SIMD_AVX512:
         return simd_level_supported(SIMD_AVX2) && __builtin_cpu_supports("avx512f") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("avx512bw");
+    case SIMD_AVX512VNNI:
+        return simd_level_supported(SIMD_AVX512) && __builtin_cpu_supports("avx512vnni");
 #endif
-#ifdef __aarch64__
+#ifdef SIMD_ARCH_ARM64
     case SIMD_NEON:
         return 1;
 #endif
@@ -36,9 +35,15 @@ const char *simd_level_name(simd_level level)
     return (unsigned)level < sizeof names / sizeof *names ? names[level] : "?";
 }
 
-/* The cap GENRED_SIMD names; an unknown name caps nothing. Levels of
- * another architecture are unsupported here, so simd_level_get steps down
- * past them to this CPU's best at or below the cap. */
+simd_level simd_level_best(simd_level cap)
+{
+    simd_level level = (unsigned)cap > SIMD_LEVEL_LAST ? SIMD_LEVEL_LAST : cap;
+    while (level > SIMD_PORTABLE && !simd_level_supported(level))
+        level--;
+    return level;
+}
+
+/* The cap the environment sets; an unknown name caps nothing. */
 static simd_level env_cap(void)
 {
     const char *no = getenv("GENRED_NO_SIMD");
@@ -51,8 +56,5 @@ static simd_level env_cap(void)
 
 simd_level simd_level_get(void)
 {
-    simd_level level = env_cap();
-    while (level > SIMD_PORTABLE && !simd_level_supported(level))
-        level--;
-    return level;
+    return simd_level_best(env_cap());
 }

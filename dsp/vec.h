@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 typedef struct {
+    const char *name; /* the level's name (simd.h): "portable", "avx2", ... */
     /* sum over i < n of a[i] b[i] */
     float (*dot)(const float *a, const float *b, size_t n);
     /* sum over i < n of g[i] (a[i] + b[i]): a symmetric filter's taps
@@ -29,11 +30,11 @@ typedef struct {
                 uint64_t *nonfinite);
 } vec_ops;
 
-/* The table for simd_level_get(). */
-const vec_ops *vec_ops_get(void);
-
-/* The table for `level`, or the best one below it where `level` has none
- * (the caller checks simd_level_supported first). */
+/* The table for the best level at or below `level` that this CPU runs
+ * (simd_level_best) and that has one. */
 const vec_ops *vec_ops_for(simd_level level);
+
+/* vec_ops_for(simd_level_get()). */
+const vec_ops *vec_ops_get(void);
 
 #endif

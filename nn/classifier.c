@@ -34,6 +34,12 @@ void classifier_destroy(classifier_t *c)
 
 classifier_t *classifier_create(const model_t *m, unsigned max_frames, char *err, size_t err_len)
 {
+    return classifier_create_at(m, max_frames, simd_level_get(), err, err_len);
+}
+
+classifier_t *classifier_create_at(const model_t *m, unsigned max_frames, simd_level level,
+                                   char *err, size_t err_len)
+{
     if (!m || !m->n_layers || !max_frames) {
         snprintf(err, err_len, "classifier: %s",
                  !max_frames ? "max_frames: must be at least 1" : "model: has no layers");
@@ -48,9 +54,9 @@ classifier_t *classifier_create(const model_t *m, unsigned max_frames, char *err
     if (!c->layers) goto oom;
     size_t widest = 0;
     for (uint32_t i = 0; i < m->n_layers; i++) {
-        const model_gru_layer *l = &m->layers[i];
+        const model_layer *l = &m->layers[i];
         if (l->hidden > widest) widest = l->hidden;
-        c->layers[i] = gru_layer_create(l, max_frames, 1);
+        c->layers[i] = gru_layer_create_at(l, max_frames, 1, level);
         if (!c->layers[i]) goto oom;
     }
     c->x = malloc((size_t)max_frames * m->n_inputs * sizeof(float));

@@ -2,13 +2,14 @@
  *
  * All scratch state is sized at create time from the model; process does
  * no allocation, locking or I/O. The model must outlive the classifier and
- * may be shared read-only by many classifiers (one per stream). Float layers
- * run the float32 kernel (gru_f32), int8 layers the int8 kernel (gru_q8,
- * AVX2 when the CPU has it, chosen at run time; NEON on arm64). */
+ * may be shared read-only by many classifiers (one per stream). Each layer
+ * runs on the kernel its kind and weights need (gru_layer.h), on the
+ * instruction-set table dsp/simd.h's level picks at create time. */
 #ifndef GENRED_CLASSIFIER_H
 #define GENRED_CLASSIFIER_H
 
 #include "model.h"
+#include "simd.h"
 
 #include <stddef.h>
 
@@ -17,6 +18,10 @@ typedef struct classifier classifier_t;
 /* max_frames: the longest window that will be passed (the trainer and
  * tools may pass shorter ones). */
 classifier_t *classifier_create(const model_t *m, unsigned max_frames, char *err, size_t err_len);
+/* The same on the kernels of `level`, for tests and benchmarks comparing
+ * levels; classifier_create takes simd_level_get(). */
+classifier_t *classifier_create_at(const model_t *m, unsigned max_frames, simd_level level,
+                                   char *err, size_t err_len);
 void classifier_destroy(classifier_t *c);
 
 /* window: n_frames x n_coeffs raw MFCCs, row-major, oldest first (the model

@@ -2,16 +2,19 @@
  * tanh_fast's rational tanh (tanh_fast.h), shared by the int8 (gru_q8) and
  * float (gru_f32) vector kernels: one value at a time, eight at a time with
  * AVX2+FMA (lane by lane the same function), and four at a time with NEON
- * (bit for bit the one-value version where neither fuses a multiply-add:
- * gru_q8's files are built with -ffp-contract=off). The AVX2 functions
- * carry their own target attribute: callers check the CPU (dsp/simd.h)
- * first; NEON is in every AArch64 core.
+ * (bit for bit the one-value version, whose multiplies and adds must then
+ * not be fused: gcc fuses none at -std=c11, and nn/CMakeLists.txt builds
+ * the int8 kernel's portable and NEON files with -ffp-contract=off for
+ * clang). The AVX2 functions carry their level's target attribute
+ * (dsp/simd.h), so only a table chosen for that level calls them; NEON is
+ * in every AArch64 core.
  *
  * xg = W_ih x + b_ih and hg = W_hh h + b_hh, gates r, z, n in that order
  * (H values each); h becomes n + z (h - n), PyTorch's (1 - z) n + z h. */
 #ifndef GENRED_GRU_GATES_H
 #define GENRED_GRU_GATES_H
 
+#include "simd.h"
 #include "tanh_fast.h"
 
 static inline void gru_gate_one(const float *xg, const float *hg, float *h, unsigned H, unsigned j)
@@ -22,12 +25,10 @@ static inline void gru_gate_one(const float *xg, const float *hg, float *h, unsi
     h[j] = c + z * (h[j] - c);
 }
 
-#if defined(__x86_64__) || defined(__i386__)
+#ifdef SIMD_ARCH_X86
 #include <immintrin.h>
 
-#define TANH_AVX2 __attribute__((target("avx2,fma")))
-
-TANH_AVX2 static inline __m256 tanh8(__m256 x)
+SIMD_TARGET_AVX2 static inline __m256 tanh8(__m256 x)
 {
     x = _mm256_min_ps(_mm256_set1_ps(TANH_CLAMP), _mm256_max_ps(_mm256_set1_ps(-TANH_CLAMP), x));
     __m256 x2 = _mm256_mul_ps(x, x);
@@ -43,13 +44,14 @@ TANH_AVX2 static inline __m256 tanh8(__m256 x)
     return _mm256_div_ps(_mm256_mul_ps(x, p), q);
 }
 
-TANH_AVX2 static inline __m256 sigmoid8(__m256 x)
+SIMD_TARGET_AVX2 static inline __m256 sigmoid8(__m256 x)
 {
     const __m256 half = _mm256_set1_ps(0.5f);
     return _mm256_fmadd_ps(tanh8(_mm256_mul_ps(half, x)), half, half);
 }
 
-TANH_AVX2 static inline void gru_gates_avx2(const float *xg, const float *hg, float *h, unsigned H)
+SIMD_TARGET_AVX2 static inline void gru_gates_avx2(const float *xg, const float *hg, float *h,
+                                                   unsigned H)
 {
     unsigned j = 0;
     for (; j + 8 <= H; j += 8) {
@@ -66,7 +68,7 @@ TANH_AVX2 static inline void gru_gates_avx2(const float *xg, const float *hg, fl
 }
 #endif
 
-#ifdef __aarch64__
+#ifdef SIMD_ARCH_ARM64
 #include <arm_neon.h>
 #include <string.h>
 

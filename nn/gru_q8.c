@@ -1,9 +1,9 @@
-/* gru_q8: the portable kernel path, the choice of path and the layer API.
- * The x86 paths are in gru_q8_x86.c. */
+/* gru_q8: the int8 GRU kernel of gru_q8.h: the portable table, the choice
+ * of table, and the kernel's state. The vector tables are in gru_q8_avx.c
+ * and gru_q8_neon.c. */
 #include "gru_q8.h"
 
-#include "gru_q8_ops.h"
-#include "simd.h"
+#include "gru_q8_isa.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,20 +14,7 @@ static unsigned pad32(unsigned n)
     return (n + 31) & ~31u;
 }
 
-struct gru_q8 {
-    const model_gru_layer *l;
-    const q8_ops *ops;
-    unsigned max_frames, max_states, in_pad, h_pad;
-    int8_t *w_ih, *w_hh;      /* 3H x in_pad, 3H x h_pad */
-    int32_t *sum_ih, *sum_hh; /* their row sums */
-    int8_t *qx, *qh; /* quantised inputs (max_frames x in_pad), states (max_states x h_pad) */
-    float *sx, *sh;  /* their scales */
-    float *xg;       /* max_frames x 3H: process's input projections */
-    float *hg;       /* max_states x 3H */
-    float *h;        /* H: process's state */
-};
-
-/* ---- portable path ---- */
+/* ---- portable ---- */
 
 static float quantize_c(const float *x, unsigned n, int8_t *q)
 {
@@ -65,31 +52,35 @@ static void gates_c(const float *xg, const float *hg, float *h, unsigned H)
         gru_gate_one(xg, hg, h, H, j);
 }
 
-const q8_ops q8_ops_c = {"c", quantize_c, matmul_c, gates_c};
+const gru_q8_ops gru_q8_ops_portable = {"portable", quantize_c, matmul_c, gates_c};
 
 /* ---- choice ---- */
 
-/* The path for the level dsp/simd.h picks (GENRED_SIMD=avx2 keeps an
- * AVX-512 CPU off VNNI, GENRED_NO_SIMD=1 on the portable path). */
-static const q8_ops *choose_ops(void)
+const gru_q8_ops *gru_q8_ops_for(simd_level level)
 {
-    switch (simd_level_get()) {
-#ifdef GRU_Q8_X86
-    case SIMD_AVX512:
-        return q8_vnni_usable() ? &q8_ops_avx512vnni : &q8_ops_avx2;
+    switch (simd_level_best(level)) {
+#ifdef SIMD_ARCH_X86
+    case SIMD_AVX512VNNI:
+        return &gru_q8_ops_avx512vnni;
+    case SIMD_AVX512: /* nothing without VNNI's dot products: AVX2's table */
     case SIMD_AVX2:
-        return &q8_ops_avx2;
+        return &gru_q8_ops_avx2;
 #endif
-#ifdef GRU_Q8_NEON
+#ifdef SIMD_ARCH_ARM64
     case SIMD_NEON:
-        return &q8_ops_neon;
+        return &gru_q8_ops_neon;
 #endif
     default:
-        return &q8_ops_c;
+        return &gru_q8_ops_portable;
     }
 }
 
-/* ---- the layer ---- */
+const gru_q8_ops *gru_q8_ops_get(void)
+{
+    return gru_q8_ops_for(simd_level_get());
+}
+
+/* ---- the kernel ---- */
 
 /* Copies rows x cols into rows x cols_pad, zero filled. */
 static int8_t *pad_rows(const int8_t *w, unsigned rows, unsigned cols, unsigned cols_pad)
@@ -110,14 +101,41 @@ static int32_t *row_sums(const int8_t *w, unsigned rows, unsigned cols)
     return s;
 }
 
-gru_q8_t *gru_q8_create(const model_gru_layer *layer, unsigned max_frames, unsigned max_states)
+typedef struct {
+    const model_layer *l;
+    const gru_q8_ops *ops;
+    unsigned max_frames, max_states, in_pad, h_pad;
+    int8_t *w_ih, *w_hh;      /* 3H x in_pad, 3H x h_pad */
+    int32_t *sum_ih, *sum_hh; /* their row sums */
+    int8_t *qx, *qh; /* quantised inputs (max_frames x in_pad), states (max_states x h_pad) */
+    float *sx, *sh;  /* their scales */
+    float *hg;       /* max_states x 3H */
+} gru_q8;
+
+static void destroy(void *kernel)
 {
-    if (!layer || layer->weights != MODEL_WEIGHTS_Q8 || !max_frames || !max_states) return NULL;
-    gru_q8_t *g = calloc(1, sizeof *g);
+    gru_q8 *g = kernel;
+    if (!g) return;
+    free(g->w_ih);
+    free(g->w_hh);
+    free(g->sum_ih);
+    free(g->sum_hh);
+    free(g->qx);
+    free(g->qh);
+    free(g->sx);
+    free(g->sh);
+    free(g->hg);
+    free(g);
+}
+
+static void *create(const model_layer *layer, unsigned max_frames, unsigned max_states,
+                    simd_level level)
+{
+    gru_q8 *g = calloc(1, sizeof *g);
     if (!g) return NULL;
     unsigned H = layer->hidden, G = 3 * H;
     g->l = layer;
-    g->ops = choose_ops();
+    g->ops = gru_q8_ops_for(level);
     g->max_frames = max_frames;
     g->max_states = max_states;
     g->in_pad = pad32(layer->input);
@@ -130,47 +148,19 @@ gru_q8_t *gru_q8_create(const model_gru_layer *layer, unsigned max_frames, unsig
     g->qh = calloc((size_t)max_states * g->h_pad, 1);
     g->sx = malloc(max_frames * sizeof(float));
     g->sh = malloc(max_states * sizeof(float));
-    g->xg = malloc((size_t)max_frames * G * sizeof(float));
     g->hg = malloc((size_t)max_states * G * sizeof(float));
-    g->h = malloc(H * sizeof(float));
     if (!g->w_ih || !g->w_hh || !g->sum_ih || !g->sum_hh || !g->qx || !g->qh || !g->sx || !g->sh ||
-        !g->xg || !g->hg || !g->h) {
-        gru_q8_destroy(g);
+        !g->hg) {
+        destroy(g);
         return NULL;
     }
     return g;
 }
 
-void gru_q8_destroy(gru_q8_t *g)
+static void project(void *kernel, const float *x, unsigned n, float *xg)
 {
-    if (!g) return;
-    free(g->w_ih);
-    free(g->w_hh);
-    free(g->sum_ih);
-    free(g->sum_hh);
-    free(g->qx);
-    free(g->qh);
-    free(g->sx);
-    free(g->sh);
-    free(g->xg);
-    free(g->hg);
-    free(g->h);
-    free(g);
-}
-
-const char *gru_q8_path(const gru_q8_t *g)
-{
-    return g->ops->name;
-}
-
-int gru_q8_uses_avx2(const gru_q8_t *g)
-{
-    return g->ops != &q8_ops_c;
-}
-
-void gru_q8_project(gru_q8_t *g, const float *x, unsigned n, float *xg)
-{
-    const model_gru_layer *l = g->l;
+    gru_q8 *g = kernel;
+    const model_layer *l = g->l;
     if (n > g->max_frames) n = g->max_frames;
     for (unsigned k = 0; k < n; k++)
         g->sx[k] =
@@ -179,9 +169,10 @@ void gru_q8_project(gru_q8_t *g, const float *x, unsigned n, float *xg)
                    xg);
 }
 
-void gru_q8_step(gru_q8_t *g, const float *const *xg, float *const *h, unsigned n)
+static void step(void *kernel, const float *const *xg, float *const *h, unsigned n)
 {
-    const model_gru_layer *l = g->l;
+    gru_q8 *g = kernel;
+    const model_layer *l = g->l;
     unsigned H = l->hidden, G = 3 * H;
     if (n > g->max_states) n = g->max_states;
     for (unsigned k = 0; k < n; k++)
@@ -191,16 +182,9 @@ void gru_q8_step(gru_q8_t *g, const float *const *xg, float *const *h, unsigned 
         g->ops->gates(xg[k], g->hg + (size_t)k * G, h[k], H);
 }
 
-void gru_q8_process(gru_q8_t *g, const float *x, unsigned n, float *h_seq)
+static const char *isa(const void *kernel)
 {
-    unsigned H = g->l->hidden, G = 3 * H;
-    if (n > g->max_frames) n = g->max_frames;
-    gru_q8_project(g, x, n, g->xg);
-    memset(g->h, 0, H * sizeof(float));
-    float *const h[1] = {g->h};
-    for (unsigned t = 0; t < n; t++) {
-        const float *const xg[1] = {g->xg + (size_t)t * G};
-        gru_q8_step(g, xg, h, 1);
-        memcpy(h_seq + (size_t)t * H, g->h, H * sizeof(float));
-    }
+    return ((const gru_q8 *)kernel)->ops->name;
 }
+
+const gru_kernel_ops gru_q8_kernel = {"gru int8", create, destroy, project, step, isa};

@@ -1,5 +1,4 @@
-/* gru_q8: one int8 GRU layer, over a sequence or a frame at a time for
- * several states at once.
+/* gru_q8: the int8 GRU kernel (gru_kernel.h).
  *
  * Weights are int8 with one float scale per output row (the model's Q8
  * layers). Each input frame and each state vector is quantised to int8 with
@@ -7,43 +6,42 @@
  * are exact integer sums scaled once per row. Gates use a rational tanh
  * approximation (|error| < 1e-6) instead of libm.
  *
- * The kernels (gru_q8_ops.h) are chosen at create time from dsp/simd.h's
- * level: AVX-512 VNNI where the CPU has it, else AVX2+FMA, NEON on AArch64,
- * else portable C; all give the same integer sums and float results within
- * rounding (VNNI and AVX2 bit for bit with each other, NEON with portable
- * C). GENRED_NO_SIMD=1 in the environment forces the portable path,
- * GENRED_SIMD=avx2 the AVX2 one (for tests).
- *
- * gru_q8_step advances several independent states (overlapping windows of
- * one stream, nn/stream_classifier.h) with one matrix product, reading the
- * weights once per frame; each state gets bit for bit what gru_q8_process
- * computes for it. */
+ * One table per instruction set: AVX-512 VNNI and AVX2+FMA
+ * (gru_q8_avx.c), NEON (gru_q8_neon.c) and portable C (gru_q8.c). All give
+ * the same integer sums and float results within rounding (VNNI and AVX2
+ * bit for bit with each other, NEON with portable C). A batch of states
+ * reads the weights once per frame; each state gets bit for bit what it
+ * would get alone. */
 #ifndef GENRED_GRU_Q8_H
 #define GENRED_GRU_Q8_H
 
-#include "model.h"
+#include "gru_kernel.h"
+#include "simd.h"
 
-typedef struct gru_q8 gru_q8_t;
+#include <stdint.h>
 
-/* The layer (MODEL_WEIGHTS_Q8, q in -127..127) must outlive the kernel.
- * max_frames bounds process's and project's n, max_states step's. */
-gru_q8_t *gru_q8_create(const model_gru_layer *layer, unsigned max_frames, unsigned max_states);
-void gru_q8_destroy(gru_q8_t *g);
+/* One instruction set's kernels (dsp/simd.h's dispatch shape). */
+typedef struct {
+    const char *name; /* "portable", "avx2", "avx512vnni", "neon" */
+    /* q = round(x * 127 / max|x|), zero when x is; returns the scale max|x| / 127. */
+    float (*quantize)(const float *x, unsigned n, int8_t *q);
+    /* For each of n vectors q[k] (cols_pad bytes, zero padded):
+     * y[k * rows + r] = sum_c w[r][c] q[k][c] * (row_scale[r] * q_scale[k]) + bias[r].
+     * row_sum[r] = sum_c w[r][c], for tables that offset the vectors. */
+    void (*matmul)(const int8_t *w, const int32_t *row_sum, unsigned rows, unsigned cols_pad,
+                   const int8_t *q, unsigned n, const float *q_scale, const float *row_scale,
+                   const float *bias, float *y);
+    /* h = GRU update from xg = W_ih x + b_ih and hg = W_hh h + b_hh (3H each). */
+    void (*gates)(const float *xg, const float *hg, float *h, unsigned hidden);
+} gru_q8_ops;
 
-/* x: n x input; h_seq: n x hidden, the state after each frame, from a zero
- * state. n <= max_frames. */
-void gru_q8_process(gru_q8_t *g, const float *x, unsigned n, float *h_seq);
+/* The table for the best level at or below `level` this CPU runs that
+ * has one (AVX-512 without VNNI takes AVX2's); gru_q8_ops_get: for
+ * simd_level_get(). */
+const gru_q8_ops *gru_q8_ops_for(simd_level level);
+const gru_q8_ops *gru_q8_ops_get(void);
 
-/* The input projection of n frames: xg (n x 3H) = W_ih x + b_ih, quantised
- * as process does. n <= max_frames. */
-void gru_q8_project(gru_q8_t *g, const float *x, unsigned n, float *xg);
-/* One frame for n states: h[k] (hidden) is updated from xg[k] (3H, from
- * project). n <= max_states. */
-void gru_q8_step(gru_q8_t *g, const float *const *xg, float *const *h, unsigned n);
-
-/* The kernel path in use: "avx512vnni", "avx2", "neon" or "c". */
-const char *gru_q8_path(const gru_q8_t *g);
-/* 1 when this kernel runs an x86 SIMD path (AVX2 or AVX-512 VNNI). */
-int gru_q8_uses_avx2(const gru_q8_t *g);
+/* The kernel for MODEL_WEIGHTS_Q8 GRU layers (q in -127..127). */
+extern const gru_kernel_ops gru_q8_kernel;
 
 #endif

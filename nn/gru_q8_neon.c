@@ -1,5 +1,4 @@
-/* gru_q8_neon: the int8 GRU's NEON path on AArch64 (a table for gru_q8.c's
- * dispatch, gru_q8_ops.h).
+/* gru_q8_neon: the int8 GRU's AArch64 table (gru_q8_isa.h).
  *
  * NEON (Advanced SIMD) is part of every ARMv8-A core, so the path is always
  * usable there. Only base ARMv8.0 instructions: the Raspberry Pi 4's
@@ -7,7 +6,7 @@
  * for bit: the same exact integer sums, and the same float operations in the
  * same order with no fused multiply-add (both files are built with
  * -ffp-contract=off, nn/CMakeLists.txt). Built for aarch64 only. */
-#include "gru_q8_ops.h"
+#include "gru_q8_isa.h"
 
 #include <arm_neon.h>
 #include <string.h>
@@ -129,4 +128,4 @@ static void matmul_neon(const int8_t *w, const int32_t *row_sum, unsigned rows, 
                y + (size_t)k * rows);
 }
 
-const q8_ops q8_ops_neon = {"neon", quantize_neon, matmul_neon, gru_gates_neon};
+const gru_q8_ops gru_q8_ops_neon = {"neon", quantize_neon, matmul_neon, gru_gates_neon};

@@ -1,7 +1,8 @@
 /* model: creation, quantisation and the model file.
  *
- * File format, version 2. Little-endian throughout; no padding; f32/f64 are
- * IEEE-754. H is a layer's hidden size, I its input size, K = n_labels.
+ * File format, version 3. Little-endian throughout; no padding; f32/f64 are
+ * IEEE-754. H is a layer's hidden size, I its input size, G its rows
+ * (gates x H: 3H for a GRU), K = n_labels.
  *
  *   magic           8 bytes  "GRDMODEL"
  *   version         u32      MODEL_FORMAT_VERSION
@@ -19,19 +20,23 @@
  *   labels          K x (u8 length 1..63, UTF-8 bytes without NUL); distinct,
  *                   no control characters
  *   n_layers        u32      1..MODEL_MAX_LAYERS
- *   per layer       u32 input, u32 hidden, u32 weights (0 = f32, 1 = int8)
- *                   f32: f32 w_ih[3H x I], f32 w_hh[3H x H]
- *                   int8: f32 s_ih[3H], i8 q_ih[3H x I], f32 s_hh[3H],
- *                         i8 q_hh[3H x H]; q in -127..127, s >= 0
- *                   f32 b_ih[3H], f32 b_hh[3H]
- *                   (rows in PyTorch's gate order r, z, n; row-major)
+ *   per layer       u32 kind (model_layer_kind: 0 = GRU),
+ *                   u32 input, u32 hidden, u32 weights (0 = f32, 1 = int8)
+ *                   f32: f32 w_ih[G x I], f32 w_hh[G x H]
+ *                   int8: f32 s_ih[G], i8 q_ih[G x I], f32 s_hh[G],
+ *                         i8 q_hh[G x H]; q in -127..127, s >= 0
+ *                   f32 b_ih[G], f32 b_hh[G]
+ *                   (rows in the kind's gate order, a GRU's PyTorch's r, z,
+ *                   n; row-major)
  *   pool            u32      0 = last state, 1 = mean over time
  *   fc_w, fc_b      f32[K x H_last], f32[K]
  *   id              u8 length 0..127, UTF-8 bytes ("name date shorthash")
  *   crc32           u32      zlib crc32 of every preceding byte
  *
- * Version 1 is version 2 without the deltas field (deltas = 0); the loader
- * reads both, the writer writes version 2.
+ * Version 2 is version 3 without the layers' kind fields (every layer a
+ * GRU); version 1 is version 2 without the inputs field (inputs = 0). The
+ * loader reads all three; the writer writes version 3, or an older one on
+ * request (model_serialize_version) when the model fits it.
  *
  * The loader checks magic and version first (so a newer file says so), then
  * the CRC, then every field in order against the bytes left, so no input
@@ -39,6 +44,7 @@
 #include "model.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -102,14 +108,38 @@ static int check_frontend(const frontend_params *fe, const char *name, char *err
     return 0;
 }
 
+/* ---- layer kinds ---- */
+
+/* Every kind this build knows (model.h): its name and gate rows per
+ * hidden unit, which size its matrices. */
+static const struct {
+    const char *name;
+    uint32_t gates;
+} layer_kinds[] = {
+    [MODEL_LAYER_GRU] = {"GRU", 3},
+};
+#define N_LAYER_KINDS (sizeof layer_kinds / sizeof *layer_kinds)
+
+const char *model_layer_kind_name(uint32_t kind)
+{
+    return kind < N_LAYER_KINDS ? layer_kinds[kind].name : NULL;
+}
+
+size_t model_layer_rows(const model_layer *l)
+{
+    return (size_t)layer_kinds[l->kind].gates * l->hidden;
+}
+
 /* ---- allocation ---- */
 
-static int layer_alloc(model_gru_layer *l, uint32_t input, uint32_t hidden, model_weights w)
+static int layer_alloc(model_layer *l, model_layer_kind kind, uint32_t input, uint32_t hidden,
+                       model_weights w)
 {
-    size_t g = 3 * (size_t)hidden;
+    l->kind = kind;
     l->input = input;
     l->hidden = hidden;
     l->weights = w;
+    size_t g = model_layer_rows(l);
     if (w == MODEL_WEIGHTS_F32) {
         l->w_ih = calloc(g * input, sizeof(float));
         l->w_hh = calloc(g * hidden, sizeof(float));
@@ -126,7 +156,7 @@ static int layer_alloc(model_gru_layer *l, uint32_t input, uint32_t hidden, mode
     return l->b_ih && l->b_hh ? 0 : -1;
 }
 
-static void layer_free(model_gru_layer *l)
+static void layer_free(model_layer *l)
 {
     free(l->w_ih);
     free(l->w_hh);
@@ -221,7 +251,9 @@ model_t *model_create(const frontend_params *fe, uint32_t n_layers, uint32_t hid
     m->no_c0 = !!(inputs & MODEL_INPUT_NO_C0);
     m->pool = pool;
     for (uint32_t i = 0; i < n_layers; i++)
-        if (layer_alloc(&m->layers[i], i ? hidden : n_inputs, hidden, MODEL_WEIGHTS_F32)) goto oom;
+        if (layer_alloc(&m->layers[i], MODEL_LAYER_GRU, i ? hidden : n_inputs, hidden,
+                        MODEL_WEIGHTS_F32))
+            goto oom;
     return m;
 oom:
     model_destroy(m);
@@ -264,11 +296,11 @@ void model_quantize_rows(const float *w, size_t rows, size_t cols, int8_t *q, fl
     }
 }
 
-static int layer_copy(model_gru_layer *dst, const model_gru_layer *src, bool quantize)
+static int layer_copy(model_layer *dst, const model_layer *src, bool quantize)
 {
     model_weights w = quantize ? MODEL_WEIGHTS_Q8 : src->weights;
-    if (layer_alloc(dst, src->input, src->hidden, w)) return -1;
-    size_t g = 3 * (size_t)src->hidden, n_ih = g * src->input, n_hh = g * src->hidden;
+    if (layer_alloc(dst, src->kind, src->input, src->hidden, w)) return -1;
+    size_t g = model_layer_rows(src), n_ih = g * src->input, n_hh = g * src->hidden;
     if (src->weights == MODEL_WEIGHTS_F32 && w == MODEL_WEIGHTS_Q8) {
         model_quantize_rows(src->w_ih, g, src->input, dst->q_ih, dst->s_ih);
         model_quantize_rows(src->w_hh, g, src->hidden, dst->q_hh, dst->s_hh);
@@ -356,12 +388,12 @@ static void put_str(writer *w, const char *s, size_t max)
     put(w, s, len);
 }
 
-static void write_model(writer *w, const model_t *m)
+static void write_model(writer *w, const model_t *m, uint32_t version)
 {
     const frontend_params *fe = &m->frontend;
     const mfcc_params *mp = &fe->mfcc;
     put(w, model_magic, sizeof model_magic);
-    put_u32(w, MODEL_FORMAT_VERSION);
+    put_u32(w, version);
     put_f64(w, mp->sample_rate);
     put_u32(w, mp->n_fft);
     put_u32(w, mp->hop);
@@ -371,7 +403,7 @@ static void write_model(writer *w, const model_t *m)
     put_f64(w, mp->fmax);
     put_f64(w, fe->window_seconds);
     put_u32(w, m->n_inputs);
-    put_u32(w, m->deltas * MODEL_INPUT_DELTAS | m->no_c0 * MODEL_INPUT_NO_C0);
+    if (version >= 2) put_u32(w, m->deltas * MODEL_INPUT_DELTAS | m->no_c0 * MODEL_INPUT_NO_C0);
     put_f32s(w, m->mean, m->n_inputs);
     put_f32s(w, m->std, m->n_inputs);
     put_u32(w, m->n_labels);
@@ -379,8 +411,9 @@ static void write_model(writer *w, const model_t *m)
         put_str(w, m->labels[k], MODEL_MAX_LABEL_LEN);
     put_u32(w, m->n_layers);
     for (uint32_t i = 0; i < m->n_layers; i++) {
-        const model_gru_layer *l = &m->layers[i];
-        size_t g = 3 * (size_t)l->hidden;
+        const model_layer *l = &m->layers[i];
+        size_t g = model_layer_rows(l);
+        if (version >= 3) put_u32(w, (uint32_t)l->kind);
         put_u32(w, l->input);
         put_u32(w, l->hidden);
         put_u32(w, (uint32_t)l->weights);
@@ -402,14 +435,35 @@ static void write_model(writer *w, const model_t *m)
     put_str(w, m->id, MODEL_ID_LEN);
 }
 
-void *model_serialize(const model_t *m, size_t *size, char *err, size_t err_len)
+/* 0 when format `version` can hold m, else -1 naming the field that needs
+ * a newer one (or the kind no version knows). */
+static int check_fits(const model_t *m, uint32_t version, char *err, size_t err_len)
 {
-    if (!m || !m->layers || m->n_layers < 1) {
-        fail(err, err_len, "model", "n_layers", "model has no layers");
-        return NULL;
+    if (!m || !m->layers || m->n_layers < 1)
+        return fail(err, err_len, "model", "n_layers", "model has no layers");
+    if (version < 1 || version > MODEL_FORMAT_VERSION)
+        return fail(err, err_len, "model", "version", "%u is outside 1..%d", version,
+                    MODEL_FORMAT_VERSION);
+    if (version < 2 && (m->deltas || m->no_c0))
+        return fail(err, err_len, "model", "inputs", "version 1 holds no deltas or no-c0 flags");
+    for (uint32_t i = 0; i < m->n_layers; i++) {
+        char f[32];
+        uint32_t kind = m->layers[i].kind;
+        snprintf(f, sizeof f, "layers[%u].kind", i);
+        if (!model_layer_kind_name(kind))
+            return fail(err, err_len, "model", f, "%u is not a known layer kind", kind);
+        if (version < 3 && kind != MODEL_LAYER_GRU)
+            return fail(err, err_len, "model", f, "version %u holds GRU layers only", version);
     }
+    return 0;
+}
+
+void *model_serialize_version(const model_t *m, uint32_t version, size_t *size, char *err,
+                              size_t err_len)
+{
+    if (check_fits(m, version, err, err_len)) return NULL;
     writer w = {NULL, 0};
-    write_model(&w, m);
+    write_model(&w, m, version);
     size_t n = w.pos;
     w.p = malloc(n + 4);
     if (!w.p) {
@@ -417,7 +471,7 @@ void *model_serialize(const model_t *m, size_t *size, char *err, size_t err_len)
         return NULL;
     }
     w.pos = 0;
-    write_model(&w, m);
+    write_model(&w, m, version);
     put_u32(&w, (uint32_t)crc32(0L, w.p, (uInt)n));
     /* Write only what loads: parsing the image back applies every rule. */
     model_t *check = model_load_memory(w.p, n + 4, m->id[0] ? m->id : "model", err, err_len);
@@ -428,6 +482,11 @@ void *model_serialize(const model_t *m, size_t *size, char *err, size_t err_len)
     model_destroy(check);
     *size = n + 4;
     return w.p;
+}
+
+void *model_serialize(const model_t *m, size_t *size, char *err, size_t err_len)
+{
+    return model_serialize_version(m, MODEL_FORMAT_VERSION, size, err, err_len);
 }
 
 int model_save(const model_t *m, const char *path, char *err, size_t err_len)
@@ -482,6 +541,7 @@ out:
 typedef struct {
     const unsigned char *p;
     size_t size, pos; /* size excludes the CRC */
+    uint32_t version;
     const char *name;
     char *err;
     size_t err_len;
@@ -623,28 +683,51 @@ static int read_frontend(reader *r, frontend_params *fe)
     return check_frontend(fe, r->name, r->err, r->err_len);
 }
 
-/* Reads the layer header, checks it against the previous layer and the bytes
- * left, then allocates and fills the arrays. */
-static int read_layer(reader *r, model_gru_layer *l, uint32_t i, uint32_t expected_input)
+/* Reads layer i's kind (version 3; a GRU before), input, hidden and
+ * weights into l, checked against the previous layer. */
+static int read_layer_header(reader *r, model_layer *l, uint32_t i, uint32_t expected_input)
 {
     char f[64];
-    uint32_t input, hidden, weights;
+    uint32_t kind = MODEL_LAYER_GRU, weights;
+    snprintf(f, sizeof f, "layers[%u].kind", i);
+    if (r->version >= 3 && get_u32(r, f, &kind)) return -1;
+    if (!model_layer_kind_name(kind)) {
+        char known[64] = "";
+        for (uint32_t k = 0; k < N_LAYER_KINDS; k++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%u = %s",
+                     k ? ", " : "", k, layer_kinds[k].name);
+        return fail(r->err, r->err_len, r->name, f, "%u is not a layer kind this build knows (%s)",
+                    kind, known);
+    }
     snprintf(f, sizeof f, "layers[%u].input", i);
-    if (get_u32(r, f, &input)) return -1;
-    if (input != expected_input)
-        return fail(r->err, r->err_len, r->name, f, "%u does not match the %s (%u)", input,
+    if (get_u32(r, f, &l->input)) return -1;
+    if (l->input != expected_input)
+        return fail(r->err, r->err_len, r->name, f, "%u does not match the %s (%u)", l->input,
                     i ? "previous layer's hidden" : "n_inputs", expected_input);
     snprintf(f, sizeof f, "layers[%u].hidden", i);
-    if (get_count(r, f, &hidden, 1, MODEL_MAX_HIDDEN)) return -1;
+    if (get_count(r, f, &l->hidden, 1, MODEL_MAX_HIDDEN)) return -1;
     snprintf(f, sizeof f, "layers[%u].weights", i);
     if (get_u32(r, f, &weights)) return -1;
     if (weights != MODEL_WEIGHTS_F32 && weights != MODEL_WEIGHTS_Q8)
         return fail(r->err, r->err_len, r->name, f, "%u is not f32 (0) or int8 (1)", weights);
-    size_t g = 3 * (size_t)hidden, n_ih = g * input, n_hh = g * hidden;
+    l->kind = (model_layer_kind)kind;
+    l->weights = (model_weights)weights;
+    return 0;
+}
+
+/* Reads the layer header, checks it against the previous layer and the bytes
+ * left, then allocates and fills the arrays. */
+static int read_layer(reader *r, model_layer *l, uint32_t i, uint32_t expected_input)
+{
+    model_layer h;
+    if (read_layer_header(r, &h, i, expected_input)) return -1;
+    uint32_t input = h.input, hidden = h.hidden, weights = h.weights;
+    size_t g = model_layer_rows(&h), n_ih = g * input, n_hh = g * hidden;
     size_t bytes = weights == MODEL_WEIGHTS_F32 ? 4 * (n_ih + n_hh) : n_ih + n_hh + 8 * g;
+    char f[64];
     snprintf(f, sizeof f, "layers[%u]", i);
     if (need(r, f, bytes + 8 * g)) return -1;
-    if (layer_alloc(l, input, hidden, (model_weights)weights))
+    if (layer_alloc(l, h.kind, input, hidden, h.weights))
         return fail(r->err, r->err_len, r->name, f, "out of memory");
     char fa[64], fb[64];
     if (weights == MODEL_WEIGHTS_F32) {
@@ -681,11 +764,11 @@ static int read_labels(reader *r, model_t *m)
 }
 
 /* Parses everything after the header fields read by the caller. */
-static model_t *read_body(reader *r, const frontend_params *fe, uint32_t version)
+static model_t *read_body(reader *r, const frontend_params *fe)
 {
     uint32_t n_inputs, inputs = 0, n_labels, n_layers, pool;
     if (get_u32(r, "n_inputs", &n_inputs)) return NULL;
-    if (version >= 2 && get_u32(r, "inputs", &inputs)) return NULL;
+    if (r->version >= 2 && get_u32(r, "inputs", &inputs)) return NULL;
     if (check_inputs(inputs, r->name, r->err, r->err_len)) return NULL;
     if (n_inputs != model_input_count(fe->mfcc.n_coeffs, inputs)) {
         fail(r->err, r->err_len, r->name, "n_inputs", "%u does not match n_coeffs (%u)%s%s",
@@ -707,6 +790,7 @@ static model_t *read_body(reader *r, const frontend_params *fe, uint32_t version
         return NULL;
     }
     m->frontend = *fe;
+    m->file_version = r->version;
     m->deltas = !!(inputs & MODEL_INPUT_DELTAS);
     m->no_c0 = !!(inputs & MODEL_INPUT_NO_C0);
     if (get_f32s(r, "mean", m->mean, n_inputs, 0) || get_f32s(r, "std", m->std, n_inputs, 1))
@@ -753,17 +837,16 @@ bad:
 model_t *model_load_memory(const void *data, size_t size, const char *name, char *err,
                            size_t err_len)
 {
-    reader r = {data, size, 0, name ? name : "model", err, err_len};
-    uint32_t version;
+    reader r = {data, size, 0, 0, name ? name : "model", err, err_len};
     if (!data || size < sizeof model_magic || memcmp(data, model_magic, sizeof model_magic)) {
         fail(err, err_len, r.name, "magic", "not a genred model file");
         return NULL;
     }
     r.pos = sizeof model_magic;
-    if (get_u32(&r, "version", &version)) return NULL;
-    if (version < 1 || version > MODEL_FORMAT_VERSION) {
+    if (get_u32(&r, "version", &r.version)) return NULL;
+    if (r.version < 1 || r.version > MODEL_FORMAT_VERSION) {
         fail(err, err_len, r.name, "version", "%u is not supported (this build reads 1..%d)",
-             version, MODEL_FORMAT_VERSION);
+             r.version, MODEL_FORMAT_VERSION);
         return NULL;
     }
     if (size < r.pos + 4) {
@@ -785,14 +868,19 @@ model_t *model_load_memory(const void *data, size_t size, const char *name, char
     }
     frontend_params fe;
     if (read_frontend(&r, &fe)) return NULL;
-    return read_body(&r, &fe, version);
+    return read_body(&r, &fe);
 }
 
 model_t *model_load_file(const char *path, char *err, size_t err_len)
 {
-    FILE *f = fopen(path, "rb");
+    /* O_NONBLOCK: open() on a FIFO would wait for a writer (a reload on the
+     * daemon's main thread, SIGTERM unanswered); the check below refuses
+     * it at once. It changes nothing for a regular file. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
     if (!f) {
         fail(err, err_len, path, "open", "%s", strerror(errno));
+        if (fd >= 0) close(fd);
         return NULL;
     }
     struct stat st;

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MODEL_FORMAT_VERSION 2
+#define MODEL_FORMAT_VERSION 3
 #define MODEL_MAX_LABELS     256
 #define MODEL_MAX_LABEL_LEN  63
 #define MODEL_ID_LEN         127
@@ -28,14 +28,28 @@
 typedef enum { MODEL_POOL_LAST = 0, MODEL_POOL_MEAN = 1 } model_pool;
 typedef enum { MODEL_WEIGHTS_F32 = 0, MODEL_WEIGHTS_Q8 = 1 } model_weights;
 
+/* What a layer computes (the file's per-layer `kind`, version 3). A kind
+ * has a name and a gate count (model.c's table) and, for each weight
+ * type, a kernel (nn/gru_layer.c's table): a new kind is an enumerator
+ * and those two rows, plus its kernel. */
+typedef enum { MODEL_LAYER_GRU = 0 } model_layer_kind;
+
+/* One recurrent layer: G = gates x hidden rows per matrix, in the kind's
+ * gate order (a GRU's: PyTorch's r, z, n). */
 typedef struct {
+    model_layer_kind kind;
     uint32_t input, hidden;
     model_weights weights;
-    float *w_ih, *w_hh;  /* F32: [3H x input], [3H x H], row-major */
+    float *w_ih, *w_hh;  /* F32: [G x input], [G x H], row-major */
     int8_t *q_ih, *q_hh; /* Q8: same shapes */
-    float *s_ih, *s_hh;  /* Q8: per-row scales [3H] */
-    float *b_ih, *b_hh;  /* [3H] */
-} model_gru_layer;
+    float *s_ih, *s_hh;  /* Q8: per-row scales [G] */
+    float *b_ih, *b_hh;  /* [G] */
+} model_layer;
+
+/* "GRU"; NULL for a kind this build does not know. */
+const char *model_layer_kind_name(uint32_t kind);
+/* Rows of a layer's matrices and biases: gates x hidden. */
+size_t model_layer_rows(const model_layer *l);
 
 /* What a frame's network inputs are, as model_create's and the file's
  * `inputs` flags: the coefficients, then with MODEL_INPUT_DELTAS their
@@ -53,12 +67,13 @@ typedef struct {
     uint32_t n_inputs;        /* == n_coeffs * (1 + deltas) - no_c0 */
     float *mean, *std;        /* [n_inputs] */
     uint32_t n_layers;
-    model_gru_layer *layers;
+    model_layer *layers;
     model_pool pool;
     uint32_t n_labels;
     char (*labels)[MODEL_MAX_LABEL_LEN + 1];
     float *fc_w, *fc_b;        /* [n_labels x hidden of last layer], [n_labels] */
     char id[MODEL_ID_LEN + 1]; /* "name date shorthash" */
+    uint32_t file_version;     /* the format version it was loaded from; 0 if not loaded */
 } model_t;
 
 /* A zeroed float model with every array allocated for the given shape
@@ -88,6 +103,12 @@ model_t *model_load_file(const char *path, char *err, size_t err_len);
 int model_save(const model_t *m, const char *path, char *err, size_t err_len);
 /* Malloc'd file image, for tests and the embedded default model. */
 void *model_serialize(const model_t *m, size_t *size, char *err, size_t err_len);
+/* The image in format `version` (1..MODEL_FORMAT_VERSION), for files an
+ * older build must read and for tests of old files; NULL naming the field
+ * when the model needs a newer version (version 1 holds no `inputs` flags,
+ * version 2 no layer kind other than GRU). */
+void *model_serialize_version(const model_t *m, uint32_t version, size_t *size, char *err,
+                              size_t err_len);
 
 /* The built-in default model (compiled into the library). */
 model_t *model_load_default(char *err, size_t err_len);

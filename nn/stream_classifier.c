@@ -29,7 +29,7 @@ struct stream_classifier {
     uint64_t count; /* frames pushed */
     /* Scratch for one step of up to n_slots windows. */
     float *rows;   /* n_slots x widest input: input rows or lower layers' states */
-    float *xg;     /* n_slots x widest 3H */
+    float *xg;     /* n_slots x widest G (a layer's rows, model_layer_rows) */
     float *shared; /* an interior input row and its first-layer projection */
     float *shared_xg;
     const float **xgp;
@@ -59,21 +59,23 @@ void stream_classifier_destroy(stream_classifier_t *s)
 }
 
 /* Per-slot state layout; returns floats per slot. */
-static size_t layout(stream_classifier_t *s, size_t *widest_h)
+static size_t layout(stream_classifier_t *s, size_t *widest_h, size_t *widest_g)
 {
     const model_t *m = s->m;
     size_t at = 0;
-    *widest_h = 0;
+    *widest_h = *widest_g = 0;
     for (uint32_t l = 0; l < m->n_layers; l++) {
         s->state_at[l] = at;
         at += m->layers[l].hidden;
         if (m->layers[l].hidden > *widest_h) *widest_h = m->layers[l].hidden;
+        if (model_layer_rows(&m->layers[l]) > *widest_g)
+            *widest_g = model_layer_rows(&m->layers[l]);
     }
     s->state_at[m->n_layers] = at;
     return at + model_output_hidden(m);
 }
 
-static int alloc_all(stream_classifier_t *s)
+static int alloc_all(stream_classifier_t *s, simd_level level)
 {
     const model_t *m = s->m;
     unsigned K = s->n_slots;
@@ -82,8 +84,8 @@ static int alloc_all(stream_classifier_t *s)
     s->slots = calloc(K, sizeof *s->slots);
     if (!s->layers || !s->state_at || !s->slots) return -1;
     for (uint32_t l = 0; l < m->n_layers; l++)
-        if (!(s->layers[l] = gru_layer_create(&m->layers[l], K, K))) return -1;
-    size_t widest_h, per_slot = layout(s, &widest_h);
+        if (!(s->layers[l] = gru_layer_create_at(&m->layers[l], K, K, level))) return -1;
+    size_t widest_h, widest_g, per_slot = layout(s, &widest_h, &widest_g);
     size_t widest_in = widest_h > s->width ? widest_h : s->width;
     float *state = calloc(K * per_slot, sizeof *state);
     if (!state) return -1;
@@ -91,9 +93,9 @@ static int alloc_all(stream_classifier_t *s)
         s->slots[k].state = state + k * per_slot;
     s->hist = calloc((size_t)HISTORY * m->frontend.mfcc.n_coeffs, sizeof *s->hist);
     s->rows = malloc(K * widest_in * sizeof *s->rows);
-    s->xg = malloc(K * 3 * widest_h * sizeof *s->xg);
+    s->xg = malloc(K * widest_g * sizeof *s->xg);
     s->shared = malloc(s->width * sizeof *s->shared);
-    s->shared_xg = malloc(3 * (size_t)m->layers[0].hidden * sizeof *s->shared_xg);
+    s->shared_xg = malloc(model_layer_rows(&m->layers[0]) * sizeof *s->shared_xg);
     s->xgp = malloc(K * sizeof *s->xgp);
     s->hp = malloc(K * sizeof *s->hp);
     s->batch = malloc(K * sizeof *s->batch);
@@ -104,6 +106,14 @@ static int alloc_all(stream_classifier_t *s)
 
 stream_classifier_t *stream_classifier_create(const model_t *m, unsigned window_frames,
                                               unsigned max_windows, char *err, size_t err_len)
+{
+    return stream_classifier_create_at(m, window_frames, max_windows, simd_level_get(), err,
+                                       err_len);
+}
+
+stream_classifier_t *stream_classifier_create_at(const model_t *m, unsigned window_frames,
+                                                 unsigned max_windows, simd_level level, char *err,
+                                                 size_t err_len)
 {
     if (!m || !m->n_layers || !window_frames || !max_windows) {
         snprintf(err, err_len, "stream_classifier: %s",
@@ -119,7 +129,7 @@ stream_classifier_t *stream_classifier_create(const model_t *m, unsigned window_
         s->n_frames = window_frames;
         s->n_slots = max_windows;
     }
-    if (!s || alloc_all(s)) {
+    if (!s || alloc_all(s, level)) {
         stream_classifier_destroy(s);
         snprintf(err, err_len, "stream_classifier: out of memory");
         return NULL;
@@ -146,7 +156,8 @@ static const float *frame_at(const stream_classifier_t *s, uint64_t g)
  * shared when t is interior to the window, else from the window's own row. */
 static void first_layer_inputs(stream_classifier_t *s, const unsigned *idx, unsigned n, uint64_t t)
 {
-    unsigned G = 3 * s->m->layers[0].hidden, n_edge = 0;
+    size_t G = model_layer_rows(&s->m->layers[0]);
+    unsigned n_edge = 0;
     int shared = 0;
     for (unsigned k = 0; k < n; k++) {
         const window_slot *w = &s->slots[idx[k]];
@@ -160,7 +171,7 @@ static void first_layer_inputs(stream_classifier_t *s, const unsigned *idx, unsi
         /* Clamping to [lo, hi] is clamping to the window for t - 2 .. t + 2. */
         model_input_row(&s->input, frame_at(s, lo), (unsigned)(hi - lo + 1), (unsigned)(t - lo),
                         s->rows + (size_t)n_edge * s->width);
-        s->xgp[k] = s->xg + (size_t)n_edge++ * G;
+        s->xgp[k] = s->xg + n_edge++ * G;
     }
     if (shared) {
         model_input_row(&s->input, frame_at(s, t - 2), HISTORY, 2, s->shared);
@@ -175,13 +186,13 @@ static void advance(stream_classifier_t *s, const unsigned *idx, unsigned n, uin
     const model_t *m = s->m;
     first_layer_inputs(s, idx, n, t);
     for (uint32_t l = 0; l < m->n_layers; l++) {
-        unsigned H = m->layers[l].hidden;
+        size_t G = model_layer_rows(&m->layers[l]);
         if (l > 0) {
             unsigned below = m->layers[l - 1].hidden;
             for (unsigned k = 0; k < n; k++) {
                 memcpy(s->rows + (size_t)k * below, s->slots[idx[k]].state + s->state_at[l - 1],
                        below * sizeof(float));
-                s->xgp[k] = s->xg + (size_t)k * 3 * H;
+                s->xgp[k] = s->xg + k * G;
             }
             gru_layer_project(s->layers[l], s->rows, n, s->xg);
         }

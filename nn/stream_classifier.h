@@ -24,6 +24,7 @@
 #define GENRED_STREAM_CLASSIFIER_H
 
 #include "model.h"
+#include "simd.h"
 
 #include <stddef.h>
 
@@ -33,6 +34,11 @@ typedef struct stream_classifier stream_classifier_t;
  * most windows live at once (frontend_windows_live for the hop in use). */
 stream_classifier_t *stream_classifier_create(const model_t *m, unsigned window_frames,
                                               unsigned max_windows, char *err, size_t err_len);
+/* The same on the kernels of `level`, for tests and benchmarks comparing
+ * levels; stream_classifier_create takes simd_level_get(). */
+stream_classifier_t *stream_classifier_create_at(const model_t *m, unsigned window_frames,
+                                                 unsigned max_windows, simd_level level, char *err,
+                                                 size_t err_len);
 void stream_classifier_destroy(stream_classifier_t *s);
 
 /* Feeds the stream's next raw MFCC frame (n_coeffs values). start: a window

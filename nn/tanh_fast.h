@@ -4,7 +4,7 @@
  * ulp from tanhf), clamped where it reaches +-1. The int8 kernels (gru_q8)
  * and the float trainer (gru_train) both use it: glibc's tanhf, through
  * expm1f, was 40 % of a training epoch's CPU. The constants are also what
- * gru_q8's AVX2 tanh8 evaluates, lane by lane. */
+ * gru_gates.h's tanh8 (AVX2) and tanh4 (NEON) evaluate, lane by lane. */
 #ifndef GENRED_TANH_FAST_H
 #define GENRED_TANH_FAST_H
 

@@ -7,10 +7,20 @@ genred_py_scenarios in tests/CMakeLists.txt) and exits 1 if a check failed.
     def test_something(): check(1 + 1 == 2, "sums")
     if __name__ == "__main__": main(globals(), cleanup=[TMP])
 """
+import os
 import shutil
 import sys
 
 failures = []
+
+
+def load_factor():
+    """How many times slower than an idle machine this one may be now: the
+    last minute's load per core, at least 1. A limit on how long something
+    takes (a prompt stop) is multiplied by it, so that beside a CPU hog
+    (tools/dev test-busy) it still tells a slow machine from a slow
+    program."""
+    return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
 
 
 def check(cond, what):

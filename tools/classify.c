@@ -7,6 +7,8 @@
 #include "audio_file.h"
 #include "evaluate.h"
 #include "frontend.h"
+#include "path_json.h"
+#include "utf8.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -277,20 +279,6 @@ int classify_file(classify_t *c, const char *path, classify_result *r, char *err
     return 0;
 }
 
-/* File names need not be UTF-8; JSON strings must be. */
-static json_t *json_path(const char *path)
-{
-    json_t *s = json_string(path);
-    if (s) return s;
-    char *copy = strdup(path);
-    if (!copy) return json_null();
-    for (char *ch = copy; *ch; ch++)
-        if ((unsigned char)*ch >= 0x80) *ch = '?';
-    s = json_string(copy);
-    free(copy);
-    return s ? s : json_null();
-}
-
 static json_t *probs_json(const float *p, unsigned n)
 {
     json_t *a = json_array();
@@ -353,9 +341,16 @@ static int put_result(FILE *f, const classify_t *c, const char *path, const clas
     json_t *labels = json_array();
     for (unsigned k = 0; k < m->n_labels; k++)
         json_array_append_new(labels, json_string(m->labels[k]));
-    json_t *head = json_pack("{s:o, s:o, s:s, s:o}", "file", json_path(path), "labels", labels,
-                             "top", m->labels[r->top], "probs", probs_json(r->probs, m->n_labels));
-    /* The head without its closing brace, then the rest piece by piece. */
+    json_t *head = path_json_file(path);
+    if (head) {
+        json_object_set_new(head, "labels", labels);
+        json_object_set_new(head, "top", json_string(m->labels[r->top]));
+        json_object_set_new(head, "probs", probs_json(r->probs, m->n_labels));
+    } else {
+        json_decref(labels);
+    }
+    /* The head without its closing brace, then the rest piece by piece: a
+     * jansson tree of every window took 25 MB for a 3 h file. */
     char *text = head ? json_dumps(head, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(head);
     if (!text) return -1;
@@ -366,7 +361,7 @@ static int put_result(FILE *f, const classify_t *c, const char *path, const clas
                                                    : 0;
     if (rc == 0 && r->warning[0]) {
         fputs(",\"warning\":", f);
-        rc = put_json(f, json_path(r->warning));
+        rc = put_json(f, utf8_json(r->warning));
     }
     fputc('}', f);
     return rc;
@@ -380,8 +375,7 @@ char *classify_json_line(const classify_t *c, const char *path, const classify_r
     FILE *f = open_memstream(&buf, &len);
     if (!f) return NULL;
     int rc = r ? put_result(f, c, path, r, windows, s)
-               : put_json(f, json_pack("{s:o, s:o}", "file", json_path(path), "error",
-                                       json_path(reason(err, path))));
+               : put_json(f, path_json_error(path, reason(err, path)));
     if (fclose(f) || rc) {
         free(buf);
         return NULL;

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static size_t layer_bytes(const model_gru_layer *l)
+static size_t layer_bytes(const model_layer *l)
 {
-    size_t g = 3 * (size_t)l->hidden, w = g * (l->input + l->hidden);
+    size_t g = model_layer_rows(l), w = g * (l->input + l->hidden);
     size_t weights = l->weights == MODEL_WEIGHTS_Q8 ? w + 2 * g * sizeof(float) : w * sizeof(float);
     return weights + 2 * g * sizeof(float);
 }
@@ -22,7 +22,7 @@ static void print_model(const model_t *m, const char *source, size_t file_bytes)
     double fmax = fe->fmax == 0 ? fe->sample_rate / 2 : fe->fmax;
     printf("model:     %s\n", source);
     printf("id:        %s\n", m->id[0] ? m->id : "(none)");
-    printf("size:      %zu bytes (format version %d)\n", file_bytes, MODEL_FORMAT_VERSION);
+    printf("size:      %zu bytes (format version %u)\n", file_bytes, m->file_version);
     printf("front-end: %g Hz, n_fft %u, hop %u, %u mels, %u coefficients, %g..%g Hz\n",
            fe->sample_rate, fe->n_fft, fe->hop, fe->n_mels, fe->n_coeffs, fe->fmin, fmax);
     printf("window:    %g s = %u frames\n", m->frontend.window_seconds, model_window_frames(m));
@@ -39,8 +39,9 @@ static void print_model(const model_t *m, const char *source, size_t file_bytes)
         printf("%s %s", k ? "," : "", m->labels[k]);
     printf("\n");
     for (uint32_t i = 0; i < m->n_layers; i++) {
-        const model_gru_layer *l = &m->layers[i];
-        printf("layer %u:   GRU %u -> %u, %s weights, %zu bytes\n", i, l->input, l->hidden,
+        const model_layer *l = &m->layers[i];
+        printf("layer %u:   %s %u -> %u, %s weights, %zu bytes\n", i,
+               model_layer_kind_name(l->kind), l->input, l->hidden,
                l->weights == MODEL_WEIGHTS_Q8 ? "int8 (per-row scales)" : "float32",
                layer_bytes(l));
     }

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "handshake_watch.h"
 #include "protocol.h"
+#include "protocol_limits.h"
 #include "protocol_seen.h"
 #include "sub_keys.h"
 
@@ -207,6 +208,11 @@ static int parse(int argc, char **argv, options *o)
     }
     o->topics = argv + optind;
     o->n_topics = argc - optind;
+    /* A publisher drops a subscriber whose subscription is longer. */
+    for (int i = 0; i < o->n_topics; i++)
+        if (strlen(o->topics[i]) > PROTOCOL_TOPIC_MAX)
+            return cli_error(PROG, "topic '%.20s...': longer than any topic (%d bytes at most)",
+                             o->topics[i], PROTOCOL_TOPIC_MAX);
     if (o->client_key && !o->server_key) return cli_error(PROG, "--client-key needs --server-key");
     return 0;
 }
@@ -232,6 +238,9 @@ static void *connect_sub(void *ctx, const options *o, const sub_keys *keys,
                          handshake_watch_t **watch)
 {
     void *sub = zmq_socket(ctx, ZMQ_SUB);
+    protocol_limit_frames(sub, PROTOCOL_MESSAGE_FRAME_MAX); /* a hostile publisher's reach */
+    int linger = 0; /* nothing to deliver at exit: stop at once */
+    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
     *watch = secure(ctx, sub, keys);
     if (!*watch) {
         zmq_close(sub);

@@ -9,10 +9,10 @@ add_library(genred_tools STATIC
     ${CMAKE_CURRENT_LIST_DIR}/file_list.c
 )
 target_include_directories(genred_tools PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(genred_tools PUBLIC genred_cli genred_trainer)
+target_link_libraries(genred_tools PUBLIC genred_cli genred_train_eval genred_path_json)
 
 add_executable(genre-train ${CMAKE_CURRENT_LIST_DIR}/genre-train.c)
-target_link_libraries(genre-train PRIVATE genred_tools genred_train)
+target_link_libraries(genre-train PRIVATE genred_tools genred_gru_train)
 
 add_executable(genre-eval ${CMAKE_CURRENT_LIST_DIR}/genre-eval.c)
 target_link_libraries(genre-eval PRIVATE genred_tools)

@@ -3,11 +3,7 @@
 
 set(GENRE_WEB_PAGE ${CMAKE_CURRENT_SOURCE_DIR}/web/index.html)
 set(GENRE_WEB_PAGE_C ${CMAKE_CURRENT_BINARY_DIR}/genre_web_page.c)
-add_custom_command(OUTPUT ${GENRE_WEB_PAGE_C}
-    COMMAND ${CMAKE_COMMAND} -DINPUT=${GENRE_WEB_PAGE} -DOUTPUT=${GENRE_WEB_PAGE_C}
-            -DSYMBOL=genre_web_page -P ${CMAKE_CURRENT_SOURCE_DIR}/web/embed.cmake
-    DEPENDS ${GENRE_WEB_PAGE} ${CMAKE_CURRENT_SOURCE_DIR}/web/embed.cmake
-    COMMENT "Embedding the genre-web page")
+genred_embed(${GENRE_WEB_PAGE_C} ${GENRE_WEB_PAGE} genre_web_page)
 
 # Everything but main, so unit tests can link the modules.
 set(GENRE_WEB_DIR ${CMAKE_CURRENT_SOURCE_DIR}/web)

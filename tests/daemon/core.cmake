@@ -9,7 +9,8 @@ genred_py_scenarios(test_genred.py genred_ 90 daemon
     file_realtime:threaded reload_corrupt_model:threaded reload_decoder:threaded slow_subscriber:threaded
     late_subscriber:threaded change_log:threaded clients_drop_duplicates: sigterm:threaded bad_config: endpoint_in_use: example_subscriber:
     genre_sub: streams_and_silence:threaded silence_change: print: print_closed:threaded
-    short_input: systemd_notify:threaded help_defaults: log_order:threaded)
+    short_input: systemd_notify:threaded settings_files: odd_input_name: help_defaults:
+    log_order:threaded)
 
 genred_test(test_smoother SOURCES test_smoother.c ${CMAKE_SOURCE_DIR}/daemon/smoother.c
     LIBS m LABELS daemon INCLUDES ${CMAKE_SOURCE_DIR}/daemon)

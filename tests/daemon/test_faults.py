@@ -420,9 +420,22 @@ def test_stdin_cut():
         sane_log(g, fmt)
 
 
+def stream_state_since(sub, t0, state, timeout):
+    """The first genre.status after t0 whose stream is in state, or None."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for m in sub.of("genre.status"):
+            if m[0] > t0 and m[2]["streams"][0]["state"] == state:
+                return m[2]["streams"][0]
+        time.sleep(0.05)
+    return None
+
+
 def test_stdin_stall():
-    """No bytes on stdin for 3 s: genred stays up, genre.status keeps
-    coming, and classification resumes when bytes come back, losing none."""
+    """No bytes on stdin for a while: genred stays up, genre.status keeps
+    coming and says the stream is waiting (no audio for 4 hops, 2 s at
+    least) rather than running with its last genre, and classification
+    resumes when bytes come back, losing none."""
     info = tg.model_info()
     ep = tg.endpoint()
     g = tg.Genred("--input", "stdin:s16le:%d:1" % RATE, "--publish", ep, "--status-interval",
@@ -433,17 +446,26 @@ def test_stdin_stall():
     g.proc.stdin.write(audio[:half] + audio[half:half + 3])  # stalls inside a frame
     g.proc.stdin.flush()
     tg.check(sub.wait_for("genre.probs", 2, 10 * tg.SLOW), "publishing before the stall")
-    time.sleep(0.5)
     t0 = time.monotonic()
     n0 = len(sub.of("genre.probs"))
-    time.sleep(3.0)
+    waiting = stream_state_since(sub, t0, "waiting", 10 * tg.SLOW)
+    stalled_s = time.monotonic() - t0
+    tg.check(waiting is not None and waiting["note"].startswith("no audio for"),
+             "the stalled stream goes 'waiting' with a note: %r" % waiting)
     status = [m[2] for m in sub.of("genre.status") if m[0] > t0]
     tg.check(g.proc.poll() is None, "alive through the stall")
-    tg.check(len(status) >= 8, "genre.status kept coming: %d in 3 s" % len(status))
-    tg.check(all(s["streams"][0]["state"] == "running" for s in status),
-             "the stream stays 'running': %r" % [s["streams"][0]["state"] for s in status][:3])
+    # Every 0.25 s; half that rate is plenty for "kept coming" on a loaded
+    # machine under a sanitizer.
+    tg.check(len(status) >= max(2, 2 * stalled_s), "genre.status kept coming: %d in %.1f s"
+             % (len(status), stalled_s))
     tg.check(len(sub.of("genre.probs")) == n0, "no genre.probs without audio")
-    g.proc.stdin.write(audio[half + 3:])
+    g.proc.stdin.write(audio[half + 3:half + 3 + 2 * RATE])
+    g.proc.stdin.flush()
+    t1 = time.monotonic()
+    running = stream_state_since(sub, t1, "running", 10 * tg.SLOW)
+    tg.check(running is not None and not running["note"].startswith("no audio"),
+             "running again once audio comes: %r" % running)
+    g.proc.stdin.write(audio[half + 3 + 2 * RATE:])
     g.proc.stdin.close()
     rc = g.wait(20 * tg.SLOW)
     want = tg.expected_hops(len(audio) // 2, info, 0.5)
@@ -452,6 +474,9 @@ def test_stdin_stall():
     tg.check(rc == 0, "exit 0 after the stall (rc %r)\n%s" % (rc, g.stderr()))
     got = len(sub.of("genre.probs"))
     tg.check(got == want, "resumed with nothing lost: %d genre.probs, expected %d" % (got, want))
+    log = g.stderr()
+    tg.check("no audio for" in log and "audio again after" in log,
+             "the stall's start and end are logged")
     sane_log(g, "stall")
 
 

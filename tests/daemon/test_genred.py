@@ -23,7 +23,7 @@ import numpy as np
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from scenario import check, main  # noqa: E402
+from scenario import check, load_factor, main  # noqa: E402
 
 BUILD = os.environ.get("GENRED_BUILD_DIR", "build")
 SOURCE = os.environ.get("GENRED_SOURCE_DIR", ".")
@@ -703,6 +703,95 @@ def test_bad_config():
         check(len(out.stderr.strip().splitlines()) == 1, "%r: one line: %r" % (args, out.stderr))
 
 
+def check_one_line_error(args, what, *needles, timeout=10):
+    """genred ARGS --check-config: exit 1 within timeout s (generous: the
+    point is that it returns), one line containing every needle."""
+    start = time.monotonic()
+    try:
+        out = subprocess.run(GENRED + args + ["--check-config"], capture_output=True, text=True,
+                             errors="replace", timeout=timeout * SLOW)
+    except subprocess.TimeoutExpired:
+        check(False, "%s: --check-config still running after %g s" % (what, timeout * SLOW))
+        return
+    lines = out.stderr.strip().splitlines()
+    check(out.returncode == 1 and len(lines) == 1 and all(n in out.stderr for n in needles),
+          "%s: exit 1 with one line naming %r in %.1f s (rc %d, %r)"
+          % (what, needles, time.monotonic() - start, out.returncode, out.stderr))
+
+
+def test_settings_files():
+    """What a config names that cannot work is refused at once with one
+    line (issue 27): a FIFO as config or model (it used to block), a config
+    too large to parse in reasonable time, stream names that are not
+    printable UTF-8, an ipc:// endpoint whose directory cannot take the
+    socket. A reload onto a FIFO is refused and SIGTERM still answered."""
+    fifo = os.path.join(TMP, "fifo")
+    os.mkfifo(fifo)
+    check_one_line_error(["--config", fifo], "config FIFO", fifo, "FIFO")
+    check_one_line_error(["--input", "stdin", "--model", fifo], "model FIFO", fifo,
+                         "not a regular file")
+    big = write_config("big.conf", 'model = "%s";\n' % ("x" * (2 << 20)))
+    check_one_line_error(["--config", big], "a 2 MiB config", big, "more than the 1048576")
+    newline = write_config("newline.conf",
+                           'streams = ( { name = "a\\nforged: line"; input = "stdin"; } );\n')
+    check_one_line_error(["--config", newline], "a newline in a name", newline + ":1:",
+                         "'a\\x0Aforged: line'", "not printable UTF-8")
+    latin = os.path.join(TMP, "latin1.conf")
+    with open(latin, "wb") as f:
+        f.write(b'name = "caf\xe9";\ninput = "stdin";\n')
+    check_one_line_error(["--config", latin], "a Latin-1 name", latin + ":1:", "'caf\\xE9'")
+    check_one_line_error(["--input", "stdin", "--publish", "ipc://%s/no/such/dir/pub" % TMP],
+                         "ipc in a missing directory", "/no/such/dir", "No such file")
+    check_one_line_error(["--input", "stdin", "--publish", "ipc://%s/pub" % big],
+                         "ipc under a file", "is not a directory")
+    # Reloads: the model, then the config itself, replaced by a FIFO.
+    model = os.path.join(TMP, "fifo-model.gmdl")
+    shutil.copy(os.path.join(SOURCE, "nn", "default_model.gmdl"), model)
+    ep = endpoint()
+    conf = write_config("fifo-reload.conf", 'input = "stdin:s16le:22050:1";\npublish = "%s";\n'
+                        'model = "%s";\n' % (ep, model))
+    g = Genred(config=conf, stdin=subprocess.PIPE)
+    sub = Subscriber(ep, topics=("genre.status",))
+    check(sub.wait_for("genre.status", 1, 10 * SLOW), "running")
+    for path in (model, conf):
+        os.rename(path, path + ".real")
+        os.mkfifo(path)
+        n = g.stderr().count("reload failed")
+        g.proc.send_signal(signal.SIGHUP)
+        end = time.monotonic() + 10 * SLOW
+        while g.stderr().count("reload failed") == n and time.monotonic() < end:
+            time.sleep(0.05)
+        errors = [l for l in g.stderr().splitlines() if "reload failed" in l][n:]
+        check(len(errors) == 1 and path in errors[0] and "regular file" in errors[0],
+              "a reload onto a FIFO %s fails at once, one line: %r" % (path, errors))
+        os.remove(path)
+        os.rename(path + ".real", path)
+    start = time.monotonic()
+    g.proc.send_signal(signal.SIGTERM)
+    rc = g.wait(10 * SLOW)
+    check(rc == 0, "SIGTERM after the FIFO reloads: exit 0 in %.2f s (rc %r)"
+          % (time.monotonic() - start, rc))
+    g.proc.stdin.close()
+    sub.close()
+
+
+def test_odd_input_name():
+    """A file input whose name is not UTF-8 (a Latin-1 archive): genre.status
+    still carries the stream, the name made readable with U+FFFD."""
+    rate = 22050
+    path = os.path.join(TMP, "caf\udce9.wav")  # surrogateescape: the byte 0xE9
+    write_wav(path, tone(4, rate, 1), rate)
+    ep = endpoint()
+    g = Genred("--input", "file:" + path, "--publish", ep, "--wait-subscriber",
+               "--status-interval", "0.2")
+    sub = Subscriber(ep, topics=("genre.status",))
+    rc = g.wait(20 * SLOW)
+    check(rc == 0, "exit 0 (rc %r)" % rc)
+    status = final_status(sub)
+    sub.close()
+    streams = status["streams"] if status else []
+    check(len(streams) == 1 and streams[0]["input"].endswith("caf\ufffd.wav"),
+          "genre.status has the stream, its input readable: %r" % streams)
 def settings_in_effect(*args):
     """--check-config's `settings:` line as {key: value text}."""
     out = subprocess.run(GENRED + ["--check-config"] + list(args), capture_output=True, text=True)
@@ -773,10 +862,13 @@ def test_sigterm():
     check(sub.wait_for("genre.probs", 1, 5 * SLOW), "publishing")
     start = time.monotonic()
     g.proc.send_signal(signal.SIGTERM)  # stdin still open: the reader is waiting
-    rc = g.wait(5)
+    rc = g.wait(30 * SLOW)
     took = time.monotonic() - start
     check(rc == 0, "SIGTERM: exit 0 (rc %r)" % rc)
-    check(took < 1.0 * SLOW, "stopped in %.2f s" % took)
+    # Prompt: the reader's wait on stdin does not hold the stop up. The limit
+    # grows with the machine's load (a CPU hog beside the suite).
+    limit = 1.0 * SLOW * load_factor()
+    check(took < limit, "stopped in %.2f s (limit %.1f s)" % (took, limit))
     g.proc.stdin.close()
     # The closing status says the stream ended and why, not "running".
     status = final_status(sub)
@@ -793,9 +885,13 @@ def test_sigterm():
     time.sleep(1.0 * SLOW)
     check(g.proc.poll() is None, "64 streams running: " + g.stderr()[-300:])
     start = time.monotonic()
-    rc = g.stop()
+    g.proc.send_signal(signal.SIGTERM)
+    rc = g.wait(30 * SLOW)
     took = time.monotonic() - start
-    check(rc == 0 and took < 1.0 * SLOW, "64 streams: exit %r in %.2f s" % (rc, took))
+    # One after another they would sleep 1.6 s on average before any work.
+    limit = 1.0 * SLOW * load_factor()
+    check(rc == 0 and took < limit, "64 streams: exit %r in %.2f s (limit %.1f s, load %.1f)"
+          % (rc, took, limit, os.getloadavg()[0]))
 
 
 def pcm(seconds, rate=22050):
@@ -887,6 +983,20 @@ def test_streams_and_silence():
           "status lists both streams")
 
 
+def wait_subscriptions(g, topics, timeout):
+    """Waits until genred (at --log-level debug) has logged a subscription
+    for each of topics (a topic twice for two subscribers)."""
+    end = time.monotonic() + timeout
+    while True:
+        seen = [l.split("subscription '", 1)[1][:-1] for l in g.stderr().splitlines()
+                if ": debug: subscription '" in l]
+        if all(seen.count(t) >= topics.count(t) for t in topics):
+            return True
+        if time.monotonic() > end or g.proc.poll() is not None:
+            return False
+        time.sleep(0.02)
+
+
 def test_silence_change():
     """Music, digital silence, music again on stdin: the change into silence
     and the one out of it are both visible (previous_silence; genre-sub
@@ -899,18 +1009,21 @@ def test_silence_change():
     data = (x * 32767).astype("<i2").tobytes()
     ep = endpoint()
     g = Genred("--input", "stdin:s16le:%d:1" % rate, "--publish", ep, "--change-hold", "1",
-               "--smoothing", "1.5", stdin=subprocess.PIPE)
+               "--smoothing", "1.5", "--log-level", "debug", stdin=subprocess.PIPE)
     tool = os.path.join(BUILD, "bin", "genre-sub")
-    pretty = subprocess.Popen([tool, "--count", "3", "--timeout", str(10 * SLOW), ep,
+    pretty = subprocess.Popen([tool, "--count", "3", "--timeout", str(20 * SLOW), ep,
                                "genre.change"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
     # README's Python example, which stops once nothing came for a while.
     example = subprocess.Popen(["/usr/bin/python3", os.path.join(SOURCE, "tools", "examples",
                                                                  "subscribe.py"), ep,
-                                "--timeout", str(3 * SLOW)], stdout=subprocess.PIPE,
+                                "--timeout", str(6 * SLOW)], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     sub = Subscriber(ep)
-    time.sleep(0.5 * SLOW)  # both subscribed before the audio comes
+    # All three subscribed before the audio comes (genred takes it in a few
+    # ms): genred logs each subscription it gets at debug level.
+    check(wait_subscriptions(g, ["", "genre.change", "genre.change", "genre.probs"], 30 * SLOW),
+          "the three subscribers have subscribed")
     g.proc.stdin.write(data)
     g.proc.stdin.close()
     check(g.wait(20 * SLOW) == 0, "clean exit\n" + g.stderr())

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from jackenv import JackTest, check, fail
+from jackenv import JackTest, check, event_deadline, fail
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_genred as tg  # noqa: E402  (its Subscriber and message checks)
@@ -45,7 +45,7 @@ def check_publishing(sub, info, seconds, what, streams=("main",)):
     """Publishing at 1/hop per stream, valid messages with the model's
     fields, audio heard (not silence)."""
     n0 = len(sub.of("genre.probs"))
-    sub.wait_for("genre.probs", n0 + len(streams), 8)
+    sub.wait_for("genre.probs", n0 + len(streams), event_deadline())
     start = sub.of("genre.probs")[-1][0]
     time.sleep(seconds)
     check(not sub.bad, "%s: every message is two frames of valid JSON" % what)
@@ -54,13 +54,16 @@ def check_publishing(sub, info, seconds, what, streams=("main",)):
         msgs = [m for m in probs_since(sub, start) if m[2]["stream"] == stream]
         check(len(msgs) >= 4, "%s: %d genre.probs in %.0f s" % (label, len(msgs), seconds))
         wall = msgs[-1][0] - msgs[0][0]
-        rate = (len(msgs) - 1) / wall
-        # How fast the server's clock ran meanwhile: the stream position is
-        # in input frames, so audio seconds per wall second (1.0 unloaded).
-        pace = (msgs[-1][2]["position"] - msgs[0][2]["position"]) / msgs[-1][2]["rate"] / wall
+        audio = (msgs[-1][2]["position"] - msgs[0][2]["position"]) / msgs[-1][2]["rate"]
+        # One message per hop of the audio the server delivered. Per wall
+        # second it is the same only while the dummy server keeps time, which
+        # on a loaded machine it does not (its cycle waits for its clients):
+        # audio genred lost would show as ring overruns, not here.
+        rate = (len(msgs) - 1) / audio
         check(abs(rate - 1 / HOP) <= RATE_TOLERANCE / HOP,
-              "%s: %.2f messages/s, expected %.2f +- %d%% (server clock at %.2fx real time)"
-              % (label, rate, 1 / HOP, RATE_TOLERANCE * 100, pace))
+              "%s: %.2f messages per second of audio, expected %.2f +- %d%% (%.2f per wall "
+              "second; server clock at %.2fx real time)"
+              % (label, rate, 1 / HOP, RATE_TOLERANCE * 100, (len(msgs) - 1) / wall, audio / wall))
         for m in msgs:
             tg.check_probs_message(m[2], info)
         if failures:
@@ -86,11 +89,24 @@ def scenario_jack_and_portaudio(jt, sub, info):
     jt.wait_port("genred-p:in_0")
     jt.connect("src:out", "genred-p:in_0")
     jt.connect("src:out", "genred-p:in_1")
-    check(sub.wait_for("genre.probs", 2, 10), "first genre.probs within 10 s")
+    deadline = event_deadline()
+    if not sub.wait_for("genre.probs", 2, deadline):
+        # Seen beside a CPU hog (1 run in about 15): PortAudio's JACK client
+        # never finishes a cycle ("was not finished, state = Triggered" in
+        # jackd's log, for ever) and Pa_OpenStream waits for it, so genred
+        # has not logged a line. libjack/PortAudio, not genred: say so.
+        stuck = jt.read_log("jackd").count("client = genred-p was not finished")
+        fail("no genre.probs within %.0f s; genred's log %r; jackd: %d cycles where genred-p "
+             "(PortAudio's client) did not finish" % (deadline, jt.read_log("genred")[-300:],
+                                                      stuck))
     check(jt.wait_connection("genred:j_in_1", "src:out"), "genred:j_in_1 auto-connected to src:out")
     check_publishing(sub, info, 4.5, "live", streams=("j", "p"))
     code, took = jt.stop("genred")
     check(code == 0 and took < jt.stop_limit, "SIGTERM: exit %s in %.2f s" % (code, took))
+    # Nothing lost inside genred (the rate above is per second of audio).
+    final = tg.final_status(sub)
+    lost = {s["name"]: s["overruns"] for s in (final or {}).get("streams", [])}
+    check(lost == {"j": 0, "p": 0}, "no ring overruns in the closing genre.status: %r" % lost)
 
 
 def scenario_jack_restart(jt, sub, info):
@@ -98,7 +114,7 @@ def scenario_jack_restart(jt, sub, info):
     jt.spawn("player", [jt.bin("jack_play"), "-n", "src", "-f", clip(jt)])
     jt.wait_port("src:out")
     genred(jt, "jack:src:out")
-    check(sub.wait_for("genre.probs", 3, 12), "publishing before the crash")
+    check(sub.wait_for("genre.probs", 3, event_deadline()), "publishing before the crash")
 
     jt.kill_server()
     jt.procs.pop("player").wait(5)
@@ -214,7 +230,7 @@ def scenario_portaudio_gone(jt, sub, info):
     crashing or hanging, so that systemd (Restart=on-failure) brings it back."""
     jt.start_server()
     genred(jt, "portaudio", env=jt.abandoning_env())
-    check(sub.wait_for("genre.probs", 2, 12), "publishing through PortAudio")
+    check(sub.wait_for("genre.probs", 2, event_deadline()), "publishing through PortAudio")
     jt.kill_server()
     p = jt.procs["genred"]
     try:

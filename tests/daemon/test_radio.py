@@ -316,7 +316,10 @@ def test_stall():
         lost = wait_until(lambda: "stream lost: nothing received for 10 s" in g.stderr(),
                           40 * tg.SLOW, step=0.2)
         tg.check(lost, "the stall is a drop after 10 s:\n%s" % g.stderr())
-        st = wait_until(lambda: stream_states(sub) == ["waiting"] and last_status(sub),
+        # A quiet input is "waiting" with a "no audio for N s" note after a
+        # few hops, before the 10 s drop: wait for the drop's reason itself.
+        st = wait_until(lambda: stream_states(sub) == ["waiting"] and "nothing received for 10 s"
+                        in last_status(sub)["streams"][0]["error"] and last_status(sub),
                         10 * tg.SLOW)
         t0 = time.monotonic()
         rc = g.stop()

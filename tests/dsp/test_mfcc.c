@@ -41,13 +41,13 @@ static size_t run(mfcc_t *m, const float *x, size_t n, size_t block, float *out,
     return frames;
 }
 
-static void compare(const char *name, const mfcc_params *p, const float *x, size_t n,
-                    int skip_low_power)
+static void compare(simd_level level, const char *name, const mfcc_params *p, const float *x,
+                    size_t n, int skip_low_power)
 {
     char rel[256], err[256];
     snprintf(rel, sizeof rel, "tests/data/mfcc_ref_%s.txt", name);
     reference ref = reference_load(rel);
-    mfcc_t *m = mfcc_create(p, err, sizeof err);
+    mfcc_t *m = mfcc_create_at(p, level, err, sizeof err);
     REQUIRE(m);
     REQUIRE(ref.coeffs == p->n_coeffs);
     float *out = malloc((ref.frames + 1) * ref.coeffs * sizeof *out);
@@ -101,16 +101,16 @@ static float *load_music(size_t *n)
     return x;
 }
 
-static void test_references(void)
+static void test_references(simd_level level)
 {
     mfcc_params p = mfcc_params_default();
     size_t n = 3 * SIGNAL_RATE;
     float *chirp = signal_chirp(n), *noise = signal_noise(n);
-    compare("chirp", &p, chirp, n, 1);
-    compare("noise", &p, noise, n, 0);
+    compare(level, "chirp", &p, chirp, n, 1);
+    compare(level, "noise", &p, noise, n, 0);
     size_t music_len;
     float *music = load_music(&music_len);
-    compare("music", &p, music, music_len, 0);
+    compare(level, "music", &p, music, music_len, 0);
     mfcc_params alt = {.sample_rate = SIGNAL_RATE,
                        .n_fft = 1024,
                        .hop = 256,
@@ -118,7 +118,7 @@ static void test_references(void)
                        .n_coeffs = 20,
                        .fmin = 30.0,
                        .fmax = 8000.0};
-    compare("noise_alt", &alt, noise, n, 0);
+    compare(level, "noise_alt", &alt, noise, n, 0);
     free(chirp);
     free(noise);
     free(music);

@@ -85,26 +85,43 @@ int main(void)
         for (size_t i = 0; i < MAX_N + 3; i++)
             buf[k][i] = rnd(&rng);
     for (simd_level l = SIMD_PORTABLE; l <= SIMD_LEVEL_LAST; l++) {
-        if (!simd_level_supported(l)) continue;
+        if (!simd_level_supported(l)) {
+            /* A level this CPU lacks gets a table it runs, never its own. */
+            CHECK(vec_ops_for(l) == vec_ops_for(simd_level_best(l)));
+            CHECK(simd_level_best(l) < l);
+            continue;
+        }
         const vec_ops *v = vec_ops_for(l);
-        printf("vec: %s\n", simd_level_name(l));
+        printf("vec: %s: table %s\n", simd_level_name(l), v->name);
+        /* Its own table, or (VNNI adds nothing here) the one below. */
+        CHECK(!strcmp(v->name, simd_level_name(l)) ||
+              (l == SIMD_AVX512VNNI && v == vec_ops_for(SIMD_AVX512)));
         for (int off = 0; off < 3; off++) {
             check_dots(v, buf[0] + off, buf[1] + 2 - off, buf[2] + off);
             check_elementwise(v, buf[0] + off, buf[1] + off);
         }
         check_mix(v);
     }
-    /* The environment caps the level. */
+    /* The environment caps the level for users and benchmarks (the tests
+     * above pick levels directly). */
+    unsetenv("GENRED_SIMD");
+    unsetenv("GENRED_NO_SIMD");
+    CHECK(simd_level_get() == simd_level_best(SIMD_LEVEL_LAST) &&
+          vec_ops_get() == vec_ops_for(simd_level_get()));
     setenv("GENRED_NO_SIMD", "1", 1);
     CHECK(simd_level_get() == SIMD_PORTABLE && vec_ops_get() == vec_ops_for(SIMD_PORTABLE));
     unsetenv("GENRED_NO_SIMD");
     setenv("GENRED_SIMD", "avx2", 1);
     CHECK(simd_level_get() <= SIMD_AVX2);
-    /* A cap at another architecture's level leaves this CPU's best below it. */
-    setenv("GENRED_SIMD", "avx512", 1);
-    CHECK(simd_level_get() <= SIMD_AVX512);
+    /* A cap gives the best level at or below it that this CPU runs, so a
+     * cap at another architecture's level leaves this CPU's best below it;
+     * an unknown name caps nothing. */
+    setenv("GENRED_SIMD", "avx512vnni", 1);
+    CHECK(simd_level_get() == simd_level_best(SIMD_AVX512VNNI));
     setenv("GENRED_SIMD", "neon", 1);
-    CHECK(simd_level_supported(simd_level_get()));
+    CHECK(simd_level_get() == simd_level_best(SIMD_NEON));
+    setenv("GENRED_SIMD", "sse9", 1);
+    CHECK(simd_level_get() == simd_level_best(SIMD_LEVEL_LAST));
     unsetenv("GENRED_SIMD");
     return check_report("test_vec");
 }

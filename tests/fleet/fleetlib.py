@@ -160,9 +160,16 @@ def hub_config(path, hosts, publish, extra=""):
 class NatsCluster:
     """n nats-server processes with JetStream, clustered on loopback ports."""
 
-    def __init__(self, n=3):
+    def __init__(self, n=3, config=""):
+        """config: nats-server configuration text for every node (as
+        "max_payload: 4096")."""
         if not shutil.which("nats-server"):
             skip("nats-server is not installed (Debian: nats-server)")
+        self.config = None
+        if config:
+            self.config = os.path.join(TMP, "nats-%d.conf" % time.monotonic_ns())
+            with open(self.config, "w") as f:
+                f.write(config + "\n")
         ports = free_ports(2 * n)
         self.client = ports[:n]
         self.route = ports[n:]
@@ -177,6 +184,8 @@ class NatsCluster:
         routes = ",".join("nats://127.0.0.1:%d" % p for j, p in enumerate(self.route) if j != i)
         argv = ["nats-server", "-a", "127.0.0.1", "-p", str(self.client[i]), "-n", "n%d" % i,
                 "-js", "-sd", os.path.join(TMP, "nats-%d" % self.client[i])]
+        if self.config:
+            argv += ["-c", self.config]
         if len(self.client) > 1:
             argv += ["--cluster_name", "genred-test", "--cluster",
                      "nats://127.0.0.1:%d" % self.route[i], "--routes", routes]

@@ -10,16 +10,23 @@ loopback ports, fed by a real genred playing a clip at real-time pace.
     test_jetstream.py outage    NATS down for 10 s: a hub whose buffer holds
                                 the outage loses nothing, one whose buffer
                                 is too small loses exactly what it counts
+    test_jetstream.py oversized events that can never be stored (over the
+                                server's max_payload, or over the stream's
+                                max_msg_size) are dropped, counted and
+                                logged once per cause; the rest go on
     test_jetstream.py durable_filter  genre-replay under a durable name with
                                 another --subject: a clear error, --reset"""
 import collections
+import json
 import os
+import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fleetlib import (BIN, TMP, Collector, NatsCluster, Proc, check, finish, genred_config,
-                      hub_config, music_and_silence, replay, run, skip, wait_until)
+from fleetlib import (BIN, TMP, Collector, NatsCluster, Proc, check, finish, free_ports,
+                      genred_config, hub_config, music_and_silence, replay, run, skip,
+                      wait_until)
 
 if not os.path.exists(os.path.join(BIN, "genre-replay")):
     skip("genre-replay was not built (libnats-dev missing: GENRED_WITH_NATS is OFF)")
@@ -154,6 +161,76 @@ def test_outage():
     watch_small.close()
 
 
+def make_stream(port, name, max_msg_size):
+    """Creates a JetStream stream over the plain NATS protocol (no Python
+    NATS client in Debian): the bridge then uses it as it is."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.recv(4096)  # INFO
+    config = json.dumps({"name": name, "subjects": ["genre.change.>", "genre.probs.>"],
+                         "storage": "file", "num_replicas": 1, "max_msg_size": max_msg_size})
+    sock.sendall(b'CONNECT {"verbose":false,"headers":true}\r\nSUB _INBOX.make 1\r\n'
+                 b"PUB $JS.API.STREAM.CREATE.%s _INBOX.make %d\r\n%s\r\n"
+                 % (name.encode(), len(config), config.encode()))
+    answer = b""
+    while b"stream_create_response" not in answer:
+        more = sock.recv(65536)
+        if not more:
+            break
+        answer += more
+    sock.close()
+    return b"stream_create_response" in answer and b'"error"' not in answer
+
+
+def fake_host(port):
+    """An XPUB standing in for a genred, so the test chooses every event;
+    returns once the hub has subscribed."""
+    import zmq
+    ctx = zmq.Context()
+    pub = ctx.socket(zmq.XPUB)
+    pub.bind("tcp://127.0.0.1:%d" % port)
+    check(pub.poll(20000) and pub.recv().startswith(b"\x01"), "the hub subscribes to the host")
+    return ctx, pub
+
+
+def test_oversized():
+    # 4 kB messages at most on this server; its stream takes 2 kB at most.
+    nats = NatsCluster(1, "max_payload: 4096")
+    check(make_stream(nats.client[0], "GENRE_SMALL", 2048), "a stream with max_msg_size 2048")
+    host_port = free_ports(1)[0]
+    hub_ep, hub = start_hub("hub", "tcp://127.0.0.1:%d" % host_port, nats.url(), "GENRE_SMALL",
+                            1000, 1)
+    watch = Collector(hub_ep, ("genre.hub",))
+    ctx, pub = fake_host(host_port)
+    # Normal changes, with one over the stream's limit (3 kB) and one over
+    # the server's (8 kB) twice among them: each cause is logged once.
+    pads = [0] * 4 + [3000] + [0] * 3 + [8000] + [0] * 3 + [3000, 8000] + [0] * 3
+    for i, pad in enumerate(pads):
+        change = {"v": 1, "stream": "h1/s1", "time_ms": 1000 + i, "position": 1000 * i,
+                  "model": "m", "previous": None, "new": "rock", "silence": False,
+                  "previous_silence": False, "p": 0.9, "pad": "x" * pad}
+        pub.send_multipart([b"genre.change", json.dumps(change).encode()])
+    normal = pads.count(0)
+    done = lambda: (lambda js: js and js["buffered"] == 0 and
+                    js["published"] + js["dropped"] >= len(pads))(last_hub_status(watch))
+    check(wait_until(done, 20), "the bridge gets through every event (%s)"
+          % last_hub_status(watch))
+    js = last_hub_status(watch) or {}
+    check(js.get("published") == normal and js.get("dropped") == len(pads) - normal,
+          "%d stored, %d dropped (%s)" % (normal, len(pads) - normal, js))
+    got = replay(nats.url(), "GENRE_SMALL", "c")
+    check(sorted(e["position"] for e in got) == [1000 * i for i, p in enumerate(pads) if not p],
+          "the stored events are the normal ones, in full (%d)" % len(got))
+    log = hub.text()
+    check(log.count("over the server's max_payload") == 1, "max_payload logged once")
+    check(log.count("JetStream refused it (error 10054") == 1,
+          "the stream's refusal logged once: %r" % log[-600:])
+    check(hub.stop() == 0, "genre-hub exits 0 (no sanitizer report)")
+    watch.close()
+    pub.close(linger=0)
+    ctx.term()
+
+
+
 def test_durable_filter():
     """A durable made without --subject, then asked for another filter: one
     line saying it exists with another filter, and what to do (a new name or
@@ -190,7 +267,8 @@ def test_durable_filter():
     watch.close()
 
 
-SCENARIOS = {"cluster": test_cluster, "outage": test_outage, "durable_filter": test_durable_filter}
+SCENARIOS = {"cluster": test_cluster, "outage": test_outage, "durable_filter": test_durable_filter,
+             "oversized": test_oversized}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]]()

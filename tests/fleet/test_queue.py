@@ -6,11 +6,19 @@ its whole process group, genre-classify included). Every file must have
 exactly one result, equal to the line genre-classify --json prints for it
 locally: the stopped worker's file comes back, not as an error.
 
-    test_queue.py killed_worker"""
+    test_queue.py killed_worker
+    test_queue.py odd_names     names are bytes (issue 27): a folder with a
+                                Latin-1 name (audio and not), a newline in a
+                                name, and a job whose file became a folder:
+                                every job gets its result, the real name
+                                kept in file_b64, and --idle-exit ends the
+                                worker"""
+import base64
 import collections
 import json
 import os
 import signal
+import subprocess
 import sys
 
 import numpy as np
@@ -43,9 +51,16 @@ def make_files(folder):
     return paths
 
 
-def results(url):
-    r = run([os.path.join(BIN, "genre-queue"), "results", "--nats", url, "--queue", "t"])
+def results(url, queue="t"):
+    r = run([os.path.join(BIN, "genre-queue"), "results", "--nats", url, "--queue", queue])
     return r.stdout.splitlines() if r.returncode == 0 else []
+
+
+def enqueue(url, queue, folder, jobs, what):
+    """genre-queue enqueue, checked to add `jobs` new jobs."""
+    r = run([os.path.join(BIN, "genre-queue"), "enqueue", "--nats", url, "--queue", queue, folder])
+    check(r.returncode == 0 and " %d jobs" % jobs in r.stdout,
+          "%s: %s%s" % (what, r.stdout.strip(), r.stderr.strip()))
 
 
 def test_killed_worker():
@@ -53,13 +68,8 @@ def test_killed_worker():
     url = nats.url()
     folder = os.path.join(TMP, "archive")
     paths = make_files(folder)
-    r = run([os.path.join(BIN, "genre-queue"), "enqueue", "--nats", url, "--queue", "t", folder])
-    check(r.returncode == 0 and "%d jobs" % N_FILES in r.stdout,
-          "enqueue a folder: %s%s" % (r.stdout.strip(), r.stderr.strip()))
-    r = run([os.path.join(BIN, "genre-queue"), "enqueue", "--nats", url, "--queue", "t", folder])
-    check(r.returncode == 0 and " 0 jobs" in r.stdout,
-          "the same folder again (a retried command) adds no job: %s%s"
-          % (r.stdout.strip(), r.stderr.strip()))
+    enqueue(url, "t", folder, N_FILES, "enqueue a folder")
+    enqueue(url, "t", folder, 0, "the same folder again (a retried command) adds no job")
     worker = [os.path.join(BIN, "genre-queue"), "work", "--nats", url, "--queue", "t",
               "--ack-wait", "2", "--idle-exit", str(4 * SLOW)]
     # Worker 0 takes a second per file, so that when it is killed it is
@@ -96,6 +106,74 @@ def test_killed_worker():
           % (same, N_FILES))
 
 
+def odd_names_folder(folder):
+    """name (bytes) -> what its result must be: "audio" or an error text."""
+    rate = 22050
+    t = np.arange(int(1.2 * rate)) / rate
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t)
+    want = {}
+    os.makedirs(folder.encode())
+    for name in (b"a_plain.wav", b"b_caf\xe9.wav", b"c_line\nbreak.wav", b"c_line\nother.wav",
+                 b"e_caf\xc3\xa9.wav"):
+        write_wav(os.path.join(folder.encode(), name).decode("utf-8", "surrogateescape"), tone, rate)
+        want[name] = "audio"
+    with open(os.path.join(folder.encode(), b"d_na\xefve.wav"), "w") as f:
+        f.write("not audio\n")
+    want[b"d_na\xefve.wav"] = "error"
+    write_wav(os.path.join(folder, "f_later_a_folder.wav"), tone, rate)
+    want[b"f_later_a_folder.wav"] = "a directory"
+    return want
+
+
+def real_name(result):
+    """The exact bytes of a result's file name."""
+    if "file_b64" in result:
+        return base64.b64decode(result["file_b64"])
+    return result["file"].encode()
+
+
+def test_odd_names():
+    nats = NatsCluster(1)
+    url = nats.url()
+    folder = os.path.join(TMP, "odd")
+    want = odd_names_folder(folder)
+    enqueue(url, "odd", folder, len(want), "enqueue a folder with odd names")
+    # The file becomes a folder after it was enqueued: that job names a
+    # folder, which must not be answered with its first file's result.
+    became = os.path.join(folder, "f_later_a_folder.wav")
+    os.rename(became, became + ".x")
+    os.makedirs(became)
+    os.rename(became + ".x", os.path.join(became, "inside.wav"))
+    worker = Proc("worker", [os.path.join(BIN, "genre-queue"), "work", "--nats", url, "--queue",
+                             "odd", "--ack-wait", "5", "--idle-exit", str(3 * SLOW)])
+    try:
+        rc = worker.proc.wait(timeout=60 * SLOW)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check(rc == 0, "the worker finishes and --idle-exit ends it (rc %r): %r"
+          % (rc, worker.text()[-400:]))
+    worker.stop()
+    got = {}
+    for line in results(url, "odd"):
+        m = json.loads(line)
+        got.setdefault(os.path.basename(real_name(m)), []).append(m)
+    check(sorted(got) == sorted(want), "one result per file, under its real name: %r"
+          % sorted(got))
+    for name, kind in want.items():
+        m = got.get(name, [{}])[0]
+        if kind == "audio":
+            ok = "top" in m and "error" not in m
+        else:
+            ok = kind in m.get("error", "") if kind != "error" else "error" in m
+        check(ok and len(got.get(name, [])) == 1, "%r: %s (%r)" % (name, kind, m))
+        if name.decode("utf-8", "replace").encode() != name:  # not UTF-8
+            check("\ufffd" in m.get("file", ""), "%r: a readable file name beside the real one"
+                  % name)
+        else:
+            check("file_b64" not in m, "%r: no file_b64 for a UTF-8 name" % name)
+
+
+
 def test_error_results():
     """A file genre-classify cannot read: the stored result is exactly its
     --json line ({"file","error":"empty file"}), not its stderr message."""
@@ -121,7 +199,8 @@ def test_error_results():
           "results are genre-classify's --json lines: %r, want %r" % (got, want))
 
 
-SCENARIOS = {"killed_worker": test_killed_worker, "error_results": test_error_results}
+SCENARIOS = {"killed_worker": test_killed_worker, "error_results": test_error_results,
+             "odd_names": test_odd_names}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]]()

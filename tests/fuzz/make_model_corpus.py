@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Writes the fuzz_model seed corpus (tests/fuzz/corpus/model/): a few tiny
 valid models (float and int8, 1 and 2 layers, both pools, UTF-8 labels;
-version 1 as the importer writes them, and version 2 with deltas) and
-truncations of one. Run: /usr/bin/python3 tests/fuzz/make_model_corpus.py"""
+version 1 as the importer writes them, version 2 with deltas, and version 3
+with layer kinds) and truncations of one. Run: /usr/bin/python3 tests/fuzz/make_model_corpus.py"""
 import importlib.machinery
 import os
 import struct
@@ -42,6 +42,30 @@ def with_deltas(image):
     return bytes(body) + struct.pack("<I", zlib.crc32(bytes(body)))
 
 
+def as_version3(image):
+    """A version 1 or 2 model as version 3 (nn/model.c): an inputs field of 0
+    after n_inputs where version 1 has none, and each layer's kind (0 = GRU)
+    before its input size."""
+    body = bytearray(image[:-4])
+    if struct.unpack_from("<I", body, 8)[0] == 1:
+        body[64:64] = struct.pack("<I", 0)
+    struct.pack_into("<I", body, 8, 3)
+    at = 68 + 8 * struct.unpack_from("<I", body, 60)[0]  # past mean and std
+    n_labels = struct.unpack_from("<I", body, at)[0]
+    at += 4
+    for _ in range(n_labels):
+        at += 1 + body[at]
+    n_layers = struct.unpack_from("<I", body, at)[0]
+    at += 4
+    for _ in range(n_layers):
+        n_in, hidden, weights = struct.unpack_from("<III", body, at)
+        body[at:at] = struct.pack("<I", 0)
+        rows, at = 3 * hidden, at + 16
+        w = rows * (n_in + hidden)
+        at += (4 * w if weights == 0 else w + 8 * rows) + 8 * rows
+    return bytes(body) + struct.pack("<I", zlib.crc32(bytes(body)))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     models = [
@@ -51,6 +75,7 @@ def main():
         tiny(1, 3, 2, ["x", "y"], "mean", False, 4),
     ]
     models.append(with_deltas(tiny(4, 3, 1, ["p", "q", "r"], "mean", True, 5)))
+    models += [as_version3(models[2]), as_version3(models[3]), as_version3(models[4])]
     for i, m in enumerate(models):
         with open(os.path.join(OUT, "valid%d.gmdl" % i), "wb") as f:
             f.write(m)

@@ -1,14 +1,17 @@
-/* gru_q8: the SIMD path this CPU takes (NEON on AArch64, AVX2 or AVX-512
- * VNNI on x86-64) against the portable path, on shapes that leave every
- * vector loop a tail, on rounding ties, and on NaN and huge inputs (not Inf:
- * the scale max|x|/127 is then Inf on every path, and the front-end never
- * gives one). NEON must give the portable states bit for bit. The x86 paths
- * have the same integer sums but fused multiply-adds, so after one frame
- * their states agree within float rounding (later frames may then quantise a
- * state one step apart). */
+/* gru_q8: the table of every level this CPU runs (NEON on AArch64; AVX2,
+ * and AVX-512 VNNI where the CPU has it, on x86-64) against the portable
+ * table, on shapes that leave every vector loop a tail, on rounding ties,
+ * and on NaN and huge inputs (not Inf: the scale max|x|/127 is then Inf on
+ * every path, and the front-end never gives one). NEON must give the
+ * portable states bit for bit, and VNNI AVX2's. The x86 tables have the
+ * same integer sums but fused multiply-adds, so after one frame their
+ * states agree with the portable ones within float rounding (later frames
+ * may then quantise a state one step apart). */
 #include "check.h"
+#include "gru_layer.h"
 #include "gru_q8.h"
 #include "model.h"
+#include "simd.h"
 
 #include <string.h>
 
@@ -30,7 +33,7 @@ static model_t *random_q8(uint32_t coeffs, uint32_t deltas, uint32_t hidden)
     model_t *f = model_create(&fe, 1, hidden, 2, MODEL_POOL_LAST, deltas, err, sizeof err);
     if (!f) fprintf(stderr, "%s\n", err);
     REQUIRE(f);
-    model_gru_layer *l = &f->layers[0];
+    model_layer *l = &f->layers[0];
     size_t g = 3 * (size_t)hidden;
     for (size_t k = 0; k < g * l->input; k++)
         l->w_ih[k] = rnd() * 0.5f;
@@ -65,49 +68,59 @@ static void fill_input(float *x, unsigned input)
     memset(x + 12 * input, 0, input * sizeof *x);
 }
 
-/* States after each frame on the portable path (no_simd) or the chosen one. */
-static const char *run(const model_gru_layer *l, const float *x, int no_simd, float *h)
+/* States after each frame on the kernels of `level`; the table's name. */
+static const char *run(const model_layer *l, const float *x, simd_level level, float *h)
 {
-    if (no_simd)
-        setenv("GENRED_NO_SIMD", "1", 1);
-    else
-        unsetenv("GENRED_NO_SIMD");
-    gru_q8_t *g = gru_q8_create(l, FRAMES, 1);
+    gru_layer_t *g = gru_layer_create_at(l, FRAMES, 1, level);
     REQUIRE(g);
-    const char *path = gru_q8_path(g);
-    gru_q8_process(g, x, FRAMES, h);
-    gru_q8_destroy(g);
-    unsetenv("GENRED_NO_SIMD");
-    return path;
+    const char *isa = gru_layer_isa(g);
+    CHECK(!strcmp(gru_layer_kernel(g), "gru int8") && !strcmp(isa, gru_q8_ops_for(level)->name));
+    gru_layer_process(g, x, FRAMES, h);
+    gru_layer_destroy(g);
+    return isa;
+}
+
+/* The largest |a - b| over the first frame's states and over all of them. */
+static void differences(const float *a, const float *b, unsigned hidden, double *first, double *all)
+{
+    *first = *all = 0;
+    for (unsigned i = 0; i < FRAMES * hidden; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (i < hidden && d > *first) *first = d;
+        if (d > *all) *all = d;
+    }
 }
 
 static void check_shape(uint32_t coeffs, uint32_t deltas, uint32_t hidden)
 {
     model_t *q = random_q8(coeffs, deltas, hidden);
-    const model_gru_layer *l = &q->layers[0];
+    const model_layer *l = &q->layers[0];
+    size_t states = FRAMES * hidden * sizeof(float);
     float *x = malloc(FRAMES * l->input * sizeof *x);
-    float *h_simd = malloc(FRAMES * hidden * sizeof(float));
-    float *h_c = malloc(FRAMES * hidden * sizeof(float));
-    REQUIRE(x && h_simd && h_c);
+    float *h_c = malloc(states), *h = malloc(states), *h_avx2 = calloc(1, states);
+    REQUIRE(x && h_c && h && h_avx2);
     fill_input(x, l->input);
-    const char *path = run(l, x, 0, h_simd);
-    CHECK(!strcmp(run(l, x, 1, h_c), "c"));
-    double first = 0, all = 0;
+    CHECK(!strcmp(run(l, x, SIMD_PORTABLE, h_c), "portable"));
     int finite = 1;
-    for (unsigned i = 0; i < FRAMES * hidden; i++) {
-        double d = fabs((double)h_simd[i] - h_c[i]);
-        if (i < hidden && d > first) first = d;
-        if (d > all) all = d;
+    for (unsigned i = 0; i < FRAMES * hidden; i++)
         finite &= isfinite(h_c[i]);
-    }
     CHECK(finite);
-    if (!strcmp(path, "neon")) CHECK(!memcmp(h_simd, h_c, FRAMES * hidden * sizeof(float)));
-    if (!strncmp(path, "avx", 3)) CHECK(first <= 1e-6);
-    printf("input %2u hidden %3u  %-8s first frame %.1e  all frames %.1e\n", l->input, hidden, path,
-           first, all);
+    for (simd_level level = SIMD_PORTABLE + 1; level <= SIMD_LEVEL_LAST; level++) {
+        if (!simd_level_supported(level)) continue;
+        const char *path = run(l, x, level, h);
+        double first, all;
+        differences(h, h_c, hidden, &first, &all);
+        if (!strcmp(path, "neon")) CHECK(!memcmp(h, h_c, states));
+        if (!strncmp(path, "avx", 3)) CHECK(first <= 1e-6);
+        if (!strcmp(path, "avx2")) memcpy(h_avx2, h, states);
+        if (!strcmp(path, "avx512vnni")) CHECK(!memcmp(h, h_avx2, states));
+        printf("input %2u hidden %3u  level %-10s table %-10s first frame %.1e  all %.1e\n",
+               l->input, hidden, simd_level_name(level), path, first, all);
+    }
     free(x);
-    free(h_simd);
     free(h_c);
+    free(h);
+    free(h_avx2);
     model_destroy(q);
 }
 

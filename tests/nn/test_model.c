@@ -1,5 +1,6 @@
 /* Model file: round trips, rejection of every corrupted byte, the message
- * for structural corruption, the default model, and classifier edge cases. */
+ * for structural corruption, older versions and the layer kind, the
+ * default model, and classifier edge cases. */
 #include "check.h"
 #include "classifier.h"
 #include "model.h"
@@ -48,8 +49,8 @@ static model_t *make_model_deltas(uint32_t layers, uint32_t hidden, uint32_t lab
         m->std[i] = 1 + rnd(1) * rnd(1) + 0.5f;
     }
     for (uint32_t i = 0; i < layers; i++) {
-        model_gru_layer *l = &m->layers[i];
-        size_t g = 3 * (size_t)l->hidden;
+        model_layer *l = &m->layers[i];
+        size_t g = model_layer_rows(l);
         fill(l->w_ih, g * l->input, 1);
         fill(l->w_hh, g * l->hidden, 1);
         fill(l->b_ih, g, 0.5f);
@@ -143,7 +144,7 @@ static void check_round_trips(void)
     CHECK(!strcmp(q->id, m->id) && !strcmp(q->labels[4], "label4"));
     check_round_trip(q);
     /* Quantized weights stay within one step of the float ones. */
-    const model_gru_layer *f = &m->layers[1], *l = &q->layers[1];
+    const model_layer *f = &m->layers[1], *l = &q->layers[1];
     for (size_t i = 0; i < 3 * (size_t)f->hidden * f->input; i++) {
         float s = l->s_ih[i / f->input];
         CHECK_NEAR(l->q_ih[i] * s, f->w_ih[i], s * 0.5f + 1e-7f);
@@ -207,7 +208,7 @@ static void expect_error(const unsigned char *image, size_t size, size_t at, con
     char err[256] = "";
     model_t *m = model_load_memory(p, size, "bad.gmdl", err, sizeof err);
     CHECK(m == NULL);
-    if (!strstr(err, expect) || strncmp(err, "bad.gmdl: ", 10)) {
+    if (!strstr(err, expect) || strncmp(err, "bad.gmdl: ", 10) || strchr(err, '\n')) {
         fprintf(stderr, "offset %zu: got \"%s\", want \"%s\"\n", at, err, expect);
         check_failures++;
     }
@@ -232,8 +233,9 @@ static void check_structural_errors(void)
     const size_t off_n_layers = OFF_LABELS + 3 * 7, off_layer = off_n_layers + 4;
     unsigned char b4[4];
 
-    put_u32(b4, 3);
-    expect_error(image, size, OFF_VERSION, b4, 4, "version: 3 is not supported");
+    put_u32(b4, 4);
+    expect_error(image, size, OFF_VERSION, b4, 4,
+                 "version: 4 is not supported (this build reads 1..3)");
     put_u32(b4, 0);
     expect_error(image, size, OFF_VERSION, b4, 4, "version: 0 is not supported");
     put_u32(b4, 12);
@@ -262,15 +264,20 @@ static void check_structural_errors(void)
     expect_error(image, size, OFF_LABELS, "\0", 1, "labels[0]: length 0 is outside 1..63");
     put_u32(b4, 9);
     expect_error(image, size, off_n_layers, b4, 4, "n_layers: 9 is outside 1..8");
-    put_u32(b4, 5000);
-    expect_error(image, size, off_layer + 4, b4, 4, "layers[0].hidden: 5000 is outside 1..1024");
-    put_u32(b4, 64);
-    expect_error(image, size, off_layer + 4, b4, 4, "layers[0]: file truncated");
     put_u32(b4, 7);
-    expect_error(image, size, off_layer + 8, b4, 4, "layers[0].weights: 7 is not");
+    expect_error(image, size, off_layer, b4, 4,
+                 "layers[0].kind: 7 is not a layer kind this build knows (0 = GRU)");
+    put_u32(b4, 12);
+    expect_error(image, size, off_layer + 4, b4, 4, "layers[0].input: 12 does not match");
+    put_u32(b4, 5000);
+    expect_error(image, size, off_layer + 8, b4, 4, "layers[0].hidden: 5000 is outside 1..1024");
+    put_u32(b4, 64);
+    expect_error(image, size, off_layer + 8, b4, 4, "layers[0]: file truncated");
+    put_u32(b4, 7);
+    expect_error(image, size, off_layer + 12, b4, 4, "layers[0].weights: 7 is not");
     v = -1;
-    expect_error(image, size, off_layer + 12, &v, 4, "layers[0].s_ih[0]: -1 is negative");
-    expect_error(image, size, off_layer + 12 + 4 * 12, "\x80", 1,
+    expect_error(image, size, off_layer + 16, &v, 4, "layers[0].s_ih[0]: -1 is negative");
+    expect_error(image, size, off_layer + 16 + 4 * 12, "\x80", 1,
                  "layers[0].q_ih[0]: -128 is outside");
 
     /* Every truncation, CRC recomputed, says so. */
@@ -328,30 +335,101 @@ static void check_every_byte(const model_t *m)
     free(image);
 }
 
-/* A version 1 file is version 2 without the deltas field: it loads as a
- * deltas = 0 model and is written back as exactly the version 2 image. */
-static void check_version_1(void)
+/* Bytes of one layer in a file image: kind, input, hidden, weights, the
+ * matrices and the biases. */
+static size_t layer_image_bytes(const model_layer *l)
+{
+    size_t g = model_layer_rows(l), w = g * (l->input + l->hidden);
+    return 16 + (l->weights == MODEL_WEIGHTS_F32 ? 4 * w : w + 8 * g) + 8 * g;
+}
+
+/* The version 3 image of m (13 inputs) cut to an older version by hand: a
+ * version 2 file is version 3 without the layers' kind fields, version 1
+ * also without the inputs field. *size: in, the image's; out, the copy's. */
+static unsigned char *older_image(const unsigned char *v3, size_t *size, const model_t *m,
+                                  uint32_t version)
+{
+    REQUIRE(m->n_inputs == 13);
+    size_t cut[MODEL_MAX_LABELS + 2], n_cut = 0, at = OFF_LABELS;
+    if (version < 2) cut[n_cut++] = OFF_DELTAS;
+    for (uint32_t k = 0; k < m->n_labels; k++)
+        at += 1 + strlen(m->labels[k]);
+    at += 4; /* n_layers */
+    for (uint32_t i = 0; i < m->n_layers; i++) {
+        if (version < 3) cut[n_cut++] = at;
+        at += layer_image_bytes(&m->layers[i]);
+    }
+    unsigned char *p = malloc(*size);
+    REQUIRE(p);
+    size_t from = 0, to = 0;
+    for (size_t c = 0; c < n_cut; c++) {
+        memcpy(p + to, v3 + from, cut[c] - from);
+        to += cut[c] - from;
+        from = cut[c] + 4;
+    }
+    memcpy(p + to, v3 + from, *size - from);
+    to += *size - from;
+    put_u32(p + OFF_VERSION, version);
+    recrc(p, to);
+    *size = to;
+    return p;
+}
+
+/* Files of versions 1 and 2 load as the same model (deltas = 0, every layer
+ * a GRU), are written back as the version 3 image, and
+ * model_serialize_version writes their own bytes again. */
+static void check_old_versions(void)
 {
     model_t *m = make_model(2, 6, 3, MODEL_POOL_MEAN);
     size_t size;
-    unsigned char *v2 = serialize(m, &size), *v1 = malloc(size - 4);
-    REQUIRE(v1);
-    memcpy(v1, v2, OFF_DELTAS);
-    memcpy(v1 + OFF_DELTAS, v2 + OFF_DELTAS + 4, size - OFF_DELTAS - 4);
-    put_u32(v1 + OFF_VERSION, 1);
-    recrc(v1, size - 4);
+    unsigned char *v3 = serialize(m, &size);
     char err[256];
-    model_t *old = model_load_memory(v1, size - 4, "v1", err, sizeof err);
-    if (!old) fprintf(stderr, "%s\n", err);
-    REQUIRE(old);
-    CHECK(old->deltas == 0 && old->n_inputs == 13);
-    size_t size2;
-    unsigned char *again = serialize(old, &size2);
-    CHECK(size2 == size && !memcmp(again, v2, size));
-    free(again);
-    model_destroy(old);
-    free(v1);
+    for (uint32_t version = 1; version <= 2; version++) {
+        size_t old_size = size, n;
+        unsigned char *old = older_image(v3, &old_size, m, version);
+        CHECK(old_size == size - 4 * (m->n_layers + (version < 2)));
+        model_t *back = model_load_memory(old, old_size, "old", err, sizeof err);
+        if (!back) fprintf(stderr, "version %u: %s\n", version, err);
+        REQUIRE(back);
+        CHECK(back->file_version == version && back->deltas == 0 && back->n_inputs == 13 &&
+              back->n_layers == 2);
+        CHECK(back->layers[0].kind == MODEL_LAYER_GRU && back->layers[1].kind == MODEL_LAYER_GRU);
+        unsigned char *again = serialize(back, &n);
+        CHECK(n == size && !memcmp(again, v3, size));
+        model_t *newest = model_load_memory(again, n, "v3", err, sizeof err);
+        CHECK(newest && newest->file_version == 3);
+        model_destroy(newest);
+        free(again);
+        again = model_serialize_version(back, version, &n, err, sizeof err);
+        CHECK(again && n == old_size && !memcmp(again, old, n));
+        free(again);
+        model_destroy(back);
+        free(old);
+    }
+    free(v3);
+    model_destroy(m);
+}
+
+/* What an older version cannot hold, and a kind no version knows, are
+ * refused with the field named. */
+static void check_serialize_versions(void)
+{
+    model_t *m = make_model_deltas(1, 4, 3, MODEL_POOL_LAST, MODEL_INPUT_DELTAS);
+    char err[256] = "";
+    size_t n;
+    CHECK(model_serialize_version(m, 1, &n, err, sizeof err) == NULL);
+    CHECK(strstr(err, "model: inputs: version 1 holds no deltas") != NULL);
+    CHECK(model_serialize_version(m, 4, &n, err, sizeof err) == NULL);
+    CHECK(strstr(err, "model: version: 4 is outside 1..3") != NULL);
+    void *v2 = model_serialize_version(m, 2, &n, err, sizeof err);
+    CHECK(v2 != NULL);
     free(v2);
+    m->layers[0].kind = (model_layer_kind)7;
+    CHECK(model_serialize(m, &n, err, sizeof err) == NULL);
+    CHECK(strstr(err, "model: layers[0].kind: 7 is not a known layer kind") != NULL);
+    CHECK(model_layer_kind_name(7) == NULL &&
+          !strcmp(model_layer_kind_name(MODEL_LAYER_GRU), "GRU"));
+    m->layers[0].kind = MODEL_LAYER_GRU;
     model_destroy(m);
 }
 
@@ -537,7 +615,8 @@ int main(void)
     check_every_byte(q);
     model_destroy(q);
     model_destroy(small);
-    check_version_1();
+    check_old_versions();
+    check_serialize_versions();
     check_deltas();
     check_default_model();
     check_create_and_open_errors();

@@ -12,6 +12,7 @@
 #include "frontend.h"
 #include "gru_q8.h"
 #include "model.h"
+#include "simd.h"
 #include "stream_classifier.h"
 
 #include <stdint.h>
@@ -49,7 +50,7 @@ static model_t *random_model(unsigned n_frames, uint32_t layers, uint32_t hidden
     for (uint32_t i = 0; i < m->n_inputs; i++)
         m->std[i] = 2 + rnd(1);
     for (uint32_t i = 0; i < layers; i++) {
-        model_gru_layer *l = &m->layers[i];
+        model_layer *l = &m->layers[i];
         size_t g = 3 * (size_t)l->hidden;
         fill(l->w_ih, g * l->input, 0.6f);
         fill(l->w_hh, g * l->hidden, 0.6f);
@@ -124,16 +125,18 @@ static size_t stream_length(unsigned N)
     return N < 10 ? (size_t)N * 4 + 60 : (size_t)N * 2 + 40;
 }
 
-/* One model and hop: the whole stream through one stream classifier. */
-static tally run_one(const model_t *m, uint64_t hop, unsigned slots)
+/* One model and hop: the whole stream through one stream classifier, on
+ * the kernels of `level`. */
+static tally run_one(const model_t *m, simd_level level, uint64_t hop, unsigned slots)
 {
     char err[256];
     unsigned N = model_window_frames(m);
     size_t n = stream_length(N);
     float *frames = random_frames(n, m->frontend.mfcc.n_coeffs);
     unsigned live = frontend_windows_live(&m->frontend, hop);
-    stream_classifier_t *s = stream_classifier_create(m, N, slots ? slots : live, err, sizeof err);
-    classifier_t *c = classifier_create(m, N, err, sizeof err);
+    stream_classifier_t *s =
+        stream_classifier_create_at(m, N, slots ? slots : live, level, err, sizeof err);
+    classifier_t *c = classifier_create_at(m, N, level, err, sizeof err);
     REQUIRE(s && c);
     tally t = {0, 0, 0};
     stream(m, s, c, frames, 0, n, 0, hop, &t);
@@ -149,8 +152,9 @@ static tally run_one(const model_t *m, uint64_t hop, unsigned slots)
 /* full: every length and hop, and the float models (their kernel does not
  * depend on the int8 path); else a few, enough to cover the path's kernels
  * in batches of every size. */
-static void check_shapes(const char *path, int full)
+static void check_shapes(simd_level level, int full)
 {
+    const char *path = simd_level_name(level);
     const unsigned all_lengths[] = {1, 2, 3, 4, 5, 6, 9, 126}, few_lengths[] = {2, 5, 126};
     const uint64_t all_hops[] = {300, 512, 1124, 11025, 40000}, few_hops[] = {300, 1124};
     const unsigned *lengths = full ? all_lengths : few_lengths;
@@ -171,7 +175,7 @@ static void check_shapes(const char *path, int full)
                 for (size_t h = 0; h < n_hops; h++) {
                     /* Every-frame and rare hops over 126 frames: slow, nothing new. */
                     if (lengths[a] > 9 && (hops[h] <= 512 || hops[h] > 11025)) continue;
-                    tally t = run_one(m, hops[h], 0);
+                    tally t = run_one(m, level, hops[h], 0);
                     CHECK(t.followed > 0 && t.fell_back == 0);
                     CHECK(t.max_diff <= (q8 ? 0 : 1e-6));
                     if (t.fell_back || t.max_diff > (q8 ? 0 : 1e-6))
@@ -188,18 +192,19 @@ static void check_shapes(const char *path, int full)
 
 /* The shipped model at genred's default hop, and with too few slots: what
  * is followed is still exact, the rest is left to the caller. */
-static void check_default(const char *path)
+static void check_default(simd_level level)
 {
+    const char *path = simd_level_name(level);
     char err[256];
     model_t *m = model_load_default(err, sizeof err);
     REQUIRE(m);
     uint64_t hop = frontend_hop_samples(&m->frontend, 0.5);
-    tally t = run_one(m, hop, 0);
+    tally t = run_one(m, level, hop, 0);
     unsigned N = model_window_frames(m), windows = 0;
     while (frontend_window_start(&m->frontend, hop, windows) + N <= stream_length(N))
         windows++;
     CHECK(t.followed == windows + 2 && t.fell_back == 0 && t.max_diff == 0);
-    tally few = run_one(m, hop, 2);
+    tally few = run_one(m, level, hop, 2);
     CHECK(few.followed > 0 && few.fell_back > 0 && few.max_diff == 0);
     printf("%-10s default model: %u windows bit-identical; 2 slots: %u followed, %u left\n", path,
            t.followed, few.followed, few.fell_back);
@@ -208,7 +213,7 @@ static void check_default(const char *path)
 
 /* A model reload mid-stream: a new stream classifier for the new model
  * follows only windows that start after it, and those exactly. */
-static void check_swap(void)
+static void check_swap(simd_level level)
 {
     char err[256];
     model_t *a = random_model(126, 1, 24, MODEL_POOL_MEAN, 1, 1);
@@ -217,10 +222,10 @@ static void check_swap(void)
     size_t n = 126 * 4;
     float *frames = random_frames(n, 13);
     unsigned live = frontend_windows_live(&a->frontend, hop);
-    stream_classifier_t *sa = stream_classifier_create(a, 126, live, err, sizeof err);
-    stream_classifier_t *sb = stream_classifier_create(b, 126, live, err, sizeof err);
-    classifier_t *ca = classifier_create(a, 126, err, sizeof err);
-    classifier_t *cb = classifier_create(b, 126, err, sizeof err);
+    stream_classifier_t *sa = stream_classifier_create_at(a, 126, live, level, err, sizeof err);
+    stream_classifier_t *sb = stream_classifier_create_at(b, 126, live, level, err, sizeof err);
+    classifier_t *ca = classifier_create_at(a, 126, level, err, sizeof err);
+    classifier_t *cb = classifier_create_at(b, 126, level, err, sizeof err);
     REQUIRE(sa && sb && ca && cb);
     tally ta = {0, 0, 0}, tb = {0, 0, 0};
     stream(a, sa, ca, frames, 0, 200, 0, hop, &ta);
@@ -236,20 +241,8 @@ static void check_swap(void)
     free(frames);
 }
 
-/* The path a fresh int8 kernel takes under the current environment. */
-static const char *path_now(void)
-{
-    static model_t *q;
-    if (!q) q = random_model(3, 1, 8, MODEL_POOL_MEAN, 0, 1);
-    gru_q8_t *g = gru_q8_create(&q->layers[0], 1, 1);
-    REQUIRE(g);
-    const char *p = gru_q8_path(g);
-    gru_q8_destroy(g);
-    return p;
-}
-
-/* The shipped model's window probabilities on one path. */
-static void default_probs(float *probs, unsigned windows)
+/* The shipped model's window probabilities on the kernels of `level`. */
+static void default_probs(simd_level level, float *probs, unsigned windows)
 {
     char err[256];
     model_t *m = model_load_default(err, sizeof err);
@@ -257,7 +250,7 @@ static void default_probs(float *probs, unsigned windows)
     unsigned N = model_window_frames(m), C = m->frontend.mfcc.n_coeffs;
     rng_state = 5;
     float *frames = random_frames((size_t)N + windows, C);
-    classifier_t *c = classifier_create(m, N, err, sizeof err);
+    classifier_t *c = classifier_create_at(m, N, level, err, sizeof err);
     REQUIRE(c);
     for (unsigned w = 0; w < windows; w++)
         classifier_process(c, frames + (size_t)w * C, N, probs + (size_t)w * m->n_labels);
@@ -268,27 +261,26 @@ static void default_probs(float *probs, unsigned windows)
 
 int main(void)
 {
-    /* Every kernel path this CPU has, best last so that the environment
-     * ends as it began. */
-    const char *envs[][2] = {{"GENRED_SIMD", "portable"}, {"GENRED_SIMD", "avx2"}, {NULL, NULL}};
-    float probs[3][8 * MODEL_MAX_LABELS];
-    memset(probs, 0, sizeof probs);
-    const char *names[3];
-    for (int e = 0; e < 3; e++) {
-        unsetenv("GENRED_SIMD");
-        if (envs[e][0]) setenv(envs[e][0], envs[e][1], 1);
-        names[e] = path_now();
-        check_shapes(names[e], e == 2);
-        check_default(names[e]);
-        check_swap();
-        default_probs(probs[e], 8);
+    /* Every level this CPU runs whose int8 table is new (AVX-512 without
+     * VNNI has AVX2's), all shapes and the float models on the best. */
+    static float probs[SIMD_LEVEL_LAST + 1][8 * MODEL_MAX_LABELS];
+    simd_level best = simd_level_best(SIMD_LEVEL_LAST);
+    const gru_q8_ops *last = NULL;
+    for (simd_level l = SIMD_PORTABLE; l <= best; l++) {
+        if (!simd_level_supported(l) || (gru_q8_ops_for(l) == last && l != best)) continue;
+        last = gru_q8_ops_for(l);
+        printf("-- level %s: int8 table %s\n", simd_level_name(l), last->name);
+        check_shapes(l, l == best);
+        check_default(l);
+        check_swap(l);
+        default_probs(l, probs[l], 8);
     }
     /* VNNI and AVX2 sum the same integers and share the float code. */
-    if (!strcmp(names[2], "avx512vnni") && !strcmp(names[1], "avx2")) {
-        CHECK(!memcmp(probs[1], probs[2], sizeof probs[1]));
+    if (simd_level_supported(SIMD_AVX512VNNI)) {
+        CHECK(!memcmp(probs[SIMD_AVX2], probs[SIMD_AVX512VNNI], sizeof probs[SIMD_AVX2]));
         printf("avx512vnni and avx2: bit-identical\n");
     } else {
-        printf("avx512vnni not available here (paths: %s, %s): not compared\n", names[1], names[2]);
+        printf("avx512vnni not available here: not compared with avx2\n");
     }
     return check_report("test_stream_classifier");
 }

@@ -116,9 +116,10 @@ def test_train_model():
     model = os.path.join(TMP, "models", "tiny.gmdl")
     work = os.path.join(TMP, "work")
     os.makedirs(os.path.dirname(model))
-    out = run([tool, "--data", data, "--out", model, "--work", work],
+    out = run([tool, "--data", data, "--out", model, "--work", work, "--teachers",
+               os.path.join(TMP, "no-teachers")],
               env=dict(os.environ, GENRED_BIN=BIN), timeout=60 * SLOW)
-    check(out.returncode == 2 and "teachers/musicnn_msd.h5: missing (--teachers DIR, or "
+    check(out.returncode == 2 and "no-teachers/musicnn_msd.h5: missing (--teachers DIR, or "
           "--no-teacher)" in out.stderr, "no teachers: %d %r" % (out.returncode, out.stderr))
     out = run([tool, "--data", data, "--out", model, "--work", work, "--no-teacher", "--hidden", "8",
                "--epochs", "1", "--epoch-windows", "64", "--variants", "0", "--qat-epochs", "0",
@@ -315,6 +316,14 @@ def test_sub_args():
           "genre-sub genre.probs: %d %r" % (out.returncode, out.stderr))
     out = run([sub, "--count", "-1"])
     check(out.returncode == 2 and "--count" in out.stderr, "--count -1: %r" % out.stderr)
+    # A topic longer than any (daemon/protocol_limits.h: 79 bytes) would get
+    # the subscriber dropped by the publisher: refused up front.
+    out = run([sub, "genre.status." + "x" * 67, "--timeout", "0.3"])
+    check(out.returncode == 2 and "longer than any topic (79 bytes at most)" in out.stderr
+          and len(out.stderr.splitlines()) == 1, "an 80-byte topic: %r" % out.stderr)
+    out = run([sub, "genre.status." + "x" * 66, "--timeout", "0.3"])
+    check(out.returncode == 1 and "nothing received" in out.stderr,
+          "a 79-byte topic is taken: %r" % out.stderr)
 
 
 def write_wav(path, seconds, rate=22050, channels=1, freq=330.0):

@@ -7,7 +7,6 @@ the request deadline (10 s), so its connection is really freed; beyond
 --max-streams a stream gets a clear 503 with Retry-After while the page
 still loads. Timings are printed for information; only the deadlines the
 program promises are checked."""
-import os
 import resource
 import selectors
 import socket

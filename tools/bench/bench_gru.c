@@ -1,9 +1,9 @@
 /* bench_gru: time per 3 s window (126 frames x 20 MFCCs and their deltas,
  * mean pooling: the shipped model's input) through the classifier, one
  * thread, median of many runs, for hidden 64/128/192 (192: the shipped
- * model) and 1/2 layers: float32 kernel,
- * int8 kernel (AVX2 when the CPU has it) and int8 portable C
- * (GENRED_NO_SIMD). Prints one line per configuration:
+ * model) and 1/2 layers: float32 kernel and int8 kernel on the best
+ * level this CPU has (dsp/simd.h; GENRED_SIMD caps it), and the int8
+ * kernel's portable C. Prints one line per configuration:
  *   hidden layers float_us int8_us int8_portable_us float/int8
  * Times are this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so that other
  * load on a shared machine inflates them less than wall time would.
@@ -38,7 +38,7 @@ static model_t *random_model(uint32_t layers, uint32_t hidden)
         exit(1);
     }
     for (uint32_t i = 0; i < layers; i++) {
-        model_gru_layer *l = &m->layers[i];
+        model_layer *l = &m->layers[i];
         size_t g = 3 * (size_t)hidden;
         for (size_t k = 0; k < g * l->input; k++)
             l->w_ih[k] = rnd() * 0.3f;
@@ -63,11 +63,12 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median microseconds per classifier_process over `runs` windows. */
-static double time_model(const model_t *m, const float *window, int runs)
+/* Median microseconds per classifier_process over `runs` windows, on the
+ * kernels of `level`. */
+static double time_model(const model_t *m, simd_level level, const float *window, int runs)
 {
     char err[256];
-    classifier_t *c = classifier_create(m, FRAMES, err, sizeof err);
+    classifier_t *c = classifier_create_at(m, FRAMES, level, err, sizeof err);
     if (!c) {
         fprintf(stderr, "bench_gru: %s\n", err);
         exit(1);
@@ -109,12 +110,9 @@ int main(int argc, char **argv)
             char err[256];
             model_t *f = random_model(layer_counts[l], hiddens[h]);
             model_t *q = model_quantize(f, err, sizeof err);
-            double t_f = time_model(f, window, runs);
-            unsetenv("GENRED_NO_SIMD");
-            double t_q = time_model(q, window, runs);
-            setenv("GENRED_NO_SIMD", "1", 1);
-            double t_c = time_model(q, window, runs);
-            unsetenv("GENRED_NO_SIMD");
+            double t_f = time_model(f, simd_level_get(), window, runs);
+            double t_q = time_model(q, simd_level_get(), window, runs);
+            double t_c = time_model(q, SIMD_PORTABLE, window, runs);
             printf("%u %u %.1f %.1f %.1f %.2f\n", hiddens[h], layer_counts[l], t_f, t_q, t_c,
                    t_f / t_q);
             model_destroy(f);

@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "classifier.h"
 #include "frontend.h"
-#include "gru_q8.h"
+#include "gru_layer.h"
 #include "model.h"
 #include "stream_classifier.h"
 
@@ -102,16 +102,14 @@ int main(int argc, char **argv)
     result a = per_window(m, frames, n, hop), b = staggered(m, frames, n, hop);
     int same = a.windows == b.windows &&
                !memcmp(a.probs, b.probs, (size_t)a.windows * m->n_labels * sizeof(float));
-    const char *path = "float";
-    gru_q8_t *g =
-        m->layers[0].weights == MODEL_WEIGHTS_Q8 ? gru_q8_create(&m->layers[0], 1, 1) : NULL;
-    if (g) path = gru_q8_path(g);
+    gru_layer_t *g = gru_layer_create(&m->layers[0], 1, 1);
+    if (!g) return 1;
     printf("classifier stage, %.0f s of audio, hop %g s, %u windows, %s kernels, one thread:\n"
            "  per-window  %7.3f s cpu  %8.0fx real time\n"
            "  staggered   %7.3f s cpu  %8.0fx real time  (%.2fx faster; outputs %s)\n",
-           seconds, hop_s, a.windows, path, a.cpu_s, seconds / a.cpu_s, b.cpu_s, seconds / b.cpu_s,
-           a.cpu_s / b.cpu_s, same ? "bit-identical" : "DIFFER");
-    gru_q8_destroy(g);
+           seconds, hop_s, a.windows, gru_layer_isa(g), a.cpu_s, seconds / a.cpu_s, b.cpu_s,
+           seconds / b.cpu_s, a.cpu_s / b.cpu_s, same ? "bit-identical" : "DIFFER");
+    gru_layer_destroy(g);
     free(a.probs);
     free(b.probs);
     free(frames);

@@ -1,5 +1,7 @@
 #include "classify_job.h"
 
+#include "path_json.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,12 +78,12 @@ static void collect(int out_fd, int err_fd, buffer *out, buffer *errs, classify_
     }
 }
 
-static char *error_line(const char *path, const char *message)
+char *classify_job_error(const char *path, const char *message)
 {
     char text[1024];
     snprintf(text, sizeof text, "%s", message && *message ? message : "genre-classify failed");
     text[strcspn(text, "\n")] = '\0';
-    json_t *o = json_pack("{s:s, s:s}", "file", path, "error", text);
+    json_t *o = path_json_error(path, text);
     char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return line;
@@ -124,6 +127,14 @@ static int stopped_from_outside(int status)
 char *classify_job_run(const classify_job_options *o, const char *path, classify_job_tick tick,
                        void *ctx, int every_ms, char *err, size_t err_len)
 {
+    /* genre-classify would take a folder's files, one line each; a job is
+     * one file and has one result. */
+    struct stat st;
+    if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
+        char *line = classify_job_error(path, "a directory: enqueue its files");
+        if (!line) snprintf(err, err_len, "out of memory");
+        return line;
+    }
     int out[2], errs[2];
     if (pipe2(out, O_CLOEXEC)) {
         snprintf(err, err_len, "pipe: %s", strerror(errno));
@@ -162,7 +173,7 @@ char *classify_job_run(const classify_job_options *o, const char *path, classify
         char why[64];
         snprintf(why, sizeof why, "genre-classify killed by signal %d",
                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-        line = error_line(path, WIFSIGNALED(status) ? why : stderr_text.data);
+        line = classify_job_error(path, WIFSIGNALED(status) ? why : stderr_text.data);
         if (!line) snprintf(err, err_len, "out of memory");
     }
     free(stdout_text.data);

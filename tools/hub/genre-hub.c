@@ -3,6 +3,7 @@
  * JetStream bridge. The work is in hub.c; this reads flags and waits for a
  * signal. */
 #include "curve.h"
+#include "endpoint.h"
 #include "hub.h"
 #include "hub_config.h"
 #include "log.h"
@@ -79,8 +80,17 @@ static int parse(int argc, char **argv, const char **config, int *check, const c
     return 0;
 }
 
-static int check_keys(const hub_config *cfg, char *err, size_t err_len)
+/* What the config names outside itself: key files that load, and ipc
+ * endpoints whose directory takes a socket (systemd makes /run/genre-hub
+ * before ExecStartPre runs this check). */
+static int check_outside(const hub_config *cfg, char *err, size_t err_len)
 {
+    char why[1024];
+    for (unsigned i = 0; i < cfg->n_publish; i++)
+        if (endpoint_check_ipc(cfg->publish[i], why, sizeof why)) {
+            snprintf(err, err_len, "%.400s: publish %.600s", cfg->source, why);
+            return -1;
+        }
     if (cfg->curve_secret_key[0] &&
         curve_check_files(cfg->curve_secret_key, cfg->curve_allow, err, err_len))
         return -1;
@@ -102,7 +112,7 @@ int main(int argc, char **argv)
     hub_config cfg;
     hub_config_defaults(&cfg);
     char err[1024];
-    if (hub_config_load(&cfg, config, err, sizeof err) || check_keys(&cfg, err, sizeof err)) {
+    if (hub_config_load(&cfg, config, err, sizeof err) || check_outside(&cfg, err, sizeof err)) {
         fprintf(stderr, "genre-hub: %s\n", err);
         return 1;
     }

@@ -55,7 +55,9 @@
  *                        silent_ms}
  *   jetstream  object|null  the bridge, null when off: connected (bool),
  *              buffered, capacity, published, duplicates (resent, already
- *              stored), lost (did not fit the buffer), retries (batches) */
+ *              stored), lost (did not fit the buffer), dropped (could never be
+ *              stored: over NATS's max_payload or refused by JetStream),
+ *              retries (batches) */
 #include "hub.h"
 
 #include "curve.h"
@@ -63,6 +65,7 @@
 #include "hub_cache.h"
 #include "hub_hosts.h"
 #include "log.h"
+#include "protocol_limits.h"
 #include "protocol_seen.h"
 #include "snapshot_queue.h"
 
@@ -194,10 +197,11 @@ static json_t *bridge_json(hub_t *h)
     if (!h->bridge) return json_null();
     hub_bridge_stats s;
     hub_bridge_get_stats(h->bridge, &s);
-    return json_pack("{s:b, s:i, s:i, s:I, s:I, s:I, s:I}", "connected", s.connected, "buffered",
-                     (int)s.buffered, "capacity", (int)s.capacity, "published",
+    return json_pack("{s:b, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "connected", s.connected,
+                     "buffered", (int)s.buffered, "capacity", (int)s.capacity, "published",
                      (json_int_t)s.published, "duplicates", (json_int_t)s.duplicates, "lost",
-                     (json_int_t)s.lost, "retries", (json_int_t)s.retries);
+                     (json_int_t)s.lost, "dropped", (json_int_t)s.dropped, "retries",
+                     (json_int_t)s.retries);
 }
 
 static json_t *counters_json(const hub_t *h)
@@ -397,6 +401,8 @@ static int open_subscribers_side(hub_t *h, char *err, size_t err_len)
     set_int(h->xpub, ZMQ_SNDHWM, h->cfg.send_hwm);
     set_int(h->xpub, ZMQ_LINGER, 200);
     set_int(h->xpub, ZMQ_XPUB_VERBOSE, 1); /* every subscription, for the cache */
+    protocol_limit_frames(h->xpub, h->curve ? PROTOCOL_CURVE_SUBSCRIBER_FRAME_MAX
+                                            : PROTOCOL_SUBSCRIBER_FRAME_MAX);
     if (h->curve && curve_apply(h->curve, h->xpub, err, err_len)) return -1;
     for (unsigned i = 0; i < h->cfg.n_publish; i++)
         if (zmq_bind(h->xpub, h->cfg.publish[i])) {
@@ -420,6 +426,7 @@ static int open_host(hub_t *h, unsigned i, char *err, size_t err_len)
     }
     set_int(s, ZMQ_RCVHWM, h->cfg.send_hwm);
     set_int(s, ZMQ_LINGER, 0);
+    protocol_limit_frames(s, PROTOCOL_MESSAGE_FRAME_MAX); /* a hostile host's reach */
     if (c->server_key[0]) {
         char key[CURVE_KEY_Z85_LEN + 1], why[600];
         if (curve_read_public("server_key", c->server_key, key, why, sizeof why) ||

@@ -17,6 +17,11 @@
 #define RETRY_PAUSE_MS 200
 #define DRAIN_MS       2000
 #define SUBJECT_LEN    256
+/* A message's headers besides its id: "NATS/1.0\r\n", "Nats-Msg-Id: ",
+ * "\r\n\r\n" (27 bytes), with room to spare. NATS counts them in
+ * max_payload, and a server sent more than that closes the connection. */
+#define HEADER_BYTES  64
+#define CAUSES_LOGGED 16
 
 typedef struct {
     char subject[SUBJECT_LEN];
@@ -41,6 +46,13 @@ struct hub_bridge {
     hub_bridge_stats stats;
 
     atomic_uint acked, failed, duplicates; /* of the batch in flight */
+    atomic_uint refused;                   /* JetStream said no to that message: never stored */
+    unsigned too_big;                      /* of the batch: over the server's max_payload */
+
+    /* Why events were dropped, each logged once: 0 for max_payload, else
+     * JetStream's error code (guarded by lock). */
+    int causes[CAUSES_LOGGED];
+    unsigned n_causes;
 };
 
 static int64_t now_ms(void)
@@ -57,40 +69,92 @@ static void pause_ms(int ms)
         ;
 }
 
+/* Logs why an event can never be stored, once per cause. */
+static void note_drop(hub_bridge_t *b, int cause, const char *subject, const char *why)
+{
+    pthread_mutex_lock(&b->lock);
+    int seen = 0;
+    for (unsigned i = 0; i < b->n_causes && !seen; i++)
+        seen = b->causes[i] == cause;
+    if (!seen && b->n_causes < CAUSES_LOGGED) b->causes[b->n_causes++] = cause;
+    pthread_mutex_unlock(&b->lock);
+    if (!seen)
+        log_warn("jetstream: dropping %s: %s; counted in jetstream.dropped (logged once for "
+                 "this cause)",
+                 subject, why);
+}
+
 /* Runs on a NATS library thread, once per message of the batch. */
 static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
     (void)js;
-    (void)pae;
     hub_bridge_t *b = closure;
     if (pa) {
         atomic_fetch_add(&b->acked, 1);
         if (pa->Duplicate) atomic_fetch_add(&b->duplicates, 1);
+    } else if (pae && pae->ErrCode) {
+        /* JetStream's own answer about this message (too large for the
+         * stream, say): sending it again gets the same answer. A timeout or
+         * no responders has no code, and is retried. */
+        atomic_fetch_add(&b->refused, 1);
+        char why[320];
+        snprintf(why, sizeof why, "JetStream refused it (error %d: %s)", (int)pae->ErrCode,
+                 pae->ErrText ? pae->ErrText : "");
+        note_drop(b, (int)pae->ErrCode, natsMsg_GetSubject(msg), why);
     } else {
         atomic_fetch_add(&b->failed, 1);
     }
     natsMsg_Destroy(msg);
 }
 
+/* Whether the server could ever take e: NATS refuses a message over its
+ * max_payload, and a batch resent with it would fail for ever. */
+static int fits(hub_bridge_t *b, const event *e)
+{
+    int64_t most = natsConnection_GetMaxPayload(b->nc);
+    if (most <= 0 || (int64_t)(e->len + strlen(e->id) + HEADER_BYTES) <= most) return 1;
+    char why[128];
+    snprintf(why, sizeof why, "%zu bytes, over the server's max_payload of %lld", e->len,
+             (long long)most);
+    note_drop(b, 0, e->subject, why);
+    return 0;
+}
+
+/* 0 sent (its acknowledgement to come), 1 dropped as too large, -1 not
+ * sent: the batch is to be resent. */
+static int publish_one(hub_bridge_t *b, const event *e)
+{
+    if (!fits(b, e)) return 1;
+    natsMsg *m = NULL;
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MsgId = e->id;
+    natsStatus s = natsMsg_Create(&m, e->subject, NULL, e->body, (int)e->len);
+    if (s == NATS_OK) s = js_PublishMsgAsync(b->js, &m, &po);
+    natsMsg_Destroy(m);          /* NULL once the library owns it */
+    if (s == NATS_MAX_PAYLOAD) { /* the library's own check, should fits() miss */
+        note_drop(b, 0, e->subject, "over the server's max_payload");
+        return 1;
+    }
+    return s == NATS_OK ? 0 : -1;
+}
+
 /* Publishes n events and waits for every acknowledgement. 0 when JetStream
- * stored (or already had) them all; -1 otherwise, and the caller resends
- * the whole batch: ids make that harmless. */
+ * stored (or already had) them all, or dropped those it never can take; -1
+ * otherwise, and the caller resends the whole batch: ids make that
+ * harmless. */
 static int send_batch(hub_bridge_t *b, event *const *ev, unsigned n)
 {
     atomic_store(&b->acked, 0);
     atomic_store(&b->failed, 0);
     atomic_store(&b->duplicates, 0);
+    atomic_store(&b->refused, 0);
+    b->too_big = 0;
     unsigned sent = 0;
     for (; sent < n; sent++) {
-        natsMsg *m = NULL;
-        jsPubOptions po;
-        jsPubOptions_Init(&po);
-        po.MsgId = ev[sent]->id;
-        natsStatus s =
-            natsMsg_Create(&m, ev[sent]->subject, NULL, ev[sent]->body, (int)ev[sent]->len);
-        if (s == NATS_OK) s = js_PublishMsgAsync(b->js, &m, &po);
-        natsMsg_Destroy(m); /* NULL once the library owns it */
-        if (s != NATS_OK) break;
+        int r = publish_one(b, ev[sent]);
+        if (r < 0) break;
+        b->too_big += (unsigned)r;
     }
     jsPubOptions po;
     jsPubOptions_Init(&po);
@@ -101,7 +165,8 @@ static int send_batch(hub_bridge_t *b, event *const *ev, unsigned n)
             natsMsgList_Destroy(&pending);
         return -1;
     }
-    return sent == n && !atomic_load(&b->failed) && atomic_load(&b->acked) == n ? 0 : -1;
+    unsigned answered = atomic_load(&b->acked) + atomic_load(&b->refused);
+    return sent == n && !atomic_load(&b->failed) && answered + b->too_big == n ? 0 : -1;
 }
 
 static void pop(hub_bridge_t *b, unsigned n)
@@ -113,9 +178,10 @@ static void pop(hub_bridge_t *b, unsigned n)
         b->head = (b->head + 1) % b->cfg.buffer;
     }
     b->count -= n;
-    unsigned dup = atomic_load(&b->duplicates);
-    b->stats.published += n - dup;
+    unsigned dup = atomic_load(&b->duplicates), dropped = b->too_big + atomic_load(&b->refused);
+    b->stats.published += n - dup - dropped;
     b->stats.duplicates += dup;
+    b->stats.dropped += dropped;
     if (b->overflowing && b->count < b->cfg.buffer / 2) {
         log_warn("jetstream: buffer draining; %llu events were lost while it was full",
                  (unsigned long long)(b->stats.lost - b->lost_at_overflow));

@@ -9,6 +9,9 @@
  * NATS is unreachable the buffer fills; once full, new events are refused
  * and counted as lost (the buffer keeps the oldest: the first part of an
  * outage is kept whole, the rest is missing, and the count says how much).
+ * An event that can never be stored (larger than the server's max_payload,
+ * or refused by JetStream itself) is dropped and counted, not retried: it
+ * would hold up every event behind it.
  * Its own thread does all NATS calls. */
 #ifndef GENRED_HUB_BRIDGE_H
 #define GENRED_HUB_BRIDGE_H
@@ -26,6 +29,8 @@ typedef struct {
     uint64_t published;  /* acknowledged by JetStream */
     uint64_t duplicates; /* acknowledged as already stored (a resent batch) */
     uint64_t lost;       /* refused because the buffer was full */
+    uint64_t dropped;    /* could never be stored: over NATS's max_payload, or refused by
+                            JetStream (logged once per cause) */
     uint64_t retries;    /* batches sent again */
 } hub_bridge_stats;
 

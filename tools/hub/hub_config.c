@@ -1,6 +1,7 @@
 #include "hub_config.h"
 
 #include "curve.h"
+#include "regular_file.h"
 
 #include <libconfig.h>
 #include <stdarg.h>
@@ -228,11 +229,14 @@ static int read_root(const file_ctx *f, const config_setting_t *root, hub_config
 
 int hub_config_load(hub_config *c, const char *path, char *err, size_t err_len)
 {
+    /* A FIFO would hang the start, a huge file the parser (genred's rule). */
+    FILE *file = regular_file_open(path, REGULAR_FILE_CONFIG_MAX, err, err_len);
+    if (!file) return -1;
     config_t cf;
     config_init(&cf);
     file_ctx f = {path, err, err_len};
     int rc = -1;
-    if (!config_read_file(&cf, path)) {
+    if (!config_read(&cf, file)) {
         if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
             snprintf(err, err_len, "%s: cannot read the file", path);
         else
@@ -243,6 +247,7 @@ int hub_config_load(hub_config *c, const char *path, char *err, size_t err_len)
         rc = hub_config_check(c, err, err_len);
     }
     config_destroy(&cf);
+    fclose(file);
     return rc;
 }
 

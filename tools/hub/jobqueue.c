@@ -1,6 +1,7 @@
 #include "jobqueue.h"
 
 #include "nats_util.h"
+#include "path_json.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -107,9 +108,16 @@ static long add_file(jobqueue_t *q, const char *path, char *err, size_t err_len)
         snprintf(err, err_len, "'%s': %s", path, strerror(errno));
         return -1;
     }
-    int duplicate = 0;
-    if (store(q, q->jobs_subject, full, full, &duplicate, err, err_len)) return -1;
-    return !duplicate;
+    /* The id goes in a header line, which a name's bytes (a newline, say)
+     * could break; base64 keeps it one line and still one id per file. */
+    char *id = path_json_base64(full);
+    if (!id) {
+        snprintf(err, err_len, "out of memory");
+        return -1;
+    }
+    int duplicate = 0, rc = store(q, q->jobs_subject, id, full, &duplicate, err, err_len);
+    free(id);
+    return rc ? -1 : !duplicate;
 }
 
 static long add_tree(jobqueue_t *q, const char *path, char *err, size_t err_len)
@@ -159,6 +167,24 @@ static void still_working(void *msg)
     natsMsg_InProgress(msg, NULL);
 }
 
+/* The job's result line: genre-classify's, or an error line for a job that
+ * names no file (NULL, err set, when there is no result to give). */
+static char *job_result(const jobqueue_work_options *o, natsMsg *job, char *err, size_t err_len)
+{
+    /* A job is a path's bytes (jobqueue.h), not necessarily UTF-8. */
+    char path[PATH_MAX];
+    int len = natsMsg_GetDataLength(job);
+    const char *data = natsMsg_GetData(job);
+    snprintf(path, sizeof path, "%.*s", len, data ? data : "");
+    if (len <= 0 || (size_t)len >= sizeof path || memchr(data, '\0', (size_t)len)) {
+        char *line = classify_job_error(path, "the job is not a file path");
+        if (!line) snprintf(err, err_len, "out of memory");
+        return line;
+    }
+    int every_ms = (int)(o->ack_wait * 1000 / 3);
+    return classify_job_run(&o->classify, path, still_working, job, every_ms, err, err_len);
+}
+
 /* Classifies one job, stores its result, then acknowledges the job. */
 static int do_job(jobqueue_t *q, const jobqueue_work_options *o, natsMsg *job, char *err,
                   size_t err_len)
@@ -168,12 +194,10 @@ static int do_job(jobqueue_t *q, const jobqueue_work_options *o, natsMsg *job, c
         snprintf(err, err_len, "a job without JetStream metadata");
         return -1;
     }
-    char id[64], path[PATH_MAX];
+    char id[64];
     snprintf(id, sizeof id, "job-%llu", (unsigned long long)meta->Sequence.Stream);
     jsMsgMetaData_Destroy(meta);
-    snprintf(path, sizeof path, "%.*s", natsMsg_GetDataLength(job), natsMsg_GetData(job));
-    int every_ms = (int)(o->ack_wait * 1000 / 3);
-    char *result = classify_job_run(&o->classify, path, still_working, job, every_ms, err, err_len);
+    char *result = job_result(o, job, err, err_len);
     if (!result) {
         natsMsg_Nak(job, NULL); /* back on the queue now, not after ack_wait */
         return -1;
@@ -184,7 +208,7 @@ static int do_job(jobqueue_t *q, const jobqueue_work_options *o, natsMsg *job, c
     free(result);
     if (rc) return -1; /* not acknowledged: the job comes back */
     natsStatus s = natsMsg_AckSync(job, NULL, NULL);
-    if (s != NATS_OK) snprintf(err, err_len, "acknowledging '%s': %s", path, nats_util_error(s));
+    if (s != NATS_OK) snprintf(err, err_len, "acknowledging %s: %s", id, nats_util_error(s));
     return s == NATS_OK ? 0 : -1;
 }
 
@@ -196,7 +220,9 @@ long jobqueue_work(jobqueue_t *q, const jobqueue_work_options *o, volatile sig_a
     if (!sub) return -1;
     long done = 0;
     int64_t busy_ms = nats_Now(); /* when the last message came */
-    while (!*stop && (!o->max_jobs || done < o->max_jobs)) {
+    /* done < 0: a job failed without a result (the worker, not the file, is
+     * at fault, and the job went back for another): stop here. */
+    while (!*stop && done >= 0 && (!o->max_jobs || done < o->max_jobs)) {
         natsMsgList list = {0};
         natsStatus s = nats_util_fetch(sub, &list, 1, FETCH_MS);
         if (s == NATS_TIMEOUT) {

@@ -1,4 +1,5 @@
-/* gru_q8_x86: the AVX2+FMA and AVX-512 VNNI paths of the int8 GRU.
+/* gru_q8_avx: the int8 GRU's x86 tables, AVX2+FMA and AVX-512 VNNI
+ * (gru_q8_isa.h).
  *
  * AVX2 multiplies |a| (unsigned) by sign(w, a) with maddubs (pairwise int16
  * sums that cannot saturate, as both magnitudes are <= 127) and madd; VNNI
@@ -6,26 +7,16 @@
  * integer sums are exact and equal, and the float steps around them are the
  * same code, so the two paths agree bit for bit. */
 #include "gru_gates.h"
-#include "gru_q8_ops.h"
-
-#ifdef GRU_Q8_X86
+#include "gru_q8_isa.h"
 
 #include <immintrin.h>
 #include <string.h>
 
-#define AVX2 __attribute__((target("avx2,fma")))
 /* Fully unrolled, the eight accumulators stay in registers (at -O2 GCC
  * would otherwise keep them on the stack). */
 #define UNROLL8 _Pragma("GCC unroll 8")
-#define VNNI    __attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni")))
 
-int q8_vnni_usable(void)
-{
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-}
-
-AVX2 static float hmax8(__m256 v)
+SIMD_TARGET_AVX2 static float hmax8(__m256 v)
 {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
@@ -34,13 +25,13 @@ AVX2 static float hmax8(__m256 v)
 }
 
 /* As q8_quantize_one: max_ps returns its second operand when the first is NaN. */
-AVX2 static __m256i quantize8(const float *x, __m256 inv)
+SIMD_TARGET_AVX2 static __m256i quantize8(const float *x, __m256 inv)
 {
     __m256 v = _mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(x), inv), _mm256_set1_ps(-127));
     return _mm256_cvtps_epi32(_mm256_min_ps(v, _mm256_set1_ps(127)));
 }
 
-AVX2 static float quantize_avx2(const float *x, unsigned n, int8_t *q)
+SIMD_TARGET_AVX2 static float quantize_avx2(const float *x, unsigned n, int8_t *q)
 {
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     __m256 vmax = _mm256_setzero_ps();
@@ -69,7 +60,7 @@ AVX2 static float quantize_avx2(const float *x, unsigned n, int8_t *q)
 }
 
 /* Sums of eight accumulators, one per lane of the result. */
-AVX2 static __m256i hsum8x8(const __m256i *a)
+SIMD_TARGET_AVX2 static __m256i hsum8x8(const __m256i *a)
 {
     __m256i u0 = _mm256_hadd_epi32(_mm256_hadd_epi32(a[0], a[1]), _mm256_hadd_epi32(a[2], a[3]));
     __m256i u1 = _mm256_hadd_epi32(_mm256_hadd_epi32(a[4], a[5]), _mm256_hadd_epi32(a[6], a[7]));
@@ -77,7 +68,7 @@ AVX2 static __m256i hsum8x8(const __m256i *a)
                             _mm256_permute2x128_si256(u0, u1, 0x31));
 }
 
-AVX2 static __m256i dot32_avx2(__m256i acc, __m256i abs_a, __m256i a, const int8_t *w)
+SIMD_TARGET_AVX2 static __m256i dot32_avx2(__m256i acc, __m256i abs_a, __m256i a, const int8_t *w)
 {
     __m256i wv = _mm256_loadu_si256((const __m256i *)w);
     __m256i p = _mm256_maddubs_epi16(abs_a, _mm256_sign_epi8(wv, a));
@@ -85,17 +76,18 @@ AVX2 static __m256i dot32_avx2(__m256i acc, __m256i abs_a, __m256i a, const int8
 }
 
 /* y = sum * (row_scale * q_scale) + bias for eight rows of one vector. */
-AVX2 static void finish8(__m256i sum, const float *row_scale, float q_scale, const float *bias,
-                         float *y)
+SIMD_TARGET_AVX2 static void finish8(__m256i sum, const float *row_scale, float q_scale,
+                                     const float *bias, float *y)
 {
     __m256 scale = _mm256_mul_ps(_mm256_loadu_ps(row_scale), _mm256_set1_ps(q_scale));
     _mm256_storeu_ps(y, _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), scale, _mm256_loadu_ps(bias)));
 }
 
 /* Rows left over after the blocks of eight: exact integer sums in C. */
-AVX2 static void tail_rows(const int8_t *w, unsigned r, unsigned rows, unsigned cols_pad,
-                           const int8_t *q, unsigned n, const float *q_scale,
-                           const float *row_scale, const float *bias, float *y)
+SIMD_TARGET_AVX2 static void tail_rows(const int8_t *w, unsigned r, unsigned rows,
+                                       unsigned cols_pad, const int8_t *q, unsigned n,
+                                       const float *q_scale, const float *row_scale,
+                                       const float *bias, float *y)
 {
     for (; r < rows; r++)
         for (unsigned k = 0; k < n; k++) {
@@ -106,9 +98,10 @@ AVX2 static void tail_rows(const int8_t *w, unsigned r, unsigned rows, unsigned 
 
 /* Eight rows at a time, every vector against them while they sit in L1, so
  * each weight is read from memory once per call. */
-AVX2 static void matmul_avx2(const int8_t *w, const int32_t *row_sum, unsigned rows,
-                             unsigned cols_pad, const int8_t *q, unsigned n, const float *q_scale,
-                             const float *row_scale, const float *bias, float *y)
+SIMD_TARGET_AVX2 static void matmul_avx2(const int8_t *w, const int32_t *row_sum, unsigned rows,
+                                         unsigned cols_pad, const int8_t *q, unsigned n,
+                                         const float *q_scale, const float *row_scale,
+                                         const float *bias, float *y)
 {
     (void)row_sum;
     unsigned r = 0;
@@ -136,13 +129,14 @@ AVX2 static void matmul_avx2(const int8_t *w, const int32_t *row_sum, unsigned r
  * 128 * (the row's sum) comes off the int32 total: exact, with no per-weight
  * sign fix-up. Two vectors share each weight load; the 8 x 2 accumulators,
  * the row sums and the operands fit AVX-512's 32 vector registers. */
-VNNI static __m256i offset8(const int8_t *q)
+SIMD_TARGET_AVX512VNNI static __m256i offset8(const int8_t *q)
 {
     return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q), _mm256_set1_epi8((char)0x80));
 }
 
 /* Rows r..r+7 against one vector. */
-VNNI static __m256i block1_vnni(const int8_t *w, unsigned cols_pad, const int8_t *q)
+SIMD_TARGET_AVX512VNNI static __m256i block1_vnni(const int8_t *w, unsigned cols_pad,
+                                                  const int8_t *q)
 {
     __m256i a[8];
     UNROLL8
@@ -159,8 +153,8 @@ VNNI static __m256i block1_vnni(const int8_t *w, unsigned cols_pad, const int8_t
 }
 
 /* Rows r..r+7 against two vectors, sharing each weight load. */
-VNNI static void block2_vnni(const int8_t *w, unsigned cols_pad, const int8_t *q0, const int8_t *q1,
-                             __m256i *s0, __m256i *s1)
+SIMD_TARGET_AVX512VNNI static void block2_vnni(const int8_t *w, unsigned cols_pad, const int8_t *q0,
+                                               const int8_t *q1, __m256i *s0, __m256i *s1)
 {
     __m256i a0[8], a1[8];
     UNROLL8
@@ -179,9 +173,10 @@ VNNI static void block2_vnni(const int8_t *w, unsigned cols_pad, const int8_t *q
     *s1 = hsum8x8(a1);
 }
 
-VNNI static void matmul_vnni(const int8_t *w, const int32_t *row_sum, unsigned rows,
-                             unsigned cols_pad, const int8_t *q, unsigned n, const float *q_scale,
-                             const float *row_scale, const float *bias, float *y)
+SIMD_TARGET_AVX512VNNI static void matmul_vnni(const int8_t *w, const int32_t *row_sum,
+                                               unsigned rows, unsigned cols_pad, const int8_t *q,
+                                               unsigned n, const float *q_scale,
+                                               const float *row_scale, const float *bias, float *y)
 {
     unsigned r = 0;
     for (; r + 8 <= rows; r += 8) {
@@ -204,10 +199,5 @@ VNNI static void matmul_vnni(const int8_t *w, const int32_t *row_sum, unsigned r
     tail_rows(w, r, rows, cols_pad, q, n, q_scale, row_scale, bias, y);
 }
 
-const q8_ops q8_ops_avx2 = {"avx2", quantize_avx2, matmul_avx2, gru_gates_avx2};
-const q8_ops q8_ops_avx512vnni = {"avx512vnni", quantize_avx2, matmul_vnni, gru_gates_avx2};
-
-#else
-/* ISO C forbids an empty translation unit. */
-typedef int gru_q8_x86_unused;
-#endif
+const gru_q8_ops gru_q8_ops_avx2 = {"avx2", quantize_avx2, matmul_avx2, gru_gates_avx2};
+const gru_q8_ops gru_q8_ops_avx512vnni = {"avx512vnni", quantize_avx2, matmul_vnni, gru_gates_avx2};
