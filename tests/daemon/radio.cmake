@@ -5,4 +5,4 @@ if(NOT TARGET genred OR NOT GENRED_WITH_FFMPEG)
     return()
 endif()
 genred_py_scenarios(test_radio.py genred_radio_ 150 "daemon;radio" titles:threaded
-    outage:threaded many: wrong_url:threaded stall:threaded file_track:)
+    outage:threaded many: wrong_url:threaded stall:threaded)

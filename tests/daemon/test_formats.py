@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Files libsndfile reads badly or not at all, decoded through FFmpeg:
 Opus (libsndfile stopped partway through valid files), AAC in M4A, WMA,
-and the audio of video containers (MP4 with H.264, Matroska). Each file is
-made here by ffmpeg from the test clip; genre-classify must classify all of
-it without a warning, and genred's file: input must read it to the end and
-give the title tag's genre.track.
+and the audio of video containers (MP4 with H.264, Matroska); and FLAC,
+which libsndfile reads, for its tags. Each file is made here by ffmpeg from
+the test clip; genre-classify must classify all of it without a warning,
+and genred's file: input must read it to the end and give the title tag's
+one genre.track.
 
-    test_formats.py {opus,m4a,wma,video}
+    test_formats.py {flac,opus,m4a,wma,video}
 
 Skips (77) without ffmpeg. Environment as for test_genred.py."""
 import json
@@ -33,7 +34,8 @@ def make(name, *codec, video=False):
     if video:
         argv += ["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-map", "0:a", "-map",
                  "1:v"]
-    argv += ["-t", str(SECONDS), *codec, "-metadata", "title=Excerpt", path]
+    argv += ["-t", str(SECONDS), *codec, "-metadata", "title=Excerpt", "-metadata",
+             "artist=Pathological", path]
     subprocess.run(argv, check=True)
     return path
 
@@ -65,10 +67,18 @@ def daemon_reads(path):
     sub.close()
     tracks = [m for _, _, m, _ in sub.of("genre.track")]
     tg.check(rc == 0, "%s: genred exit %r: %s" % (path, rc, g.stderr()[-800:]))
-    tg.check(len(tracks) == 1 and tracks[0]["title"] == "Excerpt" and
-             abs(tracks[0]["seconds"] - SECONDS) < 0.1,
+    tg.check(len(tracks) == 1 and tracks[0]["title"] == "Pathological - Excerpt" and
+             tracks[0]["start"] == 0 and abs(tracks[0]["seconds"] - SECONDS) < 0.1 and
+             tracks[0]["windows"] > 0,
              "%s: one genre.track for the whole file: %r" % (
-                 path, [(t["title"], t["seconds"]) for t in tracks]))
+                 path, [(t["title"], t["start"], t["seconds"], t["windows"]) for t in tracks]))
+
+
+def test_flac():
+    """libsndfile's own format: its tags give the title too."""
+    path = make("clip.flac")
+    classify_whole(path)
+    daemon_reads(path)
 
 
 def test_opus():

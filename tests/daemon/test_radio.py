@@ -3,7 +3,7 @@
 server (Debian's icecast2 on a loopback port, tests/daemon/icecast.py),
 ffmpeg as the source client, titles set through Icecast's admin interface.
 
-    test_radio.py {titles,outage,many,wrong_url,stall,file_track}
+    test_radio.py {titles,outage,many,wrong_url,stall}
 
 titles: three title changes give three genre.track messages, the right
 titles, each boundary within one hop of where genred's audio was when the
@@ -12,12 +12,11 @@ stream goes waiting, then running by itself. many: 50 streams from one
 server in one genred. wrong_url: refused, 404, not audio and never
 answering URLs each give one log line naming the stream and the reason,
 and genred still stops at once. stall: a station that goes quiet midway
-is dropped after 10 s, with nothing lost before. file_track: a tagged file
-gives one
-genre.track at its end. Skips (77) where icecast2 or ffmpeg is missing.
+is dropped after 10 s, with nothing lost before. (A tagged file's one
+genre.track: test_formats.py.) Skips (77) where icecast2 or ffmpeg is
+missing.
 
 Environment as for test_genred.py (whose helpers this uses)."""
-import json
 import os
 import re
 import socket
@@ -70,6 +69,13 @@ def last_status(sub):
 def stream_states(sub):
     st = last_status(sub)
     return [s["state"] for s in st["streams"]] if st else []
+
+
+def timed_stop(g):
+    """SIGTERM: genred's exit status and how long it took."""
+    t0 = time.monotonic()
+    rc = g.stop()
+    return rc, time.monotonic() - t0
 
 
 def position_at(probs, t):
@@ -275,9 +281,7 @@ def test_wrong_url():
                 s["state"] == "waiting" and "retrying" in s["error"]
                 for s in last_status(sub)["streams"]) and last_status(sub), 5 * tg.SLOW)
             st = st or last_status(sub)
-            t0 = time.monotonic()
-            rc = g.stop()
-            stop_s = time.monotonic() - t0
+            rc, stop_s = timed_stop(g)
         finally:
             g.stop()
             sub.close()
@@ -321,9 +325,7 @@ def test_stall():
         st = wait_until(lambda: stream_states(sub) == ["waiting"] and "nothing received for 10 s"
                         in last_status(sub)["streams"][0]["error"] and last_status(sub),
                         10 * tg.SLOW)
-        t0 = time.monotonic()
-        rc = g.stop()
-        stop_s = time.monotonic() - t0
+        rc, stop_s = timed_stop(g)
     finally:
         g.stop()
         sub.close()
@@ -336,29 +338,6 @@ def test_stall():
     tg.check(st and st["streams"][0]["overruns"] == 0 and abs(got - 4) < 0.1,
              "all 4 s analysed, none lost: %.3f s" % got)
     tg.check(rc == 0 and stop_s < 5 * tg.SLOW, "stops at once (%.1f s)" % stop_s)
-
-
-def test_file_track():
-    """A file's title tag gives one genre.track when the file ends."""
-    need_servers()
-    path = os.path.join(tg.TMP, "tagged.flac")
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", CLIP, "-t", "6",
-                    "-metadata", "title=Excerpt", "-metadata", "artist=Pathological", path],
-                   check=True)
-    ep = tg.endpoint()
-    sub = tg.Subscriber(ep, topics=("genre.track",))
-    g = tg.Genred("--input", "file:" + path, "--publish", ep, "--wait-subscriber")
-    rc = g.wait(30 * tg.SLOW)
-    sub.wait_for("genre.track", 1, 5 * tg.SLOW)
-    sub.close()
-    tracks = [m for _, _, m, _ in sub.of("genre.track")]
-    tg.check(rc == 0, "clean exit")
-    tg.check(len(tracks) == 1, "one genre.track: %r" % tracks)
-    if tracks:
-        t = tracks[0]
-        tg.check(t["title"] == "Pathological - Excerpt" and t["start"] == 0, "title: %r" % t)
-        tg.check(abs(t["seconds"] - 6.0) < 0.05 and t["windows"] > 0, "the whole file: %r" % t)
-        print(json.dumps(t)[:300])
 
 
 if __name__ == "__main__":
