@@ -6,6 +6,7 @@
  * Signals are blocked everywhere and taken synchronously here with
  * sigtimedwait, so no handler ever runs inside another thread. */
 #include "classifier.h"
+#include "clock.h"
 #include "config.h"
 #include "curve.h"
 #include "endpoint.h"

@@ -1,5 +1,7 @@
 #include "handshake_watch.h"
 
+#include "clock.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -7,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zmq.h>
 
 enum {
@@ -72,13 +73,6 @@ static struct endpoint_state *state_of(handshake_watch_t *w, const char *endpoin
     return &w->state[w->n_endpoints++];
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* What failure f, just seen, tells, or FAIL_NONE when that is no news.
  * Closes and the mismatch are one story: a client without CURVE whose
  * publisher keeps closing is talking to one that requires CURVE, and a
@@ -86,7 +80,7 @@ static int64_t now_ms(void)
  * (which one shows as a close or as the mismatch by the luck of timing). */
 static failure news(struct endpoint_state *st, failure f, bool curve)
 {
-    int64_t now = now_ms();
+    int64_t now = monotonic_ms();
     if (f != st->last) {
         st->last = f;
         st->repeats = 0;

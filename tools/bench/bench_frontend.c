@@ -6,6 +6,7 @@
  * bench_frontend --wav PATH [SECONDS] writes that audio as a 16-bit WAV
  * instead, for comparisons with other programs (frontend_vs_aubio.sh). */
 #include "cli.h"
+#include "clock.h"
 #include "frontend.h"
 #include "mfcc.h"
 #include "resampler.h"
@@ -16,18 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define IN_RATE 44100
 #define LOOP_S  10 /* seconds of audio generated, then looped */
 #define BLOCK   1024
-
-static double cpu_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Tones with vibrato, a pulse and some noise: every band busy. */
 static float *synth(size_t frames)
@@ -106,7 +99,7 @@ int main(int argc, char **argv)
     }
 
     uint64_t frames = 0;
-    double t0 = cpu_seconds();
+    double t0 = thread_cpu_s();
     for (size_t l = 0; l < loops; l++) {
         for (size_t i = 0; i < loop; i += BLOCK) {
             size_t left = loop - i < BLOCK ? loop - i : BLOCK;
@@ -119,18 +112,18 @@ int main(int argc, char **argv)
             }
         }
     }
-    double fe_s = cpu_seconds() - t0;
+    double fe_s = thread_cpu_s() - t0;
     frames = frontend_frame_count(fe);
 
     size_t n_mono = 0;
-    t0 = cpu_seconds();
+    t0 = thread_cpu_s();
     for (size_t l = 0; l < loops; l++)
         n_mono = resampler_process(rs, x, loop, mono);
-    double rs_s = cpu_seconds() - t0;
+    double rs_s = thread_cpu_s() - t0;
 
     float frame[64];
     uint64_t mfcc_frames = 0;
-    t0 = cpu_seconds();
+    t0 = thread_cpu_s();
     for (size_t l = 0; l < loops; l++) {
         for (size_t off = 0; off < n_mono;) {
             size_t used;
@@ -138,7 +131,7 @@ int main(int argc, char **argv)
             off += used;
         }
     }
-    double mfcc_s = cpu_seconds() - t0;
+    double mfcc_s = thread_cpu_s() - t0;
 
     printf("genred front-end, one core, %g s of 44.1 kHz stereo (%llu MFCC frames)\n", audio_s,
            (unsigned long long)frames);

@@ -1,6 +1,7 @@
 #include "bridge.h"
 
 #include "bridge_streams.h"
+#include "clock.h"
 #include "handshake_watch.h"
 #include "log.h"
 #include "osc_out.h"
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zmq.h>
 
 enum { POLL_MS = 200, BURST = 256 };
@@ -35,13 +35,6 @@ struct bridge {
     uint64_t received, forwarded, duplicates, unusable;
     int said_not_protocol, said_full; /* the first of each was logged */
 };
-
-static int64_t monotonic_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static void log_handshake(const char *line)
 {

@@ -4,7 +4,7 @@
 #include "log.h"
 #include "protocol.h"
 #include "protocol_seen.h"
-#include "web_clock.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -129,7 +129,7 @@ static size_t make_frame(web_subscriber_t *s, const char *topic, json_t *msg, co
 static void relay(web_subscriber_t *s, const protocol_message *m, const char *body, size_t len)
 {
     const char *topic = protocol_topic_name(m->topic);
-    int64_t now = web_now_ms();
+    int64_t now = monotonic_ms();
     if (m->topic == PROTOCOL_PROBS) remember(s, m, now);
     size_t n = make_frame(s, topic, m->body, body, len);
     if (n == 0) {
@@ -144,14 +144,14 @@ static void relay(web_subscriber_t *s, const protocol_message *m, const char *bo
 
 static void heard_from_genred(web_subscriber_t *s)
 {
-    s->last_heard_ms = web_now_ms();
+    s->last_heard_ms = monotonic_ms();
     if (!s->alive) log_info(s->heard ? "genred is back" : "receiving from genred");
     s->alive = s->heard = true;
 }
 
 static void check_silence(web_subscriber_t *s)
 {
-    if (!s->alive || web_now_ms() - s->last_heard_ms <= no_signal_log_ms) return;
+    if (!s->alive || monotonic_ms() - s->last_heard_ms <= no_signal_log_ms) return;
     s->alive = false;
     log_warn("nothing from genred for %lld s (stopped or unreachable): the page shows \"No "
              "signal\" and keeps its history",
