@@ -1,6 +1,7 @@
 #include "handshake_watch.h"
 
 #include "clock.h"
+#include "sockopt.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -185,10 +186,9 @@ handshake_watch_t *handshake_watch_create(void *zmq_ctx, void *socket,
              (void *)w);
     int events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                  ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
-    int linger = 0;
     if (zmq_socket_monitor(socket, w->monitor_endpoint, events) == 0) w->watched = socket;
     if (w->watched) w->events = zmq_socket(zmq_ctx, ZMQ_PAIR);
-    if (!w->events || zmq_setsockopt(w->events, ZMQ_LINGER, &linger, sizeof linger) ||
+    if (!w->events || sockopt_int(w->events, ZMQ_LINGER, 0) ||
         zmq_connect(w->events, w->monitor_endpoint)) {
         snprintf(err, err_len, "handshake watch: %s", zmq_strerror(zmq_errno()));
         handshake_watch_destroy(w);

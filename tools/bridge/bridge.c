@@ -6,6 +6,7 @@
 #include "log.h"
 #include "osc_out.h"
 #include "protocol_seen.h"
+#include "sockopt.h"
 #include "sub_keys.h"
 
 #include <errno.h>
@@ -46,16 +47,8 @@ static void log_handshake(const char *line)
 static int secure(bridge_t *b, const bridge_options *o, char *err, size_t err_len)
 {
     if (sub_keys_load(&b->keys, o->server_key, o->client_key, err, err_len)) return -1;
-    if (b->keys.client &&
-        curve_apply_client(b->keys.client, b->sub, b->keys.server_public, err, err_len))
-        return -1;
-    handshake_watch_info info = {.prog = "genre-bridge",
-                                 .server_key_option = "--server-key",
-                                 .client_key_option = "--client-key",
-                                 .public_key =
-                                     b->keys.client ? curve_public_key(b->keys.client) : NULL,
-                                 .log_line = log_handshake};
-    b->watch = handshake_watch_create(b->zctx, b->sub, &info, err, err_len);
+    b->watch =
+        sub_keys_secure(&b->keys, b->zctx, b->sub, "genre-bridge", log_handshake, err, err_len);
     return b->watch ? 0 : -1;
 }
 
@@ -67,8 +60,7 @@ static int connect_sub(bridge_t *b, const bridge_options *o, char *err, size_t e
         snprintf(err, err_len, "cannot create a ZeroMQ socket: %s", zmq_strerror(zmq_errno()));
         return -1;
     }
-    int linger = 0;
-    zmq_setsockopt(b->sub, ZMQ_LINGER, &linger, sizeof linger);
+    sockopt_int(b->sub, ZMQ_LINGER, 0);
     if (secure(b, o, err, err_len)) return -1;
     /* With a snapshot: a joining bridge forwards the current state at once. */
     for (int i = 0; i < N_FORWARDED; i++)

@@ -1,10 +1,11 @@
 #include "web_subscriber.h"
 
+#include "clock.h"
 #include "handshake_watch.h"
 #include "log.h"
 #include "protocol.h"
 #include "protocol_seen.h"
-#include "clock.h"
+#include "sockopt.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -220,24 +221,16 @@ static int subscribe(web_subscriber_t *s, char *err, size_t err_len)
 static int prepare_socket(web_subscriber_t *s, const web_subscriber_config *cfg, char *err,
                           size_t err_len)
 {
-    int linger = 0, hwm = QUEUE_MAX;
     /* libzmq refuses larger frames (and drops the connection) rather than
      * buffer a hostile publisher's gigabytes; genred sends none. */
     int64_t max_size = PROTOCOL_MESSAGE_MAX;
-    if (zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_setsockopt(s->sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+    if (sockopt_int(s->sock, ZMQ_LINGER, 0) || sockopt_int(s->sock, ZMQ_RCVHWM, QUEUE_MAX) ||
         zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size)) {
         snprintf(err, err_len, "ZeroMQ socket options: %s", zmq_strerror(zmq_errno()));
         return -1;
     }
-    if (cfg->curve && curve_apply_client(cfg->curve, s->sock, cfg->server_public, err, err_len))
-        return -1;
-    handshake_watch_info info = {.prog = "genre-web",
-                                 .server_key_option = "--server-key",
-                                 .client_key_option = "--client-key",
-                                 .public_key = cfg->curve ? curve_public_key(cfg->curve) : NULL,
-                                 .log_line = log_handshake};
-    s->watch = handshake_watch_create(s->zmq_ctx, s->sock, &info, err, err_len);
+    s->watch =
+        sub_keys_secure(cfg->keys, s->zmq_ctx, s->sock, "genre-web", log_handshake, err, err_len);
     if (!s->watch) return -1;
     return subscribe(s, err, err_len);
 }
