@@ -1,7 +1,7 @@
 #include "web_http.h"
 
-#include "log.h"
 #include "clock.h"
+#include "log.h"
 #include "web_events.h"
 
 #include <microhttpd.h>
