@@ -1,5 +1,7 @@
 #include "arrivals.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -7,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Blocks remembered: at JACK's smallest period (16 frames) that is 0.3 s
@@ -53,13 +54,6 @@ void arrivals_destroy(arrivals_t *a)
     free(a);
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
 static void ring_bell(arrivals_t *a)
 {
     uint64_t one = 1;
@@ -74,7 +68,7 @@ void arrivals_pushed(arrivals_t *a, uint64_t total, size_t readable)
     uint64_t i = atomic_load_explicit(&a->count, memory_order_relaxed);
     slot *s = &a->slots[i % SLOTS];
     atomic_store_explicit(&s->end, total, memory_order_relaxed);
-    atomic_store_explicit(&s->ns, now_ns(), memory_order_relaxed);
+    atomic_store_explicit(&s->ns, monotonic_ns(), memory_order_relaxed);
     atomic_store_explicit(&a->count, i + 1, memory_order_release);
     /* Pairs with the fence in arrivals_wait: either the worker sees this
      * push in its re-check, or this sees its threshold. */
@@ -121,5 +115,5 @@ int64_t arrivals_time_of(arrivals_t *a, uint64_t sample)
         if (end >= sample) return ns;
     }
     /* Popped before its push was noted: it is arriving just now. */
-    return now_ns();
+    return monotonic_ns();
 }

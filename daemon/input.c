@@ -1,5 +1,6 @@
 /* input: spec parsing, dispatch to a back-end, and the shared state every
  * back-end publishes (see input_backend.h). */
+#include "clock.h"
 #include "input_backend.h"
 #include "log.h"
 
@@ -431,14 +432,7 @@ int input_reader_start(input_reader *r, const char *name, void *(*main)(void *),
 
 int input_reader_sleep(input_reader *r, long ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = timespec_after_ms(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&r->lock);
     while (!atomic_load(&r->stop) &&
            pthread_cond_timedwait(&r->wake, &r->lock, &until) != ETIMEDOUT) {

@@ -2,6 +2,7 @@
  * (archive tagging through the live code path) or paced like a live source
  * (--realtime). A reader thread waits for ring space instead of dropping. */
 #include "audio_file.h"
+#include "clock.h"
 #include "input_backend.h"
 
 #include <errno.h>
@@ -21,16 +22,6 @@ typedef struct {
     input_reader reader;
     float *samples;
 } file_source;
-
-static void timespec_add_ns(struct timespec *t, int64_t ns)
-{
-    t->tv_nsec += ns % 1000000000;
-    t->tv_sec += ns / 1000000000;
-    if (t->tv_nsec >= 1000000000) {
-        t->tv_nsec -= 1000000000;
-        t->tv_sec++;
-    }
-}
 
 /* Sleeps until `frames` frames after `start` are due, in slices short
  * enough to notice stop. Absolute deadlines so pacing does not drift. */

@@ -16,6 +16,7 @@
  *
  * The title (ICY StreamTitle, or tags) is noted with the sample it starts
  * at, for the worker's genre.track. */
+#include "clock.h"
 #include "input_backend.h"
 #include "log.h"
 #include "media.h"
@@ -49,17 +50,10 @@ typedef struct {
     char said[256];   /* the last reason logged, so a long outage logs once */
 } url_source;
 
-static int64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
 static int interrupted(void *ctx)
 {
     url_source *s = ctx;
-    return atomic_load(&s->reader.stop) || now_ns() > s->deadline_ns;
+    return atomic_load(&s->reader.stop) || monotonic_ns() > s->deadline_ns;
 }
 
 /* media's errors start "URL: "; the input's lines name the spec already.
@@ -104,7 +98,7 @@ static int connect_stream(url_source *s)
 {
     char err[512];
     media_options opt = {interrupted, s, MAX_CHANNELS};
-    s->deadline_ns = now_ns() + (int64_t)OPEN_TIMEOUT_MS * 1000000;
+    s->deadline_ns = monotonic_ns() + (int64_t)OPEN_TIMEOUT_MS * 1000000;
     s->media = media_open(s->url, &opt, err, sizeof err);
     if (!s->media) {
         keep_reason(s, "cannot connect", err, OPEN_TIMEOUT_MS);
@@ -125,7 +119,7 @@ static void play(url_source *s)
     char err[512];
     unsigned ch = media_channels(s->media);
     for (;;) {
-        s->deadline_ns = now_ns() + (int64_t)READ_TIMEOUT_MS * 1000000;
+        s->deadline_ns = monotonic_ns() + (int64_t)READ_TIMEOUT_MS * 1000000;
         long got = media_read(s->media, s->samples, BLOCK_FRAMES, err, sizeof err);
         if (got < 0) {
             keep_reason(s, "stream lost", err, READ_TIMEOUT_MS);
@@ -162,11 +156,11 @@ static void *reader_main(void *arg)
     long retry_ms = RETRY_FIRST_MS;
     while (!atomic_load(&s->reader.stop)) {
         if (connect_stream(s) == 0) {
-            int64_t since = now_ns();
+            int64_t since = monotonic_ns();
             play(s);
             media_close(s->media);
             s->media = NULL;
-            if (now_ns() - since > (int64_t)STEADY_MS * 1000000) retry_ms = RETRY_FIRST_MS;
+            if (monotonic_ns() - since > (int64_t)STEADY_MS * 1000000) retry_ms = RETRY_FIRST_MS;
         }
         if (atomic_load(&s->reader.stop) || wait_to_retry(s, retry_ms)) break;
         retry_ms = retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : retry_ms * 2;

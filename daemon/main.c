@@ -6,6 +6,7 @@
  * Signals are blocked everywhere and taken synchronously here with
  * sigtimedwait, so no handler ever runs inside another thread. */
 #include "classifier.h"
+#include "clock.h"
 #include "config.h"
 #include "curve.h"
 #include "endpoint.h"
@@ -723,18 +724,85 @@ static int generate_keys(const char *dir)
     return 0;
 }
 
+static int print_version(void)
+{
+    char err[256];
+    model_t *m = model_load_default(err, sizeof err);
+    printf("genred %s (built-in model: %s)\n", GENRED_VERSION, m ? m->id : err);
+    if (m) model_destroy(m);
+    return 0;
+}
+
+/* --check-config: what was checked, and the settings that will be used. */
+static int print_config_ok(const app *g, const model_t *m)
+{
+    char settings[4096];
+    conf_format_settings(&g->cfg, settings, sizeof settings);
+    printf("genred: configuration OK (%s, model '%s', %u stream(s))\n"
+           "genred: settings: %s\n",
+           g->config_file ? g->config_file : "built-in defaults", m->id, g->cfg.n_streams,
+           settings);
+    return 0;
+}
+
+/* The daemon on model m (from here g's): publisher, streams, the main loop
+ * until a signal or the end of every input; everything stopped and freed. */
+static int serve(app *g, model_t *m)
+{
+    char err[ERR_LEN];
+    g->model = model_ref_new(m);
+    if (!g->model) {
+        model_destroy(m);
+        conf_free(&g->cfg);
+        fprintf(stderr, "genred: out of memory\n");
+        return 1;
+    }
+    pthread_mutex_init(&g->lock, NULL);
+    set_model_id(g, m->id);
+    g->start_ns = g->last_cpu_ns = monotonic_ns();
+
+    /* Block the signals before any thread exists, so every thread inherits
+     * the mask and only sigtimedwait below ever sees them. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 1;
+    g->publisher = publisher_create(&g->cfg, err, sizeof err);
+    if (!g->publisher || start_streams(g, err, sizeof err) ||
+        publisher_start(g->publisher, make_status, g, err, sizeof err)) {
+        log_error("%s", err);
+        goto out;
+    }
+    for (unsigned i = 0; i < g->cfg.n_publish; i++)
+        log_info("publishing on %s", g->cfg.publish[i]);
+    if (g->args.wait_subscriber && wait_for_subscriber(g, &set)) {
+        rc = 0;
+        goto out;
+    }
+    if (run_streams(g, err, sizeof err)) {
+        log_error("%s", err);
+        goto out;
+    }
+    g->running = 1;
+    rc = run(g, &set);
+out:
+    stop_all(g);
+    conf_free(&g->cfg);
+    pthread_mutex_destroy(&g->lock);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     app g;
     memset(&g, 0, sizeof g);
     int rc = parse_cli(&g.args, argc, argv);
-    if (rc == 'V') {
-        char err[256];
-        model_t *m = model_load_default(err, sizeof err);
-        printf("genred %s (built-in model: %s)\n", GENRED_VERSION, m ? m->id : err);
-        if (m) model_destroy(m);
-        return 0;
-    }
+    if (rc == 'V') return print_version();
     if (rc >= 0) return rc;
     if (g.args.list_devices) return input_list_devices();
     if (g.args.gen_keys) return generate_keys(g.args.gen_keys);
@@ -752,66 +820,11 @@ int main(int argc, char **argv)
         conf_free(&g.cfg);
         return 1;
     }
-    if (g.args.model_info) {
-        print_model_info(m);
+    if (g.args.model_info || g.args.check_config) {
+        rc = g.args.model_info ? print_model_info(m) : print_config_ok(&g, m);
         model_destroy(m);
         conf_free(&g.cfg);
-        return 0;
+        return rc;
     }
-    if (g.args.check_config) {
-        char settings[4096];
-        conf_format_settings(&g.cfg, settings, sizeof settings);
-        printf("genred: configuration OK (%s, model '%s', %u stream(s))\n"
-               "genred: settings: %s\n",
-               g.config_file ? g.config_file : "built-in defaults", m->id, g.cfg.n_streams,
-               settings);
-        model_destroy(m);
-        conf_free(&g.cfg);
-        return 0;
-    }
-    g.model = model_ref_new(m);
-    if (!g.model) {
-        model_destroy(m);
-        conf_free(&g.cfg);
-        fprintf(stderr, "genred: out of memory\n");
-        return 1;
-    }
-    pthread_mutex_init(&g.lock, NULL);
-    set_model_id(&g, m->id);
-    g.start_ns = g.last_cpu_ns = monotonic_ns();
-
-    /* Block the signals before any thread exists, so every thread inherits
-     * the mask and only sigtimedwait below ever sees them. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    rc = 1;
-    g.publisher = publisher_create(&g.cfg, err, sizeof err);
-    if (!g.publisher || start_streams(&g, err, sizeof err) ||
-        publisher_start(g.publisher, make_status, &g, err, sizeof err)) {
-        log_error("%s", err);
-        goto out;
-    }
-    for (unsigned i = 0; i < g.cfg.n_publish; i++)
-        log_info("publishing on %s", g.cfg.publish[i]);
-    if (g.args.wait_subscriber && wait_for_subscriber(&g, &set)) {
-        rc = 0;
-        goto out;
-    }
-    if (run_streams(&g, err, sizeof err)) {
-        log_error("%s", err);
-        goto out;
-    }
-    g.running = 1;
-    rc = run(&g, &set);
-out:
-    stop_all(&g);
-    conf_free(&g.cfg);
-    pthread_mutex_destroy(&g.lock);
-    return rc;
+    return serve(&g, m);
 }

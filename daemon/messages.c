@@ -1,7 +1,7 @@
 #include "messages.h"
 
+#include "clock.h"
 #include "config.h"
-#include "publisher.h"
 #include "utf8.h"
 
 #include <jansson.h>

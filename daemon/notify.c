@@ -1,8 +1,9 @@
 #include "notify.h"
 
+#include "clock.h"
+
 #include <stdio.h>
 #include <systemd/sd-daemon.h>
-#include <time.h>
 
 void notify_ready(void)
 {
@@ -12,10 +13,7 @@ void notify_ready(void)
 void notify_reloading(void)
 {
     /* MONOTONIC_USEC lets systemd >= 253 match the reload to this signal. */
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-               (unsigned long long)t.tv_sec * 1000000ULL + (unsigned long long)t.tv_nsec / 1000);
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)(monotonic_ns() / 1000));
 }
 
 void notify_stopping(void)

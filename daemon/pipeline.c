@@ -1,6 +1,7 @@
 #include "pipeline.h"
 
 #include "classifier.h"
+#include "clock.h"
 #include "frontend.h"
 #include "log.h"
 #include "messages.h"

@@ -2,10 +2,12 @@
  * messages.h). */
 #include "publisher.h"
 
+#include "clock.h"
 #include "curve.h"
 #include "log.h"
 #include "protocol_limits.h"
 #include "snapshot_queue.h"
+#include "sockopt.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -14,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zmq.h>
 
 #define LATENCY_CAP   4096
@@ -71,25 +72,6 @@ struct publisher {
     unsigned n_tracks;
 };
 
-int64_t monotonic_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
-int64_t wallclock_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static void set_int(void *sock, int option, int value)
-{
-    zmq_setsockopt(sock, option, &value, sizeof value);
-}
-
 /* CURVE on the XPUB (before any bind), or a warning for each endpoint that
  * leaves the machine in plain text (conf_check refused those unless
  * allow_plaintext_remote). */
@@ -139,11 +121,11 @@ publisher_t *publisher_create(const genred_config *cfg, char *err, size_t err_le
         publisher_destroy(p);
         return NULL;
     }
-    set_int(p->xpub, ZMQ_SNDHWM, cfg->send_hwm);
-    set_int(p->xpub, ZMQ_LINGER, XPUB_LINGER);
-    set_int(p->xpub, ZMQ_XPUB_VERBOSE, 1); /* every subscribe, for the cache */
-    if (cfg->drop_policy == DROP_COUNT) set_int(p->xpub, ZMQ_XPUB_NODROP, 1);
-    set_int(p->pull, ZMQ_RCVHWM, INPROC_HWM);
+    sockopt_int(p->xpub, ZMQ_SNDHWM, cfg->send_hwm);
+    sockopt_int(p->xpub, ZMQ_LINGER, XPUB_LINGER);
+    sockopt_int(p->xpub, ZMQ_XPUB_VERBOSE, 1); /* every subscribe, for the cache */
+    if (cfg->drop_policy == DROP_COUNT) sockopt_int(p->xpub, ZMQ_XPUB_NODROP, 1);
+    sockopt_int(p->pull, ZMQ_RCVHWM, INPROC_HWM);
     if (secure(p, cfg, err, err_len)) {
         publisher_destroy(p);
         return NULL;
@@ -215,8 +197,8 @@ publisher_stream_t *publisher_connect(publisher_t *p, const char *stream, char *
         free(s);
         return NULL;
     }
-    set_int(s->push, ZMQ_SNDHWM, INPROC_HWM);
-    set_int(s->push, ZMQ_LINGER, 1000);
+    sockopt_int(s->push, ZMQ_SNDHWM, INPROC_HWM);
+    sockopt_int(s->push, ZMQ_LINGER, 1000);
     if (zmq_connect(s->push, p->inproc)) {
         snprintf(err, err_len, "publisher: inproc connect: %s", zmq_strerror(zmq_errno()));
         publisher_disconnect(s);

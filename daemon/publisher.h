@@ -12,7 +12,7 @@
 #define GENRED_PUBLISHER_H
 
 #include "config.h"
-#include "messages.h"
+#include "protocol.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -61,8 +61,5 @@ int64_t publisher_started_ms(const publisher_t *p);
  * 0 leaves the figures untouched. */
 unsigned publisher_take_latency(publisher_t *p, const char *stream, double *p50, double *p99,
                                 double *max);
-
-int64_t monotonic_ns(void);
-int64_t wallclock_ms(void);
 
 #endif

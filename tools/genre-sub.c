@@ -15,6 +15,7 @@
 #include "protocol.h"
 #include "protocol_limits.h"
 #include "protocol_seen.h"
+#include "sockopt.h"
 #include "sub_keys.h"
 
 #include <errno.h>
@@ -217,32 +218,16 @@ static int parse(int argc, char **argv, options *o)
     return 0;
 }
 
-/* CURVE and the handshake watch, before the socket connects. */
-static handshake_watch_t *secure(void *ctx, void *sub, const sub_keys *keys)
-{
-    char err[256];
-    handshake_watch_info info = {.prog = PROG,
-                                 .server_key_option = "--server-key",
-                                 .client_key_option = "--client-key",
-                                 .public_key =
-                                     keys->client ? curve_public_key(keys->client) : NULL};
-    handshake_watch_t *w = NULL;
-    if ((keys->client &&
-         curve_apply_client(keys->client, sub, keys->server_public, err, sizeof err)) ||
-        !(w = handshake_watch_create(ctx, sub, &info, err, sizeof err)))
-        fprintf(stderr, PROG ": %s\n", err);
-    return w;
-}
-
 static void *connect_sub(void *ctx, const options *o, const sub_keys *keys,
                          handshake_watch_t **watch)
 {
     void *sub = zmq_socket(ctx, ZMQ_SUB);
     protocol_limit_frames(sub, PROTOCOL_MESSAGE_FRAME_MAX); /* a hostile publisher's reach */
-    int linger = 0; /* nothing to deliver at exit: stop at once */
-    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
-    *watch = secure(ctx, sub, keys);
+    sockopt_int(sub, ZMQ_LINGER, 0); /* nothing to deliver at exit: stop at once */
+    char err[256];
+    *watch = sub_keys_secure(keys, ctx, sub, PROG, NULL, err, sizeof err);
     if (!*watch) {
+        fprintf(stderr, PROG ": %s\n", err);
         zmq_close(sub);
         return NULL;
     }
@@ -259,8 +244,7 @@ static void *connect_sub(void *ctx, const options *o, const sub_keys *keys,
     if (o->n_topics == 0) protocol_subscribe(sub, "genre.");
     for (int i = 0; i < o->n_topics; i++)
         protocol_subscribe(sub, o->topics[i]);
-    int rcvtimeo = o->timeout > 0 ? (int)(o->timeout * 1000) : 200;
-    zmq_setsockopt(sub, ZMQ_RCVTIMEO, &rcvtimeo, sizeof rcvtimeo);
+    sockopt_int(sub, ZMQ_RCVTIMEO, o->timeout > 0 ? (int)(o->timeout * 1000) : 200);
     return sub;
 }
 

@@ -1,5 +1,8 @@
 #include "handshake_watch.h"
 
+#include "clock.h"
+#include "sockopt.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -7,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zmq.h>
 
 enum {
@@ -72,13 +74,6 @@ static struct endpoint_state *state_of(handshake_watch_t *w, const char *endpoin
     return &w->state[w->n_endpoints++];
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* What failure f, just seen, tells, or FAIL_NONE when that is no news.
  * Closes and the mismatch are one story: a client without CURVE whose
  * publisher keeps closing is talking to one that requires CURVE, and a
@@ -86,7 +81,7 @@ static int64_t now_ms(void)
  * (which one shows as a close or as the mismatch by the luck of timing). */
 static failure news(struct endpoint_state *st, failure f, bool curve)
 {
-    int64_t now = now_ms();
+    int64_t now = monotonic_ms();
     if (f != st->last) {
         st->last = f;
         st->repeats = 0;
@@ -191,10 +186,9 @@ handshake_watch_t *handshake_watch_create(void *zmq_ctx, void *socket,
              (void *)w);
     int events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
                  ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
-    int linger = 0;
     if (zmq_socket_monitor(socket, w->monitor_endpoint, events) == 0) w->watched = socket;
     if (w->watched) w->events = zmq_socket(zmq_ctx, ZMQ_PAIR);
-    if (!w->events || zmq_setsockopt(w->events, ZMQ_LINGER, &linger, sizeof linger) ||
+    if (!w->events || sockopt_int(w->events, ZMQ_LINGER, 0) ||
         zmq_connect(w->events, w->monitor_endpoint)) {
         snprintf(err, err_len, "handshake watch: %s", zmq_strerror(zmq_errno()));
         handshake_watch_destroy(w);

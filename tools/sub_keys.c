@@ -17,3 +17,16 @@ void sub_keys_free(sub_keys *k)
     curve_destroy(k->client);
     k->client = NULL;
 }
+
+handshake_watch_t *sub_keys_secure(const sub_keys *k, void *zmq_ctx, void *socket, const char *prog,
+                                   void (*log_line)(const char *line), char *err, size_t err_len)
+{
+    if (k->client && curve_apply_client(k->client, socket, k->server_public, err, err_len))
+        return NULL;
+    handshake_watch_info info = {.prog = prog,
+                                 .server_key_option = "--server-key",
+                                 .client_key_option = "--client-key",
+                                 .public_key = k->client ? curve_public_key(k->client) : NULL,
+                                 .log_line = log_line};
+    return handshake_watch_create(zmq_ctx, socket, &info, err, err_len);
+}

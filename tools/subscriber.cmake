@@ -4,4 +4,4 @@
 add_library(genred_subscriber STATIC ${CMAKE_CURRENT_LIST_DIR}/handshake_watch.c
     ${CMAKE_CURRENT_LIST_DIR}/sub_keys.c)
 target_include_directories(genred_subscriber PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(genred_subscriber PUBLIC genred_curve PkgConfig::ZMQ Threads::Threads)
+target_link_libraries(genred_subscriber PUBLIC genred_clock genred_curve PkgConfig::ZMQ Threads::Threads)

@@ -24,5 +24,5 @@ install(TARGETS genre-train genre-eval genre-classify)
 # bench_model: one window's inference time for a model file (README figure).
 if(GENRED_FLAVOUR STREQUAL "release")
     add_executable(bench_model ${CMAKE_CURRENT_LIST_DIR}/bench/bench_model.c)
-    target_link_libraries(bench_model PRIVATE genred_cli genred_nn genred_dsp)
+    target_link_libraries(bench_model PRIVATE genred_cli genred_clock genred_nn genred_dsp)
 endif()

@@ -12,7 +12,7 @@ add_library(genred_web STATIC
     ${GENRE_WEB_DIR}/web_history.c ${GENRE_WEB_DIR}/web_http.c ${GENRE_WEB_DIR}/web_listen.c
     ${GENRE_WEB_DIR}/web_subscriber.c ${GENRE_WEB_PAGE_C})
 target_include_directories(genred_web PUBLIC ${GENRE_WEB_DIR})
-target_link_libraries(genred_web PUBLIC genred_curve genred_protocol genred_subscriber genred_log
+target_link_libraries(genred_web PUBLIC genred_clock genred_curve genred_protocol genred_subscriber genred_log
     PkgConfig::MICROHTTPD PkgConfig::ZMQ PkgConfig::JANSSON Threads::Threads)
 
 add_executable(genre-web ${GENRE_WEB_DIR}/genre-web.c)

@@ -34,11 +34,11 @@ check genre-classify tools/genre-classify.1
 check genre-eval tools/genre-eval.1
 check genre-sub tools/genre-sub.1
 check genre-web tools/genre-web.1
-check genre-hub tools/hub/genre-hub.8
+check genre-hub tools/fleet/genre-hub.8
 # Built only with libnats (GENRED_WITH_NATS) or liblo and libmosquitto
 # (GENRED_WITH_BRIDGE); their pages are installed only with them, but must
 # render either way.
-for page in tools/hub/genre-queue.1 tools/hub/genre-replay.1 tools/genre-bridge.1; do
+for page in tools/fleet/genre-queue.1 tools/fleet/genre-replay.1 tools/genre-bridge.1; do
     program=$(basename "$page" .1)
     if [ -x "$bin/$program" ]; then
         check "$program" "$page"

@@ -29,7 +29,7 @@ from fleetlib import (BIN, FLAVOUR, SLOW, TMP, Collector, FakeHost, Proc, check,
                       genred_config, hub_config, music_and_silence, rss_mib, wait_until)
 
 MIB = 1 << 20
-SNAPSHOT_BYTES_PER_S = 8 * MIB  # tools/hub/hub.c
+SNAPSHOT_BYTES_PER_S = 8 * MIB  # tools/fleet/hub.c
 
 
 def start_hub(hosts, extra=""):

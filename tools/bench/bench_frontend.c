@@ -6,6 +6,7 @@
  * bench_frontend --wav PATH [SECONDS] writes that audio as a 16-bit WAV
  * instead, for comparisons with other programs (frontend_vs_aubio.sh). */
 #include "cli.h"
+#include "clock.h"
 #include "frontend.h"
 #include "mfcc.h"
 #include "resampler.h"
@@ -16,18 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define IN_RATE 44100
 #define LOOP_S  10 /* seconds of audio generated, then looped */
 #define BLOCK   1024
-
-static double cpu_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Tones with vibrato, a pulse and some noise: every band busy. */
 static float *synth(size_t frames)
@@ -72,6 +65,51 @@ static int write_wav(const char *path, const float *x, size_t loop, size_t loops
     return sf_close(sf) ? 1 : 0;
 }
 
+/* CPU seconds of `loops` passes of the stereo x (loop frames) through the
+ * whole front end, in BLOCK-frame blocks as an audio callback gives them. */
+static double time_frontend(frontend_t *fe, const float *x, size_t loop, size_t loops)
+{
+    double t0 = thread_cpu_s();
+    for (size_t l = 0; l < loops; l++) {
+        for (size_t i = 0; i < loop; i += BLOCK) {
+            size_t left = loop - i < BLOCK ? loop - i : BLOCK;
+            const float *in = x + 2 * i;
+            while (left) {
+                size_t used;
+                frontend_process(fe, in, left, &used);
+                in += 2 * used;
+                left -= used;
+            }
+        }
+    }
+    return thread_cpu_s() - t0;
+}
+
+/* The resampler alone, in one call per pass; *n_mono: its output frames. */
+static double time_resampler(resampler_t *rs, const float *x, size_t loop, size_t loops,
+                             float *mono, size_t *n_mono)
+{
+    double t0 = thread_cpu_s();
+    for (size_t l = 0; l < loops; l++)
+        *n_mono = resampler_process(rs, x, loop, mono);
+    return thread_cpu_s() - t0;
+}
+
+/* MFCC alone over the resampled mono, `loops` times; *frames: counted. */
+static double time_mfcc(mfcc_t *m, const float *mono, size_t n_mono, size_t loops, uint64_t *frames)
+{
+    float frame[64];
+    double t0 = thread_cpu_s();
+    for (size_t l = 0; l < loops; l++) {
+        for (size_t off = 0; off < n_mono;) {
+            size_t used;
+            *frames += (uint64_t)mfcc_process(m, mono + off, n_mono - off, &used, frame);
+            off += used;
+        }
+    }
+    return thread_cpu_s() - t0;
+}
+
 int main(int argc, char **argv)
 {
     const char *wav = NULL;
@@ -105,40 +143,12 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    uint64_t frames = 0;
-    double t0 = cpu_seconds();
-    for (size_t l = 0; l < loops; l++) {
-        for (size_t i = 0; i < loop; i += BLOCK) {
-            size_t left = loop - i < BLOCK ? loop - i : BLOCK;
-            const float *in = x + 2 * i;
-            while (left) {
-                size_t used;
-                frontend_process(fe, in, left, &used);
-                in += 2 * used;
-                left -= used;
-            }
-        }
-    }
-    double fe_s = cpu_seconds() - t0;
-    frames = frontend_frame_count(fe);
-
+    double fe_s = time_frontend(fe, x, loop, loops);
+    uint64_t frames = frontend_frame_count(fe);
     size_t n_mono = 0;
-    t0 = cpu_seconds();
-    for (size_t l = 0; l < loops; l++)
-        n_mono = resampler_process(rs, x, loop, mono);
-    double rs_s = cpu_seconds() - t0;
-
-    float frame[64];
+    double rs_s = time_resampler(rs, x, loop, loops, mono, &n_mono);
     uint64_t mfcc_frames = 0;
-    t0 = cpu_seconds();
-    for (size_t l = 0; l < loops; l++) {
-        for (size_t off = 0; off < n_mono;) {
-            size_t used;
-            mfcc_frames += (uint64_t)mfcc_process(m, mono + off, n_mono - off, &used, frame);
-            off += used;
-        }
-    }
-    double mfcc_s = cpu_seconds() - t0;
+    double mfcc_s = time_mfcc(m, mono, n_mono, loops, &mfcc_frames);
 
     printf("genred front-end, one core, %g s of 44.1 kHz stereo (%llu MFCC frames)\n", audio_s,
            (unsigned long long)frames);

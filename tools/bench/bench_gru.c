@@ -10,12 +10,12 @@
  * Usage: bench_gru [RUNS] (default 300). */
 #include "classifier.h"
 #include "cli.h"
+#include "clock.h"
 #include "model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define FRAMES 126
 #define INPUTS 20
@@ -50,13 +50,6 @@ static model_t *random_model(uint32_t layers, uint32_t hidden)
     return m;
 }
 
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -78,9 +71,9 @@ static double time_model(const model_t *m, simd_level level, const float *window
     for (int i = 0; i < 10; i++) /* warm caches and branch predictors */
         classifier_process(c, window, FRAMES, probs);
     for (int i = 0; i < runs; i++) {
-        double t0 = now_us();
+        double t0 = 1e6 * thread_cpu_s();
         classifier_process(c, window, FRAMES, probs);
-        t[i] = now_us() - t0;
+        t[i] = 1e6 * thread_cpu_s() - t0;
     }
     qsort(t, runs, sizeof *t, cmp_double);
     double median = t[runs / 2];

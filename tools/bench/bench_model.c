@@ -3,25 +3,18 @@
  * Usage: bench_model [MODEL] [RUNS]; without MODEL the built-in default. */
 #include "classifier.h"
 #include "cli.h"
+#include "clock.h"
 #include "model.h"
 #include "mfcc_window.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
-}
-
-static double cpu_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
 }
 
 int main(int argc, char **argv)
@@ -55,9 +48,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < (size_t)frames * C; i++)
         window[i] = m->mean[i % C] + m->std[i % C] * (float)((i * 7919 % 1000) / 500.0 - 1);
     for (int r = 0; r < runs; r++) {
-        double t0 = cpu_us();
+        double t0 = 1e6 * thread_cpu_s();
         classifier_process(c, window, frames, probs);
-        t[r] = cpu_us() - t0;
+        t[r] = 1e6 * thread_cpu_s() - t0;
     }
     qsort(t, (size_t)runs, sizeof *t, cmp_double);
     printf("%s: %u layer(s) x %u hidden, %u inputs, %u frames, %s: median %.1f us per window "

@@ -6,6 +6,7 @@
  * synthetic (the cost does not depend on them); both must give the same
  * probabilities for every window, or the program fails. */
 #include "cli.h"
+#include "clock.h"
 #include "classifier.h"
 #include "frontend.h"
 #include "gru_layer.h"
@@ -16,14 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* Frame f's raw MFCCs: varied, about the model's own statistics. */
 static void frame_at(const model_t *m, uint64_t f, float *out)
@@ -47,11 +40,11 @@ static result per_window(const model_t *m, const float *frames, uint64_t n, uint
     classifier_t *c = classifier_create(m, N, err, sizeof err);
     result r = {0, 0, malloc((n + 1) * L * sizeof(float))};
     if (!c || !r.probs) exit(1);
-    double t0 = cpu_s();
+    double t0 = thread_cpu_s();
     for (uint64_t s; (s = frontend_window_start(&m->frontend, hop, r.windows)) + N <= n;
          r.windows++)
         classifier_process(c, frames + s * C, N, r.probs + (size_t)r.windows * L);
-    r.cpu_s = cpu_s() - t0;
+    r.cpu_s = thread_cpu_s() - t0;
     classifier_destroy(c);
     return r;
 }
@@ -64,12 +57,12 @@ static result staggered(const model_t *m, const float *frames, uint64_t n, uint6
         stream_classifier_create(m, N, frontend_windows_live(&m->frontend, hop), err, sizeof err);
     result r = {0, 0, malloc((n + 1) * L * sizeof(float))};
     if (!s || !r.probs) exit(1);
-    double t0 = cpu_s();
+    double t0 = thread_cpu_s();
     for (uint64_t f = 0; f < n; f++)
         r.windows += (unsigned)stream_classifier_push(
             s, frames + f * C, frontend_window_starts_at(&m->frontend, hop, f),
             r.probs + (size_t)r.windows * L);
-    r.cpu_s = cpu_s() - t0;
+    r.cpu_s = thread_cpu_s() - t0;
     stream_classifier_destroy(s);
     return r;
 }

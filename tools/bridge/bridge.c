@@ -1,10 +1,12 @@
 #include "bridge.h"
 
 #include "bridge_streams.h"
+#include "clock.h"
 #include "handshake_watch.h"
 #include "log.h"
 #include "osc_out.h"
 #include "protocol_seen.h"
+#include "sockopt.h"
 #include "sub_keys.h"
 
 #include <errno.h>
@@ -12,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zmq.h>
 
 enum { POLL_MS = 200, BURST = 256 };
@@ -36,13 +37,6 @@ struct bridge {
     int said_not_protocol, said_full; /* the first of each was logged */
 };
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void log_handshake(const char *line)
 {
     log_warn("%s", line);
@@ -53,16 +47,8 @@ static void log_handshake(const char *line)
 static int secure(bridge_t *b, const bridge_options *o, char *err, size_t err_len)
 {
     if (sub_keys_load(&b->keys, o->server_key, o->client_key, err, err_len)) return -1;
-    if (b->keys.client &&
-        curve_apply_client(b->keys.client, b->sub, b->keys.server_public, err, err_len))
-        return -1;
-    handshake_watch_info info = {.prog = "genre-bridge",
-                                 .server_key_option = "--server-key",
-                                 .client_key_option = "--client-key",
-                                 .public_key =
-                                     b->keys.client ? curve_public_key(b->keys.client) : NULL,
-                                 .log_line = log_handshake};
-    b->watch = handshake_watch_create(b->zctx, b->sub, &info, err, err_len);
+    b->watch =
+        sub_keys_secure(&b->keys, b->zctx, b->sub, "genre-bridge", log_handshake, err, err_len);
     return b->watch ? 0 : -1;
 }
 
@@ -74,8 +60,7 @@ static int connect_sub(bridge_t *b, const bridge_options *o, char *err, size_t e
         snprintf(err, err_len, "cannot create a ZeroMQ socket: %s", zmq_strerror(zmq_errno()));
         return -1;
     }
-    int linger = 0;
-    zmq_setsockopt(b->sub, ZMQ_LINGER, &linger, sizeof linger);
+    sockopt_int(b->sub, ZMQ_LINGER, 0);
     if (secure(b, o, err, err_len)) return -1;
     /* With a snapshot: a joining bridge forwards the current state at once. */
     for (int i = 0; i < N_FORWARDED; i++)

@@ -71,84 +71,110 @@ int dataset_add_list(dataset *d, const char *root, const char *list, double leve
     return dataset_add_source(d, NULL, root, list, level_dbfs, err, err_len);
 }
 
-int dataset_add_source(dataset *d, const char *source, const char *root, const char *list,
-                       double level_dbfs, char *err, size_t err_len)
+static int check_root(const char *root, char *err, size_t err_len)
 {
-    char name[DATASET_SOURCE_LEN + 1];
-    if (source)
-        snprintf(name, sizeof name, "%s", source);
-    else
-        source_of_list(list, name, sizeof name);
     struct stat st;
     if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) {
         snprintf(err, err_len, "%s: root is not a readable folder (%s)", root,
                  errno ? strerror(errno) : "not a directory");
         return -1;
     }
+    return 0;
+}
+
+/* What every clip of one list shares. */
+typedef struct {
+    const char *root, *list;
+    double level_dbfs;
+    char source[DATASET_SOURCE_LEN + 1];
+} list_source;
+
+/* Appends the clip at `rel` (a checked list line) to add, whose room is
+ * *cap. 0, or -1 with the reason in err. */
+static int add_clip(dataset *add, size_t *cap, const list_source *ls, const char *rel, char *err,
+                    size_t err_len)
+{
+    if (add->n_clips == *cap) {
+        size_t grown_cap = *cap ? 2 * *cap : 64;
+        dataset_clip *grown = realloc(add->clips, grown_cap * sizeof *grown);
+        if (!grown) {
+            snprintf(err, err_len, "%s: out of memory", ls->list);
+            return -1;
+        }
+        add->clips = grown;
+        *cap = grown_cap;
+    }
+    dataset_clip *c = &add->clips[add->n_clips];
+    size_t n = strlen(ls->root) + strlen(rel) + 2;
+    c->path = malloc(n);
+    if (!c->path) {
+        snprintf(err, err_len, "%s: out of memory", ls->list);
+        return -1;
+    }
+    snprintf(c->path, n, "%s/%s", ls->root, rel);
+    c->rel = c->path + strlen(ls->root) + 1;
+    size_t label_len = (size_t)(strchr(rel, '/') - rel);
+    memcpy(c->label, rel, label_len);
+    c->label[label_len] = 0;
+    c->label_index = -1;
+    c->level_dbfs = ls->level_dbfs;
+    memcpy(c->source, ls->source, sizeof ls->source);
+    c->group[0] = 0;
+    add->n_clips++;
+    return 0;
+}
+
+/* Every clip the open list f names, into add; the first bad line stops it
+ * with "LIST:LINE: reason". 0, or -1 with the reason in err. */
+static int read_list(FILE *f, const list_source *ls, dataset *add, char *err, size_t err_len)
+{
+    size_t cap = 0;
+    char line[4096];
+    unsigned lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            snprintf(err, err_len, "%s:%u: line longer than %zu characters", ls->list, lineno,
+                     sizeof line - 2);
+            return -1;
+        }
+        char *rel = trim(line);
+        if (!*rel || *rel == '#') continue;
+        const char *why = line_problem(rel);
+        if (why) {
+            snprintf(err, err_len, "%s:%u: %s: '%s'", ls->list, lineno, why, rel);
+            return -1;
+        }
+        if (add_clip(add, &cap, ls, rel, err, err_len)) return -1;
+    }
+    if (ferror(f)) {
+        snprintf(err, err_len, "%s: read error", ls->list);
+        return -1;
+    }
+    if (add->n_clips == 0) {
+        snprintf(err, err_len, "%s: list is empty", ls->list);
+        return -1;
+    }
+    return 0;
+}
+
+int dataset_add_source(dataset *d, const char *source, const char *root, const char *list,
+                       double level_dbfs, char *err, size_t err_len)
+{
+    list_source ls = {.root = root, .list = list, .level_dbfs = level_dbfs};
+    if (source)
+        snprintf(ls.source, sizeof ls.source, "%s", source);
+    else
+        source_of_list(list, ls.source, sizeof ls.source);
+    if (check_root(root, err, err_len)) return -1;
     FILE *f = fopen(list, "r");
     if (!f) {
         snprintf(err, err_len, "%s: cannot open list: %s", list, strerror(errno));
         return -1;
     }
     dataset add = {0};
-    size_t cap = 0;
-    char line[4096];
-    unsigned lineno = 0;
-    int rc = 0;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        if (!strchr(line, '\n') && !feof(f)) {
-            snprintf(err, err_len, "%s:%u: line longer than %zu characters", list, lineno,
-                     sizeof line - 2);
-            rc = -1;
-            break;
-        }
-        char *rel = trim(line);
-        if (!*rel || *rel == '#') continue;
-        const char *why = line_problem(rel);
-        if (why) {
-            snprintf(err, err_len, "%s:%u: %s: '%s'", list, lineno, why, rel);
-            rc = -1;
-            break;
-        }
-        if (add.n_clips == cap) {
-            cap = cap ? 2 * cap : 64;
-            dataset_clip *grown = realloc(add.clips, cap * sizeof *grown);
-            if (!grown) {
-                snprintf(err, err_len, "%s: out of memory", list);
-                rc = -1;
-                break;
-            }
-            add.clips = grown;
-        }
-        dataset_clip *c = &add.clips[add.n_clips];
-        size_t n = strlen(root) + strlen(rel) + 2;
-        c->path = malloc(n);
-        if (!c->path) {
-            snprintf(err, err_len, "%s: out of memory", list);
-            rc = -1;
-            break;
-        }
-        snprintf(c->path, n, "%s/%s", root, rel);
-        c->rel = c->path + strlen(root) + 1;
-        size_t label_len = (size_t)(strchr(rel, '/') - rel);
-        memcpy(c->label, rel, label_len);
-        c->label[label_len] = 0;
-        c->label_index = -1;
-        c->level_dbfs = level_dbfs;
-        memcpy(c->source, name, sizeof name);
-        c->group[0] = 0;
-        add.n_clips++;
-    }
-    if (rc == 0 && ferror(f)) {
-        snprintf(err, err_len, "%s: read error", list);
-        rc = -1;
-    }
+    int rc = read_list(f, &ls, &add, err, err_len);
     fclose(f);
-    if (rc == 0 && add.n_clips == 0) {
-        snprintf(err, err_len, "%s: list is empty", list);
-        rc = -1;
-    }
     if (rc == 0) {
         dataset_clip *grown = realloc(d->clips, (d->n_clips + add.n_clips) * sizeof *grown);
         if (!grown) {

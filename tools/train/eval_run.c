@@ -115,38 +115,39 @@ static int flag_value(int c, char *arg, const char *flag, eval_opts *o)
     return fail("unknown or incomplete option '%s'", flag);
 }
 
-int eval_options_parse(int argc, char **argv, eval_opts *o)
+/* genre-eval's flags, long options only (getopt_long with no short ones). */
+static const struct option long_options[] = {{"model", 1, 0, 'm'},
+                                             {"root", 1, 0, 'r'},
+                                             {"list", 1, 0, 'l'},
+                                             {"data", 1, 0, 'a'},
+                                             {"groups", 1, 0, 'g'},
+                                             {"fold", 1, 0, 'f'},
+                                             {"json", 0, 0, 'j'},
+                                             {"hop", 1, 0, 'h'},
+                                             {"cache", 1, 0, 'c'},
+                                             {"level-db", 1, 0, 'L'},
+                                             {"events", 0, 0, 'e'},
+                                             {"sweep", 0, 0, 'w'},
+                                             {"segment", 1, 0, 'S'},
+                                             {"smoothing", 1, 0, 's'},
+                                             {"change-hold", 1, 0, 'H'},
+                                             {"seed", 1, 0, 'n'},
+                                             {"silence-dbfs", 1, 0, 'D'},
+                                             {"help", 0, 0, '?'},
+                                             {"version", 0, 0, 'V'},
+                                             {"gain", 1, 0, 'G'},
+                                             {"lowpass", 1, 0, 'W'},
+                                             {"drive", 1, 0, 'X'},
+                                             {"snr", 1, 0, 'N'},
+                                             {"change-decoder", 1, 0, 'd'},
+                                             {"hmm-segment", 1, 0, 'M'},
+                                             {"hmm-exponent", 1, 0, 'E'},
+                                             {"hmm-threshold", 1, 0, 'P'},
+                                             {"hmm-hold", 1, 0, 'O'},
+                                             {0, 0, 0, 0}};
+
+static void defaults(eval_opts *o)
 {
-    static const struct option longs[] = {{"model", 1, 0, 'm'},
-                                          {"root", 1, 0, 'r'},
-                                          {"list", 1, 0, 'l'},
-                                          {"data", 1, 0, 'a'},
-                                          {"groups", 1, 0, 'g'},
-                                          {"fold", 1, 0, 'f'},
-                                          {"json", 0, 0, 'j'},
-                                          {"hop", 1, 0, 'h'},
-                                          {"cache", 1, 0, 'c'},
-                                          {"level-db", 1, 0, 'L'},
-                                          {"events", 0, 0, 'e'},
-                                          {"sweep", 0, 0, 'w'},
-                                          {"segment", 1, 0, 'S'},
-                                          {"smoothing", 1, 0, 's'},
-                                          {"change-hold", 1, 0, 'H'},
-                                          {"seed", 1, 0, 'n'},
-                                          {"silence-dbfs", 1, 0, 'D'},
-                                          {"help", 0, 0, '?'},
-                                          {"version", 0, 0, 'V'},
-                                          {"gain", 1, 0, 'G'},
-                                          {"lowpass", 1, 0, 'W'},
-                                          {"drive", 1, 0, 'X'},
-                                          {"snr", 1, 0, 'N'},
-                                          {"change-decoder", 1, 0, 'd'},
-                                          {"hmm-segment", 1, 0, 'M'},
-                                          {"hmm-exponent", 1, 0, 'E'},
-                                          {"hmm-threshold", 1, 0, 'P'},
-                                          {"hmm-hold", 1, 0, 'O'},
-                                          {0, 0, 0, 0}};
-    const char *root = NULL, *list = NULL;
     dataset_augment none;
     dataset_augment_none(&none);
     *o = (eval_opts){.change = none,
@@ -160,29 +161,11 @@ int eval_options_parse(int argc, char **argv, eval_opts *o)
                      .hmm = TRACKER_DEFAULT_HMM,
                      .tolerance = 10,
                      .seed = 1};
-    int c, rc = 0;
-    opterr = 0;
-    int idx = -1;
-    char flag[64];
-    while (rc == 0 && (c = getopt_long(argc, argv, "", longs, &idx)) != -1) {
-        cli_option_name(c, longs, &idx, argc, argv, flag, sizeof flag);
-        if (c == '?' && !strcmp(flag, "--help")) {
-            usage(stdout);
-            return 1;
-        }
-        if (c == 'V') {
-            printf("genre-eval %s\n", GENRED_VERSION);
-            return 1;
-        }
-        if (c == 'r' || c == 'l')
-            *(c == 'r' ? &root : &list) = optarg;
-        else if (c == 'j' || c == 'e' || c == 'w')
-            *(c == 'j' ? &o->json : c == 'e' ? &o->events : &o->sweep) = 1;
-        else
-            rc = flag_value(c, optarg, flag, o);
-    }
-    if (rc) return 2;
-    if (optind < argc) return fail("unexpected argument '%s'", argv[optind]);
+}
+
+/* The datasets and their levels, known once every flag is read. */
+static int finish(eval_opts *o, const char *root, const char *list)
+{
     if ((root != NULL) != (list != NULL)) return fail("--root and --list go together");
     if (root && o->n_lists < TRAIN_MAX_LISTS)
         o->lists[o->n_lists++] = (train_list){NULL, root, list, LEVEL_AS_IS};
@@ -200,6 +183,36 @@ int eval_options_parse(int argc, char **argv, eval_opts *o)
     if (o->folds && !o->n_groups) return fail("--fold needs --groups");
     if (o->sweep) o->events = 1;
     return 0;
+}
+
+int eval_options_parse(int argc, char **argv, eval_opts *o)
+{
+    const char *root = NULL, *list = NULL;
+    defaults(o);
+    int c, rc = 0;
+    opterr = 0;
+    int idx = -1;
+    char flag[64];
+    while (rc == 0 && (c = getopt_long(argc, argv, "", long_options, &idx)) != -1) {
+        cli_option_name(c, long_options, &idx, argc, argv, flag, sizeof flag);
+        if (c == '?' && !strcmp(flag, "--help")) {
+            usage(stdout);
+            return 1;
+        }
+        if (c == 'V') {
+            printf("genre-eval %s\n", GENRED_VERSION);
+            return 1;
+        }
+        if (c == 'r' || c == 'l')
+            *(c == 'r' ? &root : &list) = optarg;
+        else if (c == 'j' || c == 'e' || c == 'w')
+            *(c == 'j' ? &o->json : c == 'e' ? &o->events : &o->sweep) = 1;
+        else
+            rc = flag_value(c, optarg, flag, o);
+    }
+    if (rc) return 2;
+    if (optind < argc) return fail("unexpected argument '%s'", argv[optind]);
+    return finish(o, root, list);
 }
 
 static int move_ungrouped(dataset *from, dataset *to)

@@ -2,6 +2,7 @@
 #include "train_run.h"
 
 #include "cli.h"
+#include "clock.h"
 #include "corpus.h"
 #include "gru_export.h"
 #include "report.h"
@@ -199,13 +200,6 @@ static int finish(const run_ctx *r, const char *report_dir, int argc, char **arg
     return rc;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int train_run(train_opts *o, int argc, char **argv)
 {
     corpus c;
@@ -223,9 +217,9 @@ int train_run(train_opts *o, int argc, char **argv)
                 "%u-frame windows; GRU %ux%u pool %s; %u threads\n",
                 c.train.n_clips, c.valid.n_clips, c.n_labels, p.n_coeffs, g.window_frames,
                 o->layers, o->hidden, o->pool_mean ? "mean" : "last", o->threads);
-        double t0 = now_seconds();
+        double t0 = monotonic_s();
         rc = corpus_extract(&c, &p, o, g.min_frames);
-        if (!rc) fprintf(stderr, "genre-train: features ready in %.1f s\n", now_seconds() - t0);
+        if (!rc) fprintf(stderr, "genre-train: features ready in %.1f s\n", monotonic_s() - t0);
     }
     /* Features stay raw: every window, in training and validation, becomes
      * network input through model_input, as in the classifier. */

@@ -2,6 +2,7 @@
 #include "trainer.h"
 
 #include "cli.h"
+#include "clock.h"
 #include "metrics.h"
 #include "model.h"
 #include "sampler.h"
@@ -486,27 +487,11 @@ void trainer_destroy(trainer_t *t)
     free(t);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* CPU of all threads: the epoch line reports it next to wall time, which a
- * shared machine inflates. */
-static double cpu_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void progress(const trainer_t *t, unsigned e, unsigned st, unsigned steps, double loss,
                      double start, double epoch_start)
 {
-    double elapsed = now_seconds() - start, done = (double)e * steps + st + 1;
-    double rate = (double)(st + 1) * t->o->batch / (now_seconds() - epoch_start);
+    double elapsed = monotonic_s() - start, done = (double)e * steps + st + 1;
+    double rate = (double)(st + 1) * t->o->batch / (monotonic_s() - epoch_start);
     unsigned long eta =
         (unsigned long)fmax(0, elapsed / done * ((double)t->o->epochs * steps - done));
     int bar = (int)(20.0 * (st + 1) / steps);
@@ -565,19 +550,21 @@ void trainer_run(trainer_t *t)
 {
     const train_opts *o = t->o;
     unsigned steps = (o->epoch_windows + o->batch - 1) / o->batch;
-    double best = -1, start = now_seconds();
+    double best = -1, start = monotonic_s();
     t->step_params = t->params;
     for (unsigned e = 0; e < o->epochs; e++) {
         double lr = o->lr * (0.05 + 0.95 * 0.5 * (1 + cos(M_PI * e / o->epochs)));
         gru_adam_opts adam = {(real)lr, 0.9f, 0.999f, 1e-8f, (real)o->weight_decay};
         uint64_t rng = splitmix64_mix(o->seed * 1000003ull + e);
-        double loss = 0, epoch_start = now_seconds(), cpu_start = cpu_seconds();
+        /* CPU of all threads: the epoch line reports it next to wall time,
+         * which a shared machine inflates. */
+        double loss = 0, epoch_start = monotonic_s(), cpu_start = process_cpu_s();
         unsigned long correct = 0;
         for (unsigned st = 0; st < steps; st++) {
             loss += train_batch(t, &rng, t->params, &t->adam, &adam, &correct);
             if (isatty(2)) progress(t, e, st, steps, loss / (st + 1), start, epoch_start);
         }
-        double cpu_steps = cpu_seconds() - cpu_start;
+        double cpu_steps = process_cpu_s() - cpu_start;
         t->h.train_loss[e] = loss / steps;
         t->h.train_acc[e] = (double)correct / ((double)steps * o->batch);
         t->h.lr[e] = lr;
@@ -589,7 +576,7 @@ void trainer_run(trainer_t *t)
             t->h.best_epoch = e + 1;
             memcpy(t->chosen, t->params, t->n_params * sizeof *t->params);
         }
-        epoch_line(t, e, improved, now_seconds() - epoch_start, cpu_seconds() - cpu_start,
+        epoch_line(t, e, improved, monotonic_s() - epoch_start, process_cpu_s() - cpu_start,
                    cpu_steps);
         if (!o->select_last && e + 1 - t->h.best_epoch >= o->patience) {
             fprintf(stderr, "genre-train: early stop: no better validation score for %u epochs\n",
@@ -597,7 +584,7 @@ void trainer_run(trainer_t *t)
             break;
         }
     }
-    t->h.seconds = now_seconds() - start;
+    t->h.seconds = monotonic_s() - start;
 }
 
 /* Replaces a matrix by what its int8 image decodes to. */

@@ -197,10 +197,8 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    web_subscriber_config sub = {.endpoints = o.endpoints,
-                                 .n_endpoints = o.n_endpoints,
-                                 .curve = keys.client,
-                                 .server_public = keys.server_public};
+    web_subscriber_config sub = {
+        .endpoints = o.endpoints, .n_endpoints = o.n_endpoints, .keys = &keys};
     parts p;
     if ((rc = start(&p, &o, &sub))) {
         sub_keys_free(&keys);

@@ -1,6 +1,6 @@
 #include "web_events.h"
 
-#include "web_clock.h"
+#include "clock.h"
 
 #include <poll.h>
 #include <pthread.h>
@@ -197,7 +197,7 @@ static ssize_t read_events(void *cls, uint64_t pos, char *out, size_t max)
     (void)pos;
     struct client *c = cls;
     web_events_t *e = c->events;
-    int64_t now = web_now_ms();
+    int64_t now = monotonic_ms();
     if (c->sent == c->len) {
         pthread_mutex_lock(&e->lock);
         int more = e->stopping || c->gone ? -1 : fill_locked(c, now);
@@ -250,7 +250,7 @@ static struct client *client_create(web_events_t *e, struct MHD_Connection *conn
     c->buf = buf;
     c->cap = FIRST_BUFFER;
     c->len = (size_t)snprintf(c->buf, c->cap, "retry: %d\n\n", RETRY_MS);
-    c->last_sent_ms = web_now_ms();
+    c->last_sent_ms = monotonic_ms();
     web_fanout_join(e->fanout, &c->cursor);
     pthread_mutex_lock(&e->lock);
     c->next = e->clients;

@@ -1,7 +1,7 @@
 #include "web_http.h"
 
+#include "clock.h"
 #include "log.h"
-#include "web_clock.h"
 #include "web_events.h"
 
 #include <microhttpd.h>
@@ -182,7 +182,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         int evict = -1;
         web_conn *c = fd ? web_conns_open(h->conns, fd->connect_fd, peer ? peer->client_addr : NULL,
-                                          web_now_ms(), &evict)
+                                          monotonic_ms(), &evict)
                          : NULL;
         /* Shutting down, not closing: libmicrohttpd owns the fd and closes
          * it when it sees the end. */
@@ -201,13 +201,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_ctx,
     web_http_t *h = cls;
     pthread_mutex_lock(&h->lock);
     web_conn *c = conn_entry(conn);
-    if (c) web_conns_response_done(h->conns, c, web_now_ms());
+    if (c) web_conns_response_done(h->conns, c, monotonic_ms());
     pthread_mutex_unlock(&h->lock);
 }
 
 void web_http_tick(web_http_t *h)
 {
-    int64_t now = web_now_ms();
+    int64_t now = monotonic_ms();
     int fds[64];
     size_t n;
     pthread_mutex_lock(&h->lock);

@@ -1,10 +1,11 @@
 #include "web_subscriber.h"
 
+#include "clock.h"
 #include "handshake_watch.h"
 #include "log.h"
 #include "protocol.h"
 #include "protocol_seen.h"
-#include "web_clock.h"
+#include "sockopt.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -129,7 +130,7 @@ static size_t make_frame(web_subscriber_t *s, const char *topic, json_t *msg, co
 static void relay(web_subscriber_t *s, const protocol_message *m, const char *body, size_t len)
 {
     const char *topic = protocol_topic_name(m->topic);
-    int64_t now = web_now_ms();
+    int64_t now = monotonic_ms();
     if (m->topic == PROTOCOL_PROBS) remember(s, m, now);
     size_t n = make_frame(s, topic, m->body, body, len);
     if (n == 0) {
@@ -144,14 +145,14 @@ static void relay(web_subscriber_t *s, const protocol_message *m, const char *bo
 
 static void heard_from_genred(web_subscriber_t *s)
 {
-    s->last_heard_ms = web_now_ms();
+    s->last_heard_ms = monotonic_ms();
     if (!s->alive) log_info(s->heard ? "genred is back" : "receiving from genred");
     s->alive = s->heard = true;
 }
 
 static void check_silence(web_subscriber_t *s)
 {
-    if (!s->alive || web_now_ms() - s->last_heard_ms <= no_signal_log_ms) return;
+    if (!s->alive || monotonic_ms() - s->last_heard_ms <= no_signal_log_ms) return;
     s->alive = false;
     log_warn("nothing from genred for %lld s (stopped or unreachable): the page shows \"No "
              "signal\" and keeps its history",
@@ -220,24 +221,16 @@ static int subscribe(web_subscriber_t *s, char *err, size_t err_len)
 static int prepare_socket(web_subscriber_t *s, const web_subscriber_config *cfg, char *err,
                           size_t err_len)
 {
-    int linger = 0, hwm = QUEUE_MAX;
     /* libzmq refuses larger frames (and drops the connection) rather than
      * buffer a hostile publisher's gigabytes; genred sends none. */
     int64_t max_size = PROTOCOL_MESSAGE_MAX;
-    if (zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_setsockopt(s->sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+    if (sockopt_int(s->sock, ZMQ_LINGER, 0) || sockopt_int(s->sock, ZMQ_RCVHWM, QUEUE_MAX) ||
         zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size)) {
         snprintf(err, err_len, "ZeroMQ socket options: %s", zmq_strerror(zmq_errno()));
         return -1;
     }
-    if (cfg->curve && curve_apply_client(cfg->curve, s->sock, cfg->server_public, err, err_len))
-        return -1;
-    handshake_watch_info info = {.prog = "genre-web",
-                                 .server_key_option = "--server-key",
-                                 .client_key_option = "--client-key",
-                                 .public_key = cfg->curve ? curve_public_key(cfg->curve) : NULL,
-                                 .log_line = log_handshake};
-    s->watch = handshake_watch_create(s->zmq_ctx, s->sock, &info, err, err_len);
+    s->watch =
+        sub_keys_secure(cfg->keys, s->zmq_ctx, s->sock, "genre-web", log_handshake, err, err_len);
     if (!s->watch) return -1;
     return subscribe(s, err, err_len);
 }

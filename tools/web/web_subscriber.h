@@ -11,7 +11,7 @@
 #ifndef GENRED_WEB_SUBSCRIBER_H
 #define GENRED_WEB_SUBSCRIBER_H
 
-#include "curve.h"
+#include "sub_keys.h"
 #include "web_fanout.h"
 #include "web_history.h"
 
@@ -20,13 +20,12 @@
 typedef struct {
     const char *const *endpoints;
     int n_endpoints;
-    const curve_t *curve;      /* our keypair; NULL subscribes in plain text */
-    const char *server_public; /* genred's public key (Z85), with curve */
+    const sub_keys *keys; /* no client keypair: plain text */
 } web_subscriber_config;
 
 typedef struct web_subscriber web_subscriber_t;
 
-/* Connects and starts the thread; cfg's strings and curve must outlive the
+/* Connects and starts the thread; cfg's strings and keys must outlive the
  * subscriber. NULL with a one-line reason naming the endpoint. */
 web_subscriber_t *web_subscriber_create(const web_subscriber_config *cfg, web_fanout_t *fanout,
                                         web_history_t *history, char *err, size_t err_len);

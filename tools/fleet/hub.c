@@ -60,6 +60,7 @@
  *              retries (batches) */
 #include "hub.h"
 
+#include "clock.h"
 #include "curve.h"
 #include "hub_bridge.h"
 #include "hub_cache.h"
@@ -68,6 +69,7 @@
 #include "protocol_limits.h"
 #include "protocol_seen.h"
 #include "snapshot_queue.h"
+#include "sockopt.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -76,7 +78,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zmq.h>
 
 #define POLL_MS 50
@@ -116,25 +117,6 @@ struct hub {
     hub_counters n;
     int warned_unnamed, warned_full, warned_foreign;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static void set_int(void *sock, int option, int value)
-{
-    zmq_setsockopt(sock, option, &value, sizeof value);
-}
 
 /* Two frames to the subscribers; -1 when a subscriber's queue is full. */
 static int say(hub_t *h, const char *topic, const void *body, size_t len)
@@ -177,7 +159,7 @@ static void on_host_event(void *ctx, unsigned i, hub_host_state state)
 {
     hub_t *h = ctx;
     const char *name = hub_hosts_name(h->hosts, i);
-    int64_t now = mono_ms(), silent = hub_hosts_silent_ms(h->hosts, i, now);
+    int64_t now = monotonic_ms(), silent = hub_hosts_silent_ms(h->hosts, i, now);
     if (state == HOST_LOST)
         log_warn("host '%s' (%s) lost: no genre.status for %.1f s", name,
                  hub_hosts_endpoint(h->hosts, i),
@@ -187,7 +169,7 @@ static void on_host_event(void *ctx, unsigned i, hub_host_state state)
     say_json(h, PROTOCOL_HOST, name,
              json_pack("{s:i, s:s, s:I, s:I, s:I, s:s, s:s, s:o}", "v", 1, "host", name, "seq",
                        (json_int_t)++h->host_seq[i], "started_ms", (json_int_t)h->started_ms,
-                       "time_ms", (json_int_t)wall_ms(), "endpoint",
+                       "time_ms", (json_int_t)wallclock_ms(), "endpoint",
                        hub_hosts_endpoint(h->hosts, i), "state", hub_host_state_name(state),
                        "silent_ms", silent_json(h, i, now)));
 }
@@ -220,7 +202,7 @@ static json_t *counters_json(const hub_t *h)
 
 static void say_status(hub_t *h)
 {
-    int64_t now = mono_ms();
+    int64_t now = monotonic_ms();
     json_t *hosts = json_array();
     for (unsigned i = 0; i < hub_hosts_count(h->hosts); i++)
         json_array_append_new(hosts,
@@ -229,7 +211,7 @@ static void say_status(hub_t *h)
                                         hub_host_state_name(hub_hosts_state(h->hosts, i)),
                                         "silent_ms", silent_json(h, i, now)));
     json_t *o =
-        json_pack("{s:i, s:I, s:s, s:f, s:o, s:o}", "v", 1, "time_ms", (json_int_t)wall_ms(),
+        json_pack("{s:i, s:I, s:s, s:f, s:o, s:o}", "v", 1, "time_ms", (json_int_t)wallclock_ms(),
                   "version", h->version, "uptime_s", (double)(now - h->start_ms) / 1000.0, "hosts",
                   hosts, "jetstream", bridge_json(h));
     json_object_update_missing_new(o, counters_json(h));
@@ -277,7 +259,7 @@ static int probs_due(hub_t *h, const char *stream)
     double every = h->cfg.jetstream.probs_interval;
     if (every < 0) return 0;
     if (every == 0) return 1;
-    int64_t *last = hub_cache_stamp(h->cache, PROTOCOL_PROBS, stream), now = mono_ms();
+    int64_t *last = hub_cache_stamp(h->cache, PROTOCOL_PROBS, stream), now = monotonic_ms();
     if (!last) return 1;
     if (*last && now - *last < (int64_t)(every * 1000)) return 0;
     *last = now;
@@ -311,13 +293,14 @@ static void on_message(hub_t *h, unsigned i, const protocol_message *m, zmq_msg_
     if (protocol_topic_get(m->topic)->cached) remember(h, m->topic, key, text, len);
     to_bridge(h, m, text, len);
     say(h, protocol_topic_name(m->topic), text, len);
-    if (m->topic == PROTOCOL_STATUS) hub_hosts_status(h->hosts, i, mono_ms(), on_host_event, h);
+    if (m->topic == PROTOCOL_STATUS)
+        hub_hosts_status(h->hosts, i, monotonic_ms(), on_host_event, h);
 }
 
 static void drain_host(hub_t *h, unsigned i)
 {
-    int64_t until = mono_ms() + DRAIN_MS;
-    for (int k = 0; k < DRAIN_PER_HOST && mono_ms() < until; k++) {
+    int64_t until = monotonic_ms() + DRAIN_MS;
+    for (int k = 0; k < DRAIN_PER_HOST && monotonic_ms() < until; k++) {
         protocol_message m;
         zmq_msg_t body;
         const char *why = "";
@@ -366,14 +349,15 @@ static int snapshot_step(hub_t *h, snapshot_request *r)
 static void serve_snapshots(hub_t *h)
 {
     snapshot_request *r;
-    while ((r = snapshot_queue_next(h->snapshots, mono_ms())))
+    while ((r = snapshot_queue_next(h->snapshots, monotonic_ms())))
         if (!snapshot_step(h, r)) snapshot_queue_done(h->snapshots);
 }
 
 static void *hub_main(void *arg)
 {
     hub_t *h = arg;
-    int64_t interval = (int64_t)(h->cfg.status_interval * 1000), next_status = mono_ms() + interval;
+    int64_t interval = (int64_t)(h->cfg.status_interval * 1000),
+            next_status = monotonic_ms() + interval;
     int n_items = 1 + (int)h->cfg.n_hosts;
     while (!atomic_load(&h->stop)) {
         if (zmq_poll(h->items, n_items, POLL_MS) < 0 && zmq_errno() != EINTR) break;
@@ -381,7 +365,7 @@ static void *hub_main(void *arg)
         for (unsigned i = 0; i < h->cfg.n_hosts; i++)
             if (h->items[1 + i].revents & ZMQ_POLLIN) drain_host(h, i);
         serve_snapshots(h);
-        int64_t now = mono_ms();
+        int64_t now = monotonic_ms();
         hub_hosts_tick(h->hosts, now, on_host_event, h);
         if (now >= next_status) {
             say_status(h);
@@ -398,9 +382,9 @@ static int open_subscribers_side(hub_t *h, char *err, size_t err_len)
         snprintf(err, err_len, "cannot create the XPUB: %s", zmq_strerror(zmq_errno()));
         return -1;
     }
-    set_int(h->xpub, ZMQ_SNDHWM, h->cfg.send_hwm);
-    set_int(h->xpub, ZMQ_LINGER, 200);
-    set_int(h->xpub, ZMQ_XPUB_VERBOSE, 1); /* every subscription, for the cache */
+    sockopt_int(h->xpub, ZMQ_SNDHWM, h->cfg.send_hwm);
+    sockopt_int(h->xpub, ZMQ_LINGER, 200);
+    sockopt_int(h->xpub, ZMQ_XPUB_VERBOSE, 1); /* every subscription, for the cache */
     protocol_limit_frames(h->xpub, h->curve ? PROTOCOL_CURVE_SUBSCRIBER_FRAME_MAX
                                             : PROTOCOL_SUBSCRIBER_FRAME_MAX);
     if (h->curve && curve_apply(h->curve, h->xpub, err, err_len)) return -1;
@@ -424,8 +408,8 @@ static int open_host(hub_t *h, unsigned i, char *err, size_t err_len)
                  zmq_strerror(zmq_errno()));
         return -1;
     }
-    set_int(s, ZMQ_RCVHWM, h->cfg.send_hwm);
-    set_int(s, ZMQ_LINGER, 0);
+    sockopt_int(s, ZMQ_RCVHWM, h->cfg.send_hwm);
+    sockopt_int(s, ZMQ_LINGER, 0);
     protocol_limit_frames(s, PROTOCOL_MESSAGE_FRAME_MAX); /* a hostile host's reach */
     if (c->server_key[0]) {
         char key[CURVE_KEY_Z85_LEN + 1], why[600];
@@ -506,8 +490,8 @@ hub_t *hub_create(const hub_config *cfg, const char *version, char *err, size_t 
     h->cfg = *cfg;
     snprintf(h->version, sizeof h->version, "%s", version);
     atomic_init(&h->stop, 0);
-    h->start_ms = mono_ms();
-    h->started_ms = wall_ms();
+    h->start_ms = monotonic_ms();
+    h->started_ms = wallclock_ms();
     h->zctx = zmq_ctx_new();
     if (!h->zctx || open_all(h, err, err_len)) {
         hub_destroy(h);

@@ -1,5 +1,6 @@
 #include "hub_bridge.h"
 
+#include "clock.h"
 #include "log.h"
 #include "nats_util.h"
 #include "protocol.h"
@@ -54,13 +55,6 @@ struct hub_bridge {
     int causes[CAUSES_LOGGED];
     unsigned n_causes;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static void pause_ms(int ms)
 {
@@ -196,18 +190,12 @@ static unsigned take(hub_bridge_t *b, event **ev, int64_t *deadline)
 {
     pthread_mutex_lock(&b->lock);
     while (!b->count && !b->stop) {
-        struct timespec t;
-        clock_gettime(CLOCK_REALTIME, &t);
-        t.tv_nsec += 200000000;
-        if (t.tv_nsec >= 1000000000) {
-            t.tv_sec++;
-            t.tv_nsec -= 1000000000;
-        }
+        struct timespec t = timespec_after_ms(CLOCK_REALTIME, 200);
         pthread_cond_timedwait(&b->wake, &b->lock, &t);
     }
-    if (b->stop && !*deadline) *deadline = now_ms() + DRAIN_MS;
+    if (b->stop && !*deadline) *deadline = monotonic_ms() + DRAIN_MS;
     unsigned n = b->count < BATCH ? b->count : BATCH;
-    if (b->stop && now_ms() > *deadline) n = 0;
+    if (b->stop && monotonic_ms() > *deadline) n = 0;
     for (unsigned i = 0; i < n; i++)
         ev[i] = b->ring[(b->head + i) % b->cfg.buffer];
     pthread_mutex_unlock(&b->lock);
