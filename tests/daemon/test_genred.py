@@ -660,8 +660,8 @@ def test_bad_config():
                         "unknown key 'bogus'")
     expect_config_error('input = "stdin";\nstreams = ( { name = "a"; input = "stdin"; } );\n',
                         "cannot be combined")
-    # No fixed cap on streams (it used to be 128): 1000 parse; none is an
-    # error naming the line.
+    # 1024 streams at most (genre.status, one message, is sized for them):
+    # 1000 parse; none, or 1025, is an error naming the line.
     def many(n):
         return "streams = (%s);\n" % ", ".join(
             '{ name = "s%d"; input = "stdin"; }' % i for i in range(n))
@@ -671,6 +671,7 @@ def test_bad_config():
                           write_config("many.conf", many(1000))], capture_output=True, text=True)
     check(out.returncode == 0 and "1000 stream(s)" in out.stdout, "1000 streams: " + out.stdout
           + out.stderr)
+    expect_config_error(many(1025), p + ":1:", "1025 streams", "at most 1024")
     out = subprocess.run(GENRED + ["--config", os.path.join(TMP, "missing.conf")],
                          capture_output=True, text=True)
     check(out.returncode == 1 and "missing.conf" in out.stderr, "missing file: " + out.stderr)
@@ -942,6 +943,43 @@ def test_genre_sub():
         check(m["topic"] == "genre.probs" and m["stream"] == "main", "json line: %r" % l)
     check(pretty.returncode == 0 and pretty_out.count("status:") == 2,
           "genre-sub pretty: %r %r" % (pretty_out, pretty_err))
+
+
+def test_many_streams_status():
+    """genre.status lists every stream in one message, over the 256 KiB of
+    the other topics: 300 file: streams with 63-byte names and 450-byte
+    paths (about 1.3 kB a stream, 0.4 MB in all) reach genre-sub (its
+    receive cap and the protocol's parse) whole. The files are shorter than
+    a window, so genred does little more than open them."""
+    n = 300 if SLOW == 1 else 100
+    folder = os.path.join(TMP, "d" * 200, "e" * 200)
+    os.makedirs(folder)
+    rate = int(model_info()["frontend"]["sample_rate"])
+    path = write_wav(os.path.join(folder, "short.wav"), tone(0.2, rate), rate)
+    names = ["s%03d-" % i + "n" * 58 for i in range(n)]
+    conf = write_config("many_status.conf", "streams = (\n%s\n);\n" % ",\n".join(
+        '  { name = "%s"; input = "file:%s"; }' % (name, path) for name in names))
+    ep = endpoint("many")
+    sub = subprocess.Popen(EMULATOR + [os.path.join(BUILD, "bin", "genre-sub"), "--json",
+                                       "--count", "1", "--timeout", str(30 * SLOW), ep,
+                                       "genre.status"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    g = Genred("--publish", ep, "--wait-subscriber", "--status-interval", "1", config=conf)
+    out, err = sub.communicate(timeout=60 * SLOW)
+    g.stop()
+    check(sub.returncode == 0 and out.strip(), "genre-sub got a genre.status: %r %r\n%s"
+          % (out[-300:], err[-300:], g.stderr()[-600:]))
+    if sub.returncode or not out.strip():
+        return
+    line = out.strip()
+    status = json.loads(line)
+    got = [st["name"] for st in status["streams"]]
+    check(got == names, "every stream, in config order (%d of %d)" % (len(got), n))
+    check(all(st["input"] == "file:" + path for st in status["streams"]), "inputs whole")
+    if SLOW == 1:
+        check(len(line) > 256 * 1024, "over the other topics' 256 KiB: %d bytes" % len(line))
+    print("genre.status of %d streams: %d bytes, %.0f a stream" % (n, len(line), len(line) / n))
+    check("over the protocol" not in g.stderr(), "genred dropped nothing: " + g.stderr()[-300:])
 
 
 def test_streams_and_silence():

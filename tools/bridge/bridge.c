@@ -4,6 +4,7 @@
 #include "handshake_watch.h"
 #include "log.h"
 #include "osc_out.h"
+#include "protocol_limits.h"
 #include "protocol_seen.h"
 #include "sub_keys.h"
 
@@ -76,6 +77,7 @@ static int connect_sub(bridge_t *b, const bridge_options *o, char *err, size_t e
     }
     int linger = 0;
     zmq_setsockopt(b->sub, ZMQ_LINGER, &linger, sizeof linger);
+    protocol_limit_frames(b->sub, PROTOCOL_MESSAGE_FRAME_MAX); /* a hostile publisher's reach */
     if (secure(b, o, err, err_len)) return -1;
     /* With a snapshot: a joining bridge forwards the current state at once. */
     for (int i = 0; i < N_FORWARDED; i++)

@@ -3,6 +3,7 @@
 #include "handshake_watch.h"
 #include "log.h"
 #include "protocol.h"
+#include "protocol_limits.h"
 #include "protocol_seen.h"
 #include "web_clock.h"
 
@@ -222,8 +223,9 @@ static int prepare_socket(web_subscriber_t *s, const web_subscriber_config *cfg,
 {
     int linger = 0, hwm = QUEUE_MAX;
     /* libzmq refuses larger frames (and drops the connection) rather than
-     * buffer a hostile publisher's gigabytes; genred sends none. */
-    int64_t max_size = PROTOCOL_MESSAGE_MAX;
+     * buffer a hostile publisher's gigabytes; genred sends none (its
+     * largest, a genre.status of 1024 streams, is under this). */
+    int64_t max_size = PROTOCOL_MESSAGE_FRAME_MAX;
     if (zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_setsockopt(s->sock, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size)) {
