@@ -445,6 +445,12 @@ static int read_streams(genred_config *c, const file_ctx *f, const config_settin
         return wrong_type(f, s, "a list of groups ( { name = ...; input = ...; }, ... )");
     int n = config_setting_length(s);
     if (n < 1) return fail_at(f, s, "streams must list at least one stream%s%s", "", "");
+    if (n > CONFIG_STREAMS_MAX) {
+        char count[16], most[16];
+        snprintf(count, sizeof count, "%d", n);
+        snprintf(most, sizeof most, "%d", CONFIG_STREAMS_MAX);
+        return fail_at(f, s, "streams lists %s streams; one genred runs at most %s", count, most);
+    }
     config_stream *list = calloc((size_t)n, sizeof *list);
     if (!list) return fail_at(f, s, "out of memory for the stream list%s%s", "", "");
     /* c owns its copy of the list (see load_parsed): replace it. */

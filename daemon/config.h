@@ -11,6 +11,9 @@
 #define CONFIG_MAX_PUBLISH 8
 #define CONFIG_NAME_LEN    64
 #define CONFIG_TEXT_LEN    512
+/* The most streams one genred runs: genre.status, which lists every stream
+ * in one message, is sized for this many (protocol.h). */
+#define CONFIG_STREAMS_MAX 1024
 
 typedef enum { DROP_COUNT = 0, DROP_ISOLATE = 1 } config_drop_policy;
 /* JACK_SHARED: one client "genred" carries every JACK stream's ports;

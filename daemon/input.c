@@ -405,8 +405,8 @@ int input_backend_push_wait(input_t *in, const float *samples, size_t n, const a
     return 0;
 }
 
-int input_reader_start(input_reader *r, const char *name, void *(*main)(void *), input_t *in,
-                       char *err, size_t err_len)
+int input_reader_start_shared(input_reader *r, const char *name, void *(*main)(void *), void *arg,
+                              const char *spec, char *err, size_t err_len)
 {
     atomic_store(&r->stop, false);
     pthread_condattr_t attr;
@@ -415,12 +415,9 @@ int input_reader_start(input_reader *r, const char *name, void *(*main)(void *),
     pthread_cond_init(&r->wake, &attr);
     pthread_condattr_destroy(&attr);
     pthread_mutex_init(&r->lock, NULL);
-    in->reader = r;
-    int e = pthread_create(&r->thread, NULL, main, in);
+    int e = pthread_create(&r->thread, NULL, main, arg);
     if (e) {
-        snprintf(err, err_len, "input '%s': cannot start %s thread: %s", in->opt.spec, name,
-                 strerror(e));
-        in->reader = NULL;
+        snprintf(err, err_len, "input '%s': cannot start %s thread: %s", spec, name, strerror(e));
         pthread_cond_destroy(&r->wake);
         pthread_mutex_destroy(&r->lock);
         return -1;
@@ -428,6 +425,15 @@ int input_reader_start(input_reader *r, const char *name, void *(*main)(void *),
     pthread_setname_np(r->thread, name);
     r->started = 1;
     return 0;
+}
+
+int input_reader_start(input_reader *r, const char *name, void *(*main)(void *), input_t *in,
+                       char *err, size_t err_len)
+{
+    in->reader = r; /* before the thread starts: it may ask for it */
+    int failed = input_reader_start_shared(r, name, main, in, in->opt.spec, err, err_len);
+    if (failed) in->reader = NULL;
+    return failed;
 }
 
 int input_reader_sleep(input_reader *r, long ms)

@@ -45,7 +45,8 @@
 #include <stdbool.h>
 
 /* A back-end's own thread: the reader of a non-real-time source (stdin,
- * file, url) or the supervisor of an audio-callback one (PortAudio). Started
+ * file, url) or the supervisor of an audio-callback one (PortAudio, and a
+ * JACK client shared by many streams). Started
  * once, asked to stop through `stop` (input_request_stop sets it for every
  * back-end), joined on close. Its sleeps end early on a stop, so a stream
  * waiting minutes to reconnect still stops at once. */
@@ -150,6 +151,12 @@ int input_backend_push_wait(input_t *in, const float *samples, size_t n, const a
  * start NAME thread: why" in err. */
 int input_reader_start(input_reader *r, const char *name, void *(*main)(void *), input_t *in,
                        char *err, size_t err_len);
+/* The same for a thread that serves several inputs (a shared JACK client's
+ * supervisor): main(arg), owned by whoever started it, which alone stops
+ * it (no one input's stop does); spec names the input it starts for, in
+ * err. */
+int input_reader_start_shared(input_reader *r, const char *name, void *(*main)(void *), void *arg,
+                              const char *spec, char *err, size_t err_len);
 /* Sleeps ms milliseconds or until a stop is asked: 1 when stopping. */
 int input_reader_sleep(input_reader *r, long ms);
 /* Any thread: sets stop and ends a sleep, without waiting. */

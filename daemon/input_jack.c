@@ -9,7 +9,8 @@
  * one. The process callback walks the host's live streams and copies (one
  * port) or interleaves (several) each one's port buffers into its ring.
  *
- * A supervisor thread per host owns the client's life: it activates it, and
+ * A supervisor thread per host (an input_reader shared by its streams, which
+ * the last stream to leave stops) owns the client's life: it activates it, and
  * when the server goes away (jack_on_info_shutdown) it closes the dead
  * client and retries jack_client_open every RETRY_MS until the server is
  * back, then re-registers and reconnects every stream's ports. It also
@@ -74,9 +75,7 @@ struct jack_host {
     _Atomic(jack_source *) live; /* started members: the callback's list */
     atomic_int in_callback;      /* 1 while the callback walks `live` */
 
-    pthread_t supervisor;
-    int supervisor_running;
-    atomic_bool stop;
+    input_reader supervisor;   /* shared by the host's streams, stopped with the host */
     atomic_bool server_gone;   /* set by the shutdown callback */
     atomic_bool ports_changed; /* set by the registration callback */
 };
@@ -365,13 +364,12 @@ static void *supervise(void *arg)
 {
     jack_host *h = arg;
     long since_retry_ms = RETRY_MS;
-    while (!atomic_load(&h->stop)) {
+    do {
         pthread_mutex_lock(&h->lock);
         supervise_tick(h, &since_retry_ms);
         pthread_mutex_unlock(&h->lock);
-        sleep_us(TICK_MS * 1000L);
         since_retry_ms += TICK_MS;
-    }
+    } while (!input_reader_sleep(&h->supervisor, TICK_MS));
     return NULL;
 }
 
@@ -415,8 +413,7 @@ static void host_release(jack_host *h)
     }
     pthread_mutex_unlock(&registry_lock);
     if (!last) return;
-    atomic_store(&h->stop, true);
-    if (h->supervisor_running) pthread_join(h->supervisor, NULL);
+    input_reader_stop(&h->supervisor);
     close_client(h);
     pthread_mutex_destroy(&h->lock);
     free(h->name);
@@ -495,15 +492,11 @@ static int jack_start(input_t *in, char *err, size_t err_len)
     else if (h->active)
         go_running(s);
     if (!h->client) wait_for_server(h);
-    if (!h->supervisor_running && pthread_create(&h->supervisor, NULL, supervise, h) == 0)
-        h->supervisor_running = 1;
-    int ok = h->supervisor_running;
+    int failed =
+        !h->supervisor.started && input_reader_start_shared(&h->supervisor, "gr-jack", supervise, h,
+                                                            in->opt.spec, err, err_len);
     pthread_mutex_unlock(&h->lock);
-    if (!ok) {
-        snprintf(err, err_len, "input '%s': cannot start the JACK supervisor thread", in->opt.spec);
-        return -1;
-    }
-    return 0;
+    return failed ? -1 : 0;
 }
 
 static void jack_close(input_t *in)

@@ -10,7 +10,8 @@
  * count input frames (at the input's sample rate) since the stream started.
  *
  * Topic names, which topics are cached for late subscribers and the size
- * limits (a body is at most 256 KiB) are in protocol.h and protocol.c.
+ * limits (a body is at most 256 KiB, genre.status's 9 MiB) are in protocol.h
+ * and protocol.c.
  *
  * genre.probs (every hop, per stream)
  *   v           int     1
@@ -74,7 +75,13 @@
  *   share       number  of the windows, the fraction whose own top label
  *                       was top (0 when windows is 0)
  *
- * genre.status (every status_interval seconds, default 5, and once at exit)
+ * genre.status (every status_interval seconds, default 5, and once at exit;
+ * every stream in one message, of at most PROTOCOL_STATUS_MAX bytes, 9 MiB:
+ * a genred runs at most 1024 streams and one takes 0.5-1.3 kB, 8.9 kB with
+ * every text at its longest and escaped. One message rather than parts
+ * because every reader takes a status as the whole process at one instant:
+ * parts would be matched up again in each, and a lost part would read as
+ * streams gone; the socket caps, 16 MiB a frame, hold it already)
  *   v, time_ms          as above
  *   version     string  genred version
  *   model       string  model id
@@ -166,8 +173,9 @@
  * genred and not counted. Either way the pipeline never waits.
  *
  * Size limits (protocol_limits.h): a topic is at most 79 bytes, a body
- * 256 KiB; a peer that sends a longer subscription or message is
- * disconnected.
+ * 256 KiB (genre.status 9 MiB); a peer that sends a longer subscription is
+ * disconnected, a longer message is dropped, and a frame over 16 MiB
+ * disconnects its sender.
  *
  * Every builder returns the JSON text (free() it), or NULL when out of
  * memory. */

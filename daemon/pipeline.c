@@ -22,9 +22,13 @@
 #define POP_FRAMES   1024
 #define MAX_CHANNELS 64
 /* Stop, reload and state changes wake the worker at once; the timeout only
- * keeps its heartbeat (judged stuck after 1 s) and statistics fresh. */
-#define WAIT_MAX_MS    500
-#define PACE_WINDOW_NS (250 * 1000 * 1000)
+ * keeps its heartbeat (judged stuck after 1 s) and statistics fresh. A
+ * worker waiting for a hop's audio from a live source sleeps until it has
+ * come (wait_ms), at most WAIT_LONGEST_MS, and moves its heartbeat on by
+ * what it sleeps beyond WAIT_MAX_MS. */
+#define WAIT_MAX_MS     500
+#define WAIT_LONGEST_MS 2000
+#define PACE_WINDOW_NS  (250 * 1000 * 1000)
 /* An input that says it runs but has delivered nothing for this many hops
  * (2 s at least, so a bursty pipe does not flap) shows as waiting: a
  * stalled stdin must not keep showing its last genre as current. */
@@ -520,22 +524,42 @@ static void judge_pace(pipeline_t *p, int64_t now)
 
 /* How much audio to wait for on an empty ring. A source paced in real time
  * cannot complete the next hop before its audio has arrived, so the worker
- * asks the input to wake it once that much is waiting (the front end's
- * count leaves out the resampler's look-ahead, so it may wake once more for
- * the rest, never late): one or two wake-ups per hop instead of one per
- * period, and the
- * hop is taken as soon as its last block arrives. A fast source (a file at
- * full speed) refills the ring at once: any audio will do. */
+ * asks the input to wake it once exactly that much is waiting: one wake-up
+ * per hop instead of one per period, and the hop is taken as soon as its
+ * last block arrives. A fast source (a file at full speed) refills the ring
+ * at once: any audio will do. */
 static size_t wanted_samples(const pipeline_t *p, size_t ring_capacity)
 {
     if (!p->fe || p->fast_source || p->in_rate <= 0) return 1;
-    const model_t *m = p->eng.model->model;
-    double in_frames =
-        (double)frontend_samples_to_due(p->fe) * p->in_rate / m->frontend.mfcc.sample_rate;
-    double want = floor(in_frames) * (p->channels ? p->channels : 1);
+    uint64_t want = frontend_input_to_due(p->fe) * (p->channels ? p->channels : 1);
     /* Never more than the ring can hold, or the wake-up would never come. */
-    if (want > (double)(ring_capacity / 2)) want = (double)(ring_capacity / 2);
+    if (want > ring_capacity / 2) want = ring_capacity / 2;
     return want >= 1 ? (size_t)want : 1;
+}
+
+/* How long to sleep for `want` samples at most: a little longer than a live
+ * source takes to deliver them, so that the audio ends the sleep rather
+ * than the timeout. With WAIT_MAX_MS alone a 0.5 s hop's audio raced the
+ * 500 ms timeout and lost about half the time: a second wake-up per hop,
+ * for nothing, in every stream. */
+static int wait_ms(const pipeline_t *p, size_t want)
+{
+    if (p->fast_source || p->in_rate <= 0 || want <= 1) return WAIT_MAX_MS;
+    double ms = 1000.0 * (double)want / (p->channels ? p->channels : 1) / p->in_rate;
+    ms = 1.25 * ms + 100; /* a server's period, a late cycle */
+    return ms < WAIT_MAX_MS ? WAIT_MAX_MS : ms > WAIT_LONGEST_MS ? WAIT_LONGEST_MS : (int)ms;
+}
+
+/* Sleeps until the next hop's audio, a kick or the timeout. */
+static void wait_for_audio(pipeline_t *p, ring_t *ring)
+{
+    size_t want = wanted_samples(p, ring_capacity(ring));
+    int ms = wait_ms(p, want);
+    /* Away longer than the heartbeat's usual WAIT_MAX_MS on purpose: not
+     * stuck. */
+    if (ms > WAIT_MAX_MS)
+        atomic_store(&p->heartbeat, monotonic_ns() + (int64_t)(ms - WAIT_MAX_MS) * 1000000);
+    input_wait(p->input, want, ms);
 }
 
 /* An input that ended before filling one window published nothing; say so
@@ -584,8 +608,7 @@ static void *pipeline_main(void *arg)
             run_block(p, n, ch);
         } else {
             finished = state == INPUT_ENDED || state == INPUT_FAILED;
-            if (!finished)
-                input_wait(p->input, wanted_samples(p, ring_capacity(ring)), WAIT_MAX_MS);
+            if (!finished) wait_for_audio(p, ring);
         }
         update_stats(p, finished);
     }

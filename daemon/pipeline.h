@@ -56,7 +56,8 @@ typedef struct {
     char top[MODEL_MAX_LABEL_LEN + 1];
     char title[INPUT_TITLE_LEN]; /* the song playing, "" when none is named */
     uint64_t overruns, overrun_samples, nonfinite;
-    int64_t heartbeat_ns; /* CLOCK_MONOTONIC of the worker's last loop */
+    int64_t heartbeat_ns; /* CLOCK_MONOTONIC of the worker's last loop (while it
+                             sleeps over 0.5 s for a hop's audio, that much later) */
     int audio_seen;       /* some audio has been processed */
     int finished;         /* input ended and everything was processed */
 } pipeline_stats;

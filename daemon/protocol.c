@@ -37,6 +37,11 @@ int protocol_topic_find(const void *frame, size_t len)
     return -1;
 }
 
+size_t protocol_body_max(protocol_topic t)
+{
+    return t == PROTOCOL_STATUS ? PROTOCOL_STATUS_MAX : PROTOCOL_MESSAGE_MAX;
+}
+
 static int nonce_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -117,7 +122,8 @@ int protocol_parse(const void *topic, size_t topic_len, const void *body, size_t
     int t = protocol_topic_find((const char *)topic + rest, topic_len - rest);
     if (t < 0) return refuse(why, PROTOCOL_NOT_A_TOPIC);
     out->topic = (protocol_topic)t;
-    if (body_len > PROTOCOL_MESSAGE_MAX) return refuse(why, "larger than PROTOCOL_MESSAGE_MAX");
+    if (body_len > protocol_body_max(out->topic))
+        return refuse(why, "larger than the protocol's limit for its topic");
     /* jansson refuses text that is not UTF-8 and, with this flag, a key
      * given twice (which receivers could read differently). */
     out->body = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, NULL);

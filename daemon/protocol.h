@@ -32,11 +32,31 @@
 #define PROTOCOL_NAME_LEN 63
 /* Bytes of the longest topic name, with room for new topics. */
 #define PROTOCOL_TOPIC_LEN 24
-/* Bytes of one JSON body. A genre.probs of 256 labels of 63 bytes is about
- * 25 kB; genre.status takes about 1 kB a stream, so this holds 200 streams.
- * genred drops (and counts) a message that would be larger; receivers drop
- * larger ones as not the protocol. */
+/* Bytes of one JSON body of every topic but genre.status. A genre.probs of
+ * 256 labels of 63 bytes is about 25 kB. genred drops (and counts) a
+ * message that would be larger; receivers drop larger ones as not the
+ * protocol. */
 #define PROTOCOL_MESSAGE_MAX (256 * 1024)
+/* The most streams one genred runs (its config refuses more). genre.status
+ * lists every stream in one message, so its own limit follows from this:
+ * a radio monitor of 1000 stations still gets its status whole. */
+#define PROTOCOL_STREAMS_MAX 1024
+/* The most one stream can add to a genre.status body: every text field at
+ * its longest (name 63 bytes, input 511, error, note and title 255, top 63)
+ * and made only of control characters, which JSON writes as 6 bytes each
+ * (about 8.4 kB; test_messages builds that stream and checks it). A real
+ * stream takes 0.4 to 2 kB. */
+#define PROTOCOL_STATUS_STREAM_MAX 9216
+/* Bytes of a genre.status body: the process's fields and 1024 such streams,
+ * 9 MiB. Why one large message rather than a status in parts: every
+ * receiver (genre-sub, genre-web's page, genre-hub, the benchmarks, user
+ * scripts) reads a status as the whole process at one instant; parts would
+ * have to be matched up again in each of them, and one lost part would
+ * show streams as gone. The cost is bounded: every receiving socket already
+ * caps frames at 16 MiB (protocol_limits.h), the body is made every
+ * status_interval (5 s), never cached for snapshots, and a typical stream
+ * adds under 1 kB (600 streams: about 0.5 MB every 5 s). */
+#define PROTOCOL_STATUS_MAX (64 * 1024 + PROTOCOL_STREAMS_MAX * PROTOCOL_STATUS_STREAM_MAX)
 /* A snapshot subscription's nonce: 1 to this many of [A-Za-z0-9_-]. */
 #define PROTOCOL_NONCE_LEN 32
 #define PROTOCOL_SNAPSHOT  "snapshot/"
@@ -73,6 +93,9 @@ const protocol_topic_info *protocol_topic_get(protocol_topic t);
 const char *protocol_topic_name(protocol_topic t);
 /* The topic a frame names exactly; -1 when it is none of the protocol's. */
 int protocol_topic_find(const void *frame, size_t len);
+/* The largest body of topic t: PROTOCOL_STATUS_MAX for genre.status,
+ * PROTOCOL_MESSAGE_MAX for the others. */
+size_t protocol_body_max(protocol_topic t);
 
 /* Writes "snapshot/NONCE/PREFIX" with a fresh random NONCE. Its length, or
  * -1 when prefix is longer than a topic or out is too small. */
@@ -102,7 +125,7 @@ typedef struct {
 } protocol_message;
 
 /* Checks two frames against the protocol: a known topic (or a snapshot of
- * one), a body of at most PROTOCOL_MESSAGE_MAX bytes that is UTF-8 JSON, an
+ * one), a body of at most protocol_body_max bytes that is UTF-8 JSON, an
  * object with "v": 1, the topic's key field a name of at most
  * PROTOCOL_NAME_LEN bytes, and seq/started_ms, where present, integers. 0
  * with *out filled, or -1 with *why saying what broke the rule. */

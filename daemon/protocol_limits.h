@@ -39,9 +39,9 @@
  * cap, so one cap holds both. */
 _Static_assert(PROTOCOL_SUBSCRIPTION_MAX <= PROTOCOL_TOPIC_MAX, "a snapshot request is a topic");
 
-/* The largest message body is protocol.h's PROTOCOL_MESSAGE_MAX (256 KiB):
- * genred drops (and counts) a larger one rather than send what its
- * subscribers would refuse. */
+/* The largest message body is protocol.h's PROTOCOL_MESSAGE_MAX (256 KiB),
+ * and PROTOCOL_STATUS_MAX (9 MiB) for genre.status: genred drops (and
+ * counts) a larger one rather than send what its subscribers would refuse. */
 /* The cap for sockets that receive messages (SUB, XSUB). Above the
  * protocol's body limit on purpose: a message between the two is read,
  * then dropped and counted as not the protocol (protocol.c) while its
@@ -51,6 +51,10 @@ _Static_assert(PROTOCOL_SUBSCRIPTION_MAX <= PROTOCOL_TOPIC_MAX, "a snapshot requ
  * hostile publisher can make a receiver hold stays bounded. */
 #define PROTOCOL_RECEIVE_MAX       (16 << 20)
 #define PROTOCOL_MESSAGE_FRAME_MAX ((int64_t)PROTOCOL_RECEIVE_MAX + 64)
+/* The socket caps hold the largest genre.status, and a genred config can
+ * name no more streams than that status was sized for. */
+_Static_assert(PROTOCOL_STATUS_MAX + 64 <= PROTOCOL_RECEIVE_MAX, "a status fits a frame");
+_Static_assert(CONFIG_STREAMS_MAX <= PROTOCOL_STREAMS_MAX, "every stream fits one status");
 
 /* Sets a socket's cap (before its bind or connect: endpoints take the
  * options the socket has then). ZMQ_MAXMSGSIZE is an int64_t: an int is

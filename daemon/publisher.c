@@ -235,14 +235,15 @@ static int send_frames(void *xpub, const char *topic, const void *body, size_t l
 }
 
 /* 0 sent, -1 dropped (counted). */
-static int send_out(publisher_t *p, const char *topic, const void *body, size_t len)
+static int send_out(publisher_t *p, protocol_topic t, const void *body, size_t len)
 {
+    const char *topic = protocol_topic_name(t);
     /* Receivers take nothing larger: better one loud drop here. */
-    if (len > PROTOCOL_MESSAGE_MAX) {
+    if (len > protocol_body_max(t)) {
         if (!p->warned_too_big++)
-            log_error("a %s message of %zu bytes is over the protocol's %d: dropped (counted in "
+            log_error("a %s message of %zu bytes is over the protocol's %zu: dropped (counted in "
                       "dropped; warned once)",
-                      topic, len, PROTOCOL_MESSAGE_MAX);
+                      topic, len, protocol_body_max(t));
         atomic_fetch_add(&p->dropped, 1);
         return -1;
     }
@@ -340,8 +341,7 @@ static int forward_one(publisher_t *p)
         ok = h.track < p->n_tracks && h.topic < PROTOCOL_TOPICS;
     }
     if (ok) {
-        int sent = !send_out(p, protocol_topic_name((protocol_topic)h.topic), zmq_msg_data(&body),
-                             zmq_msg_size(&body));
+        int sent = !send_out(p, (protocol_topic)h.topic, zmq_msg_data(&body), zmq_msg_size(&body));
         record(p, &h, &body, sent); /* dropped or not, still the latest value */
     }
     zmq_msg_close(&head);
@@ -353,7 +353,7 @@ static void send_status(publisher_t *p)
 {
     if (!p->status_fn) return;
     char *text = p->status_fn(p, p->status_ctx);
-    if (text) send_out(p, protocol_topic_name(PROTOCOL_STATUS), text, strlen(text));
+    if (text) send_out(p, PROTOCOL_STATUS, text, strlen(text));
     free(text);
 }
 

@@ -307,6 +307,11 @@ uint64_t frontend_samples_to_due(const frontend_t *fe)
     return due > had ? due - had : 0;
 }
 
+uint64_t frontend_input_to_due(const frontend_t *fe)
+{
+    return resampler_input_for(fe->rs, frontend_samples_to_due(fe));
+}
+
 double frontend_level_dbfs(const frontend_t *fe)
 {
     return fe->level_db;

@@ -88,11 +88,13 @@ uint64_t frontend_frame_count(const frontend_t *fe);
 /* Model-rate sample at which the newest frame ends (0 before the first). */
 uint64_t frontend_frame_end(const frontend_t *fe);
 /* Model-rate samples the resampler has still to produce before the next
- * window is due (0 when it has them already). Never more than needed: the
- * resampler's own lookahead makes the input needed a little more, so a
- * caller that waits for this much input and then for whatever is missing
- * never waits past the block that completes the window. */
+ * window is due (0 when it has them already). */
 uint64_t frontend_samples_to_due(const frontend_t *fe);
+/* Input frames still to come before the next window is due: what the
+ * resampler needs to produce frontend_samples_to_due, exactly, so a caller
+ * that waits for this much is woken by the block that completes the
+ * window, once. */
+uint64_t frontend_input_to_due(const frontend_t *fe);
 /* RMS level of the audio covered by the window about its mean (so a DC
  * offset alone reads as silence), dBFS (-inf..0, floored at -200). */
 double frontend_level_dbfs(const frontend_t *fe);

@@ -392,6 +392,15 @@ void resampler_reset(resampler_t *rs)
     rs->nonfinite = 0;
 }
 
+uint64_t resampler_input_for(const resampler_t *rs, uint64_t outputs)
+{
+    if (rs->bypass) return outputs;
+    uint64_t r = (uint64_t)rs->to_skip + outputs; /* raw outputs, the dropped ones first */
+    if (!r) return 0;
+    /* filter_chunk writes raw output k (from 0) at input floor((phase + k q) / p). */
+    return ((uint64_t)rs->phase + (r - 1) * rs->q) / rs->p + 1;
+}
+
 uint64_t resampler_nonfinite_count(const resampler_t *rs)
 {
     return rs->nonfinite;

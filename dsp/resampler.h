@@ -33,6 +33,12 @@ size_t resampler_max_output(const resampler_t *rs, size_t frames);
  * mono samples to out and returns how many were written. */
 size_t resampler_process(resampler_t *rs, const float *in, size_t frames, float *out);
 
+/* Input frames to consume from now until `outputs` more outputs have been
+ * written (those the filter delay still drops first included): exactly,
+ * from the filter's phase, so a caller waiting for that much input is
+ * woken by the block that completes them. */
+uint64_t resampler_input_for(const resampler_t *rs, uint64_t outputs);
+
 /* Non-finite input samples replaced by 0 so far (finite samples beyond
  * +-1e6 are clamped so no later sum can overflow). */
 uint64_t resampler_nonfinite_count(const resampler_t *rs);

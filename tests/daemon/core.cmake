@@ -10,7 +10,7 @@ genred_py_scenarios(test_genred.py genred_ 90 daemon
     late_subscriber:threaded change_log:threaded clients_drop_duplicates: sigterm:threaded bad_config: endpoint_in_use: example_subscriber:
     genre_sub: streams_and_silence:threaded silence_change: print: print_closed:threaded
     short_input: systemd_notify:threaded settings_files: odd_input_name: help_defaults:
-    log_order:threaded)
+    log_order:threaded many_streams_status:)
 
 genred_test(test_smoother SOURCES test_smoother.c ${CMAKE_SOURCE_DIR}/daemon/smoother.c
     LIBS m LABELS daemon INCLUDES ${CMAKE_SOURCE_DIR}/daemon)

@@ -660,8 +660,8 @@ def test_bad_config():
                         "unknown key 'bogus'")
     expect_config_error('input = "stdin";\nstreams = ( { name = "a"; input = "stdin"; } );\n',
                         "cannot be combined")
-    # No fixed cap on streams (it used to be 128): 1000 parse; none is an
-    # error naming the line.
+    # 1024 streams at most (genre.status, one message, is sized for them):
+    # 1000 parse; none, or 1025, is an error naming the line.
     def many(n):
         return "streams = (%s);\n" % ", ".join(
             '{ name = "s%d"; input = "stdin"; }' % i for i in range(n))
@@ -671,6 +671,7 @@ def test_bad_config():
                           write_config("many.conf", many(1000))], capture_output=True, text=True)
     check(out.returncode == 0 and "1000 stream(s)" in out.stdout, "1000 streams: " + out.stdout
           + out.stderr)
+    expect_config_error(many(1025), p + ":1:", "1025 streams", "at most 1024")
     out = subprocess.run(GENRED + ["--config", os.path.join(TMP, "missing.conf")],
                          capture_output=True, text=True)
     check(out.returncode == 1 and "missing.conf" in out.stderr, "missing file: " + out.stderr)
@@ -942,6 +943,88 @@ def test_genre_sub():
         check(m["topic"] == "genre.probs" and m["stream"] == "main", "json line: %r" % l)
     check(pretty.returncode == 0 and pretty_out.count("status:") == 2,
           "genre-sub pretty: %r %r" % (pretty_out, pretty_err))
+
+
+def page_status(port, deadline):
+    """The first genre.status genre-web relays on /events, parsed; None if
+    none comes before the deadline (time.monotonic()). HTTP/1.0, so that
+    the events come unchunked."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(b"GET /events HTTP/1.0\r\n\r\n")
+    buf, mark = b"", b"event: genre.status\ndata: "
+    try:
+        while time.monotonic() < deadline:
+            try:
+                chunk = sock.recv(1 << 20)
+            except socket.timeout:
+                continue
+            if not chunk:
+                return None
+            buf += chunk
+            at = buf.find(mark)
+            end = buf.find(b"\n\n", at) if at >= 0 else -1
+            if end >= 0:
+                return json.loads(buf[at + len(mark):end])
+    finally:
+        sock.close()
+    return None
+
+
+def test_many_streams_status():
+    """genre.status lists every stream in one message, over the 256 KiB of
+    the other topics: 400 file: streams with 63-byte names and 500-byte
+    paths (about 0.8 kB a stream, 0.3 MB in all) reach genre-sub (its
+    receive cap and the protocol's parse) whole, and genre-web's page gets
+    every stream's state (the fields it shows: a whole status no longer
+    fits its frames). The files are shorter than a window, so genred does
+    little more than open them and play them 10 times in real time."""
+    n = 400 if SLOW == 1 else 100
+    folder = os.path.join(TMP, "d" * 230, "e" * 230)
+    os.makedirs(folder)
+    rate = int(model_info()["frontend"]["sample_rate"])
+    path = write_wav(os.path.join(folder, "short.wav"), tone(0.2, rate), rate)
+    names = ["s%03d-" % i + "n" * 58 for i in range(n)]
+    conf = write_config("many_status.conf", "realtime = true;\nloop = 10;\nstreams = (\n%s\n);\n"
+                        % ",\n".join('  { name = "%s"; input = "file:%s"; }' % (name, path)
+                                     for name in names))
+    ep = endpoint("many")
+    web = subprocess.Popen(EMULATOR + [os.path.join(BUILD, "bin", "genre-web"), "--listen",
+                                       "127.0.0.1:0", "--endpoint", ep],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    port = int(web.stdout.readline().strip().rsplit(":", 1)[1].split("/")[0])
+    page = {}
+    reader = threading.Thread(target=lambda: page.update(
+        status=page_status(port, time.monotonic() + 60 * SLOW)), daemon=True)
+    reader.start()
+    sub = subprocess.Popen(EMULATOR + [os.path.join(BUILD, "bin", "genre-sub"), "--json",
+                                       "--count", "1", "--timeout", str(30 * SLOW), ep,
+                                       "genre.status"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # both subscribed (a missed first status only costs a second)
+    g = Genred("--publish", ep, "--status-interval", "1", config=conf)
+    out, err = sub.communicate(timeout=60 * SLOW)
+    reader.join(60 * SLOW)
+    g.wait(60 * SLOW)
+    web.terminate()
+    web_log = web.communicate(timeout=10)[1]
+    check(sub.returncode == 0 and out.strip(), "genre-sub got a genre.status: %r %r\n%s"
+          % (out[-300:], err[-300:], g.stderr()[-600:]))
+    if sub.returncode or not out.strip():
+        return
+    line = out.strip()
+    status = json.loads(line)
+    got = [st["name"] for st in status["streams"]]
+    check(got == names, "every stream, in config order (%d of %d)" % (len(got), n))
+    check(all(st["input"] == "file:" + path for st in status["streams"]), "inputs whole")
+    if SLOW == 1:
+        check(len(line) > 256 * 1024, "over the other topics' 256 KiB: %d bytes" % len(line))
+    print("genre.status of %d streams: %d bytes, %.0f a stream" % (n, len(line), len(line) / n))
+    check("over the protocol" not in g.stderr(), "genred dropped nothing: " + g.stderr()[-300:])
+    shown = page.get("status") or {"streams": []}
+    check([st.get("name") for st in shown["streams"]] == names and
+          all(st.get("state") in ("starting", "running", "ended") for st in shown["streams"]),
+          "genre-web's page gets every stream's state (%d of %d)\n%s"
+          % (len(shown["streams"]), n, web_log[-600:]))
 
 
 def test_streams_and_silence():

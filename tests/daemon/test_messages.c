@@ -1,9 +1,12 @@
 /* messages: the JSON each topic carries, parsed back with jansson and
  * checked field by field against messages.h, without a daemon or a socket. */
 #include "check.h"
+#include "config.h"
 #include "messages.h"
 
 #include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The built-in model with its first two labels renamed, so the expected
@@ -174,6 +177,70 @@ static void test_status(void)
     json_decref(o);
 }
 
+/* A stream whose every text is at its longest; made of c. */
+static void longest_stream(message_stream_status *st, char c, char *name, char *input)
+{
+    memset(st, 0, sizeof *st);
+    memset(name, c, CONFIG_NAME_LEN - 1);
+    name[CONFIG_NAME_LEN - 1] = '\0';
+    memset(input, c, CONFIG_TEXT_LEN - 1);
+    input[CONFIG_TEXT_LEN - 1] = '\0';
+    st->name = name;
+    st->input = input;
+    memset(st->error, c, sizeof st->error - 1);
+    memset(st->note, c, sizeof st->note - 1);
+    memset(st->stats.title, c, sizeof st->stats.title - 1);
+    memset(st->stats.top, c, sizeof st->stats.top - 1);
+    st->stats.state = "starting"; /* the longest state name */
+    st->stats.have_top = st->stats.have_level = 1;
+    st->stats.rate = st->stats.p = st->stats.level_dbfs = -1.2345678901234567e-300;
+    st->stats.channels = 1000000000;
+    st->stats.position = st->stats.hops = st->stats.overruns = UINT64_MAX / 2;
+    st->stats.overrun_samples = st->stats.nonfinite = UINT64_MAX / 2;
+    st->latency_n = 1000000000;
+    st->latency_p50 = st->latency_p99 = st->latency_max = -1.2345678901234567e-300;
+}
+
+/* What one stream adds to genre.status: the status of n copies of st less
+ * the status of none. */
+static size_t status_bytes(const message_stream_status *st, unsigned n)
+{
+    message_process_status proc = {"9.9.9", "test-model", 1, 1, 1, 1, 1, 1};
+    message_stream_status *many = malloc(n * sizeof *many);
+    REQUIRE(many);
+    for (unsigned i = 0; i < n; i++)
+        many[i] = *st;
+    char *text = message_status(&proc, many, n);
+    REQUIRE(text);
+    size_t len = strlen(text);
+    if (len <= PROTOCOL_STATUS_MAX)
+        json_decref(parse_as(PROTOCOL_STATUS, text));
+    else
+        free(text);
+    free(many);
+    return len;
+}
+
+/* genre.status is sized for its worst stream (protocol.h): every text at
+ * its longest and escaped to 6 bytes a character; a genred with as many
+ * such streams as a config may name still sends a status receivers take. */
+static void test_status_size(void)
+{
+    static char name[CONFIG_NAME_LEN], input[CONFIG_TEXT_LEN];
+    message_stream_status st;
+    longest_stream(&st, 'x', name, input);
+    size_t base = status_bytes(&st, 0), plain = status_bytes(&st, 1) - base;
+    longest_stream(&st, '\x01', name, input);
+    size_t worst = status_bytes(&st, 1) - base;
+    printf("genre.status bytes a stream: %zu with every text at its longest, %zu escaped\n", plain,
+           worst);
+    CHECK(plain < worst && worst <= PROTOCOL_STATUS_STREAM_MAX);
+    size_t all = status_bytes(&st, CONFIG_STREAMS_MAX);
+    printf("genre.status of %d such streams: %zu bytes (limit %d)\n", CONFIG_STREAMS_MAX, all,
+           PROTOCOL_STATUS_MAX);
+    CHECK(all <= PROTOCOL_STATUS_MAX && all > PROTOCOL_MESSAGE_MAX);
+}
+
 int main(void)
 {
     model_t *m = two_labels();
@@ -182,6 +249,7 @@ int main(void)
     test_change(&src);
     test_track(&src);
     test_status();
+    test_status_size();
     CHECK(!strcmp(protocol_topic_name(PROTOCOL_TRACK), "genre.track"));
     model_destroy(m);
     return check_report("test_messages");

@@ -346,6 +346,18 @@ static void check_rule(const frontend_params *fp, double hop_s, unsigned N)
     CHECK(i > 0);
 }
 
+/* n samples of white noise in [-1, 1], the same for the same seed. */
+static float *noise(size_t n, uint32_t seed)
+{
+    float *x = malloc(n * sizeof *x);
+    REQUIRE(x);
+    for (size_t i = 0; i < n; i++) {
+        seed = xorshift32(seed);
+        x[i] = (float)(seed % 2001) / 1000.0f - 1.0f;
+    }
+    return x;
+}
+
 /* The streaming front end's flags and its wait estimate against the
  * reference, including a hop change mid-stream. */
 static void test_hop_rule(void)
@@ -357,13 +369,7 @@ static void test_hop_rule(void)
         check_rule(&fp, hops[k], 126);
 
     size_t n = 22050 * 40;
-    float *x = malloc(n * sizeof *x);
-    REQUIRE(x);
-    uint32_t rng = 7;
-    for (size_t i = 0; i < n; i++) {
-        rng = xorshift32(rng);
-        x[i] = (float)(rng % 2001) / 1000.0f - 1.0f;
-    }
+    float *x = noise(n, 7);
     frontend_t *fe = make(&p, 22050, 1);
     frontend_set_hop(fe, 0.37);
     hop_ref ref = {end_of(125), frontend_hop_samples(&fp, 0.37)};
@@ -394,6 +400,47 @@ static void test_hop_rule(void)
     frontend_destroy(fe);
 }
 
+/* Feeds n frames of x, all of them; the FRONTEND_* bits seen on the way. */
+static int feed_all(frontend_t *fe, const float *x, size_t n, unsigned channels)
+{
+    int seen = 0;
+    while (n) {
+        size_t used;
+        seen |= frontend_process(fe, x, n, &used);
+        x += used * channels;
+        n -= used;
+    }
+    return seen;
+}
+
+/* frontend_input_to_due is exact at every rate and channel count: one
+ * frame short of it no window is due, with it one is. The worker waits for
+ * that much audio, so it wakes once per hop and never a block late. */
+static void test_input_to_due(void)
+{
+    mfcc_params p = mfcc_params_default();
+    const double rates[] = {48000, 44100, 22050, 8000, 96000};
+    for (size_t k = 0; k < sizeof rates / sizeof *rates; k++) {
+        unsigned ch = k % 2 ? 2 : 1;
+        frontend_t *fe = make(&p, rates[k], ch);
+        frontend_set_hop(fe, k == 3 ? 0.37 : 0.5);
+        size_t n = (size_t)rates[k] * 4 * ch; /* the first window is 3 s */
+        float *x = noise(n, 11);
+        for (int window = 0; window < 12; window++) {
+            uint64_t need = frontend_input_to_due(fe);
+            REQUIRE(need >= 1 && need <= n / ch);
+            int early = feed_all(fe, x, need - 1, ch) & FRONTEND_WINDOW_DUE;
+            int last = feed_all(fe, x + (need - 1) * ch, 1, ch) & FRONTEND_WINDOW_DUE;
+            if (early || !last)
+                fprintf(stderr, "%g Hz x %u, window %d: due %s\n", rates[k], ch, window,
+                        early ? "a frame early" : "not at the last frame");
+            CHECK(!early && last);
+        }
+        free(x);
+        frontend_destroy(fe);
+    }
+}
+
 int main(void)
 {
     test_level();
@@ -402,5 +449,6 @@ int main(void)
     test_alignment();
     test_bad_input();
     test_hop_rule();
+    test_input_to_due();
     return check_report("test_frontend");
 }

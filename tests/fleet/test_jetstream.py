@@ -15,7 +15,10 @@ loopback ports, fed by a real genred playing a clip at real-time pace.
                                 max_msg_size) are dropped, counted and
                                 logged once per cause; the rest go on
     test_jetstream.py durable_filter  genre-replay under a durable name with
-                                another --subject: a clear error, --reset"""
+                                another --subject: a clear error, --reset
+    test_jetstream.py track     genre.track (the song log) is stored beside
+                                genre.change, also in a stream an older hub
+                                made for genre.change and genre.probs only"""
 import collections
 import json
 import os
@@ -163,7 +166,9 @@ def test_outage():
 
 def make_stream(port, name, max_msg_size):
     """Creates a JetStream stream over the plain NATS protocol (no Python
-    NATS client in Debian): the bridge then uses it as it is."""
+    NATS client in Debian) with the subjects of the topics genre-hub
+    bridged before genre.track: the bridge uses it as it is, adding only
+    the subjects it lacks."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     sock.recv(4096)  # INFO
     config = json.dumps({"name": name, "subjects": ["genre.change.>", "genre.probs.>"],
@@ -231,6 +236,56 @@ def test_oversized():
 
 
 
+def track_through(older_stream):
+    """A fake host's songs and changes through a hub into JetStream: the
+    songs are stored under genre.track.HOST.STREAM, whole, once each."""
+    nats = NatsCluster(1)
+    if older_stream:
+        check(make_stream(nats.client[0], "GENRE", 1 << 20),
+              "a stream of genre.change and genre.probs only")
+    host_port = free_ports(1)[0]
+    hub_ep, hub = start_hub("hub", "tcp://127.0.0.1:%d" % host_port, nats.url(), "GENRE", 1000, 1)
+    watch = Collector(hub_ep, ("genre.hub",))
+    ctx, pub = fake_host(host_port)
+    sent = []
+    for i in range(3):
+        base = {"v": 1, "stream": "h1/s1", "time_ms": 1000 + i, "position": 48000 * (i + 1),
+                "model": "m", "seq": i + 1, "started_ms": 500}
+        track = dict(base, title="Artist - Song %d" % i, start=48000 * i, end=48000 * (i + 1),
+                     seconds=1.0, rate=48000.0, windows=2, silent_windows=0,
+                     labels=["jazz", "rock"], probs=[0.25, 0.75], top="rock", share=1.0)
+        change = dict(base, previous=None, new="rock", silence=False, previous_silence=False,
+                      p=0.9, title=track["title"])
+        for topic, body in (("genre.track", track), ("genre.change", change)):
+            pub.send_multipart([topic.encode(), json.dumps(body).encode()])
+            sent.append((topic, body))
+    done = lambda: (lambda js: js and js["buffered"] == 0 and
+                    js["published"] + js["dropped"] >= len(sent))(last_hub_status(watch))
+    check(wait_until(done, 20), "the bridge gets through every event (%s)"
+          % last_hub_status(watch))
+    js = last_hub_status(watch) or {}
+    check(js.get("published") == len(sent) and js.get("dropped") == 0,
+          "all %d stored (%s)" % (len(sent), js))
+    got = replay(nats.url(), "GENRE", "c")
+    tracks = [e for e in got if e["subject"] == "genre.track.h1.s1"]
+    check([e["title"] for e in tracks] == ["Artist - Song %d" % i for i in range(3)],
+          "the songs are stored in order under genre.track.h1.s1: %r"
+          % [e.get("subject") for e in got])
+    check(all(e["probs"] == [0.25, 0.75] and e["top"] == "rock" for e in tracks),
+          "each song whole: %r" % tracks[:1])
+    exactly_once(stored(got), [key(b, t) for t, b in sent], "tracks and changes")
+    check(hub.stop() == 0, "genre-hub exits 0 (no sanitizer report)")
+    watch.close()
+    pub.close(linger=0)
+    ctx.term()
+    nats.stop(0)
+
+
+def test_track():
+    track_through(older_stream=False)
+    track_through(older_stream=True)
+
+
 def test_durable_filter():
     """A durable made without --subject, then asked for another filter: one
     line saying it exists with another filter, and what to do (a new name or
@@ -268,7 +323,7 @@ def test_durable_filter():
 
 
 SCENARIOS = {"cluster": test_cluster, "outage": test_outage, "durable_filter": test_durable_filter,
-             "oversized": test_oversized}
+             "oversized": test_oversized, "track": test_track}
 
 if __name__ == "__main__":
     SCENARIOS[sys.argv[1]]()

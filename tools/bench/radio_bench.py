@@ -150,7 +150,7 @@ def stalled_ready(log_path, n):
 
 def cpu_samples(pid, seconds, every=5.0):
     """genred's CPU, % of one core, per `every` s over `seconds`, from
-    /proc (genre.status cannot carry 1000 streams: over 256 KiB)."""
+    /proc, sampled at the same moments whatever the status interval."""
     out = []
     for _ in range(int(seconds / every)):
         c0, t0 = cpu_ticks([pid]), time.monotonic()
@@ -223,8 +223,7 @@ def report(res):
               "whether to give up, until its 15 s open timeout, then sleeps its back-off (1, 2, "
               "4 ... 30 s) on a condition variable; the workers sleep on their eventfd, waking "
               "twice a second. Measured once every stream has logged its drop; genred's CPU "
-              "from /proc per 5 s (genre.status, about 0.5 kB a stream, is over the "
-              "protocol's 256 KiB with 1000 streams and is not sent): %s."
+              "from /proc per 5 s: %s."
               % (s["cmd"], s["n"], s["cpus"]), ""]
     return L
 

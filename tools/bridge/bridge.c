@@ -5,6 +5,7 @@
 #include "handshake_watch.h"
 #include "log.h"
 #include "osc_out.h"
+#include "protocol_limits.h"
 #include "protocol_seen.h"
 #include "sockopt.h"
 #include "sub_keys.h"
@@ -61,6 +62,7 @@ static int connect_sub(bridge_t *b, const bridge_options *o, char *err, size_t e
         return -1;
     }
     sockopt_int(b->sub, ZMQ_LINGER, 0);
+    protocol_limit_frames(b->sub, PROTOCOL_MESSAGE_FRAME_MAX); /* a hostile publisher's reach */
     if (secure(b, o, err, err_len)) return -1;
     /* With a snapshot: a joining bridge forwards the current state at once. */
     for (int i = 0; i < N_FORWARDED; i++)

@@ -268,9 +268,10 @@ static int probs_due(hub_t *h, const char *stream)
 
 static void to_bridge(hub_t *h, const protocol_message *m, const char *body, size_t len)
 {
-    /* The JetStream stream holds the subjects of these two topics only
-     * (hub_bridge.c); genre.track is not stored there yet. */
-    if (!h->bridge || (m->topic != PROTOCOL_CHANGE && m->topic != PROTOCOL_PROBS)) return;
+    int bridged = 0;
+    for (int i = 0; i < HUB_BRIDGED_TOPICS; i++)
+        bridged |= m->topic == hub_bridged[i];
+    if (!h->bridge || !bridged) return;
     if (m->topic == PROTOCOL_PROBS && !probs_due(h, m->key)) return;
     hub_bridge_post(h->bridge, protocol_topic_name(m->topic), m->key,
                     json_integer_value(json_object_get(m->body, "position")),

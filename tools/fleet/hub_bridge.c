@@ -216,11 +216,13 @@ static int ready(hub_bridge_t *b, int *stream_ready, int *was_connected)
     if (!connected) return 0;
     if (*stream_ready) return 1;
     /* Subjects are TOPIC.HOST.STREAM: the bridged topics' names. */
-    char change[PROTOCOL_TOPIC_LEN + 3], probs[PROTOCOL_TOPIC_LEN + 3];
-    snprintf(change, sizeof change, "%s.>", protocol_topic_name(PROTOCOL_CHANGE));
-    snprintf(probs, sizeof probs, "%s.>", protocol_topic_name(PROTOCOL_PROBS));
-    const char *subjects[] = {change, probs};
-    nats_stream_spec spec = {b->cfg.stream,          subjects, 2, 0, b->cfg.replicas,
+    char subjects[HUB_BRIDGED_TOPICS][PROTOCOL_TOPIC_LEN + 3];
+    const char *list[HUB_BRIDGED_TOPICS];
+    for (int i = 0; i < HUB_BRIDGED_TOPICS; i++) {
+        snprintf(subjects[i], sizeof subjects[i], "%s.>", protocol_topic_name(hub_bridged[i]));
+        list[i] = subjects[i];
+    }
+    nats_stream_spec spec = {b->cfg.stream,          list, HUB_BRIDGED_TOPICS, 0, b->cfg.replicas,
                              b->cfg.duplicate_window};
     char err[512];
     if (nats_util_stream(b->js, &spec, err, sizeof err)) {

@@ -1,5 +1,6 @@
 /* hub_bridge: genre-hub's JetStream bridge. It keeps the hub's genre.change
- * (and, at a configured rate, genre.probs) events in a bounded buffer and
+ * and genre.track (and, at a configured rate, genre.probs) events in a
+ * bounded buffer and
  * writes them to a JetStream stream, subjects TOPIC.HOST.STREAM, each with
  * the message id TOPIC:STREAM:POSITION:TIME_MS, so that a batch resent after
  * a broken connection is stored once (JetStream drops ids it saw within the
@@ -17,11 +18,18 @@
 #define GENRED_HUB_BRIDGE_H
 
 #include "hub_config.h"
+#include "protocol.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct hub_bridge hub_bridge_t;
+
+/* The topics stored, each under the subjects "TOPIC.>": the changes, the
+ * song log (what a fleet most wants kept) and the probabilities. */
+#define HUB_BRIDGED_TOPICS 3
+static const protocol_topic hub_bridged[HUB_BRIDGED_TOPICS] = {PROTOCOL_CHANGE, PROTOCOL_TRACK,
+                                                               PROTOCOL_PROBS};
 
 typedef struct {
     int connected;

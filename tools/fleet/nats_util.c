@@ -9,7 +9,8 @@ const char *nats_util_error(natsStatus s)
     return text && *text ? text : natsStatus_GetText(s);
 }
 
-#define MAX_SERVERS 32
+#define MAX_SERVERS  32
+#define MAX_SUBJECTS 64
 
 /* natsOptions_SetServers with the comma-separated list (SetURL takes one). */
 static natsStatus set_servers(natsOptions *o, const char *urls)
@@ -51,14 +52,58 @@ natsConnection *nats_util_connect(const char *urls, const char *name, int keep_t
     return nc;
 }
 
+/* Whether the stream's subjects already take subject ("A.B.>"): the same
+ * subject, ">", or a wildcard "A.>" above it. */
+static int covered(const jsStreamConfig *have, const char *subject)
+{
+    for (int i = 0; i < have->SubjectsLen; i++) {
+        const char *h = have->Subjects[i];
+        size_t n = strlen(h);
+        if (!strcmp(h, subject) || !strcmp(h, ">")) return 1;
+        if (n >= 2 && !strcmp(h + n - 2, ".>") && !strncmp(h, subject, n - 1)) return 1;
+    }
+    return 0;
+}
+
+/* A stream made by an older genre-hub bridged fewer topics: adds the
+ * subjects it lacks, and keeps everything else about it. */
+static int add_missing_subjects(jsCtx *js, const jsStreamConfig *have, const nats_stream_spec *spec,
+                                char *err, size_t err_len)
+{
+    const char *all[MAX_SUBJECTS];
+    int n = 0, added = 0;
+    for (int i = 0; i < have->SubjectsLen && n < MAX_SUBJECTS; i++)
+        all[n++] = have->Subjects[i];
+    for (int i = 0; i < spec->n_subjects && n < MAX_SUBJECTS; i++)
+        if (!covered(have, spec->subjects[i])) {
+            all[n++] = spec->subjects[i];
+            added++;
+        }
+    if (!added) return 0;
+    jsStreamConfig sc = *have;
+    sc.Subjects = all;
+    sc.SubjectsLen = n;
+    jsStreamInfo *si = NULL;
+    jsErrCode code = 0;
+    natsStatus s = js_UpdateStream(&si, js, &sc, NULL, &code);
+    jsStreamInfo_Destroy(si);
+    if (s == NATS_OK) return 0;
+    snprintf(err, err_len,
+             "stream '%s': cannot add the subjects of newer topics: %s (JetStream "
+             "error %d)",
+             spec->name, nats_util_error(s), (int)code);
+    return -1;
+}
+
 int nats_util_stream(jsCtx *js, const nats_stream_spec *spec, char *err, size_t err_len)
 {
     jsStreamInfo *si = NULL;
     jsErrCode code = 0;
     natsStatus s = js_GetStreamInfo(&si, js, spec->name, NULL, &code);
     if (s == NATS_OK) {
+        int r = add_missing_subjects(js, si->Config, spec, err, err_len);
         jsStreamInfo_Destroy(si);
-        return 0;
+        return r;
     }
     jsStreamConfig sc;
     jsStreamConfig_Init(&sc);

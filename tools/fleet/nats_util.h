@@ -29,8 +29,10 @@ typedef struct {
     double duplicate_window_s;
 } nats_stream_spec;
 
-/* Creates the stream, or accepts an existing one of that name as it is. 0,
- * or -1 with "stream 'NAME': reason". */
+/* Creates the stream, or accepts an existing one of that name as it is,
+ * adding the subjects of spec it does not take yet (a stream an older
+ * genre-hub made before genre.track was bridged). 0, or -1 with
+ * "stream 'NAME': reason". */
 int nats_util_stream(jsCtx *js, const nats_stream_spec *spec, char *err, size_t err_len);
 
 /* A durable pull consumer of `stream` for subjects matching `filter`, with

@@ -4,6 +4,7 @@
 #include "handshake_watch.h"
 #include "log.h"
 #include "protocol.h"
+#include "protocol_limits.h"
 #include "protocol_seen.h"
 #include "sockopt.h"
 
@@ -125,6 +126,38 @@ static size_t make_frame(web_subscriber_t *s, const char *topic, json_t *msg, co
     return n < 0 || (size_t)n >= sizeof s->frame ? 0 : (size_t)n;
 }
 
+/* Copies the fields `keys` names that o has into a new object. */
+static json_t *pick(json_t *o, const char *const *keys, size_t n)
+{
+    json_t *out = json_object();
+    for (size_t i = 0; out && i < n; i++) {
+        json_t *v = json_object_get(o, keys[i]);
+        if (v) json_object_set(out, keys[i], v);
+    }
+    return out;
+}
+
+/* A genre.status larger than a frame (genred's limit for it is 9 MiB, 1024
+ * streams; a frame holds about 300 whole streams) goes on with only what
+ * the page shows (index.html, describeStatus): about 100 bytes a stream
+ * instead of 1 kB, so the page still shows every stream's state. Length
+ * of the frame, 0 when even that does not fit. */
+static size_t make_page_status_frame(web_subscriber_t *s, const char *topic, json_t *msg)
+{
+    static const char *const process[] = {"v", "time_ms", "uptime_s", "cpu_percent", "dropped"};
+    static const char *const stream[] = {"name", "state", "error", "overruns", "nonfinite"};
+    json_t *out = pick(msg, process, sizeof process / sizeof *process), *list = json_array();
+    size_t i;
+    json_t *st;
+    json_array_foreach(json_object_get(msg, "streams"), i, st)
+        json_array_append_new(list, pick(st, stream, sizeof stream / sizeof *stream));
+    json_object_set_new(out, "streams", list);
+    size_t len = json_dumpb(out, s->json, sizeof s->json, JSON_COMPACT);
+    size_t n = len && len < sizeof s->json ? make_frame(s, topic, out, s->json, len) : 0;
+    json_decref(out);
+    return n;
+}
+
 /* Hands one new message of the protocol on, under its own topic's name
  * (also when it came in a snapshot). */
 static void relay(web_subscriber_t *s, const protocol_message *m, const char *body, size_t len)
@@ -133,6 +166,7 @@ static void relay(web_subscriber_t *s, const protocol_message *m, const char *bo
     int64_t now = monotonic_ms();
     if (m->topic == PROTOCOL_PROBS) remember(s, m, now);
     size_t n = make_frame(s, topic, m->body, body, len);
+    if (!n && m->topic == PROTOCOL_STATUS) n = make_page_status_frame(s, topic, m->body);
     if (n == 0) {
         if (atomic_fetch_add(&s->too_big, 1) == 0)
             log_warn("dropped a '%s' message that does not fit a %d-byte frame", topic,
@@ -222,8 +256,9 @@ static int prepare_socket(web_subscriber_t *s, const web_subscriber_config *cfg,
                           size_t err_len)
 {
     /* libzmq refuses larger frames (and drops the connection) rather than
-     * buffer a hostile publisher's gigabytes; genred sends none. */
-    int64_t max_size = PROTOCOL_MESSAGE_MAX;
+     * buffer a hostile publisher's gigabytes; genred sends none (its
+     * largest, a genre.status of 1024 streams, is under this). */
+    int64_t max_size = PROTOCOL_MESSAGE_FRAME_MAX;
     if (sockopt_int(s->sock, ZMQ_LINGER, 0) || sockopt_int(s->sock, ZMQ_RCVHWM, QUEUE_MAX) ||
         zmq_setsockopt(s->sock, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size)) {
         snprintf(err, err_len, "ZeroMQ socket options: %s", zmq_strerror(zmq_errno()));
