@@ -215,13 +215,15 @@ class JackTest:
         return p
 
     def stop(self, name, timeout=5.0, sig=signal.SIGTERM):
-        """Signals a process and returns (exit code, seconds it took)."""
+        """Signals a process and returns (exit code, seconds it took). Waits
+        past stop_limit on a loaded machine, so a slow stop is measured (and
+        judged by the caller) rather than cut off."""
         p = self.procs.pop(name)
         t0 = time.monotonic()
         if p.poll() is None:
             p.send_signal(sig)
             try:
-                p.wait(timeout)
+                p.wait(max(timeout, 2 * self.stop_limit))
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()

@@ -105,6 +105,16 @@ class Genred:
             check(False, "genred did not exit within %g s" % timeout)
             return None
 
+    def wait_log(self, needle, count=1, timeout=10):
+        """Waits until stderr holds needle `count` times (a reload done or
+        failed): the event itself, however slow the machine."""
+        end = time.monotonic() + timeout * SLOW * load_factor()
+        while self.stderr().count(needle) < count:
+            if time.monotonic() > end or self.proc.poll() is not None:
+                return False
+            time.sleep(0.02)
+        return True
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -218,8 +228,7 @@ def run_stdin(fmt, channels, inject_nonfinite):
     ep = endpoint()
     g = Genred("--input", "stdin:%s:%d:%d" % (fmt, rate, channels), "--publish", ep,
                "--wait-subscriber", stdin=subprocess.PIPE)
-    sub = Subscriber(ep)
-    time.sleep(0.1)
+    sub = Subscriber(ep)  # --wait-subscriber: the pipe holds the audio till it joins
     g.proc.stdin.write(data)
     g.proc.stdin.close()
     rc = g.wait(20 * SLOW)
@@ -313,13 +322,19 @@ def test_file_realtime():
     sub.wait_for("genre.probs", 5, 1)
     sub.close()
     check(rc == 0, "exit 0 (rc %r)\n%s" % (rc, g.stderr()))
-    check(5.0 <= took < 5.2 + 1.0 * SLOW, "realtime pacing: 5.2 s clip took %.2f s" % took)
+    # Not faster than real time; slower only by start-up, which a loaded
+    # machine stretches (load_factor: a CPU hog beside the suite).
+    check(5.0 <= took < 5.2 + 1.0 * SLOW * load_factor(),
+          "realtime pacing: 5.2 s clip took %.2f s (load %.1f)" % (took, os.getloadavg()[0]))
     times = [m[0] for m in sub.of("genre.probs")]
     check(len(times) >= 5, "at least 5 messages (%d)" % len(times))
     if len(times) >= 3:
         period = (times[-1] - times[0]) / (len(times) - 1)
-        check(abs(period - hop) <= 0.1 * hop * SLOW,
-              "message period %.3f s within 10%% of hop %g s" % (period, hop))
+        # Each message waits on an inference that a CPU hog delays, a first
+        # one (the window's) the most: 10 %, or more as the load grows.
+        tolerance = 0.1 * SLOW * load_factor()
+        check(abs(period - hop) <= tolerance * hop,
+              "message period %.3f s within %.0f%% of hop %g s" % (period, 100 * tolerance, hop))
     for _, _, m, _ in sub.of("genre.probs"):
         check_probs_message(m, info)
 
@@ -347,7 +362,7 @@ def test_reload_corrupt_model():
         f.seek(64)
         f.write(b"\xff" * 256)
     g.proc.send_signal(signal.SIGHUP)
-    time.sleep(0.5 * SLOW)
+    check(g.wait_log("reload failed"), "the bad reload is refused:\n" + g.stderr())
     n = len(sub.of("genre.probs"))
     check(sub.wait_for("genre.probs", n + 4, 3 * SLOW), "still publishing after a bad reload")
     after = sub.of("genre.probs")[-1][2]["model"]
@@ -358,10 +373,9 @@ def test_reload_corrupt_model():
     # And a good reload goes through.
     shutil.copy(os.path.join(SOURCE, "nn", "default_model.gmdl"), model)
     g.proc.send_signal(signal.SIGHUP)
-    time.sleep(0.5 * SLOW)
+    check(g.wait_log("reload: done"), "good reload logged:\n" + g.stderr())
     n = len(sub.of("genre.probs"))
     check(sub.wait_for("genre.probs", n + 2, 3 * SLOW), "publishing after a good reload")
-    check("reload: done" in g.stderr(), "good reload logged:\n" + g.stderr())
     rc = g.stop()
     sub.close()
     check(rc == 0, "clean stop after reloads (rc %r)\n%s" % (rc, g.stderr()[-6000:]))
@@ -403,10 +417,8 @@ def test_reload_decoder():
         write_config("decoder.conf", base + text)
         n = len(sub.of("genre.probs"))
         g.proc.send_signal(signal.SIGHUP)
-        end = time.monotonic() + 5 * SLOW
-        while g.stderr().count("reload: done") < count and time.monotonic() < end:
-            time.sleep(0.02)
-        check(g.stderr().count("reload: done") == count, "reload %d done" % count)
+        check(g.wait_log("reload: done", count) and g.stderr().count("reload: done") == count,
+              "reload %d done" % count)
         return n
 
     raw_again(0, "with the hold decoder")
@@ -566,16 +578,22 @@ class FakePublisher:
         self.sock.bind(ep)
 
     def snapshot_topic(self, timeout):
-        """The client's snapshot subscription that covers genre.change."""
+        """The client's snapshot subscription that covers genre.change, once
+        its live one that does has come too (an XPUB passes a subscription
+        on once it applies it): then nothing the script sends is filtered
+        out."""
         end = time.monotonic() + timeout
-        while time.monotonic() < end:
+        snapshot, live = None, False
+        while time.monotonic() < end and not (snapshot and live):
             if self.sock.poll(100):
                 sub = self.sock.recv()
                 if sub[:1] == b"\x01" and sub[1:].startswith(b"snapshot/"):
                     nonce, rest = sub[1:].rsplit(b"/", 1)
                     if b"genre.change".startswith(rest):
-                        return nonce + b"/genre.change"
-        return None
+                        snapshot = nonce + b"/genre.change"
+                elif sub[:1] == b"\x01" and b"genre.change".startswith(sub[1:]):
+                    live = True
+        return snapshot if live else None
 
     def play(self, snapshot):
         def change(started, seq, new):
@@ -624,8 +642,7 @@ def test_clients_drop_duplicates():
         proc = subprocess.Popen(argv + [ep] + (["genre.change"] if name == "genre-sub" else []),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         snapshot = pub.snapshot_topic(10 * SLOW)
-        check(snapshot is not None, "%s asks for a snapshot" % name)
-        time.sleep(0.2 * SLOW)  # its subscriptions all applied
+        check(snapshot is not None, "%s asks for a snapshot and subscribes" % name)
         if snapshot:
             pub.play(snapshot)
         out, err = proc.communicate(timeout=20 * SLOW)
@@ -880,10 +897,12 @@ def test_sigterm():
     # reader may be asleep for up to 50 ms, 6 s in a row. About 2 s.
     wav = write_wav(os.path.join(TMP, "many.wav"), tone(2, 22050, 1), 22050)
     conf = write_config("many-stop.conf", "streams = (%s);\npublish = \"%s\";\n" % (", ".join(
-        '{ name = "s%d"; input = "file:%s"; }' % (i, wav) for i in range(64)), endpoint()))
-    g = Genred("--realtime", "--loop", config=conf)
-    time.sleep(1.0 * SLOW)
-    check(g.proc.poll() is None, "64 streams running: " + g.stderr()[-300:])
+        '{ name = "s%d"; input = "file:%s"; }' % (i, wav) for i in range(64)), endpoint("many")))
+    status_sub = Subscriber(endpoint("many"), topics=("genre.status",))
+    g = Genred("--realtime", "--loop", "--status-interval", "0.2", config=conf)
+    check(all_running(status_sub, 64, 30 * SLOW * load_factor()),
+          "64 streams running: " + g.stderr()[-300:])
+    status_sub.close()
     start = time.monotonic()
     g.proc.send_signal(signal.SIGTERM)
     rc = g.wait(30 * SLOW)
@@ -892,6 +911,18 @@ def test_sigterm():
     limit = 1.0 * SLOW * load_factor()
     check(rc == 0 and took < limit, "64 streams: exit %r in %.2f s (limit %.1f s, load %.1f)"
           % (rc, took, limit, os.getloadavg()[0]))
+
+
+def all_running(sub, n, timeout):
+    """Waits for a genre.status with n streams, all running."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for m in sub.of("genre.status"):
+            streams = m[2].get("streams", [])
+            if len(streams) == n and all(s.get("state") == "running" for s in streams):
+                return True
+        time.sleep(0.05)
+    return False
 
 
 def pcm(seconds, rate=22050):
@@ -920,7 +951,7 @@ def test_example_subscriber():
 def test_genre_sub():
     ep = endpoint()
     g = Genred("--input", "stdin:s16le:22050:1", "--publish", ep, "--status-interval", "0.2",
-               stdin=subprocess.PIPE)
+               "--log-level", "debug", stdin=subprocess.PIPE)
     tool = EMULATOR + [os.path.join(BUILD, "bin", "genre-sub")]
     js = subprocess.Popen(tool + ["--json", "--count", "3", "--timeout", str(8 * SLOW), ep,
                            "genre.probs"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -928,7 +959,9 @@ def test_genre_sub():
     pretty = subprocess.Popen(tool + ["--count", "2", "--timeout", str(8 * SLOW), ep,
                                "genre.status"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
-    time.sleep(0.5 * SLOW)  # both subscribed before the audio comes
+    # Both subscribed before the audio comes (genred logs each subscription).
+    check(wait_subscriptions(g, ["genre.probs", "genre.status"], 30 * SLOW * load_factor()),
+          "both genre-subs have subscribed\n" + g.stderr())
     g.proc.stdin.write(pcm(5))
     g.proc.stdin.flush()
     js_out, js_err = js.communicate(timeout=20 * SLOW)
