@@ -52,7 +52,7 @@ def genred_url(*urls, extra=()):
 
 
 def wait_until(what, timeout, step=0.05):
-    end = time.monotonic() + timeout
+    end = time.monotonic() + timeout * tg.load_factor()  # the event, even on a busy machine
     while time.monotonic() < end:
         got = what()
         if got:

@@ -25,8 +25,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fleetlib import (BIN, FLAVOUR, SLOW, TMP, Collector, FakeHost, Proc, check, finish,
-                      genred_config, hub_config, music_and_silence, rss_mib, wait_until)
+from fleetlib import (BIN, FLAVOUR, SLOW, TMP, Collector, FakeHost, Proc, check, finish,  # noqa: E402
+                      genred_config, hub_config, load_factor, music_and_silence, rss_mib,
+                      wait_until)
 
 MIB = 1 << 20
 SNAPSHOT_BYTES_PER_S = 8 * MIB  # tools/hub/hub.c
@@ -47,6 +48,19 @@ def start_hub(hosts, extra=""):
 def last_hub(watch):
     hub = watch.of("genre.hub")
     return hub[-1] if hub else {}
+
+
+def hub_reports_since(watch, t):
+    return [m for m in list(watch.messages) if m[1] == "genre.hub" and m[0] > t]
+
+
+def subscribed(ep, topics):
+    """A Collector of topics once the hub has applied its subscriptions: it
+    asks for the hosts' state too, which the hub sends after them."""
+    c = Collector(ep, topics, snapshot="genre.host")
+    check(wait_until(lambda: [m for m in list(c.messages) if m[3]], 10),
+          "a subscriber to %r is subscribed" % (topics,))
+    return c
 
 
 def host_states(watch, host):
@@ -150,7 +164,10 @@ def test_late():
     check(wait_until(lambda: streams(late, "genre.probs", True) == every and
                      streams(late, "genre.change", True) == every, 2),
           "a late subscriber's snapshot holds every stream (%.2f s)" % (time.monotonic() - joined))
-    time.sleep(1.0)
+    wait_until(lambda: {m[2]["host"] for m in list(late.messages) if m[3] and
+                        m[1] == "genre.host"} == {"h1", "h2"} and
+               len([m for m in list(late.messages) if m[3] and m[1] == "genre.status"]) >= 2, 5)
+    time.sleep(1.0)  # for anything twice, which would come with the rest
     snap = [m for m in late.messages if m[3]]
     check({m[2]["host"] for m in snap if m[1] == "genre.host"} == {"h1", "h2"} and
           len([m for m in snap if m[1] == "genre.status"]) == 2,
@@ -189,7 +206,8 @@ def test_big():
     check(wait_until(lambda: last_hub(watch).get("cache_full", 0) > 0 and
                      last_hub(watch).get("messages", 0) >= 400, 30),
           "the cache fills: %r" % last_hub(watch))
-    time.sleep(1.0)
+    filled = time.monotonic()  # two reports since, as of a settled cache
+    wait_until(lambda: len(hub_reports_since(watch, filled)) >= 2, 5)
     st = last_hub(watch)
     check(st.get("cache_bytes", 1 << 40) <= 8 * MIB, "cache within 8 MiB: %r" % st)
     check(st.get("streams", 0) >= 60, "and it holds what fits (%r streams)" % st.get("streams"))
@@ -217,8 +235,7 @@ def test_pairs():
     for i in range(10):  # about 1 MB of cache
         beat.send_json("genre.probs", probs("h1/s%d" % i, 1, 100000))
     check(wait_until(lambda: last_hub(watch).get("streams") == 10, 10), "10 streams cached")
-    unrelated = Collector(ep, ("genre.probs",))
-    time.sleep(0.5)
+    unrelated = subscribed(ep, ("genre.probs",))
     ctx = zmq.Context()
     pairs = ctx.socket(zmq.SUB)
     pairs.connect(ep)
@@ -227,7 +244,11 @@ def test_pairs():
         for topic in (b"genre.probs", b"genre.", b"snapshot/p%d/" % i):
             pairs.setsockopt(zmq.SUBSCRIBE, topic)
             pairs.setsockopt(zmq.UNSUBSCRIBE, topic)
-    time.sleep(1.5)
+    # The hub takes a client's subscriptions in order: once it answers a
+    # last snapshot request, it has handled the pairs.
+    pairs.setsockopt(zmq.SUBSCRIBE, b"snapshot/done/genre.host")
+    check(pairs.poll(int(10000 * SLOW * load_factor())) != 0, "the hub handled the pairs")
+    time.sleep(1.5)  # for what they would send the unrelated subscriber
     check(not received_between(unrelated, t0, time.monotonic()),
           "an unrelated subscriber got nothing from 20 subscribe/unsubscribe pairs")
     # 20 snapshots of the whole cache at once: served within the budget.
@@ -278,8 +299,7 @@ def test_hostile():
     UTF-8 and non-genre.* messages; a subscriber to "" got 1000
     other.topic."""
     host, beat, ep, hub, watch = fake_hub()
-    everything = Collector(ep, ("",))
-    time.sleep(0.5)
+    everything = subscribed(ep, ("",))
     good = json.dumps(probs("h1/a", 1))
     bad = [("genre.probs",),
            ("genre.probs", good, "x", "y", "z"),
@@ -326,7 +346,9 @@ def test_liveness():
     everything = Collector(ep, ("genre.",))
     beat = Beat(h1, names=("h2/x", "h2/y"))
     t0 = time.monotonic()
-    while time.monotonic() - t0 < 3:
+    # 3 s, and on a loaded machine until the hub has judged h2.
+    end = t0 + 30 * SLOW * load_factor()
+    while time.monotonic() - t0 < 3 or (not host_states(watch, "h2") and time.monotonic() < end):
         beat.send_json("genre.probs", probs("h2/x", int((time.monotonic() - t0) * 10) + 1))
         beat.send_json("genre.probs", probs("h1/a", int((time.monotonic() - t0) * 10) + 1))
         time.sleep(0.1)
