@@ -125,7 +125,11 @@ def fake_hub(extra="", healthy=False):
     if healthy:
         hosts.append(("h2", "ipc://%s/h2" % TMP))
         Proc("h2", ["/usr/bin/python3", "-c", BEATER, hosts[1][1]])
-    ep, hub, watch = start_hub(hosts, extra)
+    # A host is lost after lost_after silent status intervals: 3 on an idle
+    # machine, more as the load grows (a CPU hog delays the beats and the
+    # hub alike); a hub frozen for many seconds is still caught.
+    lost_after = "lost_after = %d;\n" % round(3 * min(4.0, load_factor()))
+    ep, hub, watch = start_hub(hosts, lost_after + extra)
     check(host.wait_subscribed(), "the hub subscribes to the host, with a snapshot request")
     beat = Beat(host)
     check(wait_until(lambda: all("up" in host_states(watch, n) for n, _ in hosts), 10),
@@ -279,7 +283,9 @@ def test_pairs():
     time.sleep(5)
     reports = [m[0] for m in watch.messages if m[1] == "genre.hub" and m[0] >= t_stall]
     gaps = [b - a for a, b in zip([t_stall] + reports, reports + [time.monotonic()])]
-    check(max(gaps) < 2.0, "genre.hub kept its 0.5 s interval (longest gap %.2f s)" % max(gaps))
+    limit = 2.0 * min(4.0, load_factor())  # a frozen hub went 27 s without one
+    check(max(gaps) < limit, "genre.hub kept its 0.5 s interval (longest gap %.2f s, limit "
+          "%.1f s)" % (max(gaps), limit))
     check("lost" not in host_states(watch, "h1"), "the host was never reported lost")
     hwm = rss_mib(hub.proc.pid, "VmHWM")
     if FLAVOUR == "release":
