@@ -198,13 +198,13 @@ def test_model_swap():
 
         # Every reload begun while the file was being written has ended (one
         # still pending starts now, on the whole file, and so goes through).
-        end = time.monotonic() + 10 * tg.SLOW * tg.load_factor()
+        end = time.monotonic() + tg.deadline(10)
         while g.stderr().count("reload: SIGHUP received") > reloads() and time.monotonic() < end:
             time.sleep(0.01)
 
         before = reloads()
         g.proc.send_signal(signal.SIGHUP)  # the file now holds b, whole
-        end = time.monotonic() + 10 * tg.SLOW * tg.load_factor()
+        end = time.monotonic() + tg.deadline(10)
         while reloads() == before and time.monotonic() < end:
             time.sleep(0.01)
         keeps_publishing(sub, name)

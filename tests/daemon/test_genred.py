@@ -36,6 +36,13 @@ if EMULATOR:
     SLOW = 4
 GENRED = EMULATOR + [os.path.join(BUILD, "bin", "genred")]
 TMP = tempfile.mkdtemp(prefix="genred-test-")
+def deadline(seconds):
+    """How long to wait for something an idle machine does in `seconds`:
+    more on a sanitizer build or a loaded machine (up to 4 times, so that a
+    failure still comes within ctest's timeout)."""
+    return seconds * SLOW * min(4.0, load_factor())
+
+
 def endpoint(name="pub"):
     return "ipc://%s/%s.ipc" % (TMP, name)
 
@@ -108,7 +115,7 @@ class Genred:
     def wait_log(self, needle, count=1, timeout=10):
         """Waits until stderr holds needle `count` times (a reload done or
         failed): the event itself, however slow the machine."""
-        end = time.monotonic() + timeout * SLOW * load_factor()
+        end = time.monotonic() + deadline(timeout)
         while self.stderr().count(needle) < count:
             if time.monotonic() > end or self.proc.poll() is not None:
                 return False
@@ -202,7 +209,7 @@ def check_probs_message(m, info):
 
 
 def final_status(sub, timeout=3):
-    sub.wait_for("genre.status", 1, timeout)
+    sub.wait_for("genre.status", 1, deadline(timeout))
     st = sub.of("genre.status")
     return st[-1][2] if st else None
 
@@ -356,7 +363,7 @@ def test_reload_corrupt_model():
                         'hop = 0.25;\nrealtime = true;\nloop = true;\n' % (clip, ep, model))
     g = Genred(config=conf)
     sub = Subscriber(ep, topics=("genre.probs",))
-    check(sub.wait_for("genre.probs", 2, 8 * SLOW), "publishing before the reload")
+    check(sub.wait_for("genre.probs", 2, deadline(8)), "publishing before the reload")
     before = sub.of("genre.probs")[-1][2]["model"]
     with open(model, "r+b") as f:  # corrupt the weights in place
         f.seek(64)
@@ -364,7 +371,7 @@ def test_reload_corrupt_model():
     g.proc.send_signal(signal.SIGHUP)
     check(g.wait_log("reload failed"), "the bad reload is refused:\n" + g.stderr())
     n = len(sub.of("genre.probs"))
-    check(sub.wait_for("genre.probs", n + 4, 3 * SLOW), "still publishing after a bad reload")
+    check(sub.wait_for("genre.probs", n + 4, deadline(3)), "still publishing after a bad reload")
     after = sub.of("genre.probs")[-1][2]["model"]
     check(after == before, "old model kept (%r, %r)" % (before, after))
     errors = [l for l in g.stderr().splitlines() if "reload failed" in l]
@@ -375,7 +382,7 @@ def test_reload_corrupt_model():
     g.proc.send_signal(signal.SIGHUP)
     check(g.wait_log("reload: done"), "good reload logged:\n" + g.stderr())
     n = len(sub.of("genre.probs"))
-    check(sub.wait_for("genre.probs", n + 2, 3 * SLOW), "publishing after a good reload")
+    check(sub.wait_for("genre.probs", n + 2, deadline(3)), "publishing after a good reload")
     rc = g.stop()
     sub.close()
     check(rc == 0, "clean stop after reloads (rc %r)\n%s" % (rc, g.stderr()[-6000:]))
@@ -409,7 +416,7 @@ def test_reload_decoder():
     sub = Subscriber(ep, topics=("genre.probs",))
 
     def raw_again(after, what):
-        check(sub.wait_for("genre.probs", after + 4, 8 * SLOW), "publishing " + what)
+        check(sub.wait_for("genre.probs", after + 4, deadline(8)), "publishing " + what)
         m = sub.of("genre.probs")[-1][2]
         check(np.allclose(m["probs"], m["raw"], atol=1e-6), "%s: probs are raw: %r" % (what, m))
 
@@ -423,7 +430,7 @@ def test_reload_decoder():
 
     raw_again(0, "with the hold decoder")
     n = reload('change_decoder = "hmm";\nhmm_segment = 20.0;\nhmm_exponent = 0.5;\n', 1)
-    check(sub.wait_for("genre.probs", n + 12, 8 * SLOW), "publishing with the hmm decoder")
+    check(sub.wait_for("genre.probs", n + 12, deadline(8)), "publishing with the hmm decoder")
     ms = [m[2] for m in sub.of("genre.probs")[n - 1:]]
     start = next((i for i, m in enumerate(ms) if not np.allclose(m["probs"], m["raw"], atol=1e-6)),
                  None)
@@ -486,12 +493,12 @@ def test_late_subscriber():
     g = Genred("--input", "file:" + clip, "--publish", ep, "--realtime", "--loop", "--hop", "5",
                "--change-hold", "0")
     first = Subscriber(ep, topics=("genre.probs", "genre.change"))
-    check(first.wait_for("genre.probs", 1, 6 * SLOW), "first genre.probs")
-    check(first.wait_for("genre.change", 1, 1 * SLOW), "first genre.change")
+    check(first.wait_for("genre.probs", 1, deadline(6)), "first genre.probs")
+    check(first.wait_for("genre.change", 1, deadline(1)), "first genre.change")
     joined = time.monotonic()
     changes = Subscriber(ep, topics=("genre.change",), snapshot="genre.change")
     plain = Subscriber(ep, topics=("genre.change",))
-    got = changes.wait_for("genre.change", 1, 1.0 * SLOW)
+    got = changes.wait_for("genre.change", 1, deadline(1.0))
     delay = changes.of("genre.change")[0][0] - joined if got else None
     check(got and delay < 0.5 * SLOW, "late genre.change subscriber got the state after %r s" %
           delay)
@@ -505,7 +512,7 @@ def test_late_subscriber():
     plain.close()
     joined = time.monotonic()
     late = Subscriber(ep, topics=("genre.",), snapshot="")
-    got = late.wait_for("genre.probs", 1, 1.0 * SLOW)
+    got = late.wait_for("genre.probs", 1, deadline(1.0))
     delay = late.of("genre.probs")[0][0] - joined if got else None
     check(got and delay < 0.5 * SLOW, "late subscriber got genre.probs after %r s" % delay)
     if got:
@@ -540,7 +547,7 @@ def test_change_log():
     with open(log_path, "w") as log:
         logger = subprocess.Popen(tool + ["--json", ep, "genre.change"], stdout=log,
                                   stderr=subprocess.PIPE, text=True)
-        check(raw.wait_for("genre.change", 2, 15 * SLOW), "changes come")
+        check(raw.wait_for("genre.change", 2, deadline(15)), "changes come")
         for i in range(5):
             joiner = subprocess.run(tool + ["--json", "--count", "1", "--timeout",
                                             str(10 * SLOW), ep, "genre.change"],
@@ -550,7 +557,7 @@ def test_change_log():
                   % (i, joiner.stdout, joiner.stderr))
             time.sleep(0.5)
         n = len(raw.of("genre.change"))
-        check(raw.wait_for("genre.change", n + 2, 15 * SLOW), "changes go on")
+        check(raw.wait_for("genre.change", n + 2, deadline(15)), "changes go on")
         time.sleep(0.5)
         logger.send_signal(signal.SIGINT)
         logger.communicate(timeout=10 * SLOW)
@@ -769,7 +776,7 @@ def test_settings_files():
                         'model = "%s";\n' % (ep, model))
     g = Genred(config=conf, stdin=subprocess.PIPE)
     sub = Subscriber(ep, topics=("genre.status",))
-    check(sub.wait_for("genre.status", 1, 10 * SLOW), "running")
+    check(sub.wait_for("genre.status", 1, deadline(10)), "running")
     for path in (model, conf):
         os.rename(path, path + ".real")
         os.mkfifo(path)
@@ -876,7 +883,7 @@ def test_sigterm():
     sub = Subscriber(ep, snapshot="")  # the audio may all be done before it joins
     g.proc.stdin.write((tone(5, 22050) * 32767).astype("<i2").tobytes())
     g.proc.stdin.flush()
-    check(sub.wait_for("genre.probs", 1, 5 * SLOW), "publishing")
+    check(sub.wait_for("genre.probs", 1, deadline(5)), "publishing")
     start = time.monotonic()
     g.proc.send_signal(signal.SIGTERM)  # stdin still open: the reader is waiting
     rc = g.wait(30 * SLOW)
@@ -900,7 +907,7 @@ def test_sigterm():
         '{ name = "s%d"; input = "file:%s"; }' % (i, wav) for i in range(64)), endpoint("many")))
     status_sub = Subscriber(endpoint("many"), topics=("genre.status",))
     g = Genred("--realtime", "--loop", "--status-interval", "0.2", config=conf)
-    check(all_running(status_sub, 64, 30 * SLOW * load_factor()),
+    check(all_running(status_sub, 64, deadline(30)),
           "64 streams running: " + g.stderr()[-300:])
     status_sub.close()
     start = time.monotonic()
@@ -960,7 +967,7 @@ def test_genre_sub():
                                "genre.status"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
     # Both subscribed before the audio comes (genred logs each subscription).
-    check(wait_subscriptions(g, ["genre.probs", "genre.status"], 30 * SLOW * load_factor()),
+    check(wait_subscriptions(g, ["genre.probs", "genre.status"], deadline(30)),
           "both genre-subs have subscribed\n" + g.stderr())
     g.proc.stdin.write(pcm(5))
     g.proc.stdin.flush()
@@ -1114,7 +1121,7 @@ def test_print_closed():
     first = proc.stdout.readline()
     proc.stdout.close()  # the reader goes away after one line
     err = proc.communicate(timeout=30 * SLOW)[1]
-    sub.wait_for("genre.status", 1, 5 * SLOW)
+    sub.wait_for("genre.status", 1, deadline(5))
     closed = [l for l in err.splitlines() if "standard output closed" in l]
     check(first.startswith("main "), "a first line: %r" % first)
     check(proc.returncode == 0, "exit 0: %r" % err)
