@@ -234,6 +234,13 @@ class JackTest:
         with open(self.log(name), errors="replace") as f:
             return f.read()
 
+    def unfinished_cycles(self, client):
+        """jackd's count of cycles in which client's process thread did not
+        finish. Beside a CPU hog PortAudio's JACK client was seen to stop
+        finishing any (for ever), with Pa_OpenStream waiting on it in
+        genred's main thread: libjack/PortAudio, which failures name."""
+        return self.read_log("jackd").count("client = %s was not finished" % client)
+
     def abandoning_env(self):
         """Environment for a process that will abandon a PortAudio stream
         whose JACK server died (daemon/input_portaudio.c): PortAudio cannot

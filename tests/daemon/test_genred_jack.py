@@ -95,7 +95,7 @@ def scenario_jack_and_portaudio(jt, sub, info):
         # never finishes a cycle ("was not finished, state = Triggered" in
         # jackd's log, for ever) and Pa_OpenStream waits for it, so genred
         # has not logged a line. libjack/PortAudio, not genred: say so.
-        stuck = jt.read_log("jackd").count("client = genred-p was not finished")
+        stuck = jt.unfinished_cycles("genred-p")
         fail("no genre.probs within %.0f s; genred's log %r; jackd: %d cycles where genred-p "
              "(PortAudio's client) did not finish" % (deadline, jt.read_log("genred")[-300:],
                                                       stuck))

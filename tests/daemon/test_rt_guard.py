@@ -47,7 +47,9 @@ def run_guarded(jt, runs, seconds):
         # tests of the back-ends): the guard's interposed calls and a loaded
         # machine once made genred take over 5 s.
         code, took = jt.stop(name, timeout=STOP_DEADLINE_S)
-        check(code == 0, "%s exits 0 under the guard (%.1f s after SIGTERM)" % (name, took))
+        check(code == 0, "%s exits 0 under the guard (%.1f s after SIGTERM; jackd: %d cycles "
+              "where PortAudio's client genred-p did not finish)"
+              % (name, took, jt.unfinished_cycles("genred-p")))
         with open(report) as f:
             for line in f:
                 m = re.match(r"pid=(\d+) callbacks=(\d+) violations=(\d+) first=(\S+) "
