@@ -184,8 +184,12 @@ def run_fleet(zmq):
                others <= probs_streams(so_far(good), t_kill + 2), 30)
     t_back = time.time()
     hosts["h2"] = start_host(2, "h2", clip, hub_public)
-    wait_until(lambda: host_events(so_far(good), "h2", "up", t_back) and
-               {"h2/s1", "h2/s2"} <= probs_streams(so_far(good), t_back), 30)
+    # Back, and flowing steadily (6 hops a stream): the late subscriber
+    # below joins a settled fleet. (Joining within a second of h2's return,
+    # it once got one of h2's messages twice, in its snapshot and live.)
+    wait_until(lambda: host_events(so_far(good), "h2", "up", t_back) and all(
+        len([m for m in so_far(good) if m["topic"] == "genre.probs" and m["t"] >= t_back and
+             m["body"]["stream"] == s]) >= 6 for s in ("h2/s1", "h2/s2")), 30)
     hosts["h3"].stop()
     late = subscriber("late", hub_public, (sub_public, sub_secret))
     wait_until(lambda: probs_streams(so_far(late)) == every and set(HOSTS) <= {
