@@ -235,6 +235,21 @@ class FakeHost:
         self.ctx.term()
 
 
+def repeated(received):
+    """The messages of received [(id, came in a snapshot, arrival time)]
+    that came more than once, beyond what README's "Duplicates" allows a
+    subscriber that joins: a message live and again in the snapshot
+    answered a moment later. Twice live, twice in snapshots, or a snapshot's
+    message live again afterwards are all listed."""
+    live, snap, bad = {}, {}, []
+    for key, snapshot, t in received:
+        seen = snap if snapshot else live
+        if key in seen or (not snapshot and key in snap):
+            bad.append(key)
+        seen.setdefault(key, t)
+    return bad
+
+
 def rss_mib(pid, field="VmRSS"):
     """A process's resident memory now (VmRSS) or at its peak (VmHWM)."""
     with open("/proc/%d/status" % pid) as f:
