@@ -4,7 +4,9 @@
 if(NOT TARGET genred OR NOT TARGET genre-sub)
     return()
 endif()
-genred_py_scenarios(test_genred.py genred_ 90 daemon
+# 180 s: the longest take 15-40 s alone and over 60 s beside a CPU hog
+# (bad_config's many genred runs: 62 s at a load of 11 on 2 cores).
+genred_py_scenarios(test_genred.py genred_ 180 daemon
     stdin_s16le:threaded stdin_f32le:threaded stdin_garbage:threaded file_fast:threaded
     file_realtime:threaded reload_corrupt_model:threaded reload_decoder:threaded slow_subscriber:threaded
     late_subscriber:threaded change_log:threaded clients_drop_duplicates: sigterm:threaded bad_config: endpoint_in_use: example_subscriber:

@@ -1,6 +1,7 @@
 """Parses input_probe's report lines (see tests/daemon/input_probe.c)."""
 
 import threading
+import time
 
 
 class ProbeReader:
@@ -25,3 +26,15 @@ class ProbeReader:
 
     def since(self, t):
         return [l for l in list(self.lines) if l["at"] >= t]
+
+    def wait_for(self, match, timeout, since=0.0, count=1):
+        """The count-th line at or after `since` for which match(line) holds,
+        as soon as it comes, or None after timeout seconds."""
+        end = time.monotonic() + timeout
+        while True:
+            found = [l for l in self.since(since) if match(l)]
+            if len(found) >= count:
+                return found[count - 1]
+            if time.monotonic() > end:
+                return None
+            time.sleep(0.05)

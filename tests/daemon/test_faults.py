@@ -191,15 +191,20 @@ def test_model_swap():
             time.sleep(0.03)
         stop.set()
         t.join()
-        time.sleep(0.3 * tg.SLOW)  # the last reload finishes
 
         def reloads():
             log = g.stderr()
             return log.count("reload: done") + log.count("reload failed")
 
+        # Every reload begun while the file was being written has ended (one
+        # still pending starts now, on the whole file, and so goes through).
+        end = time.monotonic() + tg.deadline(10)
+        while g.stderr().count("reload: SIGHUP received") > reloads() and time.monotonic() < end:
+            time.sleep(0.01)
+
         before = reloads()
         g.proc.send_signal(signal.SIGHUP)  # the file now holds b, whole
-        end = time.monotonic() + 3 * tg.SLOW
+        end = time.monotonic() + tg.deadline(10)
         while reloads() == before and time.monotonic() < end:
             time.sleep(0.01)
         keeps_publishing(sub, name)

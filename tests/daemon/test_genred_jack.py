@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from jackenv import JackTest, check, event_deadline, fail
+from jackenv import JackTest, check, event_deadline, fail, load_factor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_genred as tg  # noqa: E402  (its Subscriber and message checks)
@@ -95,7 +95,7 @@ def scenario_jack_and_portaudio(jt, sub, info):
         # never finishes a cycle ("was not finished, state = Triggered" in
         # jackd's log, for ever) and Pa_OpenStream waits for it, so genred
         # has not logged a line. libjack/PortAudio, not genred: say so.
-        stuck = jt.read_log("jackd").count("client = genred-p was not finished")
+        stuck = jt.unfinished_cycles("genred-p")
         fail("no genre.probs within %.0f s; genred's log %r; jackd: %d cycles where genred-p "
              "(PortAudio's client) did not finish" % (deadline, jt.read_log("genred")[-300:],
                                                       stuck))
@@ -119,23 +119,27 @@ def scenario_jack_restart(jt, sub, info):
     jt.kill_server()
     jt.procs.pop("player").wait(5)
     t_gone = time.monotonic()
-    time.sleep(2.0)
-    status = [m[2] for m in sub.of("genre.status") if m[0] > t_gone + 0.5]
-    states = [s["streams"][0].get("state") for s in status if s.get("streams")]
+    states = []
+    end = t_gone + event_deadline()
+    while "waiting" not in states and time.monotonic() < end:
+        time.sleep(0.05)
+        status = [m[2] for m in sub.of("genre.status") if m[0] > t_gone]
+        states = [s["streams"][0].get("state") for s in status if s.get("streams")]
     check("waiting" in states, "genre.status reports the stream waiting (%s)" % states)
     check(jt.procs["genred"].poll() is None, "genred keeps running without a server")
 
     jt.start_server()
     t_back = time.monotonic()
     jt.spawn("player2", [jt.bin("jack_play"), "-n", "src", "-f", clip(jt)])
-    while time.monotonic() < t_back + 6 and not probs_since(sub, t_back):
+    while time.monotonic() < t_back + event_deadline() and not probs_since(sub, t_back):
         time.sleep(0.05)
     resumed = probs_since(sub, t_back)
     delay = resumed[0][0] - t_back if resumed else None
-    check(resumed and delay <= 5.0, "publishing resumed %.2f s after the server returned"
-          % (delay if resumed else -1))
+    # 5 s on an idle machine; a CPU hog slows the server, player and retry.
+    limit = 5.0 * load_factor()
+    check(resumed and delay <= limit, "publishing resumed %.2f s after the server returned "
+          "(limit %.1f s)" % (delay if resumed else -1, limit))
     jt.wait_port("src:out")
-    time.sleep(1.0)
     check(jt.wait_connection("genred:in_1", "src:out"), "reconnected to the restarted player")
     check_publishing(sub, info, 3.0, "after restart")
     code, took = jt.stop("genred")
@@ -185,7 +189,7 @@ def scenario_jack_shared_restart(jt, sub, info):
     jt.kill_server()
     jt.procs.pop("player").wait(5)
     t_gone = time.monotonic()
-    deadline = t_gone + 10
+    deadline = t_gone + event_deadline()
     waiting = set()
     while time.monotonic() < deadline and waiting != set(SHARED):
         time.sleep(0.2)
@@ -234,9 +238,10 @@ def scenario_portaudio_gone(jt, sub, info):
     jt.kill_server()
     p = jt.procs["genred"]
     try:
-        p.wait(10)
+        p.wait(10 * load_factor())
     except subprocess.TimeoutExpired:
-        fail("genred neither recovered nor exited 10 s after its device vanished")
+        fail("genred neither recovered nor exited %.0f s after its device vanished"
+             % (10 * load_factor()))
     check(p.returncode not in (0, None) and p.returncode > 0,
           "genred exits with failure status %s, not a signal" % p.returncode)
     log = jt.read_log("genred")

@@ -11,7 +11,7 @@ resuming; `jack` input covers resumption (test_jack_restart.py)."""
 import subprocess
 import time
 
-from jackenv import JackTest, check
+from jackenv import JackTest, check, event_deadline
 from probe_lines import ProbeReader
 
 with JackTest() as jt:
@@ -41,13 +41,16 @@ with JackTest() as jt:
 
     jt.spawn("player", [jt.bin("jack_play"), "-n", "src"])
     jt.wait_port("src:out")
-    p = jt.spawn("probe", [jt.bin("input_probe"), "portaudio:sys", "30", "genred-pa"],
+    # Runs until stopped below, however long a loaded machine makes the waits.
+    p = jt.spawn("probe", [jt.bin("input_probe"), "portaudio:sys", "600", "genred-pa"],
                  env=jt.abandoning_env(), stdout=subprocess.PIPE)
     r = ProbeReader(p, time.monotonic)
     jt.wait_port("genred-pa:in_0")
     jt.connect("src:out", "genred-pa:in_0")
     t_conn = time.monotonic()
-    time.sleep(2.2)
+    # Three reports (one each 0.5 s) after the first, which may straddle the
+    # connection: the rate is measured over the last two.
+    r.wait_for(lambda l: True, event_deadline(), since=t_conn + 0.6, count=3)
     lines = r.since(t_conn + 0.6)
     check(len(lines) >= 2, "%d report lines" % len(lines))
     check(all(l["state"] == "running" and l["rate"] == 48000 and l["ch"] == 2 for l in lines),
@@ -57,12 +60,15 @@ with JackTest() as jt:
     measured = sum(l["frames"] for l in lines[1:]) / (lines[-1]["t"] - lines[0]["t"])
     check(abs(measured - 48000) < jt.rate_tolerance * 48000, "%.0f frames/s delivered" % measured)
 
+    t_gone = time.monotonic()
     jt.kill_server()
-    time.sleep(1.0)
+    r.wait_for(lambda l: l["state"] == "failed", event_deadline(), since=t_gone)
     check(p.poll() is None, "no crash when the device vanishes")
     check(r.lines[-1]["state"] == "failed", "state 'failed' (%s)" % r.lines[-1]["state"])
     jt.start_server(rate=48000)  # also frees the killed server's registry slot
-    time.sleep(0.6)
+    t_back = time.monotonic()
+    # Two reports since the server's return: the input had the time to see it.
+    r.wait_for(lambda l: True, event_deadline(), since=t_back, count=2)
     check(p.poll() is None and r.lines[-1]["state"] == "failed",
           "the server's return does not disturb the failed input")
     code, took = jt.stop("probe")

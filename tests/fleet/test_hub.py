@@ -25,8 +25,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fleetlib import (BIN, FLAVOUR, SLOW, TMP, Collector, FakeHost, Proc, check, finish,
-                      genred_config, hub_config, music_and_silence, rss_mib, wait_until)
+from fleetlib import (BIN, FLAVOUR, SLOW, TMP, Collector, FakeHost, Proc, check, finish,  # noqa: E402
+                      genred_config, hub_config, load_factor, music_and_silence, repeated,
+                      rss_mib, wait_until)
 
 MIB = 1 << 20
 SNAPSHOT_BYTES_PER_S = 8 * MIB  # tools/fleet/hub.c
@@ -47,6 +48,19 @@ def start_hub(hosts, extra=""):
 def last_hub(watch):
     hub = watch.of("genre.hub")
     return hub[-1] if hub else {}
+
+
+def hub_reports_since(watch, t):
+    return [m for m in list(watch.messages) if m[1] == "genre.hub" and m[0] > t]
+
+
+def subscribed(ep, topics):
+    """A Collector of topics once the hub has applied its subscriptions: it
+    asks for the hosts' state too, which the hub sends after them."""
+    c = Collector(ep, topics, snapshot="genre.host")
+    check(wait_until(lambda: [m for m in list(c.messages) if m[3]], 10),
+          "a subscriber to %r is subscribed" % (topics,))
+    return c
 
 
 def host_states(watch, host):
@@ -111,7 +125,11 @@ def fake_hub(extra="", healthy=False):
     if healthy:
         hosts.append(("h2", "ipc://%s/h2" % TMP))
         Proc("h2", ["/usr/bin/python3", "-c", BEATER, hosts[1][1]])
-    ep, hub, watch = start_hub(hosts, extra)
+    # A host is lost after lost_after silent status intervals: 3 on an idle
+    # machine, more as the load grows (a CPU hog delays the beats and the
+    # hub alike); a hub frozen for many seconds is still caught.
+    lost_after = "lost_after = %d;\n" % round(3 * min(4.0, load_factor()))
+    ep, hub, watch = start_hub(hosts, lost_after + extra)
     check(host.wait_subscribed(), "the hub subscribes to the host, with a snapshot request")
     beat = Beat(host)
     check(wait_until(lambda: all("up" in host_states(watch, n) for n, _ in hosts), 10),
@@ -150,13 +168,18 @@ def test_late():
     check(wait_until(lambda: streams(late, "genre.probs", True) == every and
                      streams(late, "genre.change", True) == every, 2),
           "a late subscriber's snapshot holds every stream (%.2f s)" % (time.monotonic() - joined))
-    time.sleep(1.0)
+    wait_until(lambda: {m[2]["host"] for m in list(late.messages) if m[3] and
+                        m[1] == "genre.host"} == {"h1", "h2"} and
+               len([m for m in list(late.messages) if m[3] and m[1] == "genre.status"]) >= 2, 5)
+    time.sleep(1.0)  # for anything twice, which would come with the rest
     snap = [m for m in late.messages if m[3]]
     check({m[2]["host"] for m in snap if m[1] == "genre.host"} == {"h1", "h2"} and
           len([m for m in snap if m[1] == "genre.status"]) == 2,
           "and every host's state and status")
-    ids = late.ids()
-    check(len(ids) == len(set(ids)), "the late subscriber got each message once (%d)" % len(ids))
+    twice = repeated([((m[1], m[2].get("stream", m[2].get("host")), m[2]["started_ms"],
+                        m[2]["seq"]), m[3], m[0]) for m in list(late.messages) if "seq" in m[2]])
+    check(not twice, "the late subscriber got each message once (or live and then in its "
+          "snapshot): %r" % twice)
     ids = first.ids()
     check(len(ids) == len(set(ids)), "the first subscriber got each message once, whoever "
           "joined (%d)" % len(ids))
@@ -189,7 +212,8 @@ def test_big():
     check(wait_until(lambda: last_hub(watch).get("cache_full", 0) > 0 and
                      last_hub(watch).get("messages", 0) >= 400, 30),
           "the cache fills: %r" % last_hub(watch))
-    time.sleep(1.0)
+    filled = time.monotonic()  # two reports since, as of a settled cache
+    wait_until(lambda: len(hub_reports_since(watch, filled)) >= 2, 5)
     st = last_hub(watch)
     check(st.get("cache_bytes", 1 << 40) <= 8 * MIB, "cache within 8 MiB: %r" % st)
     check(st.get("streams", 0) >= 60, "and it holds what fits (%r streams)" % st.get("streams"))
@@ -217,8 +241,7 @@ def test_pairs():
     for i in range(10):  # about 1 MB of cache
         beat.send_json("genre.probs", probs("h1/s%d" % i, 1, 100000))
     check(wait_until(lambda: last_hub(watch).get("streams") == 10, 10), "10 streams cached")
-    unrelated = Collector(ep, ("genre.probs",))
-    time.sleep(0.5)
+    unrelated = subscribed(ep, ("genre.probs",))
     ctx = zmq.Context()
     pairs = ctx.socket(zmq.SUB)
     pairs.connect(ep)
@@ -227,7 +250,11 @@ def test_pairs():
         for topic in (b"genre.probs", b"genre.", b"snapshot/p%d/" % i):
             pairs.setsockopt(zmq.SUBSCRIBE, topic)
             pairs.setsockopt(zmq.UNSUBSCRIBE, topic)
-    time.sleep(1.5)
+    # The hub takes a client's subscriptions in order: once it answers a
+    # last snapshot request, it has handled the pairs.
+    pairs.setsockopt(zmq.SUBSCRIBE, b"snapshot/done/genre.host")
+    check(pairs.poll(int(10000 * SLOW * load_factor())) != 0, "the hub handled the pairs")
+    time.sleep(1.5)  # for what they would send the unrelated subscriber
     check(not received_between(unrelated, t0, time.monotonic()),
           "an unrelated subscriber got nothing from 20 subscribe/unsubscribe pairs")
     # 20 snapshots of the whole cache at once: served within the budget.
@@ -258,7 +285,9 @@ def test_pairs():
     time.sleep(5)
     reports = [m[0] for m in watch.messages if m[1] == "genre.hub" and m[0] >= t_stall]
     gaps = [b - a for a, b in zip([t_stall] + reports, reports + [time.monotonic()])]
-    check(max(gaps) < 2.0, "genre.hub kept its 0.5 s interval (longest gap %.2f s)" % max(gaps))
+    limit = 2.0 * min(4.0, load_factor())  # a frozen hub went 27 s without one
+    check(max(gaps) < limit, "genre.hub kept its 0.5 s interval (longest gap %.2f s, limit "
+          "%.1f s)" % (max(gaps), limit))
     check("lost" not in host_states(watch, "h1"), "the host was never reported lost")
     hwm = rss_mib(hub.proc.pid, "VmHWM")
     if FLAVOUR == "release":
@@ -278,8 +307,7 @@ def test_hostile():
     UTF-8 and non-genre.* messages; a subscriber to "" got 1000
     other.topic."""
     host, beat, ep, hub, watch = fake_hub()
-    everything = Collector(ep, ("",))
-    time.sleep(0.5)
+    everything = subscribed(ep, ("",))
     good = json.dumps(probs("h1/a", 1))
     bad = [("genre.probs",),
            ("genre.probs", good, "x", "y", "z"),
@@ -326,7 +354,9 @@ def test_liveness():
     everything = Collector(ep, ("genre.",))
     beat = Beat(h1, names=("h2/x", "h2/y"))
     t0 = time.monotonic()
-    while time.monotonic() - t0 < 3:
+    # 3 s, and on a loaded machine until the hub has judged h2.
+    end = t0 + 30 * SLOW * load_factor()
+    while time.monotonic() - t0 < 3 or (not host_states(watch, "h2") and time.monotonic() < end):
         beat.send_json("genre.probs", probs("h2/x", int((time.monotonic() - t0) * 10) + 1))
         beat.send_json("genre.probs", probs("h1/a", int((time.monotonic() - t0) * 10) + 1))
         time.sleep(0.1)

@@ -15,13 +15,14 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import wave
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from scenario import check, main  # noqa: E402
+from scenario import check, load_factor, main  # noqa: E402
 
 BUILD = os.environ.get("GENRED_BUILD_DIR", "build")
 SOURCE = os.environ.get("GENRED_SOURCE_DIR", ".")
@@ -354,17 +355,30 @@ def test_sub_count_zero():
              "--count", "0"]]
     procs = [subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for a in subs]
+    outs = [[] for _ in procs]
+    readers = [threading.Thread(target=lambda p=p, o=o: o.extend(p.stdout), daemon=True)
+               for p, o in zip(procs, outs)]
+    for r in readers:
+        r.start()
     try:
-        time.sleep(4 * SLOW)  # the first window takes 3 s of audio; then 10 hops a second
+        # The first window takes 3 s of audio, then 10 hops a second: wait
+        # for 3 lines from each (both flush per message), however long a
+        # loaded machine takes; an early exit shows below.
+        end = time.monotonic() + 30 * SLOW * load_factor()
+        while time.monotonic() < end and any(len(o) < 3 and p.poll() is None
+                                             for p, o in zip(procs, outs)):
+            time.sleep(0.05)
         for p in procs:
             check(p.poll() is None, "%s --count 0 still running" % p.args[0])
             p.send_signal(signal.SIGINT)
-        for p in procs:
-            out, err = p.communicate(timeout=10 * SLOW)
+        for p, o, r in zip(procs, outs, readers):
+            p.wait(timeout=10 * SLOW * load_factor())
+            r.join(10)  # stdout is the reader's: only stderr is left to read
+            err = p.stderr.read()
             name = os.path.basename(p.args[1] if p.args[0].endswith("python3") else p.args[0])
             check(p.returncode == 0 and err == "", "%s Ctrl-C: exit %d, %r" % (name, p.returncode,
                                                                               err))
-            check(len(out.splitlines()) >= 3, "%s printed messages: %r" % (name, out[:200]))
+            check(len(o) >= 3, "%s printed messages: %r" % (name, "".join(o)[:200]))
     finally:
         for p in procs:
             if p.poll() is None:

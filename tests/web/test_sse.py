@@ -144,7 +144,6 @@ def cache_replay(procs):
     got = lambda r: [t for t, name, _ in r.events if name == "genre.probs"]
     if not check(webtest.wait_for(lambda: got(first), 6), "a first genre.probs arrives"):
         return
-    time.sleep(0.2)
     late = Reader(u.hostname, u.port)
     joined = time.time()
     late.start()
