@@ -121,7 +121,9 @@ def test_sighup_storm():
         g.proc.send_signal(signal.SIGHUP)
         time.sleep(max(0.0, start + (i + 1) * 0.0099 - time.monotonic()))
     took = time.monotonic() - start
-    tg.check(took < 1.05, "100 SIGHUPs sent in %.2f s" % took)
+    # The storm's density is this sender's: on a loaded machine Python itself
+    # is late, which says nothing about genred.
+    tg.check(took < tg.deadline(1.05), "100 SIGHUPs sent in %.2f s" % took)
     keeps_publishing(sub, "after the storm")
     during = len(sub.of("genre.probs")) - before
     log = g.stderr()
