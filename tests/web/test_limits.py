@@ -185,7 +185,10 @@ def crowd_and_slowloris(procs):
     err = web.communicate(timeout=10 * webtest.SLOW)[1]
     crowd.close()
     lines = err.strip().splitlines()
-    check(web.returncode == 0 and len(lines) <= 5,
+    # Start-up and stop lines, and at most web_http.c's LOGGED_HTTP_ERRORS (10)
+    # HTTP errors: a cut slow client's socket may or may not still be open
+    # when libmicrohttpd reads it, so 0 to 64 errors, of which 10 are logged.
+    check(web.returncode == 0 and len(lines) <= 5 + 10,
           f"genre-web stops cleanly and logged {len(lines)} lines, not one per connection: "
           f"{lines[:16]}")
 
