@@ -6,3 +6,5 @@ if(NOT TARGET genred OR NOT GENRED_WITH_FFMPEG)
 endif()
 genred_py_scenarios(test_radio.py genred_radio_ 150 "daemon;radio" titles:threaded
     outage:threaded many: wrong_url:threaded stall:threaded)
+# The longest daemon tests (a real stream's titles and outage): started first.
+set_tests_properties(genred_radio_titles genred_radio_outage genred_radio_wrong_url PROPERTIES COST 30)
