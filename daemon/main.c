@@ -747,6 +747,21 @@ static int print_config_ok(const app *g, const model_t *m)
 
 /* The daemon on model m (from here g's): publisher, streams, the main loop
  * until a signal or the end of every input; everything stopped and freed. */
+/* Each stream holds a few descriptors (its ZeroMQ socket's mailbox, an
+ * input's files or sockets): 1024 streams pass the usual soft limit of 1024
+ * open files ("Too many open files" at start-up), so take what the hard
+ * limit allows, as servers do. */
+static void raise_file_limit(void)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r)) return;
+    rlim_t want = r.rlim_max == RLIM_INFINITY || r.rlim_max > 65536 ? 65536 : r.rlim_max;
+    if (r.rlim_cur >= want) return;
+    r.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &r) == 0)
+        log_debug("open files: up to %llu", (unsigned long long)want);
+}
+
 static int serve(app *g, model_t *m)
 {
     char err[ERR_LEN];
@@ -772,6 +787,7 @@ static int serve(app *g, model_t *m)
     signal(SIGPIPE, SIG_IGN);
 
     int rc = 1;
+    raise_file_limit();
     g->publisher = publisher_create(&g->cfg, err, sizeof err);
     if (!g->publisher || start_streams(g, err, sizeof err) ||
         publisher_start(g->publisher, make_status, g, err, sizeof err)) {

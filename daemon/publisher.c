@@ -113,6 +113,10 @@ publisher_t *publisher_create(const genred_config *cfg, char *err, size_t err_le
     atomic_init(&p->sent, 0);
     atomic_init(&p->dropped, 0);
     p->zctx = zmq_ctx_new();
+    /* One PUSH socket per stream, plus the XPUB and PULL: ZeroMQ's default
+     * of 1023 sockets a context refused the 1022nd stream (EMFILE). */
+    if (p->zctx && cfg->n_streams + 64 > 1023)
+        zmq_ctx_set(p->zctx, ZMQ_MAX_SOCKETS, (int)cfg->n_streams + 64);
     p->xpub = p->zctx ? zmq_socket(p->zctx, ZMQ_XPUB) : NULL;
     p->pull = p->zctx ? zmq_socket(p->zctx, ZMQ_PULL) : NULL;
     if (!p->xpub || !p->pull || !p->snapshots) {
