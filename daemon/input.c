@@ -457,12 +457,32 @@ void input_reader_ask_stop(input_reader *r)
     pthread_mutex_unlock(&r->lock);
 }
 
+static void reader_joined(input_reader *r)
+{
+    pthread_cond_destroy(&r->wake);
+    pthread_mutex_destroy(&r->lock);
+    r->started = 0;
+}
+
 void input_reader_stop(input_reader *r)
 {
     input_reader_ask_stop(r);
     if (!r->started) return;
     pthread_join(r->thread, NULL);
-    pthread_cond_destroy(&r->wake);
-    pthread_mutex_destroy(&r->lock);
-    r->started = 0;
+    reader_joined(r);
+}
+
+int input_reader_stop_within(input_reader *r, long ms)
+{
+    input_reader_ask_stop(r);
+    if (!r->started) return 0;
+    struct timespec until = timespec_after_ms(CLOCK_REALTIME, ms);
+    if (pthread_timedjoin_np(r->thread, NULL, &until)) {
+        /* Its lock and condition stay: the thread may still sleep on them. */
+        pthread_detach(r->thread);
+        r->started = 0;
+        return -1;
+    }
+    reader_joined(r);
+    return 0;
 }

@@ -163,5 +163,9 @@ int input_reader_sleep(input_reader *r, long ms);
 void input_reader_ask_stop(input_reader *r);
 /* Asks it to stop and joins the thread if it was started. */
 void input_reader_stop(input_reader *r);
+/* The same, waiting at most ms: -1 when the thread did not end by then (it
+ * is detached and left running, with its lock and condition), else 0. For
+ * a thread stuck inside a library that may never return (PortAudio). */
+int input_reader_stop_within(input_reader *r, long ms);
 
 #endif

@@ -12,10 +12,19 @@
  * rescans devices) and reopens the same selection until it works. The JACK
  * host API is the exception: see abandon_dead_jack_stream.
  *
+ * Opening and starting a stream happen on the supervisor thread, never on
+ * genred's main thread: PortAudio's JACK host API waits for its client's
+ * next process cycle there, and a client that jackd never runs (seen beside
+ * a CPU hog: libjack's process thread misses its wake-up) makes that wait
+ * last ten minutes. start() waits for the first open with a deadline and
+ * gives up with a line that says so (a restart gets a fresh client); close()
+ * leaves behind a supervisor that PortAudio does not give back.
+ *
  * PortAudio is not thread-safe, so every call outside the stream callback is
  * made under one process-wide lock (several streams may share the library).
  * Its host APIs print probing noise on stderr (ALSA without a sound card,
  * libjack without a server); both are silenced: genred says what matters. */
+#include "clock.h"
 #include "input_backend.h"
 #include "log.h"
 
@@ -27,13 +36,23 @@
 #include <jack/jack.h>
 
 #include <ctype.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_CHANNELS = 2, TICK_MS = 100, RETRY_MS = 1000 };
+enum {
+    MAX_CHANNELS = 2,
+    TICK_MS = 100,
+    RETRY_MS = 1000,
+    FIRST_OPEN_MS = 20000, /* an open takes milliseconds; this is a stuck one */
+    CLOSE_WAIT_MS = 10000,
+};
+
+/* The first open's outcome, which start() waits for. */
+enum { OPEN_PENDING, OPEN_DONE, OPEN_FAILED };
 
 typedef struct {
     input_t *in;
@@ -45,8 +64,14 @@ typedef struct {
     /* Read by the callback, written only while no stream runs; atomic
      * because the host API's thread may outlive one stream. */
     atomic_uint channels;
-    int initialized; /* holds one Pa_Initialize reference */
-    int jack_host;   /* the device belongs to PortAudio's JACK host API */
+    int initialized;      /* holds one Pa_Initialize reference */
+    int jack_host;        /* the device belongs to PortAudio's JACK host API */
+    PaDeviceIndex device; /* chosen by find_and_describe */
+
+    pthread_mutex_t first_lock; /* with first_done: the first open's outcome */
+    pthread_cond_t first_done;
+    int first_state; /* OPEN_* */
+    char first_line[256];
 
     input_reader supervisor;
     atomic_bool finished; /* set by the stream finished callback */
@@ -54,6 +79,8 @@ typedef struct {
      * pa_close: an abandoned stream's callback thread is never joined, so
      * this is what orders its last callback before the input is freed. */
     atomic_uint callbacks_done;
+    /* Set when close() leaves the stream behind: its ring is about to go. */
+    atomic_bool abandoned;
 } pa_source;
 
 static pthread_mutex_t pa_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -67,6 +94,7 @@ static int capture(const void *input, void *output, unsigned long frames,
     (void)time;
     (void)flags;
     pa_source *s = arg;
+    if (atomic_load_explicit(&s->abandoned, memory_order_relaxed)) return paComplete;
     unsigned ch = atomic_load_explicit(&s->channels, memory_order_relaxed);
     if (input) input_backend_push(s->in, input, frames * ch);
     atomic_fetch_add_explicit(&s->callbacks_done, 1, memory_order_release);
@@ -151,9 +179,9 @@ static void terminate(pa_source *s)
     s->initialized = 0;
 }
 
-/* Initialises PortAudio and opens (not starts) a stream on the selected
- * device. 0, or -1 with the reason in err. */
-static int open_stream(pa_source *s, char *err, size_t err_len)
+/* Initialises PortAudio, finds the selected device and publishes the format
+ * it will deliver. 0, or -1 with the reason in err. Quick: no stream yet. */
+static int find_and_describe(pa_source *s, char *err, size_t err_len)
 {
     quiet_host_apis();
     PaJack_SetClientName(s->in->opt.client_name);
@@ -163,8 +191,8 @@ static int open_stream(pa_source *s, char *err, size_t err_len)
         return -1;
     }
     s->initialized = 1;
-    PaDeviceIndex dev = find_device(s->selector);
-    if (dev == paNoDevice) {
+    s->device = find_device(s->selector);
+    if (s->device == paNoDevice) {
         if (s->selector)
             snprintf(err, err_len, "no capture device matches '%s' (genred --list-devices)",
                      s->selector);
@@ -173,20 +201,31 @@ static int open_stream(pa_source *s, char *err, size_t err_len)
         terminate(s);
         return -1;
     }
-    const PaDeviceInfo *info = Pa_GetDeviceInfo(dev);
+    const PaDeviceInfo *info = Pa_GetDeviceInfo(s->device);
     s->jack_host = Pa_GetHostApiInfo(info->hostApi)->type == paJACK;
     unsigned ch = (unsigned)info->maxInputChannels;
     if (ch > s->max_channels) ch = s->max_channels;
     atomic_store(&s->channels, ch);
+    if (info->defaultSampleRate != input_rate(s->in) || ch != input_channels(s->in))
+        input_backend_set_format(s->in, info->defaultSampleRate, ch);
+    return 0;
+}
+
+/* Opens (not starts) a stream on the device find_and_describe chose. On the
+ * supervisor thread only: see the top of this file. */
+static int open_device(pa_source *s, char *err, size_t err_len)
+{
+    const PaDeviceInfo *info = Pa_GetDeviceInfo(s->device);
+    unsigned ch = atomic_load(&s->channels);
     PaStreamParameters params = {
-        .device = dev,
+        .device = s->device,
         .channelCount = (int)ch,
         .sampleFormat = paFloat32,
         .suggestedLatency = info->defaultHighInputLatency,
     };
     atomic_store(&s->finished, false);
-    e = Pa_OpenStream(&s->stream, &params, NULL, info->defaultSampleRate,
-                      paFramesPerBufferUnspecified, paNoFlag, capture, s);
+    PaError e = Pa_OpenStream(&s->stream, &params, NULL, info->defaultSampleRate,
+                              paFramesPerBufferUnspecified, paNoFlag, capture, s);
     if (e != paNoError) {
         snprintf(err, err_len, "cannot open '%s': %s", info->name, Pa_GetErrorText(e));
         s->stream = NULL;
@@ -194,8 +233,6 @@ static int open_stream(pa_source *s, char *err, size_t err_len)
         return -1;
     }
     Pa_SetStreamFinishedCallback(s->stream, on_finished);
-    if (info->defaultSampleRate != input_rate(s->in) || ch != input_channels(s->in))
-        input_backend_set_format(s->in, info->defaultSampleRate, ch);
     snprintf(err, err_len, "capturing from '%s' (%s), %u channel%s at %.0f Hz", info->name,
              Pa_GetHostApiInfo(info->hostApi)->name, ch, ch == 1 ? "" : "s",
              info->defaultSampleRate);
@@ -247,12 +284,28 @@ static void abandon_dead_jack_stream(pa_source *s)
     input_backend_set_state(s->in, INPUT_FAILED);
 }
 
+/* Opens and starts the device chosen at open(); tells start() how it went. */
+static int first_open(pa_source *s)
+{
+    char line[256];
+    pthread_mutex_lock(&pa_lock);
+    int failed = open_device(s, line, sizeof line) || start_stream(s, line, sizeof line);
+    pthread_mutex_unlock(&pa_lock);
+    pthread_mutex_lock(&s->first_lock);
+    s->first_state = failed ? OPEN_FAILED : OPEN_DONE;
+    snprintf(s->first_line, sizeof s->first_line, "%s", line);
+    pthread_cond_signal(&s->first_done);
+    pthread_mutex_unlock(&s->first_lock);
+    return failed ? -1 : 0;
+}
+
 static void *supervise(void *arg)
 {
     pa_source *s = ((input_t *)arg)->priv;
     long since_retry_ms = 0;
     int said_retry_error = 0;
     char line[256];
+    if (first_open(s)) return NULL;
     while (!atomic_load(&s->supervisor.stop)) {
         pthread_mutex_lock(&pa_lock);
         if (s->stream && !stream_alive(s)) {
@@ -269,7 +322,8 @@ static void *supervise(void *arg)
         }
         if (!s->stream && since_retry_ms >= RETRY_MS) {
             since_retry_ms = 0;
-            if (open_stream(s, line, sizeof line) == 0 && start_stream(s, line, sizeof line) == 0)
+            if (find_and_describe(s, line, sizeof line) == 0 &&
+                open_device(s, line, sizeof line) == 0 && start_stream(s, line, sizeof line) == 0)
                 say(s, LOG_INFO, line);
             else if (!said_retry_error++)
                 say(s, LOG_WARN, line); /* once per outage, not once a second */
@@ -283,25 +337,72 @@ static void *supervise(void *arg)
 
 /* ---- back-end ops ---- */
 
+/* Waits for the supervisor's first open, at most FIRST_OPEN_MS, and for
+ * no longer than a stop signal (SIGINT, SIGTERM) takes to arrive: genred's
+ * main thread, which waits here, has them blocked and takes them later. */
+static int wait_first_open(pa_source *s, char *line, size_t len)
+{
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_mutex_lock(&s->first_lock);
+    for (long waited = 0; s->first_state == OPEN_PENDING && waited < FIRST_OPEN_MS;
+         waited += TICK_MS) {
+        sigset_t pending;
+        if (sigpending(&pending) == 0 &&
+            (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1)) {
+            snprintf(line, len, "stopped by a signal while PortAudio was opening the device");
+            pthread_mutex_unlock(&s->first_lock);
+            return OPEN_FAILED;
+        }
+        struct timespec tick = timespec_after_ms(CLOCK_MONOTONIC, TICK_MS);
+        pthread_cond_timedwait(&s->first_done, &s->first_lock, &tick);
+    }
+    int state = s->first_state;
+    if (state == OPEN_PENDING)
+        snprintf(line, len,
+                 "PortAudio has not opened the device after %d s (PortAudio's JACK client "
+                 "is never run by the server: a libjack/PortAudio fault); exiting so that a "
+                 "restart gets a fresh client (systemd: Restart=on-failure); --input jack "
+                 "does without PortAudio",
+                 FIRST_OPEN_MS / 1000);
+    else
+        snprintf(line, len, "%s", s->first_line);
+    pthread_mutex_unlock(&s->first_lock);
+    return state;
+}
+
 static int pa_start(input_t *in, char *err, size_t err_len)
 {
     pa_source *s = in->priv;
-    char line[256];
-    pthread_mutex_lock(&pa_lock);
-    int failed = start_stream(s, line, sizeof line);
-    pthread_mutex_unlock(&pa_lock);
-    if (failed) {
+    if (input_reader_start(&s->supervisor, "gr-portaudio", supervise, in, err, err_len)) return -1;
+    char line[512];
+    if (wait_first_open(s, line, sizeof line) != OPEN_DONE) {
         snprintf(err, err_len, "input '%s': %s", in->opt.spec, line);
         return -1;
     }
-    return input_reader_start(&s->supervisor, "gr-portaudio", supervise, in, err, err_len);
+    say(s, LOG_INFO, line);
+    return 0;
 }
 
 static void pa_close(input_t *in)
 {
     pa_source *s = in->priv;
     if (!s) return;
-    input_reader_stop(&s->supervisor);
+    /* A first open still pending is the stuck one: no use waiting for it. */
+    pthread_mutex_lock(&s->first_lock);
+    long wait_ms = s->first_state == OPEN_PENDING ? TICK_MS : CLOSE_WAIT_MS;
+    pthread_mutex_unlock(&s->first_lock);
+    if (input_reader_stop_within(&s->supervisor, wait_ms)) {
+        /* Still inside PortAudio (see the top of this file): its state and
+         * s stay as they are, for the process that is ending. */
+        atomic_store(&s->abandoned, true);
+        log_warn("input '%s': PortAudio did not return within %.1f s; leaving it behind",
+                 in->opt.spec, wait_ms / 1000.0);
+        in->priv = NULL;
+        return;
+    }
     pthread_mutex_lock(&pa_lock);
     if (s->jack_host && s->stream && !stream_alive(s)) {
         s->stream = NULL; /* died since the last check: never close it */
@@ -310,6 +411,8 @@ static void pa_close(input_t *in)
     terminate(s);
     pthread_mutex_unlock(&pa_lock);
     (void)atomic_load_explicit(&s->callbacks_done, memory_order_acquire);
+    pthread_cond_destroy(&s->first_done);
+    pthread_mutex_destroy(&s->first_lock);
     free(s->selector);
     free(s);
     in->priv = NULL;
@@ -336,11 +439,17 @@ static int pa_open(input_t *in, const char *args, char *err, size_t err_len)
     }
     s->in = in;
     s->max_channels = MAX_CHANNELS;
+    pthread_mutex_init(&s->first_lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->first_done, &attr);
+    pthread_condattr_destroy(&attr);
     in->priv = s;
     in->ops = &pa_ops;
     char line[256];
     pthread_mutex_lock(&pa_lock);
-    int failed = open_stream(s, line, sizeof line);
+    int failed = find_and_describe(s, line, sizeof line);
     pthread_mutex_unlock(&pa_lock);
     if (failed) {
         snprintf(err, err_len, "input '%s': %s", in->opt.spec, line);
@@ -350,7 +459,6 @@ static int pa_open(input_t *in, const char *args, char *err, size_t err_len)
     /* The ring is sized from this count; a device reopened later may have
      * fewer channels, never more. */
     s->max_channels = atomic_load(&s->channels);
-    say(s, LOG_INFO, line);
     return 0;
 }
 

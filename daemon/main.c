@@ -656,6 +656,19 @@ static int next_signal(const sigset_t *set)
     return sig < 0 ? 0 : sig;
 }
 
+/* SIGINT or SIGTERM if one is waiting (taken), else 0: a start-up step that
+ * gave up because of it was a stop, not a failure. */
+static int pending_stop(void)
+{
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    struct timespec now = {0, 0};
+    int sig = sigtimedwait(&stop, NULL, &now);
+    return sig < 0 ? 0 : sig;
+}
+
 static int wait_for_subscriber(app *g, const sigset_t *set)
 {
     log_info("waiting for a subscriber before starting the input(s)");
@@ -801,7 +814,15 @@ static int serve(app *g, model_t *m)
         goto out;
     }
     if (run_streams(g, err, sizeof err)) {
-        log_error("%s", err);
+        int sig = pending_stop();
+        if (sig) {
+            log_info("%s: stopping during start-up (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                     err);
+            atomic_store(&g->stop_signal, sig);
+            rc = 0;
+        } else {
+            log_error("%s", err);
+        }
         goto out;
     }
     g->running = 1;

@@ -29,6 +29,12 @@ if(GENRED_FLAVOUR STREQUAL "release")
     # them; their prototypes are libc's, some only in headers it must not
     # include.
     target_compile_options(rt_guard PRIVATE -Wno-missing-prototypes)
+    # A PortAudio whose Pa_OpenStream never returns (PortAudio's own
+    # prototype is the one it defines).
+    add_library(pa_stuck MODULE pa_stuck.c)
+    target_link_libraries(pa_stuck PRIVATE PkgConfig::PORTAUDIO)
+    set_target_properties(pa_stuck PROPERTIES PREFIX "" LIBRARY_OUTPUT_DIRECTORY
+        ${CMAKE_BINARY_DIR}/tests)
 endif()
 
 function(genred_jack_test name script labels)
@@ -43,6 +49,9 @@ genred_jack_test(jack_restart test_jack_restart.py "jack;threaded")
 genred_jack_test(portaudio_input test_portaudio_input.py "jack;threaded")
 if(GENRED_FLAVOUR STREQUAL "release")
     genred_jack_test(rt_guard test_rt_guard.py "jack")
+    if(TARGET genred)
+        genred_jack_test(portaudio_stuck test_portaudio_stuck.py "jack;daemon")
+    endif()
 endif()
 
 # The same back-ends inside the real daemon, checked over ZeroMQ.

@@ -74,6 +74,25 @@ def check_publishing(sub, info, seconds, what, streams=("main",)):
         print("%s: top labels %s" % (label, sorted({m[2]["top"] for m in msgs})), flush=True)
 
 
+def start_jack_and_portaudio(jt, sub, conf):
+    """Starts genred on conf, connects the player to its PortAudio client,
+    and waits for a genre.probs of each stream (or genred's exit)."""
+    n0 = len(sub.of("genre.probs"))
+    p = jt.spawn("genred", [jt.bin("genred"), "--config", conf, "--publish", EP, "--hop", str(HOP)])
+    end = time.monotonic() + event_deadline()
+    while "genred-p:in_1" not in jt.ports():
+        if p.poll() is not None or time.monotonic() > end:
+            return False
+        time.sleep(0.1)
+    jt.connect("src:out", "genred-p:in_0")
+    jt.connect("src:out", "genred-p:in_1")
+    while len(sub.of("genre.probs")) < n0 + 2:
+        if p.poll() is not None or time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def scenario_jack_and_portaudio(jt, sub, info):
     """Tests 1 and 2 at once: one genred with two streams, `jack` (j) and
     `portaudio` (p), both fed by the player; j's port genred:j_in_1 on the
@@ -85,20 +104,23 @@ def scenario_jack_and_portaudio(jt, sub, info):
     with open(conf, "w") as f:
         f.write('streams = ( { name = "j"; input = "jack:src:out"; },\n'
                 '            { name = "p"; input = "portaudio"; } );\n')
-    jt.spawn("genred", [jt.bin("genred"), "--config", conf, "--publish", EP, "--hop", str(HOP)])
-    jt.wait_port("genred-p:in_0")
-    jt.connect("src:out", "genred-p:in_0")
-    jt.connect("src:out", "genred-p:in_1")
-    deadline = event_deadline()
-    if not sub.wait_for("genre.probs", 2, deadline):
+    for attempt in (1, 2):
+        if start_jack_and_portaudio(jt, sub, conf):
+            break
         # Seen beside a CPU hog (1 run in about 15): PortAudio's JACK client
         # never finishes a cycle ("was not finished, state = Triggered" in
-        # jackd's log, for ever) and Pa_OpenStream waits for it, so genred
-        # has not logged a line. libjack/PortAudio, not genred: say so.
-        stuck = jt.unfinished_cycles("genred-p")
-        fail("no genre.probs within %.0f s; genred's log %r; jackd: %d cycles where genred-p "
-             "(PortAudio's client) did not finish" % (deadline, jt.read_log("genred")[-300:],
-                                                      stuck))
+        # jackd's log, for ever) and Pa_OpenStream waits for it. genred gives
+        # up after 20 s with a line saying so (test_portaudio_stuck.py) and
+        # systemd restarts it: do what systemd does, once.
+        log = jt.read_log("genred")
+        gave_up = jt.procs["genred"].poll() == 1 and "has not opened the device" in log
+        if attempt == 2 or not gave_up:
+            fail("no genre.probs within %.0f s; genred's log %r; jackd: %d cycles where genred-p "
+                 "(PortAudio's client) did not finish"
+                 % (event_deadline(), log[-300:], jt.unfinished_cycles("genred-p")))
+        print("ok: PortAudio's JACK client never ran (jackd: %d unfinished cycles); genred said "
+              "so and exited 1; restarting it as systemd would" % jt.unfinished_cycles("genred-p"))
+        jt.procs.pop("genred")
     check(jt.wait_connection("genred:j_in_1", "src:out"), "genred:j_in_1 auto-connected to src:out")
     check_publishing(sub, info, 4.5, "live", streams=("j", "p"))
     code, took = jt.stop("genred")
