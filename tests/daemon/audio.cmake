@@ -37,11 +37,21 @@ if(GENRED_FLAVOUR STREQUAL "release")
         ${CMAKE_BINARY_DIR}/tests)
 endif()
 
+# Each of these tests runs its own jackd, and libjack refuses to start a
+# server past a fixed number of them at once ("Too many servers already
+# active", seen at ctest -j6): each takes one of the four slots that
+# jackd_slots.json declares (tools/dev passes it: ctest
+# --resource-spec-file tests/daemon/jackd_slots.json).
+function(genred_jackd_slot)
+    set_tests_properties(${ARGN} PROPERTIES RESOURCE_GROUPS "jackd:1")
+endfunction()
+
 function(genred_jack_test name script labels)
     add_test(NAME ${name} COMMAND ${GENRED_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/${script})
     # Deadlines inside are generous for a loaded machine (jackenv.py).
     set_tests_properties(${name} PROPERTIES TIMEOUT 180 LABELS "${labels}" SKIP_RETURN_CODE 77
         ENVIRONMENT "GENRED_SOURCE_DIR=${CMAKE_SOURCE_DIR};GENRED_BUILD_DIR=${CMAKE_BINARY_DIR};GENRED_FLAVOUR=${GENRED_FLAVOUR}")
+    genred_jackd_slot(${name})
 endfunction()
 
 genred_jack_test(jack_input test_jack_input.py "jack;threaded")
@@ -59,6 +69,8 @@ if(TARGET genred)
     genred_py_scenarios(test_genred_jack.py genred_live_ 180 "jack;daemon"
         jack_and_portaudio:threaded jack_restart:threaded portaudio_gone:threaded
         jack_shared_restart:threaded jack_per_stream:threaded)
+    genred_jackd_slot(genred_live_jack_and_portaudio genred_live_jack_restart
+        genred_live_portaudio_gone genred_live_jack_shared_restart genred_live_jack_per_stream)
 endif()
 
 # README's Node subscriber example; skipped without node and its npm binding.
