@@ -76,8 +76,12 @@ def check_publishing(sub, info, seconds, what, streams=("main",)):
 
 def start_jack_and_portaudio(jt, sub, conf):
     """Starts genred on conf, connects the player to its PortAudio client,
-    and waits for a genre.probs of each stream (or genred's exit)."""
+    and waits for a genre.probs of each stream, j and p (or genred's exit)."""
     n0 = len(sub.of("genre.probs"))
+
+    def streams_heard():
+        return {m[2]["stream"] for m in sub.of("genre.probs")[n0:]}
+
     p = jt.spawn("genred", [jt.bin("genred"), "--config", conf, "--publish", EP, "--hop", str(HOP)])
     end = time.monotonic() + event_deadline()
     while "genred-p:in_1" not in jt.ports():
@@ -86,7 +90,7 @@ def start_jack_and_portaudio(jt, sub, conf):
         time.sleep(0.1)
     jt.connect("src:out", "genred-p:in_0")
     jt.connect("src:out", "genred-p:in_1")
-    while len(sub.of("genre.probs")) < n0 + 2:
+    while streams_heard() != {"j", "p"}:
         if p.poll() is not None or time.monotonic() > end:
             return False
         time.sleep(0.05)
