@@ -8,6 +8,7 @@
 #ifndef GENRED_CLOCK_H
 #define GENRED_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -71,6 +72,18 @@ static inline void timespec_add_ns(struct timespec *t, int64_t ns)
 /* `ms` from now on clock `id`: the absolute deadline that
  * pthread_cond_timedwait and clock_nanosleep take (the condition variable
  * must wait on the same clock). */
+/* A condition whose timed waits count on CLOCK_MONOTONIC, as the deadlines
+ * timespec_after_ms(CLOCK_MONOTONIC, ...) makes: a wall-clock step does not
+ * stretch or cut them. */
+static inline void cond_init_monotonic(pthread_cond_t *c)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
 static inline struct timespec timespec_after_ms(clockid_t id, long ms)
 {
     struct timespec t;

@@ -409,11 +409,7 @@ int input_reader_start_shared(input_reader *r, const char *name, void *(*main)(v
                               const char *spec, char *err, size_t err_len)
 {
     atomic_store(&r->stop, false);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->wake, &attr);
-    pthread_condattr_destroy(&attr);
+    cond_init_monotonic(&r->wake);
     pthread_mutex_init(&r->lock, NULL);
     int e = pthread_create(&r->thread, NULL, main, arg);
     if (e) {

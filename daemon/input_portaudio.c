@@ -442,11 +442,7 @@ static int pa_open(input_t *in, const char *args, char *err, size_t err_len)
     s->in = in;
     s->max_channels = MAX_CHANNELS;
     pthread_mutex_init(&s->first_lock, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->first_done, &attr);
-    pthread_condattr_destroy(&attr);
+    cond_init_monotonic(&s->first_done);
     in->priv = s;
     in->ops = &pa_ops;
     /* A device list can come back short now and then: in one of three
