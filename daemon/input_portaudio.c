@@ -344,10 +344,6 @@ static void *supervise(void *arg)
  * main thread, which waits here, has them blocked and takes them later. */
 static int wait_first_open(pa_source *s, char *line, size_t len)
 {
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
     pthread_mutex_lock(&s->first_lock);
     for (long waited = 0; s->first_state == OPEN_PENDING && waited < FIRST_OPEN_MS;
          waited += TICK_MS) {
@@ -362,12 +358,17 @@ static int wait_first_open(pa_source *s, char *line, size_t len)
         pthread_cond_timedwait(&s->first_done, &s->first_lock, &tick);
     }
     int state = s->first_state;
-    if (state == OPEN_PENDING)
+    if (state == OPEN_PENDING && s->jack_host)
         snprintf(line, len,
                  "PortAudio has not opened the device after %d s (PortAudio's JACK client "
                  "is never run by the server: a libjack/PortAudio fault); exiting so that a "
                  "restart gets a fresh client (systemd: Restart=on-failure); --input jack "
                  "does without PortAudio",
+                 FIRST_OPEN_MS / 1000);
+    else if (state == OPEN_PENDING)
+        snprintf(line, len,
+                 "PortAudio has not opened the device after %d s; exiting so that a restart "
+                 "tries again (systemd: Restart=on-failure)",
                  FIRST_OPEN_MS / 1000);
     else
         snprintf(line, len, "%s", s->first_line);
