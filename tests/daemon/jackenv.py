@@ -162,10 +162,15 @@ class JackTest:
         self.server = None
 
     def stop_server(self):
+        # jackd takes about 6 s to exit after a client process died without
+        # closing (genred leaving a stuck PortAudio behind); a SIGKILL then
+        # would leave its entry in libjack's registry of at most 8 servers,
+        # which only a server of the same name reclaims: stale entries from
+        # other build trees once made "Too many servers already active".
         if self.server and self.server.poll() is None:
             self.server.terminate()
             try:
-                self.server.wait(5)
+                self.server.wait(30)
             except subprocess.TimeoutExpired:
                 self.server.kill()
                 self.server.wait()
