@@ -72,6 +72,14 @@ static inline void timespec_add_ns(struct timespec *t, int64_t ns)
 /* `ms` from now on clock `id`: the absolute deadline that
  * pthread_cond_timedwait and clock_nanosleep take (the condition variable
  * must wait on the same clock). */
+static inline struct timespec timespec_after_ms(clockid_t id, long ms)
+{
+    struct timespec t;
+    clock_gettime(id, &t);
+    timespec_add_ns(&t, (int64_t)ms * 1000000);
+    return t;
+}
+
 /* A condition whose timed waits count on CLOCK_MONOTONIC, as the deadlines
  * timespec_after_ms(CLOCK_MONOTONIC, ...) makes: a wall-clock step does not
  * stretch or cut them. */
@@ -82,14 +90,6 @@ static inline void cond_init_monotonic(pthread_cond_t *c)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(c, &attr);
     pthread_condattr_destroy(&attr);
-}
-
-static inline struct timespec timespec_after_ms(clockid_t id, long ms)
-{
-    struct timespec t;
-    clock_gettime(id, &t);
-    timespec_add_ns(&t, (int64_t)ms * 1000000);
-    return t;
 }
 
 #endif
