@@ -13,5 +13,12 @@ else()
 endif()
 add_test(NAME genred_soak COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tools/soak
     --build ${CMAKE_BINARY_DIR} ${soak_args})
+# Alone in release: at full speed its subscriber must keep up with genred,
+# and beside five other tests (ctest at 3 x nproc, load 8) it fell behind
+# once, so ZeroMQ's queue for it added 1.3 MB that the growth check read as
+# a leak.
+if(GENRED_FLAVOUR STREQUAL "release")
+    set_tests_properties(genred_soak PROPERTIES RUN_SERIAL TRUE)
+endif()
 set_tests_properties(genred_soak PROPERTIES TIMEOUT 120 LABELS daemon
     ENVIRONMENT "GENRED_SOURCE_DIR=${CMAKE_SOURCE_DIR};GENRED_BUILD_DIR=${CMAKE_BINARY_DIR};GENRED_FLAVOUR=${GENRED_FLAVOUR}")
