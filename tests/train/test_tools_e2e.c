@@ -279,6 +279,50 @@ static void test_distillation(const char *build, const char *dir, const char *ro
     CHECK(file_contains(out, "tones/tones.003.wav.soft: No such file or directory"));
 }
 
+/* --average-last N: the mean of the last N epochs' weights. Of one epoch it
+ * is that epoch, so the model is byte for byte the plain last-epoch one; of
+ * three it is another model, still right on the clean clips; without
+ * --select last, or longer than the run, it is a one-line error. */
+static void test_weight_average(const char *build, const char *dir, const char *root,
+                                const char *train, const char *valid)
+{
+    static const char *const average[] = {"", "--average-last 1", "--average-last 3"};
+    char model[3][600], out[600], cmd[8192];
+    snprintf(out, sizeof out, "%s/average.txt", dir);
+    for (int i = 0; i < 3; i++) {
+        snprintf(model[i], sizeof model[i], "%s/average%d.gmdl", dir, i);
+        snprintf(cmd, sizeof cmd,
+                 "%s/bin/genre-train --root %s --train %s --valid %s --out %s --hidden 12 "
+                 "--coeffs 13 --epochs 8 --epoch-windows 384 --batch 32 --lr 0.01 --threads 2 "
+                 "--variants 1 --seed 5 --qat-epochs 0 --select last %s",
+                 build, root, train, valid, model[i], average[i]);
+        CHECK(run(cmd, "/dev/null") == 0);
+    }
+    snprintf(cmd, sizeof cmd, "cmp -s %s %s", model[0], model[1]);
+    CHECK(system(cmd) == 0);
+    snprintf(cmd, sizeof cmd, "cmp -s %s %s", model[0], model[2]);
+    CHECK(system(cmd) != 0);
+    snprintf(cmd, sizeof cmd,
+             "%s/bin/genre-classify --model %s %s/clicks/clicks.100.wav %s/noise/noise.101.wav "
+             "%s/tones/tones.102.wav",
+             build, model[2], root, root, root);
+    CHECK(run(cmd, out) == 0);
+    CHECK(file_contains(out, "clicks.100.wav: clicks "));
+    CHECK(file_contains(out, "noise.101.wav: noise "));
+    CHECK(file_contains(out, "tones.102.wav: tones "));
+    snprintf(cmd, sizeof cmd,
+             "%s/bin/genre-train --root %s --train %s --valid %s --out %s --average-last 3 2>%s",
+             build, root, train, valid, model[0], out);
+    CHECK(run(cmd, "/dev/null") == 2);
+    CHECK(file_contains(out, "genre-train: --average-last needs --select last"));
+    snprintf(cmd, sizeof cmd,
+             "%s/bin/genre-train --root %s --train %s --valid %s --out %s --epochs 2 "
+             "--select last --average-last 3 2>%s",
+             build, root, train, valid, model[0], out);
+    CHECK(run(cmd, "/dev/null") == 2);
+    CHECK(file_contains(out, "genre-train: --average-last 3: more than the 2 epochs"));
+}
+
 int main(void)
 {
     const char *build = getenv("GENRED_BUILD_DIR");
@@ -358,6 +402,7 @@ int main(void)
     CHECK(run(cmd, out) == 0);
     check_classify_json(out, root);
     test_distillation(build, dir, root, train, valid);
+    test_weight_average(build, dir, root, train, valid);
 
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);

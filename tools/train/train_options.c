@@ -14,6 +14,9 @@
 #define PROG      "genre-train"
 #define fail(...) cli_error(PROG, __VA_ARGS__)
 
+/* Long options past the letters. */
+enum { OPT_AVERAGE_LAST = 256 };
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -51,6 +54,8 @@ static void usage(FILE *out)
             "  --select best|last (best): keep the epoch with the best validation score, or\n"
             "                     the last one (for a final run on all data)\n"
             "  --valid-every N (1) with --select last: validate every Nth epoch and the last\n"
+            "  --average-last N (0) with --select last: the model is the mean of the weights\n"
+            "                     at the end of the last N epochs\n"
             "  --soft-labels DIR  distil: DIR/<clip's list line>.soft holds a teacher's\n"
             "                     probabilities per window (tools/teacher) for every\n"
             "                     training clip; --soft-weight X (0.5) of the loss is the\n"
@@ -220,6 +225,8 @@ static int number_flag(int c, const char *arg, train_opts *o)
         return cli_uint(PROG, "variants", arg, 0, 32, &o->variants);
     case 'J':
         return cli_uint(PROG, "valid-every", arg, 1, 100000, &o->valid_every);
+    case OPT_AVERAGE_LAST:
+        return cli_uint(PROG, "average-last", arg, 0, 100000, &o->average_last);
     case 's':
         if (cli_uint(PROG, "seed", arg, 0, UINT_MAX, &u)) return -1;
         o->seed = u;
@@ -297,6 +304,9 @@ static int finish(train_opts *o, const char *root)
     if (!o->n_valid && !o->folds)
         return fail("no validation data: give --valid-data (or --valid), or --groups with --fold");
     if (o->folds && !o->n_groups) return fail("--fold needs --groups");
+    if (o->average_last && !o->select_last) return fail("--average-last needs --select last");
+    if (o->average_last > o->epochs)
+        return fail("--average-last %u: more than the %u epochs", o->average_last, o->epochs);
     if (!o->aug_noise && !o->aug_lowpass && !o->aug_speed && !o->aug_drive) o->variants = 0;
     return 0;
 }
@@ -354,6 +364,7 @@ static const struct option long_options[] = {{"root", 1, 0, 'r'},
                                              {"temperature", 1, 0, 'O'},
                                              {"no-c0", 0, 0, 'I'},
                                              {"valid-every", 1, 0, 'J'},
+                                             {"average-last", 1, 0, OPT_AVERAGE_LAST},
                                              {0, 0, 0, 0}};
 
 int train_options_parse(int argc, char **argv, train_opts *o)

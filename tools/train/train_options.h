@@ -32,6 +32,7 @@ typedef struct {
     unsigned hidden, layers, coeffs, mels;
     int pool_mean, select_last, deltas, no_c0, allow_empty_labels;
     unsigned epochs, batch, epoch_windows, patience, threads, variants, valid_every;
+    unsigned average_last; /* with select_last: the model is the mean of the last N epochs */
     double lr, weight_decay, dropout, clip_norm, hop_seconds;
     unsigned qat_epochs;
     int qat_always;

@@ -48,6 +48,7 @@ struct trainer {
     model_input_spec input;
     sampler_t *sampler;
     float *params, *chosen, *raw;
+    double *average; /* --average-last: the sum of the last epochs' weights */
     adam_state adam;
     batch b;
     /* Per thread. */
@@ -399,6 +400,7 @@ static int buffers_init(trainer_t *t)
     t->b.soft_long = malloc(B * t->L * sizeof(float));
     t->b.soft_short = malloc(B * t->L * sizeof(float));
     t->hist = calloc((9 + CORPUS_MAX_SOURCES) * E, sizeof *t->hist);
+    if (t->o->average_last && !(t->average = calloc(NP, sizeof *t->average))) return -1;
     if (!t->params || !t->chosen || !t->adam.m1 || !t->adam.m2 || !t->adam.decay || !t->raw ||
         !t->b.x_long || !t->b.x_short || !t->b.y_long || !t->b.y_short || !t->b.soft_long ||
         !t->b.soft_short || !t->hist)
@@ -468,6 +470,7 @@ void trainer_destroy(trainer_t *t)
     sampler_destroy(t->sampler);
     free(t->params);
     free(t->chosen);
+    free(t->average);
     free(t->adam.m1);
     free(t->adam.m2);
     free(t->adam.decay);
@@ -546,6 +549,22 @@ static double skip_validation(trainer_t *t, unsigned e)
     return -INFINITY;
 }
 
+/* --average-last N: the weights at the end of each of the last N epochs are
+ * summed, and their mean is the model. Epochs this late sit at the low end of
+ * the cosine schedule around one basin, and validation scores there swing by
+ * several points from epoch to epoch on our small sets; their mean is a
+ * point inside it rather than whichever edge the last step reached. */
+static void average_epoch(trainer_t *t, unsigned e)
+{
+    unsigned n = t->o->average_last, first = t->o->epochs - n;
+    if (!n || e < first) return;
+    for (size_t i = 0; i < t->n_params; i++)
+        t->average[i] += t->params[i];
+    if (e + 1 < t->o->epochs) return;
+    for (size_t i = 0; i < t->n_params; i++)
+        t->chosen[i] = (float)(t->average[i] / n);
+}
+
 void trainer_run(trainer_t *t)
 {
     const train_opts *o = t->o;
@@ -576,6 +595,7 @@ void trainer_run(trainer_t *t)
             t->h.best_epoch = e + 1;
             memcpy(t->chosen, t->params, t->n_params * sizeof *t->params);
         }
+        average_epoch(t, e);
         epoch_line(t, e, improved, monotonic_s() - epoch_start, process_cpu_s() - cpu_start,
                    cpu_steps);
         if (!o->select_last && e + 1 - t->h.best_epoch >= o->patience) {
