@@ -182,8 +182,16 @@ def write_streams(name, streams, extra=""):
 
 
 def jack_clients(jt):
-    """JACK client names from jack_lsp (the part before the first colon)."""
-    return {p.split(":", 1)[0] for p in jt.ports() if ":" in p}
+    """JACK client names from jack_lsp (the part before the first colon).
+    jack_lsp itself can fail or time out on a busy machine (an empty list:
+    seen once in a CI run, with every port connected a moment before), so it
+    is asked again until it answers, within the event deadline."""
+    deadline = time.monotonic() + event_deadline()
+    while True:
+        ports = [p for p in jt.ports() if ":" in p]
+        if ports or time.monotonic() > deadline:
+            return {p.split(":", 1)[0] for p in ports}
+        time.sleep(0.2)
 
 
 def check_connected(jt, pairs, what):
