@@ -67,12 +67,12 @@ static void print_recalls(const metrics_confusion *m, const corpus *c, FILE *out
 }
 
 void report_print(const report_scores *f, const report_scores *q, const corpus *c,
-                  unsigned best_epoch, FILE *out)
+                  const char *chosen, FILE *out)
 {
     fprintf(out,
-            "genre-train: chosen epoch %u; validation, clip / window balanced accuracy:\n"
+            "genre-train: chosen %s; validation, clip / window balanced accuracy:\n"
             "  all sources: float %.2f%% / %.2f%%   int8 %.2f%% / %.2f%%\n",
-            best_epoch, 100 * metrics_balanced_accuracy(&f->all.clip),
+            chosen, 100 * metrics_balanced_accuracy(&f->all.clip),
             100 * metrics_balanced_accuracy(&f->all.window),
             100 * metrics_balanced_accuracy(&q->all.clip),
             100 * metrics_balanced_accuracy(&q->all.window));

@@ -22,9 +22,10 @@ void report_scores_free(report_scores *s);
 double report_clip_balanced(const report_scores *s);
 
 /* The verdict: float and int8 balanced accuracy, then per source the int8
- * model's balanced accuracy and per-class recall. */
+ * model's balanced accuracy and per-class recall. chosen: which weights they
+ * are ("epoch 40", "the mean of epochs 21-40"). */
 void report_print(const report_scores *f, const report_scores *q, const corpus *c,
-                  unsigned best_epoch, FILE *out);
+                  const char *chosen, FILE *out);
 
 /* metrics.json and the plots into dir. extra: more members for the JSON
  * object (taken). 0, or 2 after printing. */

@@ -159,16 +159,17 @@ static json_t *run_json(const run_ctx *r, const model_t *q, int argc, char **arg
     for (int i = 0; i < argc; i++)
         json_array_append_new(cmd, json_string(argv[i]));
     const gru_shape *sh = trainer_shape(r->t);
-    return json_pack(
-        "{s:s, s:o, s:{s:I, s:b, s:b, s:I, s:I, s:s, s:I, s:I, s:f}, s:f, s:o}", "model", q->id,
-        "command", cmd, "architecture", "coeffs", (json_int_t)o->coeffs, "deltas", o->deltas,
-        "no_c0", o->no_c0, "hidden", (json_int_t)o->hidden, "layers", (json_int_t)o->layers, "pool",
-        o->pool_mean ? "mean" : "last", "window_frames", (json_int_t)r->g->window_frames,
-        "parameters", (json_int_t)gru_param_count(sh), "window_seconds", WINDOW_SECONDS,
-        "int8_clip_balanced_accuracy_loss_points", loss_points, "qat", qat);
+    return json_pack("{s:s, s:o, s:{s:I, s:b, s:b, s:I, s:I, s:s, s:I, s:I, s:f}, s:f, s:o, s:I}",
+                     "model", q->id, "command", cmd, "architecture", "coeffs",
+                     (json_int_t)o->coeffs, "deltas", o->deltas, "no_c0", o->no_c0, "hidden",
+                     (json_int_t)o->hidden, "layers", (json_int_t)o->layers, "pool",
+                     o->pool_mean ? "mean" : "last", "window_frames",
+                     (json_int_t)r->g->window_frames, "parameters", (json_int_t)gru_param_count(sh),
+                     "window_seconds", WINDOW_SECONDS, "int8_clip_balanced_accuracy_loss_points",
+                     loss_points, "qat", qat, "averaged_epochs", (json_int_t)o->average_last);
 }
 
-/* Float and int8 models of the chosen epoch, scored, saved, reported. */
+/* Float and int8 models of the chosen weights, scored, saved, reported. */
 static int finish(const run_ctx *r, const char *report_dir, int argc, char **argv)
 {
     char err[512], float_path[4200];
@@ -184,7 +185,13 @@ static int finish(const run_ctx *r, const char *report_dir, int argc, char **arg
     double loss_points = 100 * (report_clip_balanced(&fs) - report_clip_balanced(&qs));
     json_t *qat = maybe_finetune(r, &q, &qs, loss_points);
     loss_points = 100 * (report_clip_balanced(&fs) - report_clip_balanced(&qs));
-    report_print(&fs, &qs, r->c, h->best_epoch, stdout);
+    char chosen[64];
+    if (r->o->average_last)
+        snprintf(chosen, sizeof chosen, "the mean of epochs %u-%u",
+                 h->epochs_run - r->o->average_last + 1, h->epochs_run);
+    else
+        snprintf(chosen, sizeof chosen, "epoch %u", h->best_epoch);
+    report_print(&fs, &qs, r->c, chosen, stdout);
     snprintf(float_path, sizeof float_path, "%s/model-float.gmdl", report_dir);
     int rc = model_save(q, r->o->out, err, sizeof err) || model_save(f, float_path, err, sizeof err)
                  ? fail("%s", err)
