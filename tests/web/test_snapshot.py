@@ -185,8 +185,12 @@ def replayed_messages(procs):
           f"each genre.probs once, byte for byte: {ids(page, 'genre.probs')}")
     check(main("genre.change") == [change3, change4],
           f"each genre.change once, byte for byte: {ids(page, 'genre.change')}")
+    # A history frame may come too: genre-web walks its history on the
+    # connection's first read, which under ASan on a busy machine came after
+    # the first messages (seen once in CI). What matters here is that no
+    # snapshot/... name reaches the page.
     names = {name for name, _ in page.events}
-    check(names <= {"genre.probs", "genre.change"},
+    check(names <= {"genre.probs", "genre.change", "genre-web.history"},
           f"snapshot messages go out under their topic's name: {sorted(names)}")
     check(not late.data("genre.change"), "the later page gets no old genre.change")
 
